@@ -1,0 +1,9 @@
+"""Wires the blueprints; all logic lives in chalicelib."""
+from chalice import Chalice
+
+from chalicelib.api import events, profiles, segments
+
+app = Chalice(app_name="predictive-segments")
+app.register_blueprint(profiles.bp)
+app.register_blueprint(events.bp)
+app.register_blueprint(segments.bp)

@@ -1,0 +1,1 @@
+"""Audience segmentation service with predictive fields."""

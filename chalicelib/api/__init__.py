@@ -1,0 +1,1 @@
+"""HTTP edge: blueprints that parse input, call one service function and shape the output."""

@@ -1,0 +1,61 @@
+"""What every route shares: authentication, strict JSON bodies, and the one place where domain
+errors become HTTP responses."""
+from __future__ import annotations
+
+import functools
+import logging
+
+from chalice import Blueprint, Response
+
+from ..errors import Forbidden, ServiceError, Unauthorized
+from ..storage import keys
+from ..validation import parse_json_body
+
+log = logging.getLogger(__name__)
+
+
+def json_response(body, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def error_response(error: ServiceError) -> Response:
+    return json_response(error.to_dict(), error.status)
+
+
+def authorize(blueprint: Blueprint, project_id: str) -> None:
+    """401 without a live key; 403 for a key of another project."""
+    api_key = blueprint.current_request.headers.get("x-api-key")
+    if not api_key or len(api_key) > 200:
+        raise Unauthorized("missing or invalid x-api-key header")
+    key_project = keys.project_of_key(api_key)
+    if key_project is None:
+        raise Unauthorized("missing or invalid x-api-key header")
+    if key_project != project_id:
+        raise Forbidden("this key does not give access to this project")
+
+
+def body(blueprint: Blueprint):
+    return parse_json_body(blueprint.current_request.raw_body)
+
+
+def query_param(blueprint: Blueprint, name: str) -> str | None:
+    params = blueprint.current_request.query_params or {}
+    return params.get(name)
+
+
+def project_route(blueprint: Blueprint, path: str, **options):
+    """A route under /projects/{project_id}: authorised, with domain errors mapped to HTTP."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(project_id: str, **params):
+            try:
+                authorize(blueprint, project_id)
+                return view(project_id, **params)
+            except ServiceError as error:
+                return error_response(error)
+            except Exception:  # never leak a stack trace; log it for the operator
+                log.exception("unhandled error on %s", path)
+                return json_response({"error": {"code": "internal",
+                                                "message": "internal error"}}, 500)
+        return blueprint.route("/projects/{project_id}" + path, **options)(wrapped)
+    return decorator

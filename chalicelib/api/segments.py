@@ -1,0 +1,50 @@
+from chalice import Blueprint
+
+from ..services import segments
+from ..validation import check_limit
+from .http import body, json_response, project_route, query_param
+
+bp = Blueprint(__name__)
+
+
+@project_route(bp, "/fields", methods=["GET"])
+def get_fields(project_id):
+    return json_response({"fields": segments.catalogue(project_id).to_list()})
+
+
+@project_route(bp, "/segments", methods=["POST"])
+def create_segment(project_id):
+    return json_response(segments.create(project_id, body(bp)), 201)
+
+
+@project_route(bp, "/segments", methods=["GET"])
+def list_segments(project_id):
+    return json_response(segments.list_all(project_id))
+
+
+@project_route(bp, "/segments/preview", methods=["POST"])
+def preview_segment(project_id):
+    return json_response(segments.preview(project_id, body(bp)))
+
+
+@project_route(bp, "/segments/{segment_id}", methods=["GET"])
+def get_segment(project_id, segment_id):
+    return json_response(segments.get(project_id, segment_id))
+
+
+@project_route(bp, "/segments/{segment_id}", methods=["PUT"])
+def replace_segment(project_id, segment_id):
+    return json_response(segments.replace(project_id, segment_id, body(bp)))
+
+
+@project_route(bp, "/segments/{segment_id}", methods=["DELETE"])
+def delete_segment(project_id, segment_id):
+    segments.delete(project_id, segment_id)
+    return json_response({"deleted": segment_id})
+
+
+@project_route(bp, "/segments/{segment_id}/members", methods=["GET"])
+def segment_members(project_id, segment_id):
+    limit = check_limit(query_param(bp, "limit"), default=50, maximum=500)
+    return json_response(segments.members(project_id, segment_id, limit,
+                                          query_param(bp, "cursor")))

@@ -1,0 +1,131 @@
+"""Events and the behaviour aggregates they build on a profile. Pure.
+
+Aggregation is commutative (counts, sums, min/max of times), so events may arrive in any order;
+idempotency (an event counted once) is the storage layer's job, keyed by event_id.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .errors import ValidationError
+from .segments.fields import PERSUASION_TYPES
+from .validation import check_id, check_number, check_text, check_timestamp, expect_object, iso
+
+EVENT_TYPES = ("session_start", "page_view", "product_view", "add_to_cart", "remove_from_cart",
+               "checkout", "purchase", "search", "persuasion", "custom")
+COUNTERS = {"session_start": "sessions", "page_view": "page_views",
+            "product_view": "product_views", "add_to_cart": "add_to_cart",
+            "search": "searches", "checkout": "checkouts"}
+MAX_PROPERTIES_BYTES = 4096
+MAX_ORDER_VALUE = 1e9
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    profile_id: str
+    type: str
+    timestamp: datetime
+    value: float | None = None
+    properties: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {"event_id": self.event_id, "profile_id": self.profile_id, "type": self.type,
+               "timestamp": iso(self.timestamp), "properties": self.properties}
+        if self.value is not None:
+            out["value"] = self.value
+        return out
+
+
+def _check_properties(value: Any, path: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError("properties must be an object", path, "invalid_type")
+    if len(json.dumps(value)) > MAX_PROPERTIES_BYTES:
+        raise ValidationError(f"properties take at most {MAX_PROPERTIES_BYTES} bytes of JSON",
+                              path, "too_large")
+    for key, item in value.items():
+        check_text(key, f"{path}/{key[:64]}", 64)
+        if isinstance(item, float):
+            check_number(item, f"{path}/{key}")
+    if "discount" in value and not isinstance(value["discount"], bool):
+        raise ValidationError("discount must be true or false", f"{path}/discount", "invalid_type")
+    if "persuasion" in value:
+        p = expect_object(value["persuasion"], f"{path}/persuasion", {"principle", "responded"},
+                          {"principle"})
+        if p["principle"] not in PERSUASION_TYPES:
+            raise ValidationError(f"principle must be one of {list(PERSUASION_TYPES)}",
+                                  f"{path}/persuasion/principle", "invalid_value")
+        if not isinstance(p.get("responded", False), bool):
+            raise ValidationError("responded must be true or false",
+                                  f"{path}/persuasion/responded", "invalid_type")
+    return value
+
+
+def parse_event(raw: Any, path: str, now: datetime | None = None) -> Event:
+    """A raw event from the API or an import turned into an Event, or a ValidationError."""
+    body = expect_object(raw, path, {"event_id", "profile_id", "type", "timestamp", "value",
+                                     "properties"}, {"event_id", "profile_id", "type", "timestamp"})
+    event_type = body["type"]
+    if event_type not in EVENT_TYPES:
+        raise ValidationError(f"type must be one of {list(EVENT_TYPES)}", f"{path}/type",
+                              "invalid_value")
+    value = body.get("value")
+    if value is not None:
+        value = check_number(value, f"{path}/value", 0, MAX_ORDER_VALUE)
+    elif event_type == "purchase":
+        raise ValidationError("a purchase needs a value", f"{path}/value", "missing")
+    return Event(
+        event_id=check_id(body["event_id"], f"{path}/event_id", "event_id"),
+        profile_id=check_id(body["profile_id"], f"{path}/profile_id", "profile_id"),
+        type=event_type,
+        timestamp=check_timestamp(body["timestamp"], f"{path}/timestamp", now),
+        value=value,
+        properties=_check_properties(body.get("properties"), f"{path}/properties"),
+    )
+
+
+def _earliest(a: str | None, b: str) -> str:
+    return b if a is None or b < a else a
+
+
+def _latest(a: str | None, b: str) -> str:
+    return b if a is None or b > a else a
+
+
+def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
+    """New behaviour aggregates: `behaviour` with `events` counted in. Does not mutate input."""
+    out = json.loads(json.dumps(behaviour or {}))
+    purchases = out.setdefault("purchases", {})  # "YYYY-MM-DD" -> [orders, amount]
+    persuasion = out.setdefault("persuasion", {})  # principle -> [shown, responded]
+    for event in events:
+        when = iso(event.timestamp)  # fixed-width UTC strings compare like times
+        out["first_seen"] = _earliest(out.get("first_seen"), when)
+        out["last_seen"] = _latest(out.get("last_seen"), when)
+        counter = COUNTERS.get(event.type)
+        if counter:
+            out[counter] = out.get(counter, 0) + 1
+        if event.type == "purchase":
+            out["orders"] = out.get("orders", 0) + 1
+            out["revenue"] = round(out.get("revenue", 0) + event.value, 2)
+            out["first_order_at"] = _earliest(out.get("first_order_at"), when)
+            out["last_order_at"] = _latest(out.get("last_order_at"), when)
+            day = purchases.setdefault(when[:10], [0, 0])
+            day[0] += 1
+            day[1] = round(day[1] + event.value, 2)
+        if event.properties.get("discount") is True:
+            out["discount_interactions"] = out.get("discount_interactions", 0) + 1
+        shown = event.properties.get("persuasion")
+        if shown:
+            counts = persuasion.setdefault(shown["principle"], [0, 0])
+            counts[0] += 1
+            counts[1] += 1 if shown.get("responded") else 0
+    for name in ("sessions", "page_views", "product_views", "add_to_cart", "orders", "revenue",
+                 "discount_interactions"):
+        out.setdefault(name, 0)
+    out["average_order_value"] = round(out["revenue"] / out["orders"], 2) if out["orders"] else 0
+    return out

@@ -1,0 +1,40 @@
+"""Settings from the environment, read lazily (on first use, not at import) and cached."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_prefix: str
+    region: str
+    dynamodb_endpoint: str | None
+    profile_shards: int
+    cursor_secret: str
+    read_timeout_seconds: float
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    env = os.environ
+    shards = int(env.get("PROFILE_SHARDS", "16"))
+    if not 1 <= shards <= 256:
+        raise RuntimeError("PROFILE_SHARDS must be from 1 to 256")
+    secret = env.get("CURSOR_SECRET", "")
+    if len(secret) < 16:
+        raise RuntimeError("CURSOR_SECRET must be set to at least 16 characters")
+    return Settings(
+        table_prefix=env.get("TABLE_PREFIX", "segments-dev-"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+        profile_shards=shards,
+        cursor_secret=secret,
+        read_timeout_seconds=float(env.get("DYNAMODB_READ_TIMEOUT", "120")),
+    )
+
+
+def reset() -> None:
+    """Forget cached settings (tests and the local runner change the environment)."""
+    settings.cache_clear()

@@ -1,0 +1,40 @@
+"""Profile documents: merging attribute updates, and the kind counts the catalogue types by. Pure."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .validation import attribute_kind
+
+MAX_STORED_ATTRIBUTES = 64  # keeps a profile write + its kind counts inside one transaction
+
+
+def merge_attributes(stored: dict, update: dict) -> dict:
+    """`update` merged into `stored`; a None value removes the attribute."""
+    merged = dict(stored)
+    for name, value in update.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
+
+
+def kind_deltas(before: dict, after: dict) -> dict[str, dict[str, int]]:
+    """Per attribute name, how the count of stored values of each kind changes."""
+    deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for name in set(before) | set(after):
+        old = attribute_kind(before[name]) if name in before else None
+        new = attribute_kind(after[name]) if name in after else None
+        if old == new:
+            continue
+        if old:
+            deltas[name][old] -= 1
+        if new:
+            deltas[name][new] += 1
+    return {name: dict(d) for name, d in deltas.items()}
+
+
+def profile_document(profile_id: str, attributes: dict, behaviour: dict, predictive: dict,
+                     created_at: str, updated_at: str) -> dict:
+    return {"profile_id": profile_id, "attributes": attributes, "behaviour": behaviour,
+            "predictive": predictive, "created_at": created_at, "updated_at": updated_at}

@@ -1,0 +1,44 @@
+"""Event ingestion: validate each event, then store and aggregate per profile, exactly once."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..behaviour import apply_events, parse_event
+from ..errors import ServiceError, ValidationError
+from ..storage import profiles as store
+from ..validation import expect_object
+
+MAX_BATCH = 500
+
+
+def ingest(project_id: str, body) -> dict:
+    body = expect_object(body, "", {"events"}, {"events"})
+    raw_events = body["events"]
+    if not isinstance(raw_events, list) or not 1 <= len(raw_events) <= MAX_BATCH:
+        raise ValidationError(f"events must be a list of 1 to {MAX_BATCH} items", "/events",
+                              "invalid_value")
+    errors, by_profile, seen, repeated = [], defaultdict(list), set(), 0
+    for i, raw in enumerate(raw_events):
+        try:
+            event = parse_event(raw, f"/events/{i}")
+        except ServiceError as exc:
+            errors.append({"index": i, **exc.to_dict()})
+            continue
+        key = (event.profile_id, event.event_id)
+        if key in seen:  # the same event twice in one batch counts once
+            repeated += 1
+            continue
+        seen.add(key)
+        by_profile[event.profile_id].append((i, event))
+    accepted, duplicates = 0, repeated
+    for profile_id, indexed in by_profile.items():
+        events = [e for _, e in indexed]
+        try:
+            redelivered = store.add_events(project_id, profile_id, events, apply_events)
+        except ServiceError as exc:
+            errors.extend({"index": i, **exc.to_dict()} for i, _ in indexed)
+            continue
+        duplicates += len(redelivered)
+        accepted += len(events) - len(redelivered)
+    return {"accepted": accepted, "duplicates": duplicates, "rejected": len(errors),
+            "errors": sorted(errors, key=lambda e: e["index"])}

@@ -1,0 +1,98 @@
+"""Profiles: upsert, batch upsert, read, page, erase."""
+from __future__ import annotations
+
+from .. import cursor
+from ..errors import NotFound, ServiceError, ValidationError
+from ..profiles import merge_attributes
+from ..storage import profiles as store
+from ..storage.connection import bind
+from ..validation import check_attributes, check_id, expect_object
+
+MAX_BATCH = 500
+
+
+def _attributes_body(body, path: str) -> dict:
+    body = expect_object(body, path, {"attributes", "profile_id", "predictive"}, {"attributes"})
+    if "predictive" in body:
+        raise ValidationError("predictive fields are computed by the service, not set by clients",
+                              f"{path}/predictive", "read_only")
+    return check_attributes(body["attributes"], f"{path}/attributes")
+
+
+def upsert(project_id: str, profile_id: str, body) -> tuple[dict, bool]:
+    check_id(profile_id, "/profile_id", "profile_id")
+    attributes = _attributes_body(body, "")
+    if "profile_id" in body and body["profile_id"] != profile_id:
+        raise ValidationError("profile_id in the body differs from the URL", "/profile_id",
+                              "invalid_value")
+    profile, created = store.upsert_attributes(project_id, profile_id, attributes,
+                                               merge_attributes)
+    return store.to_document(profile), created
+
+
+def batch_upsert(project_id: str, body) -> dict:
+    body = expect_object(body, "", {"profiles"}, {"profiles"})
+    items = body["profiles"]
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        raise ValidationError(f"profiles must be a list of 1 to {MAX_BATCH} items", "/profiles",
+                              "invalid_value")
+    results = []
+    for i, item in enumerate(items):
+        path = f"/profiles/{i}"
+        try:
+            expect_object(item, path, {"profile_id", "attributes", "predictive"},
+                          {"profile_id", "attributes"})
+            profile_id = check_id(item["profile_id"], f"{path}/profile_id", "profile_id")
+            attributes = _attributes_body(item, path)
+            _, created = store.upsert_attributes(project_id, profile_id, attributes,
+                                                 merge_attributes)
+            results.append({"index": i, "profile_id": profile_id,
+                            "status": "created" if created else "updated"})
+        except ServiceError as exc:  # a bad item does not sink the rest
+            results.append({"index": i, "profile_id": item.get("profile_id")
+                            if isinstance(item, dict) and isinstance(item.get("profile_id"), str)
+                            else None, "status": "error", **exc.to_dict()})
+    failed = sum(r["status"] == "error" for r in results)
+    return {"results": results, "succeeded": len(results) - failed, "failed": failed}
+
+
+def get(project_id: str, profile_id: str) -> dict:
+    check_id(profile_id, "/profile_id", "profile_id")
+    profile = store.get(project_id, profile_id)
+    if profile is None:
+        raise NotFound(f"profile {profile_id!r} not found", "/profile_id")
+    return store.to_document(profile)
+
+
+def list_page(project_id: str, limit: int, cursor_text: str | None) -> dict:
+    secret = bind().cursor_secret
+    scope = f"{project_id}:profiles"
+    position = cursor.decode(cursor_text, scope, secret)
+    after = _position(position)
+    page, next_position = [], None
+    for position, model in store.iter_profiles(project_id, after, page_size=min(limit + 1, 500)):
+        if len(page) == limit:
+            next_position = last
+            break
+        page.append(store.to_document(model))
+        last = position
+    out = {"profiles": page}
+    if next_position is not None:
+        out["next_cursor"] = cursor.encode(list(next_position), scope, secret)
+    return out
+
+
+def _position(position: list | None):
+    if position is None:
+        return None
+    if len(position) != 2 or not isinstance(position[0], int) or not isinstance(position[1], str):
+        raise ValidationError("cursor is invalid", "/cursor", "invalid_cursor")
+    if not 0 <= position[0] < bind().profile_shards:
+        raise ValidationError("cursor is invalid", "/cursor", "invalid_cursor")
+    return position[0], position[1]
+
+
+def delete(project_id: str, profile_id: str) -> None:
+    check_id(profile_id, "/profile_id", "profile_id")
+    if not store.delete(project_id, profile_id):
+        raise NotFound(f"profile {profile_id!r} not found", "/profile_id")

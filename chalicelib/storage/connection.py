@@ -1,0 +1,45 @@
+"""Binds the models to the configured tables and endpoint, once, on first use."""
+from __future__ import annotations
+
+import threading
+
+from pynamodb.connection import Connection
+
+from .. import config
+from .models import ALL_MODELS
+
+_lock = threading.Lock()
+_bound_to: config.Settings | None = None
+_BASE_NAMES = {model: model.Meta.table_name for model in ALL_MODELS}
+
+
+def bind() -> config.Settings:
+    """Point every model at the tables of the current settings (idempotent, thread-safe)."""
+    global _bound_to
+    current = config.settings()
+    if _bound_to is current:
+        return current
+    with _lock:
+        if _bound_to is not current:
+            for model, base in _BASE_NAMES.items():
+                model.Meta.table_name = current.table_prefix + base
+                model.Meta.host = current.dynamodb_endpoint
+                model.Meta.region = current.region
+                model.Meta.read_timeout_seconds = current.read_timeout_seconds
+                model.Meta.max_retry_attempts = 5
+                model._connection = None  # forget the connection bound to the old settings
+            _bound_to = current
+    return current
+
+
+def transaction_connection() -> Connection:
+    s = bind()
+    return Connection(region=s.region, host=s.dynamodb_endpoint,
+                      read_timeout_seconds=s.read_timeout_seconds)
+
+
+def create_tables(wait: bool = True) -> None:
+    bind()
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=wait)

@@ -1,0 +1,77 @@
+"""Repository of projects and their API keys. Keys are stored as SHA-256 hashes only."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from ..errors import Conflict, NotFound
+from ..validation import now_iso
+from .connection import bind
+from .models import ApiKeyModel, ProjectModel
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_project(project_id: str, name: str = "") -> ProjectModel:
+    bind()
+    project = ProjectModel(project_id, name=name or project_id, created_at=now_iso())
+    try:
+        project.save(condition=ProjectModel.project_id.does_not_exist())
+    except Exception as exc:  # PutError: the condition failed
+        if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+            raise Conflict(f"project {project_id!r} exists", "/project_id", "exists") from None
+        raise
+    return project
+
+
+def get_project(project_id: str) -> ProjectModel | None:
+    bind()
+    try:
+        return ProjectModel.get(project_id)
+    except ProjectModel.DoesNotExist:
+        return None
+
+
+def list_projects() -> list[ProjectModel]:
+    bind()
+    return list(ProjectModel.scan())  # admin only: the projects table is small
+
+
+def create_key(project_id: str) -> tuple[str, ApiKeyModel]:
+    """A new key for a project; the plain key is returned once and never stored."""
+    if get_project(project_id) is None:
+        raise NotFound(f"project {project_id!r} does not exist", "/project_id")
+    api_key = "sk_" + secrets.token_urlsafe(32)
+    record = ApiKeyModel(hash_key(api_key), key_id="key_" + secrets.token_hex(6),
+                         project_id=project_id, created_at=now_iso(), revoked=False)
+    record.save()
+    return api_key, record
+
+
+def project_of_key(api_key: str) -> str | None:
+    """The project a live key belongs to, or None for an unknown or revoked key."""
+    bind()
+    digest = hash_key(api_key)
+    try:
+        record = ApiKeyModel.get(digest, consistent_read=True)
+    except ApiKeyModel.DoesNotExist:
+        return None
+    if record.revoked or not hmac.compare_digest(record.key_hash, digest):
+        return None
+    return record.project_id
+
+
+def revoke_key(key_id: str) -> bool:
+    bind()
+    for record in ApiKeyModel.scan(ApiKeyModel.key_id == key_id):  # admin only, small table
+        record.update(actions=[ApiKeyModel.revoked.set(True)])
+        return True
+    return False
+
+
+def list_keys(project_id: str) -> list[ApiKeyModel]:
+    bind()
+    return [k for k in ApiKeyModel.scan(ApiKeyModel.project_id == project_id)]

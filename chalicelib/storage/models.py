@@ -1,0 +1,104 @@
+"""DynamoDB tables, declared in one place. Table names, endpoint and region are bound lazily from
+chalicelib.config by `bind()`, so importing this module reads no environment.
+
+Key design (docs/storage.md):
+- profiles: pk = "<project>#<shard>" (shard = stable hash of profile_id mod PROFILE_SHARDS),
+  sk = profile_id. One project's profiles are PROFILE_SHARDS queries; no scan, no other tenant.
+- events: pk = "<project>#<profile_id>", sk = event_id. Conditional puts make redelivery a no-op;
+  erasure is one query per profile.
+- attribute_kinds: pk = project, sk = attribute name; counts of stored values by kind.
+- segments: pk = project, sk = segment_id.
+- projects: pk = project; api_keys: pk = sha256 of the key.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute,
+                                 UnicodeAttribute, VersionAttribute)
+from pynamodb.models import Model
+
+
+class ProjectModel(Model):
+    class Meta:
+        table_name = "projects"
+
+    project_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class ApiKeyModel(Model):
+    class Meta:
+        table_name = "api_keys"
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    revoked = BooleanAttribute(default=False)
+
+
+class ProfileModel(Model):
+    class Meta:
+        table_name = "profiles"
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+
+    pk = UnicodeAttribute(hash_key=True)
+    profile_id = UnicodeAttribute(range_key=True)
+    project_id = UnicodeAttribute()
+    # JSON documents: each is written whole by its one writer (clients: attributes; events:
+    # behaviour; scoring: predictive), so no writer ever needs a path inside another's document.
+    attrs = JSONAttribute(attr_name="attributes", default=dict)
+    behaviour = JSONAttribute(default=dict)
+    predictive = JSONAttribute(default=dict)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class EventModel(Model):
+    class Meta:
+        table_name = "events"
+
+    pk = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+    type = UnicodeAttribute()
+    timestamp = UnicodeAttribute()
+    value = NumberAttribute(null=True)
+    properties = JSONAttribute(default=dict)
+    received_at = UnicodeAttribute()
+
+
+KINDS = ("string", "number", "boolean", "list", "date")
+
+
+class AttributeKindModel(Model):
+    class Meta:
+        table_name = "attribute_kinds"
+
+    project_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(range_key=True)
+    # How many stored values of the attribute have each kind (see chalicelib.profiles.value_kind).
+    n_string = NumberAttribute(attr_name="string", default=0)
+    n_number = NumberAttribute(attr_name="number", default=0)
+    n_boolean = NumberAttribute(attr_name="boolean", default=0)
+    n_list = NumberAttribute(attr_name="list", default=0)
+    n_date = NumberAttribute(attr_name="date", default=0)
+
+    def counts(self) -> dict[str, int]:
+        return {kind: int(getattr(self, f"n_{kind}") or 0) for kind in KINDS}
+
+
+class SegmentModel(Model):
+    class Meta:
+        table_name = "segments"
+
+    project_id = UnicodeAttribute(hash_key=True)
+    segment_id = UnicodeAttribute(range_key=True)
+    definition = JSONAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+ALL_MODELS = (ProjectModel, ApiKeyModel, ProfileModel, EventModel, AttributeKindModel,
+              SegmentModel)

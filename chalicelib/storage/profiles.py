@@ -1,0 +1,196 @@
+"""Repository of profiles, their events and the project's attribute kind counts.
+
+Every write of a profile is one DynamoDB transaction together with what must change with it
+(its new events, its attribute kind counts), guarded by the profile's version: concurrent writers
+retry on a fresh read instead of overwriting each other.
+"""
+from __future__ import annotations
+
+import random
+import time
+import zlib
+from typing import Callable, Iterator
+
+from pynamodb.exceptions import DeleteError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from ..behaviour import Event
+from ..errors import Conflict, ValidationError
+from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas, profile_document
+from ..validation import iso, now_iso
+from .connection import bind, transaction_connection
+from .models import KINDS, AttributeKindModel, EventModel, ProfileModel
+
+MAX_ATTEMPTS = 12
+EVENTS_PER_TRANSACTION = 90  # DynamoDB allows 100 items in one transaction
+_KIND_ATTRS = {kind: getattr(AttributeKindModel, f"n_{kind}") for kind in KINDS}
+
+Position = tuple[int, str]  # (shard, profile_id): where a walk over a project's profiles stands
+
+
+def shard_of(profile_id: str, shards: int) -> int:
+    return zlib.crc32(profile_id.encode()) % shards
+
+
+def profile_key(project_id: str, profile_id: str) -> str:
+    return f"{project_id}#{shard_of(profile_id, bind().profile_shards):03d}"
+
+
+def to_document(model: ProfileModel) -> dict:
+    return profile_document(model.profile_id, model.attrs or {}, model.behaviour or {},
+                            model.predictive or {}, model.created_at, model.updated_at)
+
+
+def get(project_id: str, profile_id: str, consistent: bool = True) -> ProfileModel | None:
+    try:
+        return ProfileModel.get(profile_key(project_id, profile_id), profile_id,
+                                consistent_read=consistent)
+    except ProfileModel.DoesNotExist:
+        return None
+
+
+def _is_condition_failure(reason) -> bool:
+    return reason is not None and reason.code == "ConditionalCheckFailed"
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.5, 0.005 * (2 ** attempt)) * random.random())
+
+
+def _write(project_id: str, profile_id: str,
+           change: Callable[[ProfileModel | None, set[str]], tuple[dict, dict, list[Event]] | None]
+           ) -> tuple[ProfileModel, bool, set[str]]:
+    """Read, change, write in one guarded transaction; retry on a concurrent write.
+
+    `change(existing, redelivered)` returns (attributes, behaviour, events to insert; leaving out
+    the `redelivered` event ids), or None for no write.
+    Returns (profile, created, ids of events found already stored, i.e. redelivered).
+    """
+    duplicates: set[str] = set()
+    excluded: set[str] = set()
+    for attempt in range(MAX_ATTEMPTS):
+        existing = get(project_id, profile_id)
+        changed = change(existing, excluded)
+        if changed is None:
+            return existing, False, duplicates
+        attributes, behaviour, events = changed
+        if len(attributes) > MAX_STORED_ATTRIBUTES:
+            raise ValidationError(f"a profile holds at most {MAX_STORED_ATTRIBUTES} attributes",
+                                  "/attributes", "too_many")
+        now = now_iso()
+        events_pk = f"{project_id}#{profile_id}"
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                for event in events:
+                    tx.save(EventModel(events_pk, event.event_id, type=event.type,
+                                       timestamp=iso(event.timestamp), value=event.value,
+                                       properties=event.properties, received_at=now),
+                            condition=EventModel.event_id.does_not_exist())
+                before = (existing.attrs or {}) if existing else {}
+                for name, delta in kind_deltas(before, attributes).items():
+                    tx.update(AttributeKindModel(project_id, name),
+                              actions=[_KIND_ATTRS[k].add(n) for k, n in delta.items()])
+                if existing is None:
+                    profile = ProfileModel(profile_key(project_id, profile_id), profile_id,
+                                           project_id=project_id, attrs=attributes,
+                                           behaviour=behaviour, predictive={}, created_at=now,
+                                           updated_at=now)
+                    tx.save(profile)  # the version attribute makes this "create if absent"
+                else:
+                    profile = existing
+                    tx.update(existing, actions=[ProfileModel.attrs.set(attributes),
+                                                 ProfileModel.behaviour.set(behaviour),
+                                                 ProfileModel.updated_at.set(now)])
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            redelivered = {events[i].event_id for i in range(min(len(events), len(reasons)))
+                           if _is_condition_failure(reasons[i])}
+            if not redelivered and not any(_is_condition_failure(r) for r in reasons) \
+                    and exc.cause_response_code not in ("TransactionConflictException",
+                                                         "TransactionCanceledException"):
+                raise
+            duplicates |= redelivered
+            excluded |= redelivered
+            if not redelivered:
+                _backoff(attempt)  # a concurrent writer won; read again
+            continue
+        if existing is not None:
+            profile.attrs, profile.behaviour, profile.updated_at = attributes, behaviour, now
+        return profile, existing is None, duplicates
+    raise Conflict("the profile is being changed by too many writers at once; try again",
+                   "/profile_id", "write_conflict")
+
+
+def upsert_attributes(project_id: str, profile_id: str, update: dict,
+                      merge: Callable[[dict, dict], dict]) -> tuple[ProfileModel, bool]:
+    def change(existing: ProfileModel | None, exclude: set[str]):
+        stored = (existing.attrs or {}) if existing else {}
+        behaviour = (existing.behaviour or {}) if existing else {}
+        return merge(stored, update), behaviour, []
+
+    profile, created, _ = _write(project_id, profile_id, change)
+    return profile, created
+
+
+def add_events(project_id: str, profile_id: str, events: list[Event],
+               aggregate: Callable[[dict | None, list[Event]], dict]) -> set[str]:
+    """Store new events of one profile and count them into its behaviour, once each.
+
+    Returns the ids of the events that were already stored (redeliveries)."""
+    duplicates: set[str] = set()
+    for start in range(0, len(events), EVENTS_PER_TRANSACTION):
+        chunk = events[start:start + EVENTS_PER_TRANSACTION]
+
+        def change(existing: ProfileModel | None, exclude: set[str], chunk=chunk):
+            fresh = [e for e in chunk if e.event_id not in exclude]
+            if not fresh:
+                return None
+            stored = (existing.attrs or {}) if existing else {}
+            behaviour = existing.behaviour if existing else None
+            return stored, aggregate(behaviour, fresh), fresh
+
+        _, _, found = _write(project_id, profile_id, change)
+        duplicates |= found
+    return duplicates
+
+
+def delete(project_id: str, profile_id: str) -> bool:
+    """Erase a profile, its events and its share of the attribute kind counts.
+
+    Events go first: if the erasure is interrupted, the profile is still there to erase again."""
+    events_pk = f"{project_id}#{profile_id}"
+    with EventModel.batch_write() as batch:
+        for event in EventModel.query(events_pk, attributes_to_get=["pk", "event_id"]):
+            batch.delete(event)
+    for attempt in range(MAX_ATTEMPTS):
+        existing = get(project_id, profile_id)
+        if existing is None:
+            return False
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                for name, delta in kind_deltas(existing.attrs or {}, {}).items():
+                    tx.update(AttributeKindModel(project_id, name),
+                              actions=[_KIND_ATTRS[k].add(n) for k, n in delta.items()])
+                tx.delete(existing)
+            return True
+        except (TransactWriteError, DeleteError):
+            _backoff(attempt)
+    raise Conflict("the profile is being changed by too many writers at once; try again",
+                   "/profile_id", "write_conflict")
+
+
+def iter_profiles(project_id: str, after: Position | None = None,
+                  page_size: int = 500) -> Iterator[tuple[Position, ProfileModel]]:
+    """Every profile of a project, shard by shard in key order, lazily page by page."""
+    shards = bind().profile_shards
+    first_shard = after[0] if after else 0
+    for shard in range(first_shard, shards):
+        pk = f"{project_id}#{shard:03d}"
+        start = {"pk": {"S": pk}, "profile_id": {"S": after[1]}} \
+            if after and shard == after[0] else None
+        for model in ProfileModel.query(pk, last_evaluated_key=start, page_size=page_size):
+            yield (shard, model.profile_id), model
+
+
+def attribute_kinds(project_id: str) -> dict[str, dict[str, int]]:
+    return {item.name: item.counts() for item in AttributeKindModel.query(project_id)}

@@ -1,0 +1,88 @@
+"""Shared fixtures. The environment is set before the app is imported: PynamoDB and the
+chalice test client read it then (shared/notes/stack-facts.md)."""
+import json
+import os
+
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    "TABLE_PREFIX": "test-", "CURSOR_SECRET": "test-cursor-secret-0123456789",
+    "PROFILE_SHARDS": "4", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+})
+os.environ.pop("DYNAMODB_ENDPOINT", None)
+
+import pytest  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from chalicelib import config  # noqa: E402
+from chalicelib.storage import keys  # noqa: E402
+from chalicelib.storage.connection import create_tables  # noqa: E402
+
+
+@pytest.fixture
+def aws():
+    """A fresh, empty in-memory AWS with the service's tables."""
+    config.reset()
+    with mock_aws():
+        create_tables()
+        yield
+
+
+@pytest.fixture
+def project(aws):
+    keys.create_project("acme")
+    api_key, _ = keys.create_key("acme")
+    return {"id": "acme", "key": api_key}
+
+
+@pytest.fixture
+def other_project(aws):
+    keys.create_project("globex")
+    api_key, _ = keys.create_key("globex")
+    return {"id": "globex", "key": api_key}
+
+
+class Api:
+    """The chalice test client with a project's key and JSON in and out."""
+
+    def __init__(self, client, project):
+        self.client, self.project = client, project
+
+    def call(self, method, path, body=None, key=None, raw=None, headers=None):
+        h = {"x-api-key": key if key is not None else self.project["key"],
+             "content-type": "application/json", **(headers or {})}
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        response = getattr(self.client.http, method.lower())(path, headers=h, body=payload)
+        try:
+            data = json.loads(response.body) if response.body else None
+        except ValueError:
+            data = response.body
+        return response.status_code, data
+
+    def p(self, path):
+        return f"/projects/{self.project['id']}{path}"
+
+    def get(self, path, **kw):
+        return self.call("GET", self.p(path), **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.call("PUT", self.p(path), body, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call("POST", self.p(path), body, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("DELETE", self.p(path), **kw)
+
+
+@pytest.fixture
+def client(aws):
+    from app import app
+    with Client(app) as c:
+        yield c
+
+
+@pytest.fixture
+def api(client, project):
+    return Api(client, project)
