@@ -19,6 +19,7 @@ EVENT_TYPES = ("session_start", "page_view", "product_view", "add_to_cart", "rem
 COUNTERS = {"session_start": "sessions", "page_view": "page_views",
             "product_view": "product_views", "add_to_cart": "add_to_cart",
             "search": "searches", "checkout": "checkouts"}
+ACTIVITY_SLOTS = {"session_start": 0, "page_view": 1, "product_view": 2, "add_to_cart": 3}
 MAX_PROPERTIES_BYTES = 4096
 MAX_ORDER_VALUE = 1e9
 
@@ -32,11 +33,13 @@ class Event:
     value: float | None = None
     properties: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        out = {"event_id": self.event_id, "profile_id": self.profile_id, "type": self.type,
-               "timestamp": iso(self.timestamp), "properties": self.properties}
+    def stored_data(self, received_at: str) -> dict:
+        """What the events table keeps of the event, next to its key."""
+        out = {"type": self.type, "timestamp": iso(self.timestamp), "received_at": received_at}
         if self.value is not None:
             out["value"] = self.value
+        if self.properties:
+            out["properties"] = self.properties
         return out
 
 
@@ -101,6 +104,9 @@ def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
     """New behaviour aggregates: `behaviour` with `events` counted in. Does not mutate input."""
     out = json.loads(json.dumps(behaviour or {}))
     purchases = out.setdefault("purchases", {})  # "YYYY-MM-DD" -> [orders, amount]
+    # "YYYY-MM-DD" -> [sessions, page views, product views, add-to-carts, discount interactions]:
+    # lets models rebuild the behaviour as of any past date (time-split training).
+    activity = out.setdefault("activity", {})
     persuasion = out.setdefault("persuasion", {})  # principle -> [shown, responded]
     for event in events:
         when = iso(event.timestamp)  # fixed-width UTC strings compare like times
@@ -109,6 +115,14 @@ def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
         counter = COUNTERS.get(event.type)
         if counter:
             out[counter] = out.get(counter, 0) + 1
+        slot = ACTIVITY_SLOTS.get(event.type)
+        discount = event.properties.get("discount") is True
+        if slot is not None or discount:
+            day = activity.setdefault(when[:10], [0, 0, 0, 0, 0])
+            if slot is not None:
+                day[slot] += 1
+            if discount:
+                day[4] += 1
         if event.type == "purchase":
             out["orders"] = out.get("orders", 0) + 1
             out["revenue"] = round(out.get("revenue", 0) + event.value, 2)
@@ -117,7 +131,7 @@ def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
             day = purchases.setdefault(when[:10], [0, 0])
             day[0] += 1
             day[1] = round(day[1] + event.value, 2)
-        if event.properties.get("discount") is True:
+        if discount:
             out["discount_interactions"] = out.get("discount_interactions", 0) + 1
         shown = event.properties.get("persuasion")
         if shown:

@@ -25,7 +25,7 @@ def aws():
     """A fresh, empty in-memory AWS with the service's tables."""
     config.reset()
     with mock_aws():
-        create_tables()
+        create_tables(wait=False)  # moto's tables are active at once
         yield
 
 
@@ -86,3 +86,11 @@ def client(aws):
 @pytest.fixture
 def api(client, project):
     return Api(client, project)
+
+
+def set_predictive(project_id, profile_id, predictive):
+    """What the scoring code does: write a profile's predictive fields (clients cannot)."""
+    from chalicelib.storage import profiles as store
+    from chalicelib.storage.models import ProfileModel
+    model = store.get(project_id, profile_id)
+    model.update(actions=[ProfileModel.predictive.set(predictive)])

@@ -17,10 +17,10 @@ def bind() -> config.Settings:
     """Point every model at the tables of the current settings (idempotent, thread-safe)."""
     global _bound_to
     current = config.settings()
-    if _bound_to is current:
-        return current
+    if _bound_to == current:
+        return _bound_to
     with _lock:
-        if _bound_to is not current:
+        if _bound_to != current:  # settings with equal values keep their (costly) connections
             for model, base in _BASE_NAMES.items():
                 model.Meta.table_name = current.table_prefix + base
                 model.Meta.host = current.dynamodb_endpoint
@@ -29,13 +29,21 @@ def bind() -> config.Settings:
                 model.Meta.max_retry_attempts = 5
                 model._connection = None  # forget the connection bound to the old settings
             _bound_to = current
-    return current
+    return _bound_to
+
+
+_connections: dict[config.Settings, Connection] = {}
 
 
 def transaction_connection() -> Connection:
+    """A connection for TransactWrite (PynamoDB 6 needs one passed in); one per settings, since
+    creating a botocore client costs about 100 ms."""
     s = bind()
-    return Connection(region=s.region, host=s.dynamodb_endpoint,
-                      read_timeout_seconds=s.read_timeout_seconds)
+    connection = _connections.get(s)
+    if connection is None:
+        connection = _connections[s] = Connection(region=s.region, host=s.dynamodb_endpoint,
+                                                  read_timeout_seconds=s.read_timeout_seconds)
+    return connection
 
 
 def create_tables(wait: bool = True) -> None:

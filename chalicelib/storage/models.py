@@ -61,11 +61,9 @@ class EventModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     event_id = UnicodeAttribute(range_key=True)
-    type = UnicodeAttribute()
-    timestamp = UnicodeAttribute()
-    value = NumberAttribute(null=True)
-    properties = JSONAttribute(default=dict)
-    received_at = UnicodeAttribute()
+    # The event as received (type, timestamp, value, properties, received_at), as one JSON
+    # document: events are written once and read whole, and fewer attributes are cheaper.
+    data = JSONAttribute()
 
 
 KINDS = ("string", "number", "boolean", "list", "date")

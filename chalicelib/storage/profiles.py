@@ -17,13 +17,13 @@ from pynamodb.transactions import TransactWrite
 from ..behaviour import Event
 from ..errors import Conflict, ValidationError
 from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas, profile_document
-from ..validation import iso, now_iso
+from ..validation import now_iso
 from .connection import bind, transaction_connection
 from .models import KINDS, AttributeKindModel, EventModel, ProfileModel
 
 MAX_ATTEMPTS = 12
 EVENTS_PER_TRANSACTION = 90  # DynamoDB allows 100 items in one transaction
-_KIND_ATTRS = {kind: getattr(AttributeKindModel, f"n_{kind}") for kind in KINDS}
+KIND_ATTRS = {kind: getattr(AttributeKindModel, f"n_{kind}") for kind in KINDS}
 
 Position = tuple[int, str]  # (shard, profile_id): where a walk over a project's profiles stands
 
@@ -82,14 +82,13 @@ def _write(project_id: str, profile_id: str,
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
                 for event in events:
-                    tx.save(EventModel(events_pk, event.event_id, type=event.type,
-                                       timestamp=iso(event.timestamp), value=event.value,
-                                       properties=event.properties, received_at=now),
+                    tx.save(EventModel(events_pk, event.event_id,
+                                       data=event.stored_data(now)),
                             condition=EventModel.event_id.does_not_exist())
                 before = (existing.attrs or {}) if existing else {}
                 for name, delta in kind_deltas(before, attributes).items():
                     tx.update(AttributeKindModel(project_id, name),
-                              actions=[_KIND_ATTRS[k].add(n) for k, n in delta.items()])
+                              actions=[KIND_ATTRS[k].add(n) for k, n in delta.items()])
                 if existing is None:
                     profile = ProfileModel(profile_key(project_id, profile_id), profile_id,
                                            project_id=project_id, attrs=attributes,
@@ -170,7 +169,7 @@ def delete(project_id: str, profile_id: str) -> bool:
             with TransactWrite(connection=transaction_connection()) as tx:
                 for name, delta in kind_deltas(existing.attrs or {}, {}).items():
                     tx.update(AttributeKindModel(project_id, name),
-                              actions=[_KIND_ATTRS[k].add(n) for k, n in delta.items()])
+                              actions=[KIND_ATTRS[k].add(n) for k, n in delta.items()])
                 tx.delete(existing)
             return True
         except (TransactWriteError, DeleteError):

@@ -1,0 +1,85 @@
+"""Where the CLI finds the local store: the running `make run` stack, or, when none runs, an
+in-process moto loaded from the data folder and saved back when the command ends."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+
+from .. import config
+
+DATA_DIR = Path(os.environ.get("LOCAL_DATA_DIR", ".local"))
+REGION = "us-east-1"
+TABLE_PREFIX = "local-"
+
+
+def paths(data_dir: Path = None) -> dict[str, Path]:
+    d = Path(data_dir or DATA_DIR)
+    d.mkdir(parents=True, exist_ok=True)
+    return {"dir": d, "lock": d / "stack.lock", "stack": d / "stack.json",
+            "store": d / "dynamodb.json.gz", "secret": d / "cursor-secret",
+            "dev_key": d / "dev-api-key"}
+
+
+def local_environment(p: dict[str, Path], endpoint: str | None) -> None:
+    """The settings every local process shares (read lazily by chalicelib.config)."""
+    if not p["secret"].exists():
+        p["secret"].write_text(secrets.token_urlsafe(32))
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "TABLE_PREFIX": TABLE_PREFIX, "CURSOR_SECRET": p["secret"].read_text().strip(),
+    })
+    if endpoint:
+        os.environ["DYNAMODB_ENDPOINT"] = endpoint
+    else:
+        os.environ.pop("DYNAMODB_ENDPOINT", None)
+    config.reset()
+
+
+def try_lock(p: dict[str, Path]):
+    """The store's lock file, held; None if another process holds it."""
+    fh = open(p["lock"], "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        return None
+    return fh
+
+
+@contextlib.contextmanager
+def local_store(data_dir: Path = None):
+    """Use the local store for the duration of a CLI command."""
+    p = paths(data_dir)
+    lock = try_lock(p)
+    if lock is None:  # `make run` is running: talk to its DynamoDB endpoint
+        for _ in range(120):  # it writes stack.json once its tables are loaded and seeded
+            if p["stack"].exists():
+                break
+            time.sleep(0.5)
+        else:
+            raise SystemExit(f"{p['dir']} is locked by another process that is not a running "
+                             "local stack; wait for it to finish")
+        stack = json.loads(p["stack"].read_text())
+        local_environment(p, stack["endpoint"])
+        yield stack
+        return
+    from moto import mock_aws
+
+    from ..storage.connection import create_tables
+    from . import store
+    try:
+        local_environment(p, None)
+        with mock_aws():
+            create_tables()
+            store.restore(p["store"], REGION)
+            yield None
+            store.save(p["store"], REGION, TABLE_PREFIX)
+    finally:
+        lock.close()

@@ -1,0 +1,144 @@
+"""`make run`: the whole service on this machine, no AWS account, no Docker.
+
+Starts moto's DynamoDB on 127.0.0.1, creates the tables, loads the data folder, seeds the demo
+project, serves the API with chalice's local server, and runs what Lambda would run for us
+(schedules, stream triggers) as threads. Ctrl-C saves and stops.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import session, store
+
+log = logging.getLogger("local")
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+class Stack:
+    def __init__(self, port: int, data_dir: Path, seed: bool = True):
+        self.port, self.seed = port, seed
+        self.paths = session.paths(data_dir)
+        self.stop = threading.Event()
+        self.lock = None
+        self.moto = self.mock = None
+        self.http = None
+        self.threads: list[threading.Thread] = []
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.lock = session.try_lock(self.paths)
+        if self.lock is None:
+            raise SystemExit(f"another local stack (or CLI command) is using {self.paths['dir']}; "
+                             "stop it first")
+        from moto import mock_aws
+        from moto.server import ThreadedMotoServer
+        # This process reaches moto in-process (mock_aws: no HTTP hop, several times faster);
+        # other processes (the CLI) reach the same in-memory tables over HTTP.
+        self.mock = mock_aws()
+        self.mock.start()
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto.start()
+        host, moto_port = self.moto.get_host_and_port()
+        endpoint = f"http://{host}:{moto_port}"
+        session.local_environment(self.paths, None)
+
+        from ..storage.connection import create_tables
+        create_tables()
+        loaded = store.restore(self.paths["store"], session.REGION)
+        print(f"Local DynamoDB on {endpoint}; loaded {loaded} items from {self.paths['store']}",
+              flush=True)
+        api_key = self._demo()
+        self.paths["stack"].write_text(json.dumps({
+            "endpoint": endpoint, "api": f"http://127.0.0.1:{self.port}", "pid": os.getpid()}))
+        self._background(self._save_periodically, "saver")
+        self._start_runners()
+
+        from chalice.cli import create_local_server
+        from chalice.cli.factory import CLIFactory
+        self.http = create_local_server(CLIFactory(str(PROJECT_DIR)), "127.0.0.1", self.port,
+                                        "dev")
+        print(f"API on http://127.0.0.1:{self.port}", flush=True)
+        print(f"Project: demo", flush=True)
+        print(f"API key: {api_key}", flush=True)
+        print("Ctrl-C to stop (the data folder is saved on the way out).", flush=True)
+
+    def _demo(self) -> str:
+        from . import demo
+        demo.ensure_project(demo.DEMO_PROJECT)
+        key = demo.dev_key(demo.DEMO_PROJECT, self.paths["dev_key"])
+        if self.seed and demo.is_empty(demo.DEMO_PROJECT):
+            print(f"Seeding the demo project with {demo.DEMO_PROFILES} generated profiles...",
+                  flush=True)
+            started = time.time()
+            demo.seed(demo.DEMO_PROJECT)
+            self.save()
+            print(f"  done in {time.time() - started:.1f}s", flush=True)
+        return key
+
+    def _start_runners(self) -> None:
+        """Stand-ins for Lambda's event sources (schedules, streams); see runners.py."""
+        from . import runners
+        for name, target in runners.runners(self.stop):
+            self._background(target, name)
+
+    def _background(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _save_periodically(self) -> None:
+        while not self.stop.wait(store.SAVE_EVERY):
+            self.save()
+
+    def save(self) -> None:
+        try:
+            store.save(self.paths["store"], session.REGION, session.TABLE_PREFIX)
+        except Exception:  # a failed periodic save must not take the stack down
+            log.exception("saving the local store failed")
+
+    def serve(self) -> None:
+        try:
+            self.http.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        print("\nSaving the local store...", flush=True)
+        self.save()
+        if self.paths["stack"].exists():
+            self.paths["stack"].unlink()
+        if self.moto:
+            self.moto.stop()
+            self.mock.stop()
+        if self.lock:
+            self.lock.close()
+        print("Stopped.", flush=True)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--data-dir", type=Path, default=session.DATA_DIR)
+    parser.add_argument("--no-seed", action="store_true", help="do not seed the demo profiles")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stack = Stack(args.port, args.data_dir, seed=not args.no_seed)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    stack.start()
+    stack.serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Evaluation semantics of the rule engine, and a property test against a plain reference
+evaluator written straight from the contract in the README."""
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.segments import Catalogue, compile_rules, parse_segment
+from chalicelib.segments.fields import CUSTOMER_TYPES
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+CATALOGUE = Catalogue({"n": {"number": 1}, "t": {"string": 1}, "l": {"list": 1},
+                       "b": {"boolean": 1}, "d": {"date": 1}})
+
+
+def matches(rules, profile, match="all"):
+    definition = parse_segment({"name": "s", "match": match, "rules": rules}, CATALOGUE)
+    return compile_rules(definition.root, NOW)(profile)
+
+
+def cond(field, operator, value=None):
+    rule = {"field": field, "operator": operator}
+    if value is not None:
+        rule["value"] = value
+    return rule
+
+
+def test_missing_field_matches_only_not_exists():
+    profile = {"attributes": {}}
+    assert matches([cond("attributes.t", "not_exists")], profile)
+    for rule in [cond("attributes.t", "neq", "x"), cond("attributes.t", "not_in", ["x"]),
+                 cond("attributes.t", "not_contains", "x"), cond("attributes.t", "exists")]:
+        assert not matches([rule], profile)
+
+
+def test_none_group_includes_a_profile_lacking_the_field():
+    assert matches([cond("attributes.t", "eq", "x")], {"attributes": {}}, match="none")
+
+
+def test_a_value_of_another_type_does_not_match():
+    profile = {"attributes": {"n": "12"}}
+    assert not matches([cond("attributes.n", "gte", 1)], profile)
+    assert not matches([cond("attributes.n", "neq", 1)], profile)
+    assert matches([cond("attributes.n", "exists")], profile)
+
+
+def test_text_comparison_is_exact_and_case_sensitive():
+    profile = {"attributes": {"t": "Amsterdam"}}
+    assert matches([cond("attributes.t", "eq", "Amsterdam")], profile)
+    assert not matches([cond("attributes.t", "eq", "amsterdam")], profile)
+    assert matches([cond("attributes.t", "starts_with", "Am")], profile)
+    assert matches([cond("attributes.t", "ends_with", "dam")], profile)
+    assert matches([cond("attributes.t", "contains", "ster")], profile)
+
+
+def test_contains_on_a_list_means_has_this_element():
+    profile = {"attributes": {"l": ["jazz", "rock"]}}
+    assert matches([cond("attributes.l", "contains", "jazz")], profile)
+    assert not matches([cond("attributes.l", "contains", "ja")], profile)
+    assert matches([cond("attributes.l", "not_contains", "pop")], profile)
+
+
+def test_between_is_inclusive():
+    for value, expected in [(10, True), (20, True), (9.99, False), (20.01, False)]:
+        assert matches([cond("attributes.n", "between", [10, 20])],
+                       {"attributes": {"n": value}}) is expected
+
+
+def test_relative_dates_are_anchored_at_now():
+    recent = (NOW - timedelta(days=3)).isoformat()
+    old = (NOW - timedelta(days=40)).isoformat()
+    assert matches([cond("attributes.d", "within_last_days", 7)], {"attributes": {"d": recent}})
+    assert not matches([cond("attributes.d", "within_last_days", 7)], {"attributes": {"d": old}})
+    assert matches([cond("attributes.d", "more_than_days_ago", 30)], {"attributes": {"d": old}})
+    assert matches([cond("attributes.d", "before", "2026-05-01")], {"attributes": {"d": old}})
+    assert matches([cond("attributes.d", "after", "2026-05-01T00:00:00+02:00")],
+                   {"attributes": {"d": recent}})
+
+
+def test_predictive_enum_fields():
+    profile = {"predictive": {"customer_type": "Economical", "conversion_potential": 62.5}}
+    assert matches([cond("predictive.customer_type", "eq", "Economical"),
+                    cond("predictive.conversion_potential", "gte", 50)], profile)
+    assert not matches([cond("predictive.customer_type", "in", ["Believer", "Explorer"])],
+                       profile)
+
+
+# --- property test against a reference evaluator -----------------------------------------------
+
+FIELDS = {"attributes.n": "number", "attributes.t": "text", "attributes.l": "list",
+          "attributes.b": "boolean", "attributes.d": "date", "predictive.customer_type": "enum"}
+# Small value sets, so stored values often hit rule values and boundaries exactly.
+WORDS = st.sampled_from(["", "a", "ab", "b", "ba", "NL", "nl"])
+NUMBERS = st.sampled_from([-1, 0, 1, 2, 0.5, 1.0])
+DAYS = st.integers(-3, 3).map(lambda d: (NOW - timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+ENUMS = st.sampled_from(CUSTOMER_TYPES)
+
+VALUES = {"number": NUMBERS, "text": WORDS, "list": st.lists(WORDS, max_size=3),
+          "boolean": st.booleans(), "date": DAYS, "enum": ENUMS}
+
+
+def stored(field_type):
+    wrong = st.sampled_from([None, 1, "x", True, ["x"], {"k": 1}])
+    return st.one_of(VALUES[field_type], wrong)
+
+
+@st.composite
+def profiles(draw):
+    profile = {"attributes": {}, "predictive": {}}
+    for path, field_type in FIELDS.items():
+        if draw(st.booleans()):
+            group, name = path.split(".")
+            profile[group][name] = draw(stored(field_type))
+    return profile
+
+
+def operator_and_value(field_type):
+    scalar = VALUES["text"] if field_type == "list" else VALUES[field_type]
+    options = {
+        "number": ["eq", "neq", "gt", "gte", "lt", "lte", "between", "in", "not_in"],
+        "text": ["eq", "neq", "in", "not_in", "contains", "not_contains", "starts_with",
+                 "ends_with"],
+        "enum": ["eq", "neq", "in", "not_in"], "boolean": ["eq", "neq"],
+        "date": ["before", "after", "between", "within_last_days", "more_than_days_ago"],
+        "list": ["contains", "not_contains"],
+    }[field_type] + ["exists", "not_exists"]
+
+    @st.composite
+    def build(draw):
+        op = draw(st.sampled_from(options))
+        if op in ("exists", "not_exists"):
+            return op, None
+        if op == "between":
+            low, high = sorted([draw(scalar), draw(scalar)])
+            return op, [low, high]
+        if op in ("in", "not_in"):
+            return op, draw(st.lists(scalar, min_size=1, max_size=3))
+        if op in ("within_last_days", "more_than_days_ago"):
+            return op, draw(st.integers(0, 4))
+        return op, draw(scalar)
+    return build()
+
+
+@st.composite
+def conditions(draw):
+    path = draw(st.sampled_from(sorted(FIELDS)))
+    op, value = draw(operator_and_value(FIELDS[path]))
+    return cond(path, op, value)
+
+
+rule_trees = st.recursive(
+    conditions(),
+    lambda children: st.builds(lambda m, r: {"match": m, "rules": r},
+                               st.sampled_from(["all", "any", "none"]),
+                               st.lists(children, max_size=3)),
+    max_leaves=8)
+
+
+def _parse_date(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def reference(node, profile):
+    """Plain and slow, straight from the README's contract."""
+    if "rules" in node:
+        results = [reference(r, profile) for r in node["rules"]]
+        match = node.get("match", "all")
+        return all(results) if match == "all" else any(results) if match == "any" \
+            else not any(results)
+    group, name = node["field"].split(".")
+    value = profile.get(group, {}).get(name)
+    op, arg = node["operator"], node.get("value")
+    if op == "exists":
+        return value is not None
+    if op == "not_exists":
+        return value is None
+    field_type = FIELDS[node["field"]]
+    type_ok = {
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "text": isinstance(value, str), "enum": isinstance(value, str),
+        "boolean": isinstance(value, bool), "list": isinstance(value, list),
+        "date": isinstance(value, str) and len(value) >= 10 and value[:4].isdigit(),
+    }[field_type]
+    if not type_ok:
+        return False
+    if field_type == "date":
+        value = _parse_date(value)
+        if op in ("before", "after"):
+            arg = _parse_date(arg)
+        if op == "between":
+            arg = [_parse_date(a) for a in arg]
+    if op == "eq":
+        return value == arg
+    if op == "neq":
+        return value != arg
+    if op in ("gt", "after"):
+        return value > arg
+    if op == "gte":
+        return value >= arg
+    if op in ("lt", "before"):
+        return value < arg
+    if op == "lte":
+        return value <= arg
+    if op == "between":
+        return arg[0] <= value <= arg[1]
+    if op == "in":
+        return value in arg
+    if op == "not_in":
+        return value not in arg
+    if op == "contains":
+        return arg in value
+    if op == "not_contains":
+        return arg not in value
+    if op == "starts_with":
+        return value.startswith(arg)
+    if op == "ends_with":
+        return value.endswith(arg)
+    if op == "within_last_days":
+        return NOW - timedelta(days=arg) <= value <= NOW
+    if op == "more_than_days_ago":
+        return value < NOW - timedelta(days=arg)
+    raise AssertionError(op)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tree=rule_trees, population=st.lists(profiles(), min_size=1, max_size=5))
+def test_compiled_rules_agree_with_the_reference_evaluator(tree, population):
+    body = tree if "rules" in tree else {"match": "all", "rules": [tree]}
+    definition = parse_segment({"name": "p", **body}, CATALOGUE)
+    predicate = compile_rules(definition.root, NOW)
+    for profile in population:
+        assert predicate(profile) == reference(body, profile)
