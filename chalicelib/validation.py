@@ -31,9 +31,15 @@ def parse_json_body(raw: bytes | None) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(raw, parse_constant=_no_constants)
+        body = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
         raise ValidationError(f"malformed JSON: {str(exc)[:200]}", "/", "malformed_json") from None
+    try:  # lone surrogates (\ud800) parse, but are not text and cannot be stored
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("strings must be valid Unicode (no lone surrogates)", "/",
+                              "invalid_unicode") from None
+    return body
 
 
 def expect_object(value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict:

@@ -23,8 +23,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 class Stack:
-    def __init__(self, port: int, data_dir: Path, seed: bool = True):
-        self.port, self.seed = port, seed
+    def __init__(self, port: int, data_dir: Path, demo_profiles: int):
+        self.port, self.demo_profiles = port, demo_profiles
         self.paths = session.paths(data_dir)
         self.stop = threading.Event()
         self.lock = None
@@ -74,11 +74,11 @@ class Stack:
         from . import demo
         demo.ensure_project(demo.DEMO_PROJECT)
         key = demo.dev_key(demo.DEMO_PROJECT, self.paths["dev_key"])
-        if self.seed and demo.is_empty(demo.DEMO_PROJECT):
-            print(f"Seeding the demo project with {demo.DEMO_PROFILES} generated profiles...",
-                  flush=True)
+        if self.demo_profiles and demo.is_empty(demo.DEMO_PROJECT):
+            print(f"Seeding the demo project with {self.demo_profiles} generated profiles "
+                  "(first run only)...", flush=True)
             started = time.time()
-            demo.seed(demo.DEMO_PROJECT)
+            demo.seed(demo.DEMO_PROJECT, self.demo_profiles)
             self.save()
             print(f"  done in {time.time() - started:.1f}s", flush=True)
         return key
@@ -130,11 +130,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--data-dir", type=Path, default=session.DATA_DIR)
-    parser.add_argument("--no-seed", action="store_true", help="do not seed the demo profiles")
+    parser.add_argument("--demo-profiles", type=int,
+                        default=int(os.environ.get("DEMO_PROFILES", "2000")),
+                        help="profiles to seed into an empty demo project (0: none)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    stack = Stack(args.port, args.data_dir, seed=not args.no_seed)
+    stack = Stack(args.port, args.data_dir, args.demo_profiles)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     stack.start()
     stack.serve()
