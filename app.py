@@ -1,9 +1,11 @@
 """Wires the blueprints; all logic lives in chalicelib."""
 from chalice import Chalice
 
-from chalicelib.api import events, profiles, segments
+from chalicelib.api import events, jobs, profiles, segments, triggers
 
 app = Chalice(app_name="predictive-segments")
 app.register_blueprint(profiles.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(segments.bp)
+app.register_blueprint(jobs.bp)
+app.register_blueprint(triggers.bp)

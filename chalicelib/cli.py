@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
+import json
 import sys
+import time
+from pathlib import Path
 
 from .errors import ServiceError
 from .validation import check_project_id
@@ -62,6 +66,82 @@ def cmd_seed_demo(args):
     print(totals)
 
 
+def _date(text: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+class Progress:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, total: int, unit: str):
+        self.total, self.unit, self.started = total, unit, time.time()
+
+    def __call__(self, done: int, *extra) -> None:
+        width = 30
+        filled = int(width * done / max(self.total, 1))
+        rate = done / max(time.time() - self.started, 1e-9)
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {self.unit} "
+              f"({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+        if done >= self.total:
+            print(file=sys.stderr)
+
+
+def _ensure_project(project_id: str) -> None:
+    from .storage import keys
+    check_project_id(project_id, "--project")
+    if keys.get_project(project_id) is None:
+        keys.create_project(project_id)
+        print(f"created project {project_id}")
+
+
+def cmd_import_transactions(args):
+    from .services import imports
+    _ensure_project(args.project)
+    started = time.time()
+    by_customer = imports.read_transactions(args.file)
+    rows = sum(len(v) for v in by_customer.values())
+    print(f"read {rows} transactions of {len(by_customer)} customers")
+    totals = imports.import_grouped(args.project, by_customer,
+                                    Progress(len(by_customer), "customers"))
+    print(json.dumps({**totals, "seconds": round(time.time() - started, 1)}))
+
+
+def cmd_train(args):
+    from .services import scoring
+    result = scoring.train(args.project, args.as_of, args.conversion_horizon_days,
+                           args.clv_horizon_days)
+    print(json.dumps(result, indent=2, default=str))
+
+
+def cmd_rescore(args):
+    from .services import scoring
+    result = scoring.rescore_project(args.project, args.as_of, "rescore",
+                                     args.conversion_horizon_days, args.clv_horizon_days)
+    print(json.dumps(result, indent=2))
+
+
+EXPORT_FIELDS = ("conversion_potential", "clv", "clv_past", "clv_predicted", "customer_type",
+                 "persuasion_type", "conversion_horizon_days", "clv_horizon_days", "as_of",
+                 "scored_at", "model_version")
+
+
+def cmd_export(args):
+    from .storage import profiles as store
+    count = 0
+    with open(args.out, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(("profile_id",) + EXPORT_FIELDS)
+        for _, profile in store.iter_profiles(args.project):
+            p = profile.predictive or {}
+            writer.writerow((profile.profile_id,) + tuple(p.get(f, "") for f in EXPORT_FIELDS))
+            count += 1
+    print(f"wrote {count} profiles to {args.out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -84,6 +164,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", required=True)
     p = command("revoke-key", cmd_revoke_key, "revoke a key by its id; it stops working at once")
     p.add_argument("key_id")
+    p = command("import-transactions", cmd_import_transactions,
+                "import a CSV transaction log (header customer_id,timestamp,amount[,order_id]): "
+                "one purchase event per row, the customer id as profile id; re-importing the "
+                "same file changes nothing")
+    p.add_argument("file", type=Path)
+    p.add_argument("--project", required=True)
+    for name, func, text in (
+            ("train", cmd_train, "train the project's own model on its history before --as-of; "
+                                 "it replaces the current model only if it wins the backtest"),
+            ("rescore", cmd_rescore, "rescore every profile of the project as of a date")):
+        p = command(name, func, text)
+        p.add_argument("--project", required=True)
+        p.add_argument("--as-of", type=_date, required=True, help="YYYY-MM-DD")
+        p.add_argument("--conversion-horizon-days", type=int)
+        p.add_argument("--clv-horizon-days", type=int)
+    p = command("export", cmd_export, "write profile_id and every predictive field to a CSV")
+    p.add_argument("--project", required=True)
+    p.add_argument("--out", type=Path, required=True)
     p = command("seed-demo", cmd_seed_demo, "add generated demo profiles to a project")
     p.add_argument("--project", default="demo")
     p.add_argument("--profiles", type=int, default=2000)

@@ -14,6 +14,10 @@ class Settings:
     profile_shards: int
     cursor_secret: str
     read_timeout_seconds: float
+    model_bucket: str
+    s3_endpoint: str | None
+    conversion_horizon_days: int
+    clv_horizon_days: int
 
 
 @lru_cache(maxsize=1)
@@ -32,6 +36,10 @@ def settings() -> Settings:
         profile_shards=shards,
         cursor_secret=secret,
         read_timeout_seconds=float(env.get("DYNAMODB_READ_TIMEOUT", "120")),
+        model_bucket=env.get("MODEL_BUCKET", "segments-dev-models"),
+        s3_endpoint=env.get("S3_ENDPOINT") or None,
+        conversion_horizon_days=int(env.get("CONVERSION_HORIZON_DAYS", "30")),
+        clv_horizon_days=int(env.get("CLV_HORIZON_DAYS", "365")),
     )
 
 

@@ -1,9 +1,123 @@
-"""Stand-ins for Lambda's event sources in the local stack."""
+"""Stand-ins for Lambda's event sources in the local stack: they build the same events AWS would
+send and call the app's own handlers (`app.handler_map`), so the local stack runs the handler
+code that Lambda runs.
+
+- schedule: every ScheduledEventConfig of the app, once shortly after start, then at its rate;
+- streams: every DynamoDBEventConfig, fed from the local table's stream (polled twice a second).
+"""
 from __future__ import annotations
 
+import logging
 import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+import boto3
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
+from chalice.local import LambdaContext
+
+log = logging.getLogger("local.runners")
+FIRST_SCHEDULE_AFTER = 5.0
+POLL_SECONDS = 0.5
+
+
+def _context(name: str) -> LambdaContext:
+    return LambdaContext(name, 1024, max_runtime_ms=900_000)
+
+
+def _rate_seconds(config: ScheduledEventConfig) -> float:
+    from chalice import Rate
+    expr = config.schedule_expression
+    if isinstance(expr, Rate):
+        unit = {"MINUTES": 60, "HOURS": 3600, "DAYS": 86400}[expr.unit.upper()]
+        return expr.value * unit
+    return 86400.0  # cron expressions: once a day locally
+
+
+def cloudwatch_event() -> dict:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012",
+            "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "us-east-1", "resources": [], "detail": {}}
+
+
+def schedule_runner(app, config: ScheduledEventConfig, stop: threading.Event):
+    def run():
+        wait = FIRST_SCHEDULE_AFTER
+        while not stop.wait(wait):
+            try:
+                result = app.handler_map[config.name](cloudwatch_event(), _context(config.name))
+                log.info("schedule %s: %s", config.name, result)
+            except Exception:
+                log.exception("scheduled handler %s failed", config.name)
+            wait = _rate_seconds(config)
+    return run
+
+
+def stream_event(records: list[dict], stream_arn: str) -> dict:
+    """Records from GetRecords as Lambda delivers them."""
+    out = []
+    for record in records:
+        record = dict(record)
+        dynamodb = dict(record["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+        record["dynamodb"] = dynamodb
+        record["eventSourceARN"] = stream_arn
+        out.append(record)
+    return {"Records": out}
+
+
+def stream_runner(app, config: DynamoDBEventConfig, table_name: str, stop: threading.Event):
+    def run():
+        ddb = boto3.client("dynamodb")
+        streams = boto3.client("dynamodbstreams")
+        arn = ddb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        iterators = [streams.get_shard_iterator(
+            StreamArn=arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            for s in shards]
+        while not stop.is_set():
+            busy = False
+            for i, iterator in enumerate(iterators):
+                response = streams.get_records(ShardIterator=iterator, Limit=config.batch_size)
+                iterators[i] = response.get("NextShardIterator", iterator)
+                if response["Records"]:
+                    busy = True
+                    _deliver(app, config, stream_event(response["Records"], arn))
+            if not busy:
+                stop.wait(POLL_SECONDS)
+    return run
+
+
+def _deliver(app, config, event) -> None:
+    for attempt in range(2):  # Lambda retries the failed records; so do we, once
+        try:
+            result = app.handler_map[config.name](event, _context(config.name)) or {}
+        except Exception:
+            log.exception("stream handler %s failed", config.name)
+            result = {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]}
+                                            for r in event["Records"]]}
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        if not failed:
+            return
+        event = {"Records": [r for r in event["Records"]
+                             if r["dynamodb"]["SequenceNumber"] in failed]}
+        time.sleep(0.5)
+    log.error("%d stream records failed twice; dropped locally", len(event["Records"]))
 
 
 def runners(stop: threading.Event) -> list:
     """(name, target) pairs the stack runs as threads until `stop` is set."""
-    return []
+    from app import app
+    from ..storage.models import ProfileModel
+    out = []
+    for source in app.event_sources:
+        if isinstance(source, ScheduledEventConfig):
+            out.append((f"schedule:{source.name}", schedule_runner(app, source, stop)))
+        elif isinstance(source, DynamoDBEventConfig):
+            out.append((f"stream:{source.name}", stream_runner(app, source,
+                                                               ProfileModel.Meta.table_name, stop)))
+    return out

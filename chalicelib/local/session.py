@@ -15,6 +15,7 @@ from .. import config
 DATA_DIR = Path(os.environ.get("LOCAL_DATA_DIR", ".local"))
 REGION = "us-east-1"
 TABLE_PREFIX = "local-"
+MODEL_BUCKET = "local-models"
 
 
 def paths(data_dir: Path = None) -> dict[str, Path]:
@@ -34,11 +35,13 @@ def local_environment(p: dict[str, Path], endpoint: str | None) -> None:
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "TABLE_PREFIX": TABLE_PREFIX, "CURSOR_SECRET": p["secret"].read_text().strip(),
+        "MODEL_BUCKET": MODEL_BUCKET,
     })
-    if endpoint:
-        os.environ["DYNAMODB_ENDPOINT"] = endpoint
-    else:
-        os.environ.pop("DYNAMODB_ENDPOINT", None)
+    for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT"):
+        if endpoint:
+            os.environ[name] = endpoint
+        else:
+            os.environ.pop(name, None)
     config.reset()
 
 
@@ -73,13 +76,15 @@ def local_store(data_dir: Path = None):
     from moto import mock_aws
 
     from ..storage.connection import create_tables
+    from ..storage.model_store import ensure_bucket
     from . import store
     try:
         local_environment(p, None)
         with mock_aws():
             create_tables()
+            ensure_bucket()
             store.restore(p["store"], REGION)
             yield None
-            store.save(p["store"], REGION, TABLE_PREFIX)
+            store.save(p["store"], REGION, TABLE_PREFIX, MODEL_BUCKET)
     finally:
         lock.close()

@@ -51,7 +51,9 @@ class Stack:
         session.local_environment(self.paths, None)
 
         from ..storage.connection import create_tables
+        from ..storage.model_store import ensure_bucket
         create_tables()
+        ensure_bucket()
         loaded = store.restore(self.paths["store"], session.REGION)
         print(f"Local DynamoDB on {endpoint}; loaded {loaded} items from {self.paths['store']}",
               flush=True)
@@ -100,7 +102,8 @@ class Stack:
 
     def save(self) -> None:
         try:
-            store.save(self.paths["store"], session.REGION, session.TABLE_PREFIX)
+            store.save(self.paths["store"], session.REGION, session.TABLE_PREFIX,
+                       session.MODEL_BUCKET)
         except Exception:  # a failed periodic save must not take the stack down
             log.exception("saving the local store failed")
 

@@ -6,6 +6,7 @@ seconds and on shutdown).
 """
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -31,13 +32,30 @@ def _snapshot_items(table) -> list[dict]:
     raise RuntimeError(f"could not copy table {table.name}: it kept changing")
 
 
-def save(path: Path, region: str, prefix: str) -> int:
+def _bucket_objects(bucket: str) -> dict[str, str]:
+    """Every object of the local bucket (models: small), base64-encoded. Needs moto active."""
+    import boto3
+    s3 = boto3.client("s3")
+    out = {}
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                out[obj["Key"]] = base64.b64encode(body).decode()
+    except s3.exceptions.NoSuchBucket:
+        pass
+    return out
+
+
+def save(path: Path, region: str, prefix: str, bucket: str | None = None) -> int:
     backend = _backend(region)
     data = {name: _snapshot_items(table) for name, table in list(backend.tables.items())
             if name.startswith(prefix)}
+    objects = _bucket_objects(bucket) if bucket else {}
     tmp = path.with_suffix(".tmp")
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as fh:
-        json.dump({"format": 1, "tables": data}, fh, separators=(",", ":"))
+        json.dump({"format": 1, "tables": data, "bucket": bucket, "objects": objects}, fh,
+                  separators=(",", ":"))
         fh.flush()
     os.replace(tmp, path)
     return sum(len(items) for items in data.values())
@@ -60,4 +78,10 @@ def restore(path: Path, region: str) -> int:
         if table.stream_shard is not None:
             table.stream_shard.items = []  # restored items are not new changes
         count += len(items)
+    if data.get("objects"):
+        import boto3
+        s3 = boto3.client("s3")
+        for key, body in data["objects"].items():
+            s3.put_object(Bucket=data["bucket"], Key=key, Body=base64.b64decode(body))
+        count += len(data["objects"])
     return count

@@ -24,6 +24,7 @@ class ProjectModel(Model):
     project_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    model_version = UnicodeAttribute(null=True)  # the project's own model; None: the default
 
 
 class ApiKeyModel(Model):
@@ -98,5 +99,19 @@ class SegmentModel(Model):
     version = VersionAttribute()
 
 
+class JobModel(Model):
+    """Summaries of rescoring and training jobs; job ids sort by start time."""
+    class Meta:
+        table_name = "jobs"
+
+    project_id = UnicodeAttribute(hash_key=True)
+    job_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    status = UnicodeAttribute()
+    started_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    summary = JSONAttribute(default=dict)
+
+
 ALL_MODELS = (ProjectModel, ApiKeyModel, ProfileModel, EventModel, AttributeKindModel,
-              SegmentModel)
+              SegmentModel, JobModel)

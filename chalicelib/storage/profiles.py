@@ -11,7 +11,7 @@ import time
 import zlib
 from typing import Callable, Iterator
 
-from pynamodb.exceptions import DeleteError, TransactWriteError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from ..behaviour import Event
@@ -189,6 +189,23 @@ def iter_profiles(project_id: str, after: Position | None = None,
             if after and shard == after[0] else None
         for model in ProfileModel.query(pk, last_evaluated_key=start, page_size=page_size):
             yield (shard, model.profile_id), model
+
+
+def write_predictive(model: ProfileModel, predictive: dict) -> bool:
+    """A score-only write: sets `predictive` alone, only if the profile is still the version that
+    was scored, and without bumping the version (so it never fails a client's or an event's
+    write). False when the profile changed meanwhile: its own trigger scores the newer data."""
+    hash_key, range_key = model._get_hash_range_key_serialized_values()
+    try:
+        ProfileModel._get_connection().update_item(
+            hash_key, range_key=range_key, actions=[ProfileModel.predictive.set(predictive)],
+            condition=ProfileModel.version == model.version)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    model.predictive = predictive
+    return True
 
 
 def attribute_kinds(project_id: str) -> dict[str, dict[str, int]]:

@@ -1,0 +1,192 @@
+"""Accuracy of the predictive fields against the BG/NBD + Gamma-Gamma baseline, side by side.
+
+Protocol (issue 3): a transaction log split at the end of a calibration period; only the
+calibration rows go into a fresh local store through the product's own CLI (import-transactions,
+train, rescore, export), with both horizons set to the holdout length. The baseline (`lifetimes`,
+benchmark-only) is fitted on the same calibration rows. Both are judged on the holdout:
+AUC of conversion potential for "bought in the holdout", normalised Gini and Spearman of
+clv_predicted against holdout spend, total predicted spend over actual, and the expected
+calibration error of conversion potential. Then scoring throughput.
+
+    .venv/bin/python bench/accuracy_cdnow.py                       # the CDNOW sample
+    .venv/bin/python bench/accuracy_cdnow.py --transactions log.csv \\
+        --calibration-end 2011-06-30 --holdout-end 2011-12-09      # any other log
+
+(`make bench-accuracy` installs the benchmark peers first.)
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from chalicelib.predict import metrics, transactions  # noqa: E402
+from chalicelib.predict.features import History, window_outcomes  # noqa: E402
+
+
+def load(args) -> list[tuple[str, date, float]]:
+    if args.transactions:
+        return transactions.read_csv(args.transactions)
+    return transactions.read_cdnow(ROOT / "data" / "cdnow" / "CDNOW_sample.txt")
+
+
+def cli(data_dir: Path, *argv) -> str:
+    env = {**os.environ, "LOCAL_DATA_DIR": str(data_dir)}
+    result = subprocess.run([sys.executable, "-m", "chalicelib.cli", *argv], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"cli {argv[0]} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def ours(rows, cal_end: date, horizon: int, work: Path) -> tuple[dict, dict]:
+    csv_path = work / "calibration.csv"
+    with open(csv_path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["customer_id", "timestamp", "amount"])
+        for customer, day, amount in rows:
+            if day <= cal_end:
+                writer.writerow([customer, day.isoformat(), amount])
+    data = work / "store"
+    timings = {}
+    started = time.time()
+    print(cli(data, "import-transactions", str(csv_path), "--project", "bench").strip()
+          .splitlines()[-1])
+    timings["import_seconds"] = time.time() - started
+    horizons = ["--conversion-horizon-days", str(horizon), "--clv-horizon-days", str(horizon)]
+    started = time.time()
+    train = cli(data, "train", "--project", "bench", "--as-of", cal_end.isoformat(), *horizons)
+    timings["train_seconds"] = time.time() - started
+    status = [line for line in train.splitlines() if '"status"' in line][0].strip()
+    print("train:", status)
+    started = time.time()
+    rescore = cli(data, "rescore", "--project", "bench", "--as-of", cal_end.isoformat(), *horizons)
+    timings["rescore_seconds"] = time.time() - started
+    timings["rescore_job"] = rescore
+    out = work / "export.csv"
+    cli(data, "export", "--project", "bench", "--out", str(out))
+    with open(out) as fh:
+        exported = {r["profile_id"]: r for r in csv.DictReader(fh)}
+    return exported, timings
+
+
+def baseline(rows, cal_end: date, horizon: int, customers: list[str]) -> dict:
+    import pandas as pd
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+    df = pd.DataFrame([(c, pd.Timestamp(d), a) for c, d, a in rows if d <= cal_end],
+                      columns=["id", "date", "amount"])
+    s = summary_data_from_transaction_data(df, "id", "date", monetary_value_col="amount",
+                                           observation_period_end=pd.Timestamp(cal_end), freq="D")
+    s["recency"] /= 7.0
+    s["T"] /= 7.0
+    s = s.reindex(customers)
+    bg = BetaGeoFitter(penalizer_coef=0.0).fit(s["frequency"], s["recency"], s["T"])
+    t = horizon / 7.0
+    expected = bg.conditional_expected_number_of_purchases_up_to_time(
+        t, s["frequency"], s["recency"], s["T"])
+    expected = np.asarray(expected)
+    # P(at least one purchase in t) = P(alive) x P(a Poisson purchase in t | alive)
+    r, alpha = bg.params_["r"], bg.params_["alpha"]
+    alive = np.asarray(bg.conditional_probability_alive(s["frequency"], s["recency"], s["T"]))
+    x, T = s["frequency"].to_numpy(), s["T"].to_numpy()
+    p_none = 1 - alive * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x))
+    repeat = s[s["frequency"] > 0]
+    gg = GammaGammaFitter(penalizer_coef=0.0).fit(repeat["frequency"], repeat["monetary_value"])
+    spend = np.asarray(gg.conditional_expected_average_profit(s["frequency"], s["monetary_value"]))
+    return {"p_purchase": 1 - p_none, "expected": expected, "clv": expected * spend,
+            "params": {k: round(float(v), 4) for k, v in bg.params_.items()}}
+
+
+def throughput(n: int) -> dict:
+    """Features + prediction on n generated profiles (behaviour dicts as stored)."""
+    from chalicelib import synthetic
+    from chalicelib.behaviour import apply_events, parse_event
+    from chalicelib.predict import artifact
+    from chalicelib.predict.scoring import score
+    visitors = synthetic.generate(2000, seed=5, days=120)
+    pool = [apply_events(None, [parse_event(e, "/") for e in v.events]) for v in visitors]
+    behaviours = [pool[i % len(pool)] for i in range(n)]
+    model = artifact.default_model()
+    score(behaviours[:1000], model)  # warm-up
+    out = {}
+    for explain in (False, True):
+        started = time.perf_counter()
+        score(behaviours, model, with_explanations=explain)
+        elapsed = time.perf_counter() - started
+        out["with_explanations" if explain else "fields_only"] = round(n / elapsed)
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transactions", type=Path)
+    parser.add_argument("--calibration-end", type=date.fromisoformat, default=date(1997, 9, 30))
+    parser.add_argument("--holdout-end", type=date.fromisoformat, default=date(1998, 6, 30))
+    parser.add_argument("--throughput-profiles", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    rows = load(args)
+    cal_end, hold_end = args.calibration_end, args.holdout_end
+    horizon = (hold_end - cal_end).days
+    cal_customers = sorted({c for c, d, _ in rows if d <= cal_end})
+    print(f"{len(rows)} transactions; {len(cal_customers)} customers in the calibration period "
+          f"(to {cal_end}); holdout {horizon} days to {hold_end}")
+
+    ids, behaviours = transactions.behaviours([r for r in rows if r[1] <= hold_end])
+    index = {c: i for i, c in enumerate(ids)}
+    history = History.from_behaviours(behaviours)
+    bought_all, spend_all = window_outcomes(history, cal_end.toordinal() + 1,
+                                            hold_end.toordinal() + 1)
+    pick = np.array([index[c] for c in cal_customers])
+    bought, spend = bought_all[pick], spend_all[pick]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        exported, timings = ours(rows, cal_end, horizon, Path(tmp))
+    conv = np.array([float(exported[c]["conversion_potential"]) / 100 for c in cal_customers])
+    clv_pred = np.array([float(exported[c]["clv_predicted"]) for c in cal_customers])
+    base = baseline(rows, cal_end, horizon, cal_customers)
+
+    table = [
+        ("AUC, conversion potential", metrics.auc(bought, conv),
+         max(metrics.auc(bought, base["p_purchase"]), metrics.auc(bought, base["expected"]))),
+        ("normalised Gini, CLV predicted", metrics.normalized_gini(spend, clv_pred),
+         metrics.normalized_gini(spend, base["clv"])),
+        ("Spearman, CLV predicted", metrics.spearman(spend, clv_pred),
+         metrics.spearman(spend, base["clv"])),
+        ("total predicted / actual spend", clv_pred.sum() / spend.sum(),
+         base["clv"].sum() / spend.sum()),
+        ("expected calibration error", metrics.expected_calibration_error(bought, conv),
+         metrics.expected_calibration_error(bought, base["p_purchase"])),
+    ]
+    print(f"\nbaseline BG/NBD parameters: {base['params']}")
+    print(f"holdout: {int(bought.sum())} of {len(bought)} customers bought, "
+          f"spend {spend.sum():,.2f}; model {next(iter(exported.values()))['model_version']}")
+    print(f"\n{'metric':34} {'ours':>10} {'BG/NBD+GG':>10}")
+    for name, a, b in table:
+        print(f"{name:34} {a:10.4f} {b:10.4f}")
+    print("(baseline AUC: the better of P(purchase) and expected purchases)")
+    print(f"\nimport {timings['import_seconds']:.1f}s, train {timings['train_seconds']:.1f}s, "
+          f"rescore {timings['rescore_seconds']:.1f}s (CLI processes, store load/save included)")
+    job = timings["rescore_job"]
+    print("rescore job:", " ".join(line.strip() for line in job.splitlines()
+                                   if "profiles_read" in line or "duration" in line))
+    rates = throughput(args.throughput_profiles)
+    print(f"scoring throughput, features + prediction, {args.throughput_profiles} profiles: "
+          f"{rates['fields_only']:,} profiles/s (fields only), "
+          f"{rates['with_explanations']:,} profiles/s (with explanations)")
+
+
+if __name__ == "__main__":
+    main()

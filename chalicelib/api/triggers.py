@@ -1,0 +1,81 @@
+"""Event handlers: the scheduled rescoring and the profiles-stream trigger."""
+from __future__ import annotations
+
+import logging
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+
+from boto3.dynamodb.types import TypeDeserializer
+from chalice import Blueprint, Rate
+
+from ..services import scoring
+
+bp = Blueprint(__name__)
+log = logging.getLogger(__name__)
+_deserialize = TypeDeserializer().deserialize
+# Read when chalice loads the app to deploy it (stage variables from .chalice/config.json).
+RESCORE_RATE_HOURS = int(os.environ.get("RESCORE_RATE_HOURS", "24"))
+PROFILES_STREAM_ARN = os.environ.get(
+    "PROFILES_STREAM_ARN",
+    "arn:aws:dynamodb:us-east-1:123456789012:table/segments-dev-profiles/stream/local")
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """A stream record as the scoring trigger needs it."""
+    sequence_number: str
+    project_id: str
+    profile_id: str
+    needs_scoring: bool
+
+
+def _image(raw: dict | None) -> dict:
+    return {k: _deserialize(v) for k, v in (raw or {}).items()}
+
+
+def parse_record(record) -> ProfileChange:
+    """One raw stream record to a typed change. Records whose only change is `predictive` (the
+    scoring write itself) and removals need no scoring: that is what stops trigger loops."""
+    new, old = _image(record.new_image), _image(record.old_image)
+    keys = _image(record.keys)
+    ignore = ("predictive",)
+    content_changed = {k: v for k, v in new.items() if k not in ignore} != \
+        {k: v for k, v in old.items() if k not in ignore}
+    project_id = str(keys["pk"]).rsplit("#", 1)[0]
+    return ProfileChange(record.sequence_number, project_id, str(keys["profile_id"]),
+                         record.event_name in ("INSERT", "MODIFY") and content_changed)
+
+
+def handle_profile_changes(records) -> dict:
+    """Score changed profiles; report the records that failed, not the whole batch."""
+    failures, by_project = [], defaultdict(list)
+    for record in records:
+        try:
+            change = parse_record(record)
+        except Exception:
+            log.exception("unreadable stream record %s", getattr(record, "sequence_number", "?"))
+            failures.append(getattr(record, "sequence_number", None))
+            continue
+        if change.needs_scoring:
+            by_project[change.project_id].append(change)
+    for project_id, changes in by_project.items():
+        ids = sorted({c.profile_id for c in changes})
+        try:
+            scoring.score_profiles(project_id, ids)
+        except Exception:
+            log.exception("scoring %d profiles of %s failed", len(ids), project_id)
+            failures += [c.sequence_number for c in changes]
+    return {"batchItemFailures": [{"itemIdentifier": s} for s in failures if s]}
+
+
+@bp.schedule(Rate(RESCORE_RATE_HOURS, unit=Rate.HOURS))
+def rescore_all_projects(event):
+    results = scoring.rescore_all()
+    log.info("scheduled rescoring: %s", results)
+    return {"projects": len(results)}
+
+
+@bp.on_dynamodb_record(stream_arn=PROFILES_STREAM_ARN, batch_size=100, starting_position="LATEST")
+def score_changed_profiles(event):
+    return handle_profile_changes(list(event))
