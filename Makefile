@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test install clean-local bench
+.PHONY: run test install clean-local model bench-accuracy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,3 +24,15 @@ test: $(STAMP)
 
 clean-local:
 	rm -rf .local
+
+# The default model shipped in chalicelib/predict/artifacts/ (CDNOW calibration + generated visitors).
+model: $(STAMP)
+	$(PY) -m chalicelib.predict.train_default
+
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench-accuracy: $(BENCH_STAMP)
+	$(PY) bench/accuracy_cdnow.py

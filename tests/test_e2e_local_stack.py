@@ -96,6 +96,25 @@ def test_readme_walkthrough_runs_verbatim_against_the_local_stack(stack):
     assert status == 200 and alice["behaviour"]["orders"] >= 1
 
 
+def test_a_new_profile_is_scored_within_seconds(stack):
+    stack.call("POST", "/projects/demo/events", {"events": [
+        {"event_id": "n1", "profile_id": "newbie", "type": "session_start",
+         "timestamp": "2026-11-01T10:00:00Z"},
+        {"event_id": "n2", "profile_id": "newbie", "type": "purchase",
+         "timestamp": "2026-11-01T10:04:00Z", "value": 25}]})
+    started = time.time()
+    while time.time() - started < 20:
+        predictive = stack.call("GET", "/projects/demo/profiles/newbie")[1]["predictive"]
+        if predictive:
+            break
+        time.sleep(0.5)
+    assert predictive, "the stream trigger did not score the new profile"
+    assert predictive["clv_past"] == 25 and 0 <= predictive["conversion_potential"] <= 100
+    print(f"scored {time.time() - started:.1f}s after the events were accepted")
+    status, jobs = stack.call("GET", "/projects/demo/jobs")
+    assert status == 200
+
+
 def test_demo_data_cli_and_restart(stack):
     status, page = stack.call("GET", "/projects/demo/profiles?limit=5")
     assert status == 200 and len(page["profiles"]) == 5 and "next_cursor" in page

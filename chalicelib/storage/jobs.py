@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-import time
+from datetime import datetime, timezone
 
 from ..validation import now_iso
 from .connection import bind
@@ -11,7 +11,8 @@ from .models import JobModel
 
 def start(project_id: str, kind: str) -> JobModel:
     bind()
-    job_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+    # microseconds, so that jobs of one second still list in the order they started
+    job_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + secrets.token_hex(3)
     job = JobModel(project_id, job_id, kind=kind, status="running", started_at=now_iso(),
                    summary={})
     job.save()

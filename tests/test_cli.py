@@ -1,0 +1,82 @@
+"""The operator CLI on the local store (no `make run`): import, train, rescore, export, keys."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture
+def cli(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("TABLE_PREFIX", "CURSOR_SECRET")}
+    env["LOCAL_DATA_DIR"] = str(tmp_path / "store")
+
+    def run(*args, ok=True):
+        result = subprocess.run([sys.executable, "-m", "chalicelib.cli", *map(str, args)],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        if ok:
+            assert result.returncode == 0, result.stdout + result.stderr
+        return result
+    return run
+
+
+def write_log(path, rows):
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["customer_id", "timestamp", "amount", "order_id"])
+        writer.writerows(rows)
+
+
+def test_import_is_idempotent_and_export_lists_every_profile(cli, tmp_path):
+    log = tmp_path / "log.csv"
+    write_log(log, [("c1", "2026-01-05", "10.5", "o1"), ("c1", "2026-02-05", "4.5", "o2"),
+                    ("c2", "2026-01-07T10:00:00Z", "99", "")])
+    first = json.loads(cli("import-transactions", log, "--project", "shop").stdout
+                       .strip().splitlines()[-1])
+    assert (first["profiles"], first["events"]) == (2, 3)
+    again = json.loads(cli("import-transactions", log, "--project", "shop").stdout
+                       .strip().splitlines()[-1])
+    assert (again["events"], again["duplicates"]) == (0, 3)
+    rescore = json.loads(cli("rescore", "--project", "shop", "--as-of", "2026-03-01").stdout)
+    assert rescore["profiles_read"] == 2 and rescore["written"] == 2
+    out = tmp_path / "export.csv"
+    cli("export", "--project", "shop", "--out", out)
+    rows = {r["profile_id"]: r for r in csv.DictReader(open(out))}
+    assert set(rows) == {"c1", "c2"}
+    assert float(rows["c1"]["clv_past"]) == 15.0
+    assert {"conversion_potential", "clv", "clv_predicted", "customer_type",
+            "persuasion_type", "model_version"} <= set(rows["c1"])
+
+
+def test_bad_rows_are_refused_with_the_line(cli, tmp_path):
+    log = tmp_path / "bad.csv"
+    write_log(log, [("c1", "2026-01-05", "ten", "o1")])
+    result = cli("import-transactions", log, "--project", "shop", ok=False)
+    assert result.returncode == 2 and "line 2" in result.stderr
+
+
+def test_training_on_too_little_data_is_a_clear_status(cli, tmp_path):
+    log = tmp_path / "small.csv"
+    write_log(log, [(f"c{i}", "2026-01-05", "10", f"o{i}") for i in range(20)])
+    cli("import-transactions", log, "--project", "shop")
+    result = json.loads(cli("train", "--project", "shop", "--as-of", "2026-03-01").stdout)
+    assert result["status"] == "insufficient_data" and "need 200" in result["reason"]
+
+
+def test_keys_can_be_created_listed_and_revoked(cli):
+    cli("create-project", "--project", "shop")
+    out = cli("create-key", "--project", "shop").stdout
+    key_id = out.split("key id: ")[1].split()[0]
+    assert "active" in cli("list-keys", "--project", "shop").stdout
+    cli("revoke-key", key_id)
+    assert "revoked" in cli("list-keys", "--project", "shop").stdout
+
+
+def test_every_command_has_help(cli):
+    for command in ("import-transactions", "train", "rescore", "export", "create-key"):
+        assert "usage" in cli(command, "--help").stdout
