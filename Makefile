@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test install clean-local model bench-accuracy
+.PHONY: run test install clean-local model bench-accuracy package
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,17 @@ $(BENCH_STAMP): $(STAMP) requirements-bench.txt
 
 bench-accuracy: $(BENCH_STAMP)
 	$(PY) bench/accuracy_cdnow.py
+
+# The Lambda package and its SAM template, without an AWS account. Chalice finds Lambda wheels of
+# numpy/scipy/scikit-learn only for Python 3.12 (shared/notes/stack-facts.md), so it runs there.
+PY312 ?= $(shell ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1 || command -v python3.12)
+VENV312 := .venv312
+$(VENV312)/.installed: requirements.txt requirements-dev.txt
+	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install --quiet --disable-pip-version-check "pip<26.3" chalice==1.34.0 -r requirements.txt
+	touch $@
+
+package: $(VENV312)/.installed
+	rm -rf build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV312)/bin/chalice package --stage prod build/package
+	$(VENV312)/bin/python scripts/check_package.py build/package/deployment.zip

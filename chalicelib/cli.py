@@ -79,8 +79,13 @@ class Progress:
 
     def __init__(self, total: int, unit: str):
         self.total, self.unit, self.started = total, unit, time.time()
+        self.shown = -1
 
     def __call__(self, done: int, *extra) -> None:
+        percent = 100 * done // max(self.total, 1)
+        if percent == self.shown:
+            return
+        self.shown = percent
         width = 30
         filled = int(width * done / max(self.total, 1))
         rate = done / max(time.time() - self.started, 1e-9)
