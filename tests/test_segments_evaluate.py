@@ -230,3 +230,36 @@ def test_compiled_rules_agree_with_the_reference_evaluator(tree, population):
     predicate = compile_rules(definition.root, NOW)
     for profile in population:
         assert predicate(profile) == reference(body, profile)
+
+
+# --- the vectorised engine agrees with the per-profile evaluator --------------------------------
+
+from chalicelib.segments.columnar import Snapshot, compile_mask  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(tree=rule_trees, population=st.lists(profiles(), min_size=1, max_size=12))
+def test_vectorised_masks_agree_with_the_per_profile_evaluator(tree, population):
+    body = tree if "rules" in tree else {"match": "all", "rules": [tree]}
+    root = parse_segment({"name": "p", **body}, CATALOGUE).root
+    documents = [{"profile_id": f"p{i}", **p} for i, p in enumerate(population)]
+    snapshot = Snapshot.build(documents, CATALOGUE, sorted(FIELDS))
+    mask = compile_mask(root, NOW)(snapshot)
+    predicate = compile_rules(root, NOW)
+    assert mask.tolist() == [predicate(d) for d in documents]
+
+
+def test_scaled_number_columns_compare_exactly():
+    documents = [{"profile_id": f"p{i}", "attributes": {"n": v}}
+                 for i, v in enumerate([12.34, 12.35, 1000, -3.5, 0.01, -12.34])]
+    snapshot = Snapshot.build(documents, CATALOGUE, ["attributes.n"])
+    assert snapshot.columns["attributes.n"].scale == 2
+    for op, value in [("gte", 12.345), ("gt", 12.345), ("lte", 12.345), ("lt", 12.345),
+                      ("gte", -12.345), ("lt", -12.335), ("gt", 12.34), ("lte", 12.34),
+                      ("lt", 12.35), ("eq", 12.34), ("eq", 12.345), ("neq", 1000),
+                      ("between", [0.001, 12.34]), ("in", [1000, 12.3400001]),
+                      ("gte", 1e12), ("lte", -1e12)]:
+        root = parse_segment({"name": "x", "rules": [cond("attributes.n", op, value)]},
+                             CATALOGUE).root
+        assert compile_mask(root, NOW)(snapshot).tolist() == \
+            [compile_rules(root, NOW)(d) for d in documents], (op, value)
