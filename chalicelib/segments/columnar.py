@@ -26,7 +26,7 @@ from .fields import Catalogue
 from .operators import BOOLEAN, DATE, ENUM, LIST, MISMATCH, NUMBER, TEXT, coerce_stored
 from .rules import Condition, Group
 
-INT_SENTINEL = {np.int16: -(2 ** 15), np.int32: -(2 ** 31)}
+INT_SENTINEL = {np.int16: -(2 ** 15), np.int32: -(2 ** 31)}  # the dtype's minimum
 
 
 @dataclass
@@ -34,18 +34,25 @@ class Column:
     type: str
     present: np.ndarray  # bool per profile (kept packed in storage: see nbytes)
     values: np.ndarray
-    scale: int = -1  # numbers: decimals of the scaled integers; -1 for float64
+    scale: int = -1  # numbers, dates: decimals of the scaled integers; -1 for float64
+    offset: float = 0.0  # dates: seconds subtracted before scaling (2000-01-01)
     dictionary: list = field(default_factory=list)
     offsets: np.ndarray | None = None  # lists: row offsets into values
     is_list: np.ndarray | None = None  # lists: stored value is a list (present may be other)
+    # derived on first use, never stored: which rows hold a value of the right type
+    _valid: np.ndarray | None = field(default=None, repr=False)
+    _complete: bool | None = field(default=None, repr=False)
 
     def nbytes(self) -> int:
         extra = self.offsets.nbytes if self.offsets is not None else 0
         return self.values.nbytes + extra + math.ceil(len(self.present) / 8)
 
 
-def _encode_numbers(raw: list) -> tuple[np.ndarray, int]:
-    floats = np.array([v if v is not None else np.nan for v in raw], dtype=np.float64)
+DATE_OFFSET = 946684800.0  # 2000-01-01: int32 seconds around it reach 1932..2068
+
+
+def _encode_numbers(raw: list, offset: float = 0.0) -> tuple[np.ndarray, int]:
+    floats = np.array([v - offset if v is not None else np.nan for v in raw], dtype=np.float64)
     finite = floats[~np.isnan(floats)]
     for decimals in range(4):
         scaled = finite * 10 ** decimals
@@ -88,8 +95,11 @@ def build_column(field_type: str, stored: list) -> Column:
         return Column(BOOLEAN, present, np.array([-1 if v is None else int(v) for v in typed],
                                                  dtype=np.int8))
     if field_type == DATE:
-        return Column(DATE, present, np.array([np.nan if v is None else v.timestamp()
-                                               for v in typed], dtype=np.float64))
+        values, scale = _encode_numbers([None if v is None else v.timestamp() for v in typed],
+                                        DATE_OFFSET)
+        if scale < 0:
+            values = values + DATE_OFFSET
+        return Column(DATE, present, values, scale, offset=DATE_OFFSET if scale >= 0 else 0.0)
     if field_type == LIST:
         elements = [[e for e in v if isinstance(e, str)] if v is not None else [] for v in typed]
         dictionary = sorted({e for row in elements for e in row})
@@ -130,41 +140,74 @@ Mask = Callable[[Snapshot], np.ndarray]
 # --- constants into a column's encoding ------------------------------------------------------
 
 def _valid(col: Column) -> np.ndarray:
-    if col.type == NUMBER:
-        return ~np.isnan(col.values) if col.scale < 0 else col.values != INT_SENTINEL[
-            col.values.dtype.type]
-    if col.type in (TEXT, ENUM, BOOLEAN):
-        return col.values >= 0
-    if col.type == DATE:
-        return ~np.isnan(col.values)
-    return col.is_list
+    """Rows holding a value of the column's type (cached on the column)."""
+    if col._valid is None:
+        if col.type in (NUMBER, DATE):
+            col._valid = ~np.isnan(col.values) if col.scale < 0 else \
+                col.values != np.iinfo(col.values.dtype).min
+        elif col.type in (TEXT, ENUM, BOOLEAN):
+            col._valid = col.values >= 0
+        else:
+            col._valid = col.is_list
+        col._complete = bool(col._valid.all())
+    return col._valid
 
 
 def _number_compare(col: Column, op: str, c: float) -> np.ndarray:
     x = col.values
     if col.scale < 0:
         return {"gt": x > c, "gte": x >= c, "lt": x < c, "lte": x <= c, "eq": x == c}[op]
-    scaled = c * 10 ** col.scale
-    valid = _valid(col)
+    scaled = round((c - col.offset) * 10 ** col.scale, 9)
     if op == "eq":
-        return (x == round(scaled)) & valid if abs(scaled - round(scaled)) < 1e-9 else \
-            np.zeros(len(x), bool)
-    bound = {"gt": math.floor, "gte": math.ceil, "lt": math.ceil, "lte": math.floor}[op](
-        round(scaled, 9))
-    lo, hi = -(2 ** 40), 2 ** 40  # clamp: comparisons with huge constants stay exact
-    bound = max(lo, min(hi, bound))
-    xi = x.astype(np.int64) if abs(bound) >= 2 ** 30 else x
-    return {"gt": xi > bound, "gte": xi >= bound, "lt": xi < bound, "lte": xi <= bound}[op] & valid
+        if scaled != int(scaled) or not _fits(x, int(scaled)):
+            return np.zeros(len(x), bool)
+        return x == int(scaled)
+    bound = {"gt": math.floor, "gte": math.ceil, "lt": math.ceil, "lte": math.floor}[op](scaled)
+    info = np.iinfo(x.dtype)
+    if op in ("gt", "gte"):
+        # the sentinel (the dtype's minimum) is below every bound we compare with here
+        if bound > info.max or (op == "gt" and bound == info.max):
+            return np.zeros(len(x), bool)
+        if bound <= info.min + 1:
+            return _valid(col)
+        return x > bound if op == "gt" else x >= bound
+    if bound <= info.min + 1:
+        return np.zeros(len(x), bool) if bound <= info.min or op == "lt" else x == info.min + 1
+    if bound > info.max:
+        return _valid(col)
+    out = (x < bound) if op == "lt" else (x <= bound)
+    _valid(col)
+    return out if col._complete else out & col._valid  # the sentinel is below every bound
 
 
-def _codes_for(col: Column, values) -> np.ndarray:
+def _fits(x: np.ndarray, value: int) -> bool:
+    info = np.iinfo(x.dtype)
+    return info.min < value <= info.max
+
+
+def _codes_for(col: Column, values) -> list[int]:
     index = {v: i for i, v in enumerate(col.dictionary)}
-    return np.array([index[v] for v in values if v in index], dtype=np.int64)
+    return sorted({index[v] for v in values if v in index})
 
 
-def _table(col: Column, predicate) -> np.ndarray:
-    """Per dictionary entry, whether it matches; indexed by code (with -1 -> False)."""
-    return np.array([bool(predicate(s)) for s in col.dictionary] + [False], dtype=bool)
+def _codes_mask(col: Column, codes: list[int]) -> np.ndarray:
+    """Rows whose code is one of `codes`. A few equalities beat a lookup (measured: 0.05 ms per
+    equality against 2.5 ms for a table lookup and 13 ms for np.isin at 1M rows)."""
+    x = col.values
+    if not codes:
+        return np.zeros(len(x), bool)
+    if len(codes) <= 16:
+        out = x == codes[0]
+        for code in codes[1:]:
+            out |= x == code
+        return out
+    table = np.zeros(len(col.dictionary) + 1, bool)
+    table[codes] = True
+    return np.take(table, x, mode="wrap")  # -1 wraps to the last entry: False
+
+
+def _matching_codes(col: Column, predicate) -> list[int]:
+    return [i for i, s in enumerate(col.dictionary) if predicate(s)]
 
 
 def _list_contains(col: Column, value: str) -> np.ndarray:
@@ -172,7 +215,7 @@ def _list_contains(col: Column, value: str) -> np.ndarray:
     n = len(col.offsets) - 1
     if not len(codes) or not len(col.values):
         return np.zeros(n, bool)
-    hits = np.concatenate([[0], np.cumsum(col.values == codes[0])])
+    hits = np.concatenate([[0], np.cumsum(_codes_mask(col, codes))])
     return (hits[col.offsets[1:]] - hits[col.offsets[:-1]]) > 0
 
 
@@ -187,7 +230,8 @@ def _condition_mask(cond: Condition, now: datetime) -> Mask:
             return col.present.copy()
         if op == "not_exists":
             return ~col.present
-        valid = _valid(col)
+        if op in ("neq", "not_in", "not_contains") or ftype in (BOOLEAN, LIST):
+            valid = _valid(col)  # only the negations need it
         if ftype == NUMBER:
             if op in ("gt", "gte", "lt", "lte", "eq"):
                 return _number_compare(col, op, value)
@@ -202,28 +246,29 @@ def _condition_mask(cond: Condition, now: datetime) -> Mask:
         if ftype in (TEXT, ENUM):
             if op in ("eq", "neq", "in", "not_in"):
                 wanted = [value] if op in ("eq", "neq") else list(value)
-                hit = np.isin(col.values, _codes_for(col, wanted))
+                hit = _codes_mask(col, _codes_for(col, wanted))
                 return hit if op in ("eq", "in") else valid & ~hit
             predicate = {"contains": lambda t: value in t,
                          "not_contains": lambda t: value not in t,
                          "starts_with": lambda t: t.startswith(value),
                          "ends_with": lambda t: t.endswith(value)}[op]
-            return _table(col, predicate)[col.values]
+            return _codes_mask(col, _matching_codes(col, predicate))
         if ftype == BOOLEAN:
             hit = col.values == int(value)
             return hit if op == "eq" else valid & ~hit
         if ftype == DATE:
-            x = col.values
             if op == "before":
-                return x < value.timestamp()
+                return _number_compare(col, "lt", value.timestamp())
             if op == "after":
-                return x > value.timestamp()
+                return _number_compare(col, "gt", value.timestamp())
             if op == "between":
-                return (x >= value[0].timestamp()) & (x <= value[1].timestamp())
+                return _number_compare(col, "gte", value[0].timestamp()) & \
+                    _number_compare(col, "lte", value[1].timestamp())
             start = (now - value).timestamp()
             if op == "within_last_days":
-                return (x >= start) & (x <= now.timestamp())
-            return x < start  # more_than_days_ago
+                return _number_compare(col, "gte", start) & \
+                    _number_compare(col, "lte", now.timestamp())
+            return _number_compare(col, "lt", start)  # more_than_days_ago
         if ftype == LIST:
             hit = _list_contains(col, value)
             return hit & valid if op == "contains" else valid & ~hit
@@ -243,10 +288,13 @@ def compile_mask(node: Group | Condition, now: datetime | None = None) -> Mask:
     def mask(s: Snapshot) -> np.ndarray:
         if not children:
             return np.full(s.n, match != "any")
-        out = children[0](s)
+        out = children[0](s).copy()  # a child may hand back a cached column array
         for child in children[1:]:
-            out = out & child(s) if match == "all" else out | child(s)
-        return ~out if match == "none" else out
+            if match == "all":
+                np.logical_and(out, child(s), out=out)
+            else:
+                np.logical_or(out, child(s), out=out)
+        return np.logical_not(out, out=out) if match == "none" else out
 
     return mask
 
