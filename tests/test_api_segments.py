@@ -149,3 +149,22 @@ def test_validation_error_shape(api, population):
     status, error = api.post("/segments/preview", {"rules": [{"field": "attributes.nope",
                                                              "operator": "exists"}]})
     assert status == 400 and error["error"]["path"] == "/rules/0/field"
+
+
+def test_preview_reports_expected_conversions_value_and_histograms(api, population, project):
+    for pid in population:  # predicted spend, as scoring writes it
+        set_predictive(project["id"], pid, {**{k: population[pid][k] for k in (
+            "conversion_potential", "clv", "customer_type", "persuasion_type")},
+            "clv_predicted": population[pid]["clv"] / 2})
+    body = segment("NL", ("attributes.country", "eq", "NL"))
+    members = [v for v in population.values() if v["country"] == "NL"]
+    status, preview = api.post("/segments/preview", body)
+    assert status == 200 and preview["count"] == preview["scored"] == len(members)
+    assert preview["expected_conversions"] == pytest.approx(
+        sum(m["conversion_potential"] for m in members) / 100, abs=0.01)
+    assert preview["expected_value"] == pytest.approx(sum(m["clv"] / 2 for m in members), abs=0.01)
+    conversion = preview["histograms"]["conversion_potential"]
+    assert [b["from"] for b in conversion] == list(range(0, 100, 10))
+    assert sum(b["count"] for b in conversion) == len(members)
+    assert sum(b["count"] for b in preview["histograms"]["clv"]) == len(members)
+    assert conversion[0]["count"] == sum(m["conversion_potential"] < 10 for m in members)

@@ -1,6 +1,8 @@
 """Segments: the field catalogue, CRUD with validation, and on-demand evaluation."""
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from .. import cursor
 from ..errors import Conflict, NotFound, ServiceError, ValidationError
 from ..segments import Catalogue, compile_rules, parse_rules, parse_segment
@@ -93,16 +95,55 @@ def members(project_id: str, segment_id: str, limit: int, cursor_text: str | Non
 
 
 def preview(project_id: str, body) -> dict:
-    """Count and a sample of a segment that is not saved."""
+    """Count, a sample, and what the segment is worth: expected conversions (the sum of its
+    members' conversion probabilities), expected value (the sum of their predicted CLV), and
+    histograms of conversion potential and CLV a builder can draw."""
     matches = compile_rules(parse_rules(body, catalogue(project_id)))
-    count, sample = 0, []
+    count, sample, worth = 0, [], SegmentWorth()
     for _, model in profile_store.iter_profiles(project_id):
         document = profile_store.to_document(model)
         if matches(document):
             count += 1
+            worth.add(document["predictive"])
             if len(sample) < SAMPLE_SIZE:
                 sample.append(document)
-    return {"count": count, "sample": sample}
+    return {"count": count, "sample": sample, **worth.to_dict()}
+
+
+CONVERSION_BINS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.0001]
+CLV_BINS = [0, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, float("inf")]
+
+
+class SegmentWorth:
+    """Running sums and histograms of the members' predictive fields."""
+
+    def __init__(self):
+        self.scored = 0
+        self.expected_conversions = 0.0
+        self.expected_value = 0.0
+        self.conversion_counts = [0] * (len(CONVERSION_BINS) - 1)
+        self.clv_counts = [0] * (len(CLV_BINS) - 1)
+
+    def add(self, predictive: dict) -> None:
+        p, clv = predictive.get("conversion_potential"), predictive.get("clv")
+        if p is None or clv is None:
+            return  # not scored yet
+        self.scored += 1
+        self.expected_conversions += p / 100
+        self.expected_value += predictive.get("clv_predicted", 0)
+        self.conversion_counts[bisect_right(CONVERSION_BINS, p) - 1] += 1
+        self.clv_counts[max(0, bisect_right(CLV_BINS, clv) - 1)] += 1
+
+    def to_dict(self) -> dict:
+        def histogram(edges, counts):
+            return [{"from": edges[i], "to": None if edges[i + 1] == float("inf")
+                     else round(edges[i + 1]), "count": c} for i, c in enumerate(counts)]
+        return {"scored": self.scored,
+                "expected_conversions": round(self.expected_conversions, 2),
+                "expected_value": round(self.expected_value, 2),
+                "histograms": {"conversion_potential": histogram(CONVERSION_BINS,
+                                                                 self.conversion_counts),
+                               "clv": histogram(CLV_BINS, self.clv_counts)}}
 
 
 __all__ = ["ServiceError", "catalogue", "create", "delete", "get", "list_all", "members",
