@@ -263,3 +263,19 @@ def test_scaled_number_columns_compare_exactly():
                              CATALOGUE).root
         assert compile_mask(root, NOW)(snapshot).tolist() == \
             [compile_rules(root, NOW)(d) for d in documents], (op, value)
+
+
+def test_a_snapshot_survives_serialisation():
+    documents = [{"profile_id": f"p{i}", "attributes": {"n": i / 4, "t": "ab"[i % 2],
+                                                        "l": ["a"] * (i % 3), "b": i % 2 == 0,
+                                                        "d": f"2026-05-{1 + i:02d}"}}
+                 for i in range(20)] + [{"profile_id": "x", "attributes": {"n": "text"}}]
+    snapshot = Snapshot.build(documents, CATALOGUE, sorted(FIELDS))
+    again = Snapshot.from_bytes(snapshot.to_bytes())
+    assert list(again.profile_ids) == list(snapshot.profile_ids)
+    root = parse_segment({"name": "s", "match": "any", "rules": [
+        cond("attributes.n", "gte", 2), cond("attributes.l", "contains", "a"),
+        cond("attributes.n", "exists"), cond("attributes.d", "before", "2026-05-03")]},
+        CATALOGUE).root
+    for rule in root.rules:
+        assert compile_mask(rule, NOW)(again).tolist() == compile_mask(rule, NOW)(snapshot).tolist()

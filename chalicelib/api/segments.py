@@ -48,3 +48,8 @@ def segment_members(project_id, segment_id):
     limit = check_limit(query_param(bp, "limit"), default=50, maximum=500)
     return json_response(segments.members(project_id, segment_id, limit,
                                           query_param(bp, "cursor")))
+
+
+@project_route(bp, "/segments/{segment_id}/count", methods=["GET"])
+def segment_count(project_id, segment_id):
+    return json_response(segments.count(project_id, segment_id))

@@ -14,6 +14,8 @@ per-profile evaluator's (a property test checks it).
 """
 from __future__ import annotations
 
+import io
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -132,6 +134,59 @@ class Snapshot:
 
     def nbytes(self) -> int:
         return sum(c.nbytes() for c in self.columns.values())
+
+    @classmethod
+    def from_values(cls, profile_ids: list[str], values: dict[str, tuple[str, list]]
+                    ) -> "Snapshot":
+        """From raw stored values per field path ({path: (type, values)}); rows are sorted by
+        profile id, so members come out in id order and a page cursor is an id."""
+        order = sorted(range(len(profile_ids)), key=profile_ids.__getitem__)
+        columns = {path: build_column(ftype, [raw[i] for i in order])
+                   for path, (ftype, raw) in values.items()}
+        return cls(np.array([profile_ids[i] for i in order], dtype=object), columns)
+
+    def decoded(self, path: str) -> np.ndarray:
+        """A number column as float64, NaN where there is no number."""
+        col = self.columns.get(path)
+        if col is None or col.type != NUMBER:
+            return np.full(self.n, np.nan)
+        if col.scale < 0:
+            return col.values.astype(np.float64)
+        return np.where(_valid(col), col.values / 10 ** col.scale, np.nan)
+
+    def to_bytes(self) -> bytes:
+        arrays, meta = {"ids": np.frombuffer("\n".join(self.profile_ids).encode(), np.uint8)}, {}
+        for i, (path, col) in enumerate(self.columns.items()):
+            arrays[f"c{i}_present"] = np.packbits(col.present)
+            arrays[f"c{i}_values"] = col.values
+            if col.offsets is not None:
+                arrays[f"c{i}_offsets"] = col.offsets
+                arrays[f"c{i}_is_list"] = np.packbits(col.is_list)
+            meta[path] = {"i": i, "type": col.type, "scale": col.scale, "offset": col.offset,
+                          "dictionary": col.dictionary}
+        arrays["meta"] = np.frombuffer(json.dumps({"n": self.n, "columns": meta}).encode(),
+                                       np.uint8)
+        out = io.BytesIO()
+        np.savez(out, **arrays)
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "Snapshot":
+        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+            meta = json.loads(z["meta"].tobytes())
+            n = meta["n"]
+            text = z["ids"].tobytes().decode()
+            ids = np.array(text.split("\n") if n else [], dtype=object)
+            columns = {}
+            for path, m in meta["columns"].items():
+                i = m["i"]
+                offsets = z[f"c{i}_offsets"] if f"c{i}_offsets" in z else None
+                columns[path] = Column(
+                    m["type"], np.unpackbits(z[f"c{i}_present"], count=n).astype(bool),
+                    z[f"c{i}_values"], m["scale"], m["offset"], m["dictionary"], offsets,
+                    np.unpackbits(z[f"c{i}_is_list"], count=n).astype(bool)
+                    if offsets is not None else None)
+        return cls(ids, columns)
 
 
 Mask = Callable[[Snapshot], np.ndarray]

@@ -50,8 +50,10 @@ def _score_and_write(models_batch: list, model: PredictiveModel, as_of: date | N
 
 def rescore_project(project_id: str, as_of: date | None = None, kind: str = "rescore",
                     conversion_horizon: int | None = None, clv_horizon: int | None = None) -> dict:
-    """Every profile of the project, page by page; writes only the profiles whose fields moved."""
+    """Every profile of the project, page by page; writes only the profiles whose fields moved.
+    On the way it collects the segmentable fields into the project's columnar snapshot."""
     started = time.time()
+    snapshot = SnapshotBuilder(project_id)
     horizons = {"conversion_horizon": _horizon(conversion_horizon, "conversion_horizon_days"),
                 "clv_horizon": _horizon(clv_horizon, "clv_horizon_days")}
     model = current_model(project_id)
@@ -63,9 +65,12 @@ def rescore_project(project_id: str, as_of: date | None = None, kind: str = "res
             batch.append(profile)
             if len(batch) == PAGE:
                 _add(totals, _score_and_write(batch, model, as_of, horizons))
+                snapshot.add(batch)
                 batch = []
         if batch:
             _add(totals, _score_and_write(batch, model, as_of, horizons))
+            snapshot.add(batch)
+        totals["snapshot_bytes_per_profile"] = snapshot.save()
     except Exception as exc:
         summary = {**totals, "error": str(exc)[:500], "model_version": model.metadata.get("version"),
                    "duration_seconds": round(time.time() - started, 3)}
@@ -76,6 +81,38 @@ def rescore_project(project_id: str, as_of: date | None = None, kind: str = "res
                "duration_seconds": round(time.time() - started, 3)}
     jobs.finish(job, "succeeded", summary)
     return {"job_id": job.job_id, **summary}
+
+
+class SnapshotBuilder:
+    """Collects each profile's segmentable values during a rescore; saves them as a snapshot.
+    It is taken as of the job's start: changes from then on are in the change log, and segment
+    evaluation re-reads those profiles on top of it."""
+
+    def __init__(self, project_id: str):
+        from ..services.segments import catalogue
+        from ..storage import changes
+        self.project_id = project_id
+        self.taken_at = changes.stamp()
+        self.fields = list(catalogue(project_id))
+        self.ids: list[str] = []
+        self.values = {f.path: (f.type, []) for f in self.fields}
+
+    def add(self, profiles: list) -> None:
+        from ..segments import field_value
+        for profile in profiles:
+            document = store.to_document(profile)
+            self.ids.append(profile.profile_id)
+            for f in self.fields:
+                value = field_value(document, f.path)
+                self.values[f.path][1].append(value)
+
+    def save(self) -> float:
+        from ..segments.columnar import Snapshot
+        from ..storage import snapshots
+        snapshot = Snapshot.from_values(self.ids, self.values)
+        model_store.ensure_bucket()
+        snapshots.save(self.project_id, snapshot, self.taken_at)
+        return round(snapshot.nbytes() / max(snapshot.n, 1), 1)
 
 
 def _horizon(value: int | None, name: str) -> int | None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+import numpy as np
+
 from .. import cursor
 from ..errors import Conflict, NotFound, ServiceError, ValidationError
 from ..segments import Catalogue, compile_rules, parse_rules, parse_segment
@@ -55,19 +57,144 @@ def delete(project_id: str, segment_id: str) -> None:
     store.delete(_load(project_id, segment_id))
 
 
-def _stored_predicate(project_id: str, segment: SegmentModel):
-    """A saved segment compiled against today's catalogue (attribute types may have moved)."""
+def _stored_root(project_id: str, segment: SegmentModel):
+    """A saved segment parsed against today's catalogue (attribute types may have moved)."""
     try:
-        return compile_rules(parse_rules(segment.definition, catalogue(project_id)))
+        return parse_rules(segment.definition, catalogue(project_id))
     except ValidationError as exc:
         raise Conflict(f"the saved segment no longer fits the field catalogue: {exc.message}; "
                        "edit it", exc.path, "stale_segment") from None
 
 
+MAX_OVERLAY = 20_000  # profiles changed since the snapshot that a request re-reads at most
+
+
+class Audience:
+    """Who matches a rule tree now: the snapshot's mask, minus the profiles changed since it was
+    taken, plus those of them that match today (re-read from the table and evaluated one by
+    one). None when there is no snapshot yet or too many changes: the caller walks the table."""
+
+    def __init__(self, project_id: str, root):
+        from ..segments.columnar import compile_mask
+        from ..storage import changes, snapshots
+        self.ok = False
+        latest = snapshots.latest(project_id)
+        if latest is None:
+            return
+        self.snapshot, taken_at = latest
+        changed = changes.since(project_id, taken_at, MAX_OVERLAY)
+        if changed is None:
+            return
+        mask = compile_mask(root)(self.snapshot)
+        ids = self.snapshot.profile_ids
+        if changed and len(ids):
+            wanted = np.array(sorted(changed), dtype=object)
+            at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+            mask[at[ids[at] == wanted]] = False  # their snapshot rows are stale
+        self.mask = mask
+        matches = compile_rules(root)
+        fresh = profile_store.batch_get(project_id, sorted(changed))
+        self.extra = {pid: profile_store.to_document(m) for pid, m in sorted(fresh.items())
+                      if matches(profile_store.to_document(m))}
+        self.ok = True
+
+    @property
+    def count(self) -> int:
+        return int(np.count_nonzero(self.mask)) + len(self.extra)
+
+    def page(self, after: str | None, limit: int) -> tuple[list[str], bool]:
+        """Member ids in id order after `after`: up to `limit`, and whether more follow."""
+        ids = self.snapshot.profile_ids
+        start = int(np.searchsorted(ids, after, side="right")) if after else 0
+        found = []
+        window = max(4 * limit, 1024)
+        while start < len(ids) and len(found) <= limit:
+            hits = np.flatnonzero(self.mask[start:start + window]) + start
+            found.extend(ids[hits[: limit + 1 - len(found)]])
+            start += window
+        extra = [pid for pid in self.extra if after is None or pid > after]
+        merged = sorted(set(found) | set(extra))[: limit + 1]
+        return merged[:limit], len(merged) > limit
+
+    def worth(self) -> "SegmentWorth":
+        worth = SegmentWorth()
+        s = self.snapshot
+        conversion = s.decoded("predictive.conversion_potential")[self.mask]
+        clv = s.decoded("predictive.clv")[self.mask]
+        predicted = s.decoded("predictive.clv_predicted")[self.mask]
+        scored = ~np.isnan(conversion) & ~np.isnan(clv)
+        worth.scored = int(scored.sum())
+        worth.expected_conversions = float(np.sum(conversion[scored])) / 100
+        worth.expected_value = float(np.nansum(predicted[scored]))
+        worth.conversion_counts = np.histogram(conversion[scored], CONVERSION_BINS)[0].tolist()
+        worth.clv_counts = np.histogram(clv[scored], CLV_BINS[:-1] + [np.finfo(float).max]
+                                        )[0].tolist()
+        for document in self.extra.values():
+            worth.add(document["predictive"])
+        return worth
+
+
+def _documents(project_id: str, ids: list[str]) -> list[dict]:
+    found = profile_store.batch_get(project_id, ids)
+    return [profile_store.to_document(found[pid]) for pid in ids if pid in found]
+
+
 def members(project_id: str, segment_id: str, limit: int, cursor_text: str | None) -> dict:
-    """A page of members and the total count, evaluated on current data page by page."""
+    """A page of members (in profile id order) and the total count."""
     segment = _load(project_id, segment_id)
-    matches = _stored_predicate(project_id, segment)
+    root = _stored_root(project_id, segment)
+    secret = bind().cursor_secret
+    audience = Audience(project_id, root)
+    if not audience.ok:
+        return _members_by_walking(project_id, segment_id, root, limit, cursor_text)
+    scope = f"{project_id}:members:{segment_id}:ids"
+    after = cursor.decode(cursor_text, scope, secret)
+    if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
+        raise ValidationError("cursor is invalid", "/cursor", "invalid_cursor")
+    ids, more = audience.page(after[0] if after else None, limit)
+    out = {"profiles": _documents(project_id, ids), "count": audience.count}
+    if more:
+        out["next_cursor"] = cursor.encode([ids[-1]], scope, secret)
+    return out
+
+
+def count(project_id: str, segment_id: str) -> dict:
+    segment = _load(project_id, segment_id)
+    return _worth_of(project_id, _stored_root(project_id, segment), sample=False)
+
+
+def preview(project_id: str, body) -> dict:
+    """Count, a sample, and what the segment is worth: expected conversions (the sum of its
+    members' conversion probabilities), expected value (the sum of their predicted CLV), and
+    histograms of conversion potential and CLV a builder can draw."""
+    return _worth_of(project_id, parse_rules(body, catalogue(project_id)), sample=True)
+
+
+def _worth_of(project_id: str, root, sample: bool) -> dict:
+    audience = Audience(project_id, root)
+    if audience.ok:
+        out = {"count": audience.count, **audience.worth().to_dict()}
+        if sample:
+            out["sample"] = _documents(project_id, audience.page(None, SAMPLE_SIZE)[0])
+        return out
+    matches = compile_rules(root)
+    total, found, worth = 0, [], SegmentWorth()
+    for _, model in profile_store.iter_profiles(project_id):
+        document = profile_store.to_document(model)
+        if matches(document):
+            total += 1
+            worth.add(document["predictive"])
+            if len(found) < SAMPLE_SIZE:
+                found.append(document)
+    out = {"count": total, **worth.to_dict()}
+    if sample:
+        out["sample"] = found
+    return out
+
+
+def _members_by_walking(project_id, segment_id, root, limit, cursor_text) -> dict:
+    """No snapshot yet (or too many changes since): evaluate page by page over the table."""
+    matches = compile_rules(root)
     secret = bind().cursor_secret
     scope = f"{project_id}:members:{segment_id}"
     after = cursor.decode(cursor_text, scope, secret)
@@ -75,12 +202,12 @@ def members(project_id: str, segment_id: str, limit: int, cursor_text: str | Non
                               or not isinstance(after[1], str)):
         raise ValidationError("cursor is invalid", "/cursor", "invalid_cursor")
     after_key = tuple(after) if after else None
-    page, count, last, more = [], 0, None, False
+    page, total, last, more = [], 0, None, False
     for position, model in profile_store.iter_profiles(project_id):
         document = profile_store.to_document(model)
         if not matches(document):
             continue
-        count += 1
+        total += 1
         if after_key is not None and position <= after_key:
             continue
         if len(page) < limit:
@@ -88,26 +215,10 @@ def members(project_id: str, segment_id: str, limit: int, cursor_text: str | Non
             last = position
         else:
             more = True
-    out = {"profiles": page, "count": count}
+    out = {"profiles": page, "count": total}
     if more:
         out["next_cursor"] = cursor.encode(list(last), scope, secret)
     return out
-
-
-def preview(project_id: str, body) -> dict:
-    """Count, a sample, and what the segment is worth: expected conversions (the sum of its
-    members' conversion probabilities), expected value (the sum of their predicted CLV), and
-    histograms of conversion potential and CLV a builder can draw."""
-    matches = compile_rules(parse_rules(body, catalogue(project_id)))
-    count, sample, worth = 0, [], SegmentWorth()
-    for _, model in profile_store.iter_profiles(project_id):
-        document = profile_store.to_document(model)
-        if matches(document):
-            count += 1
-            worth.add(document["predictive"])
-            if len(sample) < SAMPLE_SIZE:
-                sample.append(document)
-    return {"count": count, "sample": sample, **worth.to_dict()}
 
 
 CONVERSION_BINS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.0001]
@@ -146,5 +257,5 @@ class SegmentWorth:
                                "clv": histogram(CLV_BINS, self.clv_counts)}}
 
 
-__all__ = ["ServiceError", "catalogue", "create", "delete", "get", "list_all", "members",
-           "preview", "replace"]
+__all__ = ["ServiceError", "catalogue", "count", "create", "delete", "get", "list_all",
+           "members", "preview", "replace"]

@@ -15,7 +15,8 @@ from ..behaviour import Event
 from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas
 from ..validation import now_iso
 from .connection import bind
-from .models import AttributeKindModel, EventModel, ProfileModel
+from . import changes
+from .models import AttributeKindModel, ChangeModel, EventModel, ProfileModel
 from .profiles import KIND_ATTRS, profile_key
 
 CHUNK = 100
@@ -91,6 +92,9 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
         with EventModel.batch_write() as writer:  # events before their profile: see module doc
             for model in event_models:
                 writer.save(model)
+        with ChangeModel.batch_write() as writer:  # change hints before the change
+            for model in profiles:
+                writer.save(changes.entry(project_id, model.profile_id))
         with ProfileModel.batch_write() as writer:
             for model in profiles:
                 writer.save(model)

@@ -25,6 +25,8 @@ class ProjectModel(Model):
     name = UnicodeAttribute()
     created_at = UnicodeAttribute()
     model_version = UnicodeAttribute(null=True)  # the project's own model; None: the default
+    snapshot_key = UnicodeAttribute(null=True)  # S3 key of the latest columnar snapshot
+    snapshot_at = UnicodeAttribute(null=True)  # changes from this time on are in the change log
 
 
 class ApiKeyModel(Model):
@@ -113,5 +115,17 @@ class JobModel(Model):
     summary = JSONAttribute(default=dict)
 
 
+class ChangeModel(Model):
+    """Which profiles changed when: segment evaluation re-reads them on top of the snapshot.
+    An entry is a hint ("look again"), written before the change itself, so a spurious one is
+    harmless. Entries expire after CHANGE_TTL_DAYS (DynamoDB TTL on `expires`)."""
+    class Meta:
+        table_name = "changes"
+
+    project_id = UnicodeAttribute(hash_key=True)
+    change_id = UnicodeAttribute(range_key=True)  # "<ISO time with microseconds>#<profile_id>"
+    expires = NumberAttribute()
+
+
 ALL_MODELS = (ProjectModel, ApiKeyModel, ProfileModel, EventModel, AttributeKindModel,
-              SegmentModel, JobModel)
+              SegmentModel, JobModel, ChangeModel)

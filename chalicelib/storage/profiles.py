@@ -18,11 +18,12 @@ from ..behaviour import Event
 from ..errors import Conflict, ValidationError
 from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas, profile_document
 from ..validation import now_iso
+from . import changes
 from .connection import bind, transaction_connection
 from .models import KINDS, AttributeKindModel, EventModel, ProfileModel
 
 MAX_ATTEMPTS = 12
-EVENTS_PER_TRANSACTION = 90  # DynamoDB allows 100 items in one transaction
+EVENTS_PER_TRANSACTION = 90  # DynamoDB allows 100 items in one transaction (+ profile, change)
 KIND_ATTRS = {kind: getattr(AttributeKindModel, f"n_{kind}") for kind in KINDS}
 
 Position = tuple[int, str]  # (shard, profile_id): where a walk over a project's profiles stands
@@ -81,6 +82,7 @@ def _write(project_id: str, profile_id: str,
         events_pk = f"{project_id}#{profile_id}"
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
+                tx.save(changes.entry(project_id, profile_id))
                 for event in events:
                     tx.save(EventModel(events_pk, event.event_id,
                                        data=event.stored_data(now)),
@@ -102,8 +104,9 @@ def _write(project_id: str, profile_id: str,
                                                  ProfileModel.updated_at.set(now)])
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
-            redelivered = {events[i].event_id for i in range(min(len(events), len(reasons)))
-                           if _is_condition_failure(reasons[i])}
+            # puts come in order: the change entry, then the events (see the transaction above)
+            redelivered = {events[i].event_id for i in range(min(len(events), len(reasons) - 1))
+                           if _is_condition_failure(reasons[i + 1])}
             if not redelivered and not any(_is_condition_failure(r) for r in reasons) \
                     and exc.cause_response_code not in ("TransactionConflictException",
                                                          "TransactionCanceledException"):
@@ -158,6 +161,7 @@ def delete(project_id: str, profile_id: str) -> bool:
 
     Events go first: if the erasure is interrupted, the profile is still there to erase again."""
     events_pk = f"{project_id}#{profile_id}"
+    changes.record(project_id, profile_id)  # before the erasure: segment answers re-check it
     with EventModel.batch_write() as batch:
         for event in EventModel.query(events_pk, attributes_to_get=["pk", "event_id"]):
             batch.delete(event)
@@ -196,6 +200,7 @@ def write_predictive(model: ProfileModel, predictive: dict) -> bool:
     was scored, and without bumping the version (so it never fails a client's or an event's
     write). False when the profile changed meanwhile: its own trigger scores the newer data."""
     hash_key, range_key = model._get_hash_range_key_serialized_values()
+    changes.record(model.project_id, model.profile_id)  # a hint first; harmless if the write fails
     try:
         ProfileModel._get_connection().update_item(
             hash_key, range_key=range_key, actions=[ProfileModel.predictive.set(predictive)],
@@ -206,6 +211,18 @@ def write_predictive(model: ProfileModel, predictive: dict) -> bool:
         raise
     model.predictive = predictive
     return True
+
+
+def batch_get(project_id: str, profile_ids: list[str]) -> dict[str, ProfileModel]:
+    """The stored profiles among the ids (missing ones are simply absent)."""
+    bind()
+    found = {}
+    ids = list(dict.fromkeys(profile_ids))
+    for start in range(0, len(ids), 100):
+        keys = [(profile_key(project_id, pid), pid) for pid in ids[start:start + 100]]
+        for model in ProfileModel.batch_get(keys, consistent_read=True):
+            found[model.profile_id] = model
+    return found
 
 
 def attribute_kinds(project_id: str) -> dict[str, dict[str, int]]:

@@ -1,0 +1,47 @@
+"""Columnar snapshots of a project's profiles in S3, and the project's pointer to the latest.
+A warm Lambda keeps the last snapshots it loaded, by key."""
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+
+from ..segments.columnar import Snapshot
+from .connection import bind
+from .model_store import _s3
+from .models import ProjectModel
+
+_cache: OrderedDict[str, Snapshot] = OrderedDict()
+_lock = threading.Lock()
+CACHE_SIZE = 4
+
+
+def save(project_id: str, snapshot: Snapshot, taken_at: str) -> str:
+    s = bind()
+    key = f"snapshots/{project_id}/{taken_at}-{secrets.token_hex(4)}.npz"
+    _s3().put_object(Bucket=s.model_bucket, Key=key, Body=snapshot.to_bytes())
+    ProjectModel(project_id).update(actions=[ProjectModel.snapshot_key.set(key),
+                                             ProjectModel.snapshot_at.set(taken_at)])
+    return key
+
+
+def latest(project_id: str) -> tuple[Snapshot, str] | None:
+    """The latest snapshot and the time it was taken, or None if there is none yet."""
+    s = bind()
+    try:
+        project = ProjectModel.get(project_id, attributes_to_get=["snapshot_key", "snapshot_at"])
+    except ProjectModel.DoesNotExist:
+        return None
+    if not project.snapshot_key:
+        return None
+    with _lock:
+        if project.snapshot_key in _cache:
+            _cache.move_to_end(project.snapshot_key)
+            return _cache[project.snapshot_key], project.snapshot_at
+    blob = _s3().get_object(Bucket=s.model_bucket, Key=project.snapshot_key)["Body"].read()
+    snapshot = Snapshot.from_bytes(blob)
+    with _lock:
+        _cache[project.snapshot_key] = snapshot
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return snapshot, project.snapshot_at
