@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test install clean-local model bench-accuracy package
+.PHONY: run test install clean-local model bench-accuracy bench-engine package
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,3 +50,6 @@ package: $(VENV312)/.installed
 	rm -rf build/package
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV312)/bin/chalice package --stage prod build/package
 	$(VENV312)/bin/python scripts/check_package.py build/package/deployment.zip
+
+bench-engine: $(BENCH_STAMP)
+	$(PY) bench/segment_engine.py

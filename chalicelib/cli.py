@@ -129,6 +129,11 @@ def cmd_rescore(args):
     print(json.dumps(result, indent=2))
 
 
+def cmd_snapshot(args):
+    from .services import scoring
+    print(json.dumps(scoring.snapshot_project(args.project)))
+
+
 EXPORT_FIELDS = ("conversion_potential", "clv", "clv_past", "clv_predicted", "customer_type",
                  "persuasion_type", "conversion_horizon_days", "clv_horizon_days", "as_of",
                  "scored_at", "model_version")
@@ -184,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--as-of", type=_date, required=True, help="YYYY-MM-DD")
         p.add_argument("--conversion-horizon-days", type=int)
         p.add_argument("--clv-horizon-days", type=int)
+    p = command("snapshot", cmd_snapshot, "refresh the project's columnar snapshot (segment "
+                "answers) without rescoring")
+    p.add_argument("--project", required=True)
     p = command("export", cmd_export, "write profile_id and every predictive field to a CSV")
     p.add_argument("--project", required=True)
     p.add_argument("--out", type=Path, required=True)

@@ -21,7 +21,7 @@ TYPES = ("Believer", "Economical", "Passionate", "Single-minded", "Explorer")
 
 def classify(X: np.ndarray, clv: np.ndarray, first_order_delay_days: np.ndarray,
              page_views: np.ndarray, discount_interactions: np.ndarray,
-             clv_reference: float) -> tuple[list, list]:
+             clv_reference: float, with_reasons: bool = True) -> tuple[list, list]:
     """Types (or None) and a reason for each profile, from the feature matrix and a few totals."""
     orders, sessions = X[:, F["orders"]], X[:, F["sessions"]]
     web = X[:, F["has_web_activity"]] > 0
@@ -34,6 +34,9 @@ def classify(X: np.ndarray, clv: np.ndarray, first_order_delay_days: np.ndarray,
         web,
     ]
     choice = np.select(rules, np.arange(len(TYPES)), default=-1)
+    types = [TYPES[c] if c >= 0 else None for c in choice.tolist()]
+    if not with_reasons:
+        return types, [[] for _ in types]
     types, reasons = [], []
     for i, c in enumerate(choice):
         if c < 0:

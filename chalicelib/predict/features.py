@@ -42,21 +42,23 @@ class History:
 
     @classmethod
     def from_behaviours(cls, behaviours: list[dict]) -> "History":
-        p_idx, p_day, p_orders, p_amount = [], [], [], []
+        p_idx, p_day, p_values = [], [], []
         a_idx, a_day, a_counts = [], [], []
         for i, b in enumerate(behaviours):
-            for day, (orders, amount) in (b.get("purchases") or {}).items():
-                p_idx.append(i)
-                p_day.append(day_number(day))
-                p_orders.append(orders)
-                p_amount.append(amount)
-            for day, counts in (b.get("activity") or {}).items():
-                a_idx.append(i)
-                a_day.append(day_number(day))
-                a_counts.append(counts)
+            purchases = b.get("purchases")
+            if purchases:
+                p_idx.extend([i] * len(purchases))
+                p_day.extend(map(day_number, purchases))
+                p_values.extend(purchases.values())
+            activity = b.get("activity")
+            if activity:
+                a_idx.extend([i] * len(activity))
+                a_day.extend(map(day_number, activity))
+                a_counts.extend(activity.values())
+        purchases = np.array(p_values, dtype=np.float64).reshape(-1, 2)
         return cls(len(behaviours), np.array(p_idx, dtype=np.int64),
-                   np.array(p_day, dtype=np.int64), np.array(p_orders, dtype=np.float64),
-                   np.array(p_amount, dtype=np.float64), np.array(a_idx, dtype=np.int64),
+                   np.array(p_day, dtype=np.int64), purchases[:, 0].copy(),
+                   purchases[:, 1].copy(), np.array(a_idx, dtype=np.int64),
                    np.array(a_day, dtype=np.int64),
                    np.array(a_counts, dtype=np.float64).reshape(-1, 5))
 

@@ -31,15 +31,17 @@ def score(behaviours: list[dict], model: PredictiveModel, as_of: date | None = N
     clv_horizon = clv_horizon or model.clv_horizon
     out = model.predict(history, cut, conversion_horizon, clv_horizon)
     X = out["features"]
-    p = out["conversion"]
+    # never store NaN or infinity: a numerical failure reads as "no signal"
+    p = np.nan_to_num(out["conversion"], nan=0.0, posinf=1.0, neginf=0.0)
     clv_past = X[:, F["spend"]]
-    clv_predicted = np.maximum(out["clv_predicted"], 0)
+    clv_predicted = np.clip(np.nan_to_num(out["clv_predicted"], nan=0.0, posinf=0.0), 0, 1e12)
     clv = clv_past + clv_predicted
     md = model.metadata
     delay = X[:, F["days_since_first_seen"]] - X[:, F["days_since_first_order"]]
     types, type_reasons = customer_types.classify(
         X, clv, np.nan_to_num(delay, nan=np.inf), X[:, F["page_views"]],
-        X[:, F["discount_interactions"]], float(md.get("clv_reference", 100.0)))
+        X[:, F["discount_interactions"]], float(md.get("clv_reference", 100.0)),
+        with_reasons=with_explanations)
     shown, responded = persuasion.counts(behaviours)
     prior = np.array(md.get("persuasion_prior") or [persuasion.DEFAULT_RATE] * shown.shape[1])
     principles, _, principle_reasons = persuasion.profile(shown, responded, prior)
@@ -49,22 +51,16 @@ def score(behaviours: list[dict], model: PredictiveModel, as_of: date | None = N
         Xv = Xc if model.clv_label_days == model.conversion_label_days else np.hstack(
             [X, bg_features(history, cut, model.clv_label_days, model.bg)])
         clv_reasons = reasons(model.clv, transform(Xv), Xv, MODEL_FEATURES)
-    scored_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    common = {"scored_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "as_of": as_of.isoformat(),
+              "model_version": md.get("version", "unsaved"),
+              "conversion_horizon_days": conversion_horizon, "clv_horizon_days": clv_horizon}
+    columns = zip(np.round(100 * p, 1).tolist(), np.round(clv, 2).tolist(),
+                  np.round(clv_past, 2).tolist(), np.round(clv_predicted, 2).tolist())
     results = []
-    for i in range(len(behaviours)):
-        fields = {
-            "conversion_potential": round(float(100 * p[i]), 1),
-            "clv": round(float(clv[i]), 2),
-            "clv_past": round(float(clv_past[i]), 2),
-            "clv_predicted": round(float(clv_predicted[i]), 2),
-            "customer_type": types[i],
-            "persuasion_type": principles[i],
-            "scored_at": scored_at,
-            "as_of": as_of.isoformat(),
-            "model_version": md.get("version", "unsaved"),
-            "conversion_horizon_days": conversion_horizon,
-            "clv_horizon_days": clv_horizon,
-        }
+    for i, (conversion, total, past, predicted) in enumerate(columns):
+        fields = {"conversion_potential": conversion, "clv": total, "clv_past": past,
+                  "clv_predicted": predicted, "customer_type": types[i],
+                  "persuasion_type": principles[i], **common}
         if with_explanations:
             fields["explanations"] = {
                 "conversion_potential": conversion_reasons[i],

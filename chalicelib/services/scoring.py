@@ -115,6 +115,21 @@ class SnapshotBuilder:
         return round(snapshot.nbytes() / max(snapshot.n, 1), 1)
 
 
+def snapshot_project(project_id: str) -> dict:
+    """Refresh the project's snapshot without rescoring (e.g. when the change log grew long)."""
+    started = time.time()
+    builder = SnapshotBuilder(project_id)
+    batch = []
+    for _, profile in store.iter_profiles(project_id, page_size=PAGE):
+        batch.append(profile)
+        if len(batch) == PAGE:
+            builder.add(batch)
+            batch = []
+    builder.add(batch)
+    return {"profiles": len(builder.ids), "bytes_per_profile": builder.save(),
+            "seconds": round(time.time() - started, 2)}
+
+
 def _horizon(value: int | None, name: str) -> int | None:
     if value is not None and not 1 <= value <= 3650:
         raise ValidationError(f"{name} must be from 1 to 3650", f"/{name}")
