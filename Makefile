@@ -49,6 +49,7 @@ $(VENV312)/.installed: requirements.txt requirements-dev.txt
 package: $(VENV312)/.installed
 	rm -rf build/package
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV312)/bin/chalice package --stage prod build/package
+	$(VENV312)/bin/python scripts/patch_template.py build/package/sam.json
 	$(VENV312)/bin/python scripts/check_package.py build/package/deployment.zip
 
 bench-engine: $(BENCH_STAMP)

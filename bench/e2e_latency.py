@@ -118,7 +118,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")
                and k not in ("TABLE_PREFIX", "CURSOR_SECRET", "DYNAMODB_ENDPOINT", "S3_ENDPOINT")}
         env.update({"LOCAL_DATA_DIR": str(data), "DEMO_PROFILES": "0", "PORT": str(port),
-                    "RESCORE_RATE_HOURS": "1000"})
+                    "LOCAL_FIRST_SCHEDULE_SECONDS": "100000"})  # no rescore mid-measurement
         log = open(Path(tmp) / "stack.log", "w")
         stack = subprocess.Popen([sys.executable, "-m", "chalicelib.local.stack"], cwd=ROOT,
                                  env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -137,6 +137,12 @@ def main() -> None:
             # a few changes a moment ago: the overlay must count them
             requests.put(f"{api}/projects/bench/profiles/fresh", json={"attributes": {
                 "country": "NL"}}, headers={"x-api-key": key}, timeout=60)
+            for _ in range(60):  # the stream trigger scores it within a second or so
+                fresh = requests.get(f"{api}/projects/bench/profiles/fresh",
+                                     headers={"x-api-key": key}, timeout=60).json()
+                if fresh["predictive"]:
+                    break
+                time.sleep(0.5)
             fast = measure(api, key, segment_id, args.runs)
             stack_info = json.loads((data / "stack.json").read_text())
             import boto3
@@ -145,6 +151,9 @@ def main() -> None:
                 TableName="local-projects", Key={"project_id": {"S": "bench"}},
                 UpdateExpression="REMOVE snapshot_key, snapshot_at")
             plain = measure(api, key, segment_id, args.plain_runs)
+        except BaseException:
+            print((Path(tmp) / "stack.log").read_text()[-4000:])
+            raise
         finally:
             stack.send_signal(signal.SIGINT)
             stack.wait(timeout=120)

@@ -15,9 +15,10 @@ MAX_ATTRIBUTES = 100
 MAX_TEXT = 1000
 MAX_LIST = 100
 MAX_ABS_NUMBER = 1e15  # well inside DynamoDB's 38 digits, and exact as a float up to 2**53
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$")
-PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{1,62}$")
-ATTRIBUTE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+# \Z, not $: "$" also matches before a final newline
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}\Z")
+PROJECT_RE = re.compile(r"[a-z0-9][a-z0-9\-]{1,62}\Z")
+ATTRIBUTE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 
 
 def _no_constants(name: str):
@@ -155,7 +156,7 @@ def now_iso() -> str:
 def check_limit(raw: str | None, default: int = 50, maximum: int = 1000) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise ValidationError(f"limit must be a whole number from 1 to {maximum}", "/limit",
                               "invalid_value")
     return int(raw)

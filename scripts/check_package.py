@@ -18,10 +18,10 @@ def main(zip_path: str) -> int:
     tops = Counter()
     for i in infos:
         tops[i.filename.split("/")[0]] += i.file_size
-    print(f"{path.name}: {path.stat().st_size / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB "
-          f"unzipped (Lambda limit {LIMIT / 1e6:.0f} MB)")
+    print(f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB zipped, {unzipped / 2**20:.1f} MiB "
+          f"unzipped (Lambda limit {LIMIT / 2**20:.0f} MiB)")
     for name, size in tops.most_common(8):
-        print(f"  {name:30} {size / 1e6:7.1f} MB")
+        print(f"  {name:30} {size / 2**20:7.1f} MiB")
     missing = [r for r in REQUIRED if not any(i.filename.startswith(r) for i in infos)]
     if missing:
         print(f"MISSING from the package: {missing}")

@@ -2,6 +2,7 @@
 evaluator written straight from the contract in the README."""
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -279,3 +280,29 @@ def test_a_snapshot_survives_serialisation():
         CATALOGUE).root
     for rule in root.rules:
         assert compile_mask(rule, NOW)(again).tolist() == compile_mask(rule, NOW)(snapshot).tolist()
+
+
+@pytest.mark.parametrize("values, op, value", [
+    ([0.1 + 0.2, 0.3, 1], "eq", 0.3),
+    ([1, 2, 3], "gte", 1.0000000001),
+    ([1e-7, 0, 2], "gt", 0),
+    ([12.34, 12.35], "lte", 12.339999999999998),
+    ([12.34, 12.35], "gt", 12.34),
+    ([5, 6], "lt", 5.000000000000001),
+])
+def test_columnar_numbers_compare_like_floats(values, op, value):
+    documents = [{"profile_id": f"p{i}", "attributes": {"n": v}} for i, v in enumerate(values)]
+    snapshot = Snapshot.build(documents, CATALOGUE, ["attributes.n"])
+    root = parse_segment({"name": "x", "rules": [cond("attributes.n", op, value)]}, CATALOGUE).root
+    assert compile_mask(root, NOW)(snapshot).tolist() == \
+        [compile_rules(root, NOW)(d) for d in documents]
+
+
+def test_a_column_of_another_type_than_the_catalogue_is_stale():
+    from chalicelib.segments.columnar import StaleSnapshot
+    documents = [{"profile_id": f"p{i}", "attributes": {"n": "text"}} for i in range(3)]
+    text_catalogue = Catalogue({"n": {"string": 3}})
+    snapshot = Snapshot.build(documents, text_catalogue, ["attributes.n"])
+    root = parse_segment({"name": "x", "rules": [cond("attributes.n", "gt", 0)]}, CATALOGUE).root
+    with pytest.raises(StaleSnapshot):
+        compile_mask(root, NOW)(snapshot)

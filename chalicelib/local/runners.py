@@ -8,6 +8,7 @@ code that Lambda runs.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -18,7 +19,7 @@ from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
 from chalice.local import LambdaContext
 
 log = logging.getLogger("local.runners")
-FIRST_SCHEDULE_AFTER = 5.0
+FIRST_SCHEDULE_AFTER = float(os.environ.get("LOCAL_FIRST_SCHEDULE_SECONDS", "5"))
 POLL_SECONDS = 0.5
 
 

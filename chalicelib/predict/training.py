@@ -1,7 +1,7 @@
 """Training a project's own model, with a backtest that decides whether it replaces the current one.
 
 Backtest: profiles are split by a hash of their id (80 % train, 20 % test). The candidate is fit
-on the train profiles' history before the as-of date. Both candidate and current model then score
+on the train profiles' history before the backtest window (as-of date - label_days). Both candidate and current model then score
 the test profiles as of `as_of - label_days`, and are judged on what those profiles did in the
 `label_days` that followed (all before the as-of date: nothing after it is read). The candidate
 recipe is promoted only if it beats the current model on the mean of the conversion AUC and the CLV Gini,
@@ -17,7 +17,7 @@ import numpy as np
 
 from . import metrics
 from .features import History, seen_before, window_outcomes
-from .model import Dataset, InsufficientData, PredictiveModel, fit
+from .model import Dataset, InsufficientData, PredictiveModel, fit, label_days_for
 from .scoring import cut_of
 
 MIN_PROFILES = 200
@@ -64,11 +64,16 @@ def train_project(profile_ids: list[str], behaviours: list[dict], as_of: date,
     test = split(profile_ids)
     train_hist = History.from_behaviours([b for b, t in zip(behaviours, test) if not t])
     test_hist = History.from_behaviours([b for b, t in zip(behaviours, test) if t])
+    first = train_hist.first_day()
+    if first is None:
+        return TrainingResult("insufficient_data", "there is no history", None, {})
+    days = label_days_for(conversion_horizon, cut - first)
     try:
-        candidate = fit([Dataset(train_hist, cut)], conversion_horizon, clv_horizon)
+        # the candidate under test sees nothing of the backtest window: its data ends where the
+        # window starts (the current model gets no such head start either way)
+        candidate = fit([Dataset(train_hist, cut - days)], conversion_horizon, clv_horizon)
     except InsufficientData as exc:
         return TrainingResult("insufficient_data", str(exc), None, {})
-    days = candidate.conversion_label_days
     backtest = {"candidate": evaluate(candidate, test_hist, cut, days),
                 "current": evaluate(current, test_hist, cut, days),
                 "current_version": current.metadata.get("version")}

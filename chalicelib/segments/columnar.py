@@ -57,9 +57,9 @@ def _encode_numbers(raw: list, offset: float = 0.0) -> tuple[np.ndarray, int]:
     floats = np.array([v - offset if v is not None else np.nan for v in raw], dtype=np.float64)
     finite = floats[~np.isnan(floats)]
     for decimals in range(4):
-        scaled = finite * 10 ** decimals
-        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6) and \
-                np.all(np.abs(scaled) < 2 ** 31 - 2):
+        scaled = np.round(finite * 10 ** decimals)
+        # exact: every stored double is the double nearest to its integer / 10^d
+        if np.all(np.abs(scaled) < 2 ** 31 - 2) and np.all(scaled / 10 ** decimals == finite):
             dtype = np.int16 if np.all(np.abs(scaled) < 2 ** 15 - 2) else np.int32
             out = np.full(len(raw), INT_SENTINEL[dtype], dtype=dtype)
             mask = ~np.isnan(floats)
@@ -155,6 +155,8 @@ class Snapshot:
         return np.where(_valid(col), col.values / 10 ** col.scale, np.nan)
 
     def to_bytes(self) -> bytes:
+        if any("\n" in pid for pid in self.profile_ids):  # ids are validated; be sure anyway
+            raise ValueError("a profile id holds a newline")
         arrays, meta = {"ids": np.frombuffer("\n".join(self.profile_ids).encode(), np.uint8)}, {}
         for i, (path, col) in enumerate(self.columns.items()):
             arrays[f"c{i}_present"] = np.packbits(col.present)
@@ -177,6 +179,8 @@ class Snapshot:
             n = meta["n"]
             text = z["ids"].tobytes().decode()
             ids = np.array(text.split("\n") if n else [], dtype=object)
+            if len(ids) != n:
+                raise ValueError(f"snapshot holds {len(ids)} ids for {n} rows")
             columns = {}
             for path, m in meta["columns"].items():
                 i = m["i"]
@@ -208,29 +212,54 @@ def _valid(col: Column) -> np.ndarray:
     return col._valid
 
 
+class StaleSnapshot(Exception):
+    """A column was built for another field type than the catalogue now gives the field."""
+
+
+def _threshold(col: Column, c: float, op: str) -> int | None:
+    """The integer bound in the column's encoding that gives exactly the float comparison
+    `stored op c`, where stored == (X / 10^d) + offset as a double. None for eq with no X."""
+    d, offset = col.scale, col.offset
+    decode = (lambda X: X / 10 ** d + offset) if offset else (lambda X: X / 10 ** d)
+    k = math.floor((c - offset) * 10 ** d)
+    candidates = range(k - 3, k + 4)
+    if op == "gte":
+        return next(X for X in candidates if decode(X) >= c)
+    if op == "gt":
+        return next(X for X in candidates if decode(X) > c)
+    if op == "lte":
+        return next(X for X in reversed(candidates) if decode(X) <= c)
+    if op == "lt":
+        return next(X for X in reversed(candidates) if decode(X) < c)
+    return next((X for X in candidates if decode(X) == c), None)  # eq
+
+
 def _number_compare(col: Column, op: str, c: float) -> np.ndarray:
     x = col.values
     if col.scale < 0:
         return {"gt": x > c, "gte": x >= c, "lt": x < c, "lte": x <= c, "eq": x == c}[op]
-    scaled = round((c - col.offset) * 10 ** col.scale, 9)
-    if op == "eq":
-        if scaled != int(scaled) or not _fits(x, int(scaled)):
-            return np.zeros(len(x), bool)
-        return x == int(scaled)
-    bound = {"gt": math.floor, "gte": math.ceil, "lt": math.ceil, "lte": math.floor}[op](scaled)
     info = np.iinfo(x.dtype)
-    if op in ("gt", "gte"):
-        # the sentinel (the dtype's minimum) is below every bound we compare with here
-        if bound > info.max or (op == "gt" and bound == info.max):
+    if abs((c - col.offset) * 10 ** col.scale) > 2 ** 52:  # far outside any stored value
+        below = c < col.offset
+        if op in ("gt", "gte"):
+            return _valid(col) if below else np.zeros(len(x), bool)
+        if op in ("lt", "lte"):
+            return np.zeros(len(x), bool) if below else _valid(col)
+        return np.zeros(len(x), bool)
+    bound = _threshold(col, c, op)
+    if op == "eq":
+        return x == bound if bound is not None and _fits(x, bound) else np.zeros(len(x), bool)
+    if op in ("gt", "gte"):  # as integers: X >= bound (the sentinel, the minimum, is below)
+        if bound > info.max:
             return np.zeros(len(x), bool)
         if bound <= info.min + 1:
             return _valid(col)
-        return x > bound if op == "gt" else x >= bound
-    if bound <= info.min + 1:
-        return np.zeros(len(x), bool) if bound <= info.min or op == "lt" else x == info.min + 1
-    if bound > info.max:
+        return x >= bound
+    if bound < info.min + 1:  # lt, lte: X <= bound
+        return np.zeros(len(x), bool)
+    if bound >= info.max:
         return _valid(col)
-    out = (x < bound) if op == "lt" else (x <= bound)
+    out = x <= bound
     _valid(col)
     return out if col._complete else out & col._valid  # the sentinel is below every bound
 
@@ -281,6 +310,8 @@ def _condition_mask(cond: Condition, now: datetime) -> Mask:
         col = s.columns.get(path)
         if col is None:  # not in the snapshot: nobody has it
             return np.full(s.n, op == "not_exists")
+        if col.type != ftype and op not in ("exists", "not_exists"):
+            raise StaleSnapshot(f"{path} is {ftype} now, {col.type} in the snapshot")
         if op == "exists":
             return col.present.copy()
         if op == "not_exists":
@@ -354,4 +385,4 @@ def compile_mask(node: Group | Condition, now: datetime | None = None) -> Mask:
     return mask
 
 
-__all__ = ["Column", "Snapshot", "compile_mask"]
+__all__ = ["Column", "Snapshot", "StaleSnapshot", "compile_mask"]

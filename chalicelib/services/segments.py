@@ -75,17 +75,22 @@ class Audience:
     one). None when there is no snapshot yet or too many changes: the caller walks the table."""
 
     def __init__(self, project_id: str, root):
-        from ..segments.columnar import compile_mask
+        from ..segments.columnar import StaleSnapshot, compile_mask
         from ..storage import changes, snapshots
         self.ok = False
         latest = snapshots.latest(project_id)
         if latest is None:
             return
         self.snapshot, taken_at = latest
+        if changes.age_days(taken_at) > changes.CHANGE_TTL_DAYS - 1:
+            return  # change entries this old have expired: the overlay would miss changes
         changed = changes.since(project_id, taken_at, MAX_OVERLAY)
         if changed is None:
             return
-        mask = compile_mask(root)(self.snapshot)
+        try:
+            mask = compile_mask(root)(self.snapshot)
+        except StaleSnapshot:  # a field changed type since: walk until the next snapshot
+            return
         ids = self.snapshot.profile_ids
         if changed and len(ids):
             wanted = np.array(sorted(changed), dtype=object)

@@ -6,6 +6,7 @@ retry on a fresh read instead of overwriting each other.
 """
 from __future__ import annotations
 
+import json
 import random
 import time
 import zlib
@@ -15,7 +16,7 @@ from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from ..behaviour import Event
-from ..errors import Conflict, ValidationError
+from ..errors import Conflict, PayloadTooLarge, ValidationError
 from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas, profile_document
 from ..validation import now_iso
 from . import changes
@@ -24,6 +25,8 @@ from .models import KINDS, AttributeKindModel, EventModel, ProfileModel
 
 MAX_ATTEMPTS = 12
 EVENTS_PER_TRANSACTION = 90  # DynamoDB allows 100 items in one transaction (+ profile, change)
+MAX_TRANSACTION_ITEMS = 100
+MAX_PROFILE_BYTES = 350_000  # DynamoDB's item limit is 400 KB; keys and margins take the rest
 KIND_ATTRS = {kind: getattr(AttributeKindModel, f"n_{kind}") for kind in KINDS}
 
 Position = tuple[int, str]  # (shard, profile_id): where a walk over a project's profiles stands
@@ -78,6 +81,17 @@ def _write(project_id: str, profile_id: str,
         if len(attributes) > MAX_STORED_ATTRIBUTES:
             raise ValidationError(f"a profile holds at most {MAX_STORED_ATTRIBUTES} attributes",
                                   "/attributes", "too_many")
+        before = (existing.attrs or {}) if existing else {}
+        deltas = kind_deltas(before, attributes)
+        if len(deltas) + len(events) > MAX_TRANSACTION_ITEMS - 2:
+            raise ValidationError(f"one request changes the kind of at most "
+                                  f"{MAX_TRANSACTION_ITEMS - 2} attributes", "/attributes",
+                                  "too_many")
+        size = len(json.dumps(attributes)) + len(json.dumps(behaviour)) + len(
+            json.dumps(existing.predictive if existing else {}))
+        if size > MAX_PROFILE_BYTES:
+            raise PayloadTooLarge(f"the profile would hold {size} bytes; at most "
+                                  f"{MAX_PROFILE_BYTES}", "/attributes")
         now = now_iso()
         events_pk = f"{project_id}#{profile_id}"
         try:
@@ -87,8 +101,7 @@ def _write(project_id: str, profile_id: str,
                     tx.save(EventModel(events_pk, event.event_id,
                                        data=event.stored_data(now)),
                             condition=EventModel.event_id.does_not_exist())
-                before = (existing.attrs or {}) if existing else {}
-                for name, delta in kind_deltas(before, attributes).items():
+                for name, delta in deltas.items():
                     tx.update(AttributeKindModel(project_id, name),
                               actions=[KIND_ATTRS[k].add(n) for k, n in delta.items()])
                 if existing is None:
@@ -160,14 +173,12 @@ def delete(project_id: str, profile_id: str) -> bool:
     """Erase a profile, its events and its share of the attribute kind counts.
 
     Events go first: if the erasure is interrupted, the profile is still there to erase again."""
-    events_pk = f"{project_id}#{profile_id}"
     changes.record(project_id, profile_id)  # before the erasure: segment answers re-check it
-    with EventModel.batch_write() as batch:
-        for event in EventModel.query(events_pk, attributes_to_get=["pk", "event_id"]):
-            batch.delete(event)
+    _delete_events(project_id, profile_id)
     for attempt in range(MAX_ATTEMPTS):
         existing = get(project_id, profile_id)
         if existing is None:
+            _delete_events(project_id, profile_id)
             return False
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
@@ -175,11 +186,21 @@ def delete(project_id: str, profile_id: str) -> bool:
                     tx.update(AttributeKindModel(project_id, name),
                               actions=[KIND_ATTRS[k].add(n) for k, n in delta.items()])
                 tx.delete(existing)
+            # an event committed between the first purge and the delete: purge again
+            _delete_events(project_id, profile_id)
+            changes.record(project_id, profile_id)
             return True
         except (TransactWriteError, DeleteError):
             _backoff(attempt)
     raise Conflict("the profile is being changed by too many writers at once; try again",
                    "/profile_id", "write_conflict")
+
+
+def _delete_events(project_id: str, profile_id: str) -> None:
+    events_pk = f"{project_id}#{profile_id}"
+    with EventModel.batch_write() as batch:
+        for event in EventModel.query(events_pk, attributes_to_get=["pk", "event_id"]):
+            batch.delete(event)
 
 
 def iter_profiles(project_id: str, after: Position | None = None,
