@@ -19,6 +19,7 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib import config  # noqa: E402
+from chalicelib.local.moto_lock import serialize_moto_calls  # noqa: E402
 from chalicelib.storage import keys  # noqa: E402
 from chalicelib.storage.connection import create_tables  # noqa: E402
 
@@ -27,6 +28,7 @@ from chalicelib.storage.connection import create_tables  # noqa: E402
 def aws():
     """A fresh, empty in-memory AWS with the service's tables."""
     config.reset()
+    serialize_moto_calls()  # moto is not thread-safe; DynamoDB calls are atomic
     with mock_aws():
         create_tables(wait=False)  # moto's tables are active at once
         yield

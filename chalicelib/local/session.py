@@ -76,6 +76,8 @@ def local_store(data_dir: Path = None):
     from moto import mock_aws
 
     from ..storage.connection import create_tables
+    from .moto_lock import serialize_moto_calls
+    serialize_moto_calls()
     from ..storage.model_store import ensure_bucket
     from . import store
     try:

@@ -40,6 +40,9 @@ class Stack:
                              "stop it first")
         from moto import mock_aws
         from moto.server import ThreadedMotoServer
+
+        from .moto_lock import serialize_moto_calls
+        serialize_moto_calls()
         # This process reaches moto in-process (mock_aws: no HTTP hop, several times faster);
         # other processes (the CLI) reach the same in-memory tables over HTTP.
         self.mock = mock_aws()

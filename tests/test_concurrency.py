@@ -1,0 +1,53 @@
+"""No lost updates: many threads write one profile at once (events, attribute updates, scoring)."""
+import threading
+from datetime import date
+
+from chalicelib.behaviour import apply_events, parse_event
+from chalicelib.profiles import merge_attributes
+from chalicelib.services import scoring
+from chalicelib.storage import profiles as store
+
+
+def test_concurrent_writers_lose_nothing(project):
+    pid, threads, per_thread = "hot", 6, 8
+    errors = []
+
+    def events(t):
+        try:
+            for i in range(per_thread):
+                event = parse_event({"event_id": f"t{t}-{i}", "profile_id": pid,
+                                     "type": "purchase", "timestamp": "2026-11-01T10:00:00Z",
+                                     "value": 1.0}, "/")
+                store.add_events(project["id"], pid, [event], apply_events)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def attributes(t):
+        try:
+            for i in range(per_thread):
+                store.upsert_attributes(project["id"], pid, {f"a{t}_{i}": i}, merge_attributes)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def rescore():
+        try:
+            for _ in range(3):
+                scoring.score_profiles(project["id"], [pid])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=events, args=(t,)) for t in range(threads)]
+    workers += [threading.Thread(target=attributes, args=(t,)) for t in range(threads)]
+    workers.append(threading.Thread(target=rescore))
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors, errors
+    profile = store.get(project["id"], pid)
+    assert profile.behaviour["orders"] == threads * per_thread  # every increment survived
+    assert profile.behaviour["revenue"] == threads * per_thread * 1.0
+    assert len(profile.attrs) == threads * per_thread  # every attribute survived
+    # a final score reflects everything
+    scoring.score_profiles(project["id"], [pid])
+    assert store.get(project["id"], pid).predictive["clv_past"] == threads * per_thread
