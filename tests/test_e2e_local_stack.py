@@ -1,6 +1,5 @@
 """End to end: the real local stack (moto server + chalice local server, as `make run` starts it),
 driven over HTTP by the README's walk-through, the CLI beside it, and a restart that keeps data."""
-import json
 import os
 import re
 import signal

@@ -10,7 +10,7 @@ from chalicelib.behaviour import apply_events, parse_event
 from chalicelib.predict import artifact, bgnbd, transactions
 from chalicelib.predict.features import F, History, matrix, window_outcomes
 from chalicelib.predict.model import Dataset, InsufficientData, fit
-from chalicelib.predict.scoring import cut_of, score
+from chalicelib.predict.scoring import score
 from conftest import ROOT
 
 CDNOW = ROOT / "data" / "cdnow" / "CDNOW_sample.txt"

@@ -46,7 +46,7 @@ def test_snapshot_answers_equal_the_walk_and_stay_fresh(shop, project):
         for key in ("count", "scored", "expected_conversions", "expected_value", "histograms"):
             assert preview[key] == pytest.approx(walked[key]) if key != "histograms" \
                 else preview[key] == walked[key], key
-        members, seen, cursor = [], 0, None
+        members, cursor = [], None
         while True:
             page = shop.get(f"/segments/{sid}/members?limit=4"
                             + (f"&cursor={cursor}" if cursor else ""))[1]

@@ -71,7 +71,7 @@ class Stack:
         self.http = create_local_server(CLIFactory(str(PROJECT_DIR)), "127.0.0.1", self.port,
                                         "dev")
         print(f"API on http://127.0.0.1:{self.port}", flush=True)
-        print(f"Project: demo", flush=True)
+        print("Project: demo", flush=True)
         print(f"API key: {api_key}", flush=True)
         print("Ctrl-C to stop (the data folder is saved on the way out).", flush=True)
 

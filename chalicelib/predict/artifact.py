@@ -7,7 +7,6 @@ loaded model is cached by version, so a warm Lambda loads each model once.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import platform
 import threading
@@ -127,4 +126,4 @@ def cached(version: str, loader) -> PredictiveModel:
 
 
 __all__ = ["ArtifactError", "TRUSTED_TYPES", "default_model", "from_bytes", "load", "save",
-           "to_bytes", "io"]
+           "to_bytes"]

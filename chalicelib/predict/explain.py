@@ -9,8 +9,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .features import F
-
 PHRASES = {
     "orders": lambda v: f"{v:.0f} orders so far",
     "purchase_days": lambda v: f"bought on {v:.0f} different days",
@@ -66,5 +64,3 @@ def reasons(pipeline: Pipeline, Xt: np.ndarray, X: np.ndarray, names: tuple[str,
         out.append(phrases)
     return out
 
-
-__all__ = ["F", "PHRASES", "contributions", "reasons"]

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import customer_types, persuasion
 from .explain import reasons
-from .features import F, FEATURES, History
+from .features import F, History
 from .model import MODEL_FEATURES, PredictiveModel, bg_features, transform
 
 # A rescore writes a profile only when a field moved by more than this (or a label changed).
@@ -85,5 +85,3 @@ def changed(old: dict | None, new: dict) -> bool:
             return True
     return any(abs((old.get(k) or 0) - (new.get(k) or 0)) > tol for k, tol in TOLERANCE.items())
 
-
-__all__ = ["FEATURES", "changed", "cut_of", "score"]

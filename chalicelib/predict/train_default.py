@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import synthetic
 from ..behaviour import apply_events, parse_event
-from . import artifact, customer_types, metrics, persuasion, transactions
+from . import artifact, customer_types, persuasion, transactions
 from .features import History
 from .model import Dataset, fit
 from .scoring import cut_of, score

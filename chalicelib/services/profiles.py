@@ -69,7 +69,7 @@ def list_page(project_id: str, limit: int, cursor_text: str | None) -> dict:
     scope = f"{project_id}:profiles"
     position = cursor.decode(cursor_text, scope, secret)
     after = _position(position)
-    page, next_position = [], None
+    page, next_position, last = [], None, None
     for position, model in store.iter_profiles(project_id, after, page_size=min(limit + 1, 500)):
         if len(page) == limit:
             next_position = last

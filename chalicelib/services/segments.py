@@ -6,7 +6,7 @@ from bisect import bisect_right
 import numpy as np
 
 from .. import cursor
-from ..errors import Conflict, NotFound, ServiceError, ValidationError
+from ..errors import Conflict, NotFound, ValidationError
 from ..segments import Catalogue, compile_rules, parse_rules, parse_segment
 from ..storage import profiles as profile_store
 from ..storage import segments as store
@@ -99,8 +99,8 @@ class Audience:
         self.mask = mask
         matches = compile_rules(root)
         fresh = profile_store.batch_get(project_id, sorted(changed))
-        self.extra = {pid: profile_store.to_document(m) for pid, m in sorted(fresh.items())
-                      if matches(profile_store.to_document(m))}
+        documents = {pid: profile_store.to_document(m) for pid, m in sorted(fresh.items())}
+        self.extra = {pid: d for pid, d in documents.items() if matches(d)}
         self.ok = True
 
     @property
@@ -262,5 +262,5 @@ class SegmentWorth:
                                "clv": histogram(CLV_BINS, self.clv_counts)}}
 
 
-__all__ = ["ServiceError", "catalogue", "count", "create", "delete", "get", "list_all",
+__all__ = ["catalogue", "count", "create", "delete", "get", "list_all",
            "members", "preview", "replace"]

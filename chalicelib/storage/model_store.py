@@ -13,7 +13,7 @@ _clients: dict = {}
 _lock = threading.Lock()
 
 
-def _s3():
+def s3_client():
     s = bind()
     key = (s.region, s.s3_endpoint)
     with _lock:
@@ -27,7 +27,7 @@ def _key(project_id: str, version: str, suffix: str) -> str:
 
 
 def ensure_bucket() -> None:
-    s3, bucket = _s3(), bind().model_bucket
+    s3, bucket = s3_client(), bind().model_bucket
     try:
         s3.head_bucket(Bucket=bucket)
     except s3.exceptions.ClientError:
@@ -35,7 +35,7 @@ def ensure_bucket() -> None:
 
 
 def put(project_id: str, blob: bytes, metadata: dict) -> None:
-    s3, bucket = _s3(), bind().model_bucket
+    s3, bucket = s3_client(), bind().model_bucket
     version = metadata["version"]
     s3.put_object(Bucket=bucket, Key=_key(project_id, version, "skops"), Body=blob)
     s3.put_object(Bucket=bucket, Key=_key(project_id, version, "json"),
@@ -43,7 +43,7 @@ def put(project_id: str, blob: bytes, metadata: dict) -> None:
 
 
 def get(project_id: str, version: str) -> tuple[bytes, dict]:
-    s3, bucket = _s3(), bind().model_bucket
+    s3, bucket = s3_client(), bind().model_bucket
     blob = s3.get_object(Bucket=bucket, Key=_key(project_id, version, "skops"))["Body"].read()
     metadata = json.loads(s3.get_object(Bucket=bucket, Key=_key(project_id, version, "json"))
                           ["Body"].read())

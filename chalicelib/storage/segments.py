@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from ..errors import Conflict
 from ..validation import now_iso
@@ -53,5 +53,3 @@ def replace(segment: SegmentModel, definition: dict) -> SegmentModel:
 def delete(segment: SegmentModel) -> None:
     segment.delete(add_version_condition=False)
 
-
-__all__ = ["create", "get", "list_all", "replace", "delete", "PutError"]

@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 from ..segments.columnar import Snapshot
 from .connection import bind
-from .model_store import _s3
+from .model_store import s3_client
 from .models import ProjectModel
 
 _cache: OrderedDict[str, Snapshot] = OrderedDict()
@@ -19,7 +19,7 @@ CACHE_SIZE = 4
 def save(project_id: str, snapshot: Snapshot, taken_at: str) -> str:
     s = bind()
     key = f"snapshots/{project_id}/{taken_at}-{secrets.token_hex(4)}.npz"
-    _s3().put_object(Bucket=s.model_bucket, Key=key, Body=snapshot.to_bytes())
+    s3_client().put_object(Bucket=s.model_bucket, Key=key, Body=snapshot.to_bytes())
     ProjectModel(project_id).update(actions=[ProjectModel.snapshot_key.set(key),
                                              ProjectModel.snapshot_at.set(taken_at)])
     return key
@@ -38,7 +38,7 @@ def latest(project_id: str) -> tuple[Snapshot, str] | None:
         if project.snapshot_key in _cache:
             _cache.move_to_end(project.snapshot_key)
             return _cache[project.snapshot_key], project.snapshot_at
-    blob = _s3().get_object(Bucket=s.model_bucket, Key=project.snapshot_key)["Body"].read()
+    blob = s3_client().get_object(Bucket=s.model_bucket, Key=project.snapshot_key)["Body"].read()
     snapshot = Snapshot.from_bytes(blob)
     with _lock:
         _cache[project.snapshot_key] = snapshot
