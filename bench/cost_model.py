@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from chalicelib import synthetic  # noqa: E402
 from chalicelib.behaviour import apply_events, parse_event  # noqa: E402
+from chalicelib.profiles import profile_document, segmentable_document  # noqa: E402
 from chalicelib.predict import artifact  # noqa: E402
 from chalicelib.predict.scoring import score  # noqa: E402
 
@@ -52,12 +53,27 @@ def main() -> None:
     event = item_bytes({"pk": "project-name#v000123", "event_id": "evt-0123456789",
                         "data": json.dumps({"type": "page_view", "timestamp": "2026-11-28T10:00:00Z",
                                             "received_at": "2026-11-28T10:00:01Z"})})
-    change = item_bytes({"project_id": "project-name",
-                         "change_id": "2026-11-28T10:00:00.123456Z#v000123", "expires": 1764000000})
+    key = {"project_id": "project-name", "change_id": "2026-11-28T10:00:00.123456Z#v000123",
+           "expires": 1764000000}
+    hint = item_bytes(key)
+    documents = [segmentable_document(profile_document(v.profile_id, v.attributes, b, sc,
+                                                       "2026-11-28T10:00:00Z",
+                                                       "2026-11-28T10:00:00Z"))
+                 for v, b, sc in zip(visitors, behaviours, scores)]
+    writes = sorted(item_bytes({**key, "kind": "write", "version": 12, "doc": json.dumps(d)})
+                    for d in documents)
+    preds = sorted(item_bytes({**key, "kind": "predictive", "version": 12,
+                               "doc": json.dumps({"predictive": d["predictive"]})})
+                   for d in documents)
+    write_entry, pred_entry = writes[len(writes) // 2], preds[len(preds) // 2]
+    # what a changed profile leaves in the change log per event: the write's entry (in its
+    # transaction), then the trigger's hint and score entry
+    change = write_entry + hint + pred_entry
     rcu = lambda b: math.ceil(b / 4096)  # noqa: E731  strongly consistent read unit per 4 KB
     wcu = lambda b: math.ceil(b / 1024)  # noqa: E731  write unit per 1 KB
-    print(f"item sizes: profile median {profile} B (p90 {p90} B), event {event} B, "
-          f"change entry {change} B, snapshot ~25 B a profile\n")
+    print(f"item sizes: profile median {profile} B (p90 {p90} B), event {event} B, change "
+          f"entries: write {write_entry} B, hint {hint} B, score {pred_entry} B; snapshot ~25 B a "
+          "profile\n")
     print(f"{'profiles':>10} {'ev/prof':>7} {'full scan RCU':>14} {'preview RCU':>12} {'preview/scan':>13} "
           f"{'rescore RCU':>12} {'rescore WCU':>12} {'events/day':>11} {'WCU/day':>12} "
           f"{'RCU/day':>12} {'S3 req/day':>11}")
@@ -67,14 +83,19 @@ def main() -> None:
         events = n * args.events_per_profile_per_day
         # distinct profiles changed since the last snapshot, on average
         changes_since = min(n, events / per_profile / args.snapshot_refreshes_per_day)
-        # preview: project item, change log query, re-read changed profiles, 10 sample profiles
-        preview = 1 + rcu(changes_since * change) + changes_since * rcu(profile) + 10 * rcu(profile)
+        # preview: project item, the change log since the snapshot (per event: a write entry, a
+        # hint and a score entry), the profiles changed in the 2 minutes before the snapshot
+        # (re-read: the log cannot tell them from the snapshot rows), 10 sample profiles
+        margin = min(n, events / per_profile * 120 / 86400)
+        preview = (1 + rcu(changes_since * per_profile * change) + margin * rcu(profile)
+                   + 10 * rcu(profile))
         rescore_reads = scan
         changed = n * args.changed_share_per_rescore
-        rescore_writes = changed * (wcu(profile) + wcu(change))
+        rescore_writes = changed * (wcu(profile) + wcu(hint) + wcu(pred_entry))
         # each event: a transaction (2x) of its event, the profile and a change entry, then the
-        # stream trigger reads the profile and writes its score (+ a change entry)
-        per_event_wcu = 2 * (wcu(event) + wcu(profile) + wcu(change)) + wcu(profile) + wcu(change)
+        # stream trigger reads the profile and writes its score (+ a hint and a score entry)
+        per_event_wcu = (2 * (wcu(event) + wcu(profile) + wcu(write_entry)) + wcu(profile)
+                         + wcu(hint) + wcu(pred_entry))
         per_event_rcu = 2 * rcu(profile)
         day_wcu = events * per_event_wcu + rescore_writes
         day_rcu = events * per_event_rcu + rescore_reads + args.snapshot_refreshes_per_day * scan

@@ -18,6 +18,8 @@ class Settings:
     s3_endpoint: str | None
     conversion_horizon_days: int
     clv_horizon_days: int
+    work_queue: str
+    sqs_endpoint: str | None
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +42,8 @@ def settings() -> Settings:
         s3_endpoint=env.get("S3_ENDPOINT") or None,
         conversion_horizon_days=int(env.get("CONVERSION_HORIZON_DAYS", "30")),
         clv_horizon_days=int(env.get("CLV_HORIZON_DAYS", "365")),
+        work_queue=env.get("WORK_QUEUE", "segments-dev-work"),
+        sqs_endpoint=env.get("SQS_ENDPOINT") or None,
     )
 
 

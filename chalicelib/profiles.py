@@ -38,3 +38,15 @@ def profile_document(profile_id: str, attributes: dict, behaviour: dict, predict
                      created_at: str, updated_at: str) -> dict:
     return {"profile_id": profile_id, "attributes": attributes, "behaviour": behaviour,
             "predictive": predictive, "created_at": created_at, "updated_at": updated_at}
+
+
+# Parts of a profile no segment rule reads: the day-by-day history the models read, and the
+# explanations of the predictive fields. Change-log entries leave them out to stay small.
+HISTORY_KEYS = ("purchases", "activity", "persuasion")
+
+
+def segmentable_document(document: dict) -> dict:
+    """The profile document without what segment rules never read."""
+    behaviour = {k: v for k, v in document["behaviour"].items() if k not in HISTORY_KEYS}
+    predictive = {k: v for k, v in document["predictive"].items() if k != "explanations"}
+    return {**document, "behaviour": behaviour, "predictive": predictive}

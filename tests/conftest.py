@@ -22,6 +22,7 @@ from chalicelib import config  # noqa: E402
 from chalicelib.local.moto_lock import serialize_moto_calls  # noqa: E402
 from chalicelib.storage import keys  # noqa: E402
 from chalicelib.storage.connection import create_tables  # noqa: E402
+from chalicelib.storage.work_queue import ensure_queue  # noqa: E402
 
 
 @pytest.fixture
@@ -31,7 +32,26 @@ def aws():
     serialize_moto_calls()  # moto is not thread-safe; DynamoDB calls are atomic
     with mock_aws():
         create_tables(wait=False)  # moto's tables are active at once
+        ensure_queue(visibility_timeout=0)  # a failed message is at once ready again
         yield
+
+
+def drain_work_queue(limit: int = 1000) -> int:
+    """Run the work queue's handler (as Lambda would) until the queue is empty."""
+    from app import app
+    from chalicelib.local.runners import deliver_queue_once
+    handled = 0
+    while handled < limit:
+        n = deliver_queue_once(app, "run_work", 1)
+        if not n:
+            return handled
+        handled += n
+    raise AssertionError(f"the work queue still has messages after {limit}")
+
+
+@pytest.fixture
+def drain():
+    return drain_work_queue
 
 
 @pytest.fixture

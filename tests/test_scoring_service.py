@@ -107,13 +107,28 @@ def test_the_trigger_scores_and_reports_failures_per_record(shop, project, monke
         {k: v for k, v in first.items() if k != "scored_at"}
 
 
-def test_the_scheduled_handler_rescores_every_project(shop, project, other_project):
+def test_the_scheduled_handler_fans_out_one_message_per_shard(shop, project, other_project,
+                                                             drain):
     from app import app
     with Client(app) as client:
         event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
                                                 resources=[], detail={})
         assert client.lambda_.invoke("rescore_all_projects", event).payload == {"projects": 2}
+    job = shop.get("/jobs")[1]["jobs"][0]
+    assert job["status"] == "running"
+    assert job["shards"] == {"total": 4, "done": 0, "failed": 0, "pending": 4}
+    # when: the workers take the messages (4 shards a project; acme has no segments to evaluate)
+    assert drain() == 8
+    # then: every shard is done, every profile scored once, the snapshot is assembled
+    job = shop.get(f"/jobs/{job['job_id']}")[1]
+    assert job["status"] == "succeeded"
+    assert job["shards"] == {"total": 4, "done": 4, "failed": 0, "pending": 0}
+    assert (job["profiles_read"], job["written"]) == (40, 40)
     assert shop.get("/profiles/p00")[1]["predictive"]["conversion_potential"] >= 0
+    from chalicelib.storage import snapshots
+    snapshot, taken_at = snapshots.latest(project["id"])
+    assert sorted(snapshot.profile_ids) == [f"p{p:02d}" for p in range(40)]
+    assert list(snapshot.profile_ids) == sorted(snapshot.profile_ids)
 
 
 def test_a_broken_project_model_falls_back_to_the_default(shop, project):
@@ -124,3 +139,56 @@ def test_a_broken_project_model_falls_back_to_the_default(shop, project):
     model_store.promote(project["id"], "bad-1")
     assert scoring.current_model(project["id"]) is artifact.default_model()
     assert scoring.rescore_project(project["id"], date(2026, 11, 20))["written"] == 40
+
+
+def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
+        shop, project, drain, monkeypatch):
+    # given: shard 2's first run dies after scoring part of it
+    real_iter, real_write = store.iter_shard, store.write_predictive
+    runs, writes = {"shard2": 0}, {}
+
+    def dying_iter(project_id, shard, page_size=500):
+        profiles = list(real_iter(project_id, shard, page_size))
+        if shard == 2 and runs["shard2"] == 0:
+            runs["shard2"] += 1
+            yield from profiles[: len(profiles) // 2]  # half of it gets scored and written...
+            raise ConnectionError("injected: the worker died")  # ...then the worker is killed
+        yield from profiles
+
+    def counting_write(model, predictive, change_at=None):
+        ok = real_write(model, predictive, change_at)
+        writes[model.profile_id] = writes.get(model.profile_id, 0) + ok
+        return ok
+    monkeypatch.setattr(store, "iter_shard", dying_iter)
+    monkeypatch.setattr(store, "write_predictive", counting_write)
+    monkeypatch.setattr(scoring, "PAGE", 2)  # small pages, so the dead run wrote some scores
+    job = scoring.start_rescore(project["id"], date(2026, 11, 20))
+    # when: the workers run; the failed message comes back (SQS redelivery) and succeeds
+    from chalicelib.local.runners import deliver_queue_once
+    from app import app
+    while runs["shard2"] == 0:
+        deliver_queue_once(app, "run_work", 1)
+    mid = shop.get(f"/jobs/{job['job_id']}")[1]
+    assert mid["shards"]["failed"] == 1 and mid["status"] == "running"
+    assert "the worker died" in mid["last_error"]
+    drain()
+    # then: every profile was written exactly once, and the job counts each shard once
+    done = shop.get(f"/jobs/{job['job_id']}")[1]
+    assert done["status"] == "succeeded"
+    assert done["shards"] == {"total": 4, "done": 4, "failed": 0, "pending": 0}
+    assert sorted(writes) == [f"p{p:02d}" for p in range(40)]
+    assert set(writes.values()) == {1}
+    assert done["profiles_read"] == 40
+
+
+def test_a_redelivered_shard_message_after_the_job_finished_changes_nothing(shop, project, drain):
+    job = scoring.start_rescore(project["id"], date(2026, 11, 20))
+    drain()
+    finished = shop.get(f"/jobs/{job['job_id']}")[1]
+    assert scoring.rescore_shard(project["id"], job["job_id"], 1, date(2026, 11, 20)) == {
+        "skipped": "the job is finished or unknown"}
+    assert shop.get(f"/jobs/{job['job_id']}")[1] == finished
+
+
+def test_unknown_jobs_are_404(shop):
+    assert shop.get("/jobs/nope")[0] == 404

@@ -1,5 +1,6 @@
 from chalice import Blueprint
 
+from ..errors import NotFound
 from ..storage import jobs
 from ..validation import check_limit
 from .http import json_response, project_route, query_param
@@ -11,3 +12,11 @@ bp = Blueprint(__name__)
 def list_jobs(project_id):
     limit = check_limit(query_param(bp, "limit"), default=20, maximum=100)
     return json_response({"jobs": [jobs.to_document(j) for j in jobs.recent(project_id, limit)]})
+
+
+@project_route(bp, "/jobs/{job_id}", methods=["GET"])
+def get_job(project_id, job_id):
+    job = jobs.get(project_id, job_id) if len(job_id) <= 64 else None
+    if job is None:
+        raise NotFound(f"job {job_id!r} not found", "/job_id")
+    return json_response(jobs.to_document(job))

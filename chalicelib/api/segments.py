@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import segments
+from ..services import memberships, segments
 from ..validation import check_limit
 from .http import body, json_response, project_route, query_param
 
@@ -53,3 +53,15 @@ def segment_members(project_id, segment_id):
 @project_route(bp, "/segments/{segment_id}/count", methods=["GET"])
 def segment_count(project_id, segment_id):
     return json_response(segments.count(project_id, segment_id))
+
+
+@project_route(bp, "/segments/{segment_id}/changes", methods=["GET"])
+def segment_changes(project_id, segment_id):
+    limit = check_limit(query_param(bp, "limit"), default=100, maximum=500)
+    return json_response(memberships.changes(project_id, segment_id, query_param(bp, "since"),
+                                             limit, query_param(bp, "cursor")))
+
+
+@project_route(bp, "/segments/{segment_id}/stats", methods=["GET"])
+def segment_stats(project_id, segment_id):
+    return json_response(memberships.stats(project_id, segment_id))

@@ -1,4 +1,4 @@
-"""Event handlers: the scheduled rescoring and the profiles-stream trigger."""
+"""Event handlers: the scheduled rescoring, the profiles-stream trigger, the work-queue worker."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from boto3.dynamodb.types import TypeDeserializer
 from chalice import Blueprint, Rate
 
-from ..services import scoring
+from ..services import scoring, work
 
 bp = Blueprint(__name__)
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ RESCORE_RATE_HOURS = int(os.environ.get("RESCORE_RATE_HOURS", "24"))
 PROFILES_STREAM_ARN = os.environ.get(
     "PROFILES_STREAM_ARN",
     "arn:aws:dynamodb:us-east-1:123456789012:table/segments-dev-profiles/stream/local")
+WORK_QUEUE = os.environ.get("WORK_QUEUE", "segments-dev-work")
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,30 @@ def handle_profile_changes(records) -> dict:
     return {"batchItemFailures": [{"itemIdentifier": s} for s in failures if s]}
 
 
+def handle_work(records) -> dict:
+    """Process each queued message on its own; report the ones that failed (SQS redelivers them,
+    and after five deliveries moves them to the dead-letter queue)."""
+    failures = []
+    for record in records:
+        try:
+            result = work.process(work.parse(record.body))
+            log.info("work %s: %s", record.receipt_handle[:12], result)
+        except Exception:
+            log.exception("work message %s failed", getattr(record, "receipt_handle", "?")[:12])
+            failures.append(record.to_dict().get("messageId"))
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failures if m]}
+
+
 @bp.schedule(Rate(RESCORE_RATE_HOURS, unit=Rate.HOURS))
 def rescore_all_projects(event):
     results = scoring.rescore_all()
-    log.info("scheduled rescoring: %s", results)
+    log.info("scheduled rescoring queued: %s", results)
     return {"projects": len(results)}
+
+
+@bp.on_sqs_message(queue=WORK_QUEUE, batch_size=1)
+def run_work(event):
+    return handle_work(list(event))
 
 
 @bp.on_dynamodb_record(stream_arn=PROFILES_STREAM_ARN, batch_size=100, starting_position="LATEST")

@@ -3,7 +3,10 @@ send and call the app's own handlers (`app.handler_map`), so the local stack run
 code that Lambda runs.
 
 - schedule: every ScheduledEventConfig of the app, once shortly after start, then at its rate;
-- streams: every DynamoDBEventConfig, fed from the local table's stream (polled twice a second).
+- streams: every DynamoDBEventConfig, fed from the local table's stream (polled twice a second);
+- queues: every SQSEventConfig, fed from the local SQS queue (moto): a message the handler reports
+  as failed comes back after the queue's visibility timeout, and after five deliveries it goes to
+  the dead-letter queue, as on AWS.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import uuid
 from datetime import datetime, timezone
 
 import boto3
-from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalice.local import LambdaContext
 
 log = logging.getLogger("local.runners")
@@ -110,6 +113,51 @@ def _deliver(app, config, event) -> None:
     log.error("%d stream records failed twice; dropped locally", len(event["Records"]))
 
 
+def sqs_event(messages: list[dict], queue_arn: str) -> dict:
+    """Messages from ReceiveMessage as Lambda delivers them."""
+    return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
+                         "body": m["Body"], "attributes": m.get("Attributes", {}),
+                         "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
+                         "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
+                         "awsRegion": "us-east-1"} for m in messages]}
+
+
+def deliver_queue_once(app, name: str, batch_size: int) -> int:
+    """Receive one batch from the work queue, run the handler on it, delete what succeeded.
+    Returns how many messages were received (tests drain the queue with it)."""
+    from ..storage import work_queue
+    sqs, url = work_queue.sqs_client(), work_queue.queue_url()
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(batch_size, 10),
+                                   AttributeNames=["All"]).get("Messages", [])
+    if not messages:
+        return 0
+    arn = "arn:aws:sqs:us-east-1:123456789012:" + url.rsplit("/", 1)[-1]
+    try:
+        result = app.handler_map[name](sqs_event(messages, arn), _context(name)) or {}
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+    except Exception:
+        log.exception("queue handler %s failed", name)
+        failed = {m["MessageId"] for m in messages}
+    done = [m for m in messages if m["MessageId"] not in failed]
+    for start in range(0, len(done), 10):
+        sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+            for i, m in enumerate(done[start:start + 10])])
+    return len(messages)
+
+
+def queue_runner(app, config: SQSEventConfig, stop: threading.Event):
+    def run():
+        while not stop.is_set():
+            try:
+                if not deliver_queue_once(app, config.name, config.batch_size):
+                    stop.wait(POLL_SECONDS)
+            except Exception:
+                log.exception("polling the work queue failed")
+                stop.wait(5)
+    return run
+
+
 def runners(stop: threading.Event) -> list:
     """(name, target) pairs the stack runs as threads until `stop` is set."""
     from app import app
@@ -121,4 +169,6 @@ def runners(stop: threading.Event) -> list:
         elif isinstance(source, DynamoDBEventConfig):
             out.append((f"stream:{source.name}", stream_runner(app, source,
                                                                ProfileModel.Meta.table_name, stop)))
+        elif isinstance(source, SQSEventConfig):
+            out.append((f"queue:{source.name}", queue_runner(app, source, stop)))
     return out

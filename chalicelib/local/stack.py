@@ -57,6 +57,8 @@ class Stack:
         from ..storage.model_store import ensure_bucket
         create_tables()
         ensure_bucket()
+        from ..storage.work_queue import ensure_queue
+        ensure_queue(visibility_timeout=10)  # a failed message comes back after 10 s locally
         loaded = store.restore(self.paths["store"], session.REGION)
         print(f"Local DynamoDB on {endpoint}; loaded {loaded} items from {self.paths['store']}",
               flush=True)

@@ -15,6 +15,7 @@ from .rules import Condition, Group
 Profile = dict
 Predicate = Callable[[Profile], bool]
 _ABSENT = object()
+ABSENT = _ABSENT  # what field_value gives for a field the profile does not hold
 
 
 def field_value(profile: Profile, path: str) -> Any:

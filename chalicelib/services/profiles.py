@@ -94,5 +94,11 @@ def _position(position: list | None):
 
 def delete(project_id: str, profile_id: str) -> None:
     check_id(profile_id, "/profile_id", "profile_id")
-    if not store.delete(project_id, profile_id):
+    from ..storage import memberships, segments
+    found = store.delete(project_id, profile_id)
+    # after the profile is gone, so no evaluation can add it back; also when it was already gone,
+    # to finish an erasure that was interrupted
+    memberships.erase_profile(project_id, profile_id,
+                              [s.segment_id for s in segments.list_all(project_id)])
+    if not found:
         raise NotFound(f"profile {profile_id!r} not found", "/profile_id")

@@ -10,9 +10,10 @@ from ..predict import artifact
 from ..predict.model import PredictiveModel
 from ..predict.scoring import changed, score
 from ..predict.training import finish, train_project
-from ..storage import jobs, keys, model_store
+from ..storage import changes, jobs, keys, model_store, snapshots, work_queue
 from ..storage import profiles as store
 from ..storage.connection import bind
+from . import memberships
 
 log = logging.getLogger(__name__)
 PAGE = 500
@@ -34,45 +35,65 @@ def current_model(project_id: str) -> PredictiveModel:
 
 
 def _score_and_write(models_batch: list, model: PredictiveModel, as_of: date | None,
-                     horizons: dict | None = None) -> dict:
+                     horizons: dict | None = None, change_at: str | None = None,
+                     change_after: str | None = None) -> dict:
     scores = score([m.behaviour or {} for m in models_batch], model, as_of, **(horizons or {}))
     counts = {"read": len(models_batch), "changed": 0, "written": 0, "stale": 0}
+    # profiles written since the snapshot started are in its overlay: so are their new scores
+    since = change_after[:19] + "Z" if change_after else None
     for profile, predictive in zip(models_batch, scores):
         if not changed(profile.predictive, predictive):
             continue
         counts["changed"] += 1
-        if store.write_predictive(profile, predictive):
+        at = change_at if since is None or (profile.updated_at or "") < since else None
+        if store.write_predictive(profile, predictive, at):
             counts["written"] += 1
         else:
             counts["stale"] += 1  # changed since it was read: its own trigger rescores it
     return counts
 
 
+def _rescore(profiles, model: PredictiveModel, as_of: date | None, horizons: dict,
+             snapshot: "SnapshotBuilder") -> dict:
+    """Score profiles page by page, write the changed scores, and collect the snapshot rows."""
+    totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
+    change_at = changes.before_snapshot(snapshot.taken_at)
+    batch = []
+    for profile in profiles:
+        batch.append(profile)
+        if len(batch) == PAGE:
+            _add(totals, _score_and_write(batch, model, as_of, horizons, change_at,
+                                          snapshot.taken_at))
+            snapshot.add(batch)
+            batch = []
+    if batch:
+        _add(totals, _score_and_write(batch, model, as_of, horizons, change_at,
+                                      snapshot.taken_at))
+        snapshot.add(batch)
+    return totals
+
+
+def _horizons(conversion_horizon: int | None, clv_horizon: int | None) -> dict:
+    return {"conversion_horizon": _horizon(conversion_horizon, "conversion_horizon_days"),
+            "clv_horizon": _horizon(clv_horizon, "clv_horizon_days")}
+
+
 def rescore_project(project_id: str, as_of: date | None = None, kind: str = "rescore",
                     conversion_horizon: int | None = None, clv_horizon: int | None = None) -> dict:
-    """Every profile of the project, page by page; writes only the profiles whose fields moved.
-    On the way it collects the segmentable fields into the project's columnar snapshot."""
+    """Every profile of the project in this process (the CLI); writes only the profiles whose
+    fields moved, takes the columnar snapshot on the way, then evaluates every segment."""
     started = time.time()
     snapshot = SnapshotBuilder(project_id)
-    horizons = {"conversion_horizon": _horizon(conversion_horizon, "conversion_horizon_days"),
-                "clv_horizon": _horizon(clv_horizon, "clv_horizon_days")}
+    horizons = _horizons(conversion_horizon, clv_horizon)
     model = current_model(project_id)
-    job = jobs.start(project_id, kind)
-    totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
-    batch = []
+    job = jobs.start(project_id, kind, taken_at=snapshot.taken_at)
     try:
-        for _, profile in store.iter_profiles(project_id, page_size=PAGE):
-            batch.append(profile)
-            if len(batch) == PAGE:
-                _add(totals, _score_and_write(batch, model, as_of, horizons))
-                snapshot.add(batch)
-                batch = []
-        if batch:
-            _add(totals, _score_and_write(batch, model, as_of, horizons))
-            snapshot.add(batch)
+        profiles = (p for _, p in store.iter_profiles(project_id, page_size=PAGE))
+        totals = _rescore(profiles, model, as_of, horizons, snapshot)
         totals["snapshot_bytes_per_profile"] = snapshot.save()
+        totals["segments"] = _evaluate_all(project_id, "rescore")
     except Exception as exc:
-        summary = {**totals, "error": str(exc)[:500], "model_version": model.metadata.get("version"),
+        summary = {"error": str(exc)[:500], "model_version": model.metadata.get("version"),
                    "duration_seconds": round(time.time() - started, 3)}
         jobs.finish(job, "failed", summary)
         raise
@@ -83,32 +104,133 @@ def rescore_project(project_id: str, as_of: date | None = None, kind: str = "res
     return {"job_id": job.job_id, **summary}
 
 
+def _evaluate_all(project_id: str, trigger: str) -> dict:
+    results = [memberships.evaluate_segment(project_id, segment_id, trigger)
+               for segment_id in memberships.segment_ids(project_id)]
+    return {"evaluated": sum(1 for r in results if "size" in r),
+            "entered": sum(r.get("entered", 0) for r in results),
+            "exited": sum(r.get("exited", 0) for r in results)}
+
+
+# --- fan-out: one SQS message per shard --------------------------------------------------------
+
+def start_rescore(project_id: str, as_of: date | None = None, kind: str = "scheduled",
+                  conversion_horizon: int | None = None, clv_horizon: int | None = None) -> dict:
+    """Split the project into its write shards and queue one rescoring message per shard; the
+    workers (`rescore_shard`) run in parallel, the last one to finish assembles the snapshot."""
+    horizons = _horizons(conversion_horizon, clv_horizon)
+    shards = bind().profile_shards
+    model_store.ensure_bucket()  # the shards write their snapshot parts there
+    job = jobs.start(project_id, kind, shards=shards, taken_at=changes.stamp())
+    work_queue.send([{"kind": "rescore_shard", "project_id": project_id, "job_id": job.job_id,
+                      "shard": shard, "as_of": as_of.isoformat() if as_of else None, **horizons}
+                     for shard in range(shards)])
+    return jobs.to_document(job)
+
+
+def rescore_shard(project_id: str, job_id: str, shard: int, as_of: date | None,
+                  conversion_horizon: int | None = None, clv_horizon: int | None = None) -> dict:
+    """One shard of a fan-out rescore. Idempotent: a redelivered or retried message rescores the
+    shard again, which writes only scores that still differ, and counts the shard once."""
+    job = jobs.get(project_id, job_id)
+    if job is None or job.finalized:
+        return {"skipped": "the job is finished or unknown"}
+    try:
+        snapshot = SnapshotBuilder(project_id, taken_at=job.taken_at)
+        totals = _rescore(store.iter_shard(project_id, shard, PAGE), current_model(project_id),
+                          as_of, {"conversion_horizon": conversion_horizon,
+                                  "clv_horizon": clv_horizon}, snapshot)
+        snapshots.save_part(project_id, job_id, shard, snapshot.to_part(totals))
+    except Exception as exc:
+        jobs.shard_failed(job, shard, str(exc))
+        raise
+    job = jobs.shard_done(job, shard)
+    if len(job.shards_done or ()) == job.shards_total and jobs.claim_finalization(job):
+        finalize_rescore(job)
+    return {"shard": shard, **totals}
+
+
+def finalize_rescore(job) -> dict:
+    """Merge the shards' snapshot parts into the project's snapshot, sum their counts, and queue
+    the evaluation of every segment."""
+    started = time.time()
+    parts = [snapshots.load_part(job.project_id, job.job_id, shard)
+             for shard in range(int(job.shards_total))]
+    totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
+    for part in parts:
+        for name in totals:
+            totals[name] += part["totals"][name]
+    try:
+        snapshot = SnapshotBuilder.from_parts(job.project_id, job.taken_at, parts)
+        totals["snapshot_bytes_per_profile"] = snapshot.save()
+    except ValueError as exc:  # the field catalogue changed while the shards ran
+        totals["snapshot_skipped"] = str(exc)
+    segment_ids = memberships.segment_ids(job.project_id)
+    work_queue.send([{"kind": "evaluate_segment", "project_id": job.project_id,
+                      "segment_id": segment_id, "trigger": "rescore"}
+                     for segment_id in segment_ids])
+    snapshots.delete_parts(job.project_id, job.job_id, int(job.shards_total))
+    started_at = changes.parse(job.taken_at)
+    summary = {**totals, "segments_queued": len(segment_ids),
+               "duration_seconds": round(time.time() - started_at.timestamp(), 3),
+               "finalize_seconds": round(time.time() - started, 3)}
+    jobs.finish(job, "succeeded", summary)
+    return summary
+
+
 class SnapshotBuilder:
     """Collects each profile's segmentable values during a rescore; saves them as a snapshot.
     It is taken as of the job's start: changes from then on are in the change log, and segment
     evaluation re-reads those profiles on top of it."""
 
-    def __init__(self, project_id: str):
+    def __init__(self, project_id: str, taken_at: str | None = None, fields=None):
         from ..services.segments import catalogue
-        from ..storage import changes
         self.project_id = project_id
-        self.taken_at = changes.stamp()
-        self.fields = list(catalogue(project_id))
+        self.taken_at = taken_at or changes.stamp()
+        self.fields = [(f.path, f.type) for f in catalogue(project_id)] \
+            if fields is None else fields
         self.ids: list[str] = []
-        self.values = {f.path: (f.type, []) for f in self.fields}
+        self.values = {path: (ftype, []) for path, ftype in self.fields}
 
     def add(self, profiles: list) -> None:
         from ..segments import field_value
         for profile in profiles:
             document = store.to_document(profile)
             self.ids.append(profile.profile_id)
-            for f in self.fields:
-                value = field_value(document, f.path)
-                self.values[f.path][1].append(value)
+            for path, _ in self.fields:
+                self.values[path][1].append(field_value(document, path))
+
+    def to_part(self, totals: dict) -> dict:
+        """A JSON-ready part of a fan-out snapshot (absent values listed by row)."""
+        from ..segments import ABSENT
+        fields = {}
+        for path, (ftype, raw) in self.values.items():
+            absent = [i for i, v in enumerate(raw) if v is ABSENT]
+            fields[path] = {"type": ftype, "absent": absent,
+                            "values": [None if v is ABSENT else v for v in raw]}
+        return {"ids": self.ids, "fields": fields, "totals": totals}
+
+    @classmethod
+    def from_parts(cls, project_id: str, taken_at: str, parts: list[dict]) -> "SnapshotBuilder":
+        from ..segments import ABSENT
+        kinds = {tuple(sorted((p, f["type"]) for p, f in part["fields"].items()))
+                 for part in parts}
+        if len(kinds) > 1:
+            raise ValueError("the field catalogue changed while the shards were rescored; the "
+                             "next rescore takes the snapshot")
+        fields = list(kinds.pop()) if kinds else []
+        builder = cls(project_id, taken_at, fields)
+        for part in parts:
+            builder.ids.extend(part["ids"])
+            for path, f in part["fields"].items():
+                values = f["values"]
+                for i in f["absent"]:
+                    values[i] = ABSENT
+                builder.values[path][1].extend(values)
+        return builder
 
     def save(self) -> float:
         from ..segments.columnar import Snapshot
-        from ..storage import snapshots
         snapshot = Snapshot.from_values(self.ids, self.values)
         model_store.ensure_bucket()
         snapshots.save(self.project_id, snapshot, self.taken_at)
@@ -144,20 +266,24 @@ def _add(totals: dict, counts: dict) -> None:
 
 
 def score_profiles(project_id: str, profile_ids: list[str]) -> dict:
-    """Score the given profiles now (the stream trigger). Idempotent: it scores current data."""
+    """Score the given profiles now and re-evaluate their segment memberships (the stream
+    trigger). Idempotent: it scores current data, and a transition is recorded once."""
     found = [p for p in (store.get(project_id, pid) for pid in profile_ids) if p is not None]
     if not found:
         return {"read": 0, "changed": 0, "written": 0, "stale": 0}
-    return _score_and_write(found, current_model(project_id), None)
+    counts = _score_and_write(found, current_model(project_id), None)
+    counts.update(memberships.evaluate_profiles(project_id,
+                                                [store.to_document(p) for p in found]))
+    return counts
 
 
 def rescore_all(as_of: date | None = None) -> list[dict]:
-    """The scheduled job: every project, one after the other."""
+    """The scheduled job: queue a fan-out rescore of every project."""
     results = []
     for project in keys.list_projects():
         try:
             results.append({"project_id": project.project_id,
-                            **rescore_project(project.project_id, as_of, "scheduled")})
+                            **start_rescore(project.project_id, as_of, "scheduled")})
         except Exception as exc:  # one project's failure does not stop the others
             log.exception("rescoring %s failed", project.project_id)
             results.append({"project_id": project.project_id, "error": str(exc)[:300]})

@@ -1,6 +1,7 @@
 """Segments: the field catalogue, CRUD with validation, and on-demand evaluation."""
 from __future__ import annotations
 
+import logging
 from bisect import bisect_right
 
 import numpy as np
@@ -14,6 +15,7 @@ from ..storage.connection import bind
 from ..storage.models import SegmentModel
 from ..validation import check_id
 
+log = logging.getLogger(__name__)
 SAMPLE_SIZE = 10
 
 
@@ -26,7 +28,7 @@ def _document(segment: SegmentModel) -> dict:
             "created_at": segment.created_at, "updated_at": segment.updated_at}
 
 
-def _load(project_id: str, segment_id: str) -> SegmentModel:
+def load(project_id: str, segment_id: str) -> SegmentModel:
     check_id(segment_id, "/segment_id", "segment_id")
     segment = store.get(project_id, segment_id)
     if segment is None:
@@ -36,7 +38,21 @@ def _load(project_id: str, segment_id: str) -> SegmentModel:
 
 def create(project_id: str, body) -> dict:
     definition = parse_segment(body, catalogue(project_id))
-    return _document(store.create(project_id, definition.to_dict()))
+    segment = store.create(project_id, definition.to_dict())
+    return {**_document(segment), "backfill": _backfill(project_id, segment.segment_id)}
+
+
+def _backfill(project_id: str, segment_id: str) -> str:
+    """Queue the evaluation of a saved segment's membership. If the queue cannot be reached the
+    save stands: the next rescore evaluates every segment."""
+    from ..storage import work_queue
+    try:
+        work_queue.send([{"kind": "evaluate_segment", "project_id": project_id,
+                          "segment_id": segment_id, "trigger": "saved"}])
+        return "queued"
+    except Exception:
+        log.exception("queueing the backfill of %s/%s failed", project_id, segment_id)
+        return "deferred"
 
 
 def list_all(project_id: str) -> dict:
@@ -44,20 +60,23 @@ def list_all(project_id: str) -> dict:
 
 
 def get(project_id: str, segment_id: str) -> dict:
-    return _document(_load(project_id, segment_id))
+    return _document(load(project_id, segment_id))
 
 
 def replace(project_id: str, segment_id: str, body) -> dict:
-    segment = _load(project_id, segment_id)
+    segment = load(project_id, segment_id)
     definition = parse_segment(body, catalogue(project_id))
-    return _document(store.replace(segment, definition.to_dict()))
+    segment = store.replace(segment, definition.to_dict())
+    return {**_document(segment), "backfill": _backfill(project_id, segment_id)}
 
 
 def delete(project_id: str, segment_id: str) -> None:
-    store.delete(_load(project_id, segment_id))
+    from ..storage import memberships
+    store.delete(load(project_id, segment_id))
+    memberships.erase_segment(project_id, segment_id)
 
 
-def _stored_root(project_id: str, segment: SegmentModel):
+def stored_root(project_id: str, segment: SegmentModel):
     """A saved segment parsed against today's catalogue (attribute types may have moved)."""
     try:
         return parse_rules(segment.definition, catalogue(project_id))
@@ -71,8 +90,9 @@ MAX_OVERLAY = 20_000  # profiles changed since the snapshot that a request re-re
 
 class Audience:
     """Who matches a rule tree now: the snapshot's mask, minus the profiles changed since it was
-    taken, plus those of them that match today (re-read from the table and evaluated one by
-    one). None when there is no snapshot yet or too many changes: the caller walks the table."""
+    taken, plus those of them that match today (their documents come from the change log, or,
+    where it does not tell, from the table), evaluated one by one. Not ok when there is no
+    snapshot yet or too many changes: the caller walks the table."""
 
     def __init__(self, project_id: str, root):
         from ..segments.columnar import StaleSnapshot, compile_mask
@@ -84,9 +104,10 @@ class Audience:
         self.snapshot, taken_at = latest
         if changes.age_days(taken_at) > changes.CHANGE_TTL_DAYS - 1:
             return  # change entries this old have expired: the overlay would miss changes
-        changed = changes.since(project_id, taken_at, MAX_OVERLAY)
-        if changed is None:
+        overlay = changes.since(project_id, taken_at, MAX_OVERLAY)
+        if overlay is None:
             return
+        changed = overlay.changed
         try:
             mask = compile_mask(root)(self.snapshot)
         except StaleSnapshot:  # a field changed type since: walk until the next snapshot
@@ -98,9 +119,10 @@ class Audience:
             mask[at[ids[at] == wanted]] = False  # their snapshot rows are stale
         self.mask = mask
         matches = compile_rules(root)
-        fresh = profile_store.batch_get(project_id, sorted(changed))
-        documents = {pid: profile_store.to_document(m) for pid, m in sorted(fresh.items())}
-        self.extra = {pid: d for pid, d in documents.items() if matches(d)}
+        documents = {pid: d for pid, d in overlay.documents.items() if d is not None}
+        fresh = profile_store.batch_get(project_id, sorted(overlay.reread))
+        documents.update({pid: profile_store.to_document(m) for pid, m in fresh.items()})
+        self.extra = {pid: documents[pid] for pid in sorted(documents) if matches(documents[pid])}
         self.ok = True
 
     @property
@@ -146,8 +168,8 @@ def _documents(project_id: str, ids: list[str]) -> list[dict]:
 
 def members(project_id: str, segment_id: str, limit: int, cursor_text: str | None) -> dict:
     """A page of members (in profile id order) and the total count."""
-    segment = _load(project_id, segment_id)
-    root = _stored_root(project_id, segment)
+    segment = load(project_id, segment_id)
+    root = stored_root(project_id, segment)
     secret = bind().cursor_secret
     audience = Audience(project_id, root)
     if not audience.ok:
@@ -163,9 +185,19 @@ def members(project_id: str, segment_id: str, limit: int, cursor_text: str | Non
     return out
 
 
+def count_of(project_id: str, segment: SegmentModel) -> int:
+    root = stored_root(project_id, segment)
+    audience = Audience(project_id, root)
+    if audience.ok:
+        return audience.count
+    matches = compile_rules(root)
+    return sum(1 for _, m in profile_store.iter_profiles(project_id)
+               if matches(profile_store.to_document(m)))
+
+
 def count(project_id: str, segment_id: str) -> dict:
-    segment = _load(project_id, segment_id)
-    return _worth_of(project_id, _stored_root(project_id, segment), sample=False)
+    segment = load(project_id, segment_id)
+    return _worth_of(project_id, stored_root(project_id, segment), sample=False)
 
 
 def preview(project_id: str, body) -> dict:
@@ -262,5 +294,5 @@ class SegmentWorth:
                                "clv": histogram(CLV_BINS, self.clv_counts)}}
 
 
-__all__ = ["catalogue", "count", "create", "delete", "get", "list_all",
-           "members", "preview", "replace"]
+__all__ = ["Audience", "catalogue", "count", "count_of", "create", "delete", "get", "list_all",
+           "load", "members", "preview", "replace", "stored_root"]

@@ -1,7 +1,9 @@
-"""The change log: profiles changed since a time, for the snapshot overlay."""
+"""The change log: profiles changed since a time and how they look now, for the snapshot
+overlay. A preview reads these small entries instead of re-reading each changed profile."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from .connection import bind
@@ -15,35 +17,105 @@ def stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry(project_id: str, profile_id: str) -> ChangeModel:
-    return ChangeModel(project_id, f"{stamp()}#{profile_id}",
-                       expires=int(time.time()) + CHANGE_TTL_DAYS * 86400)
+WRITE, PREDICTIVE, ERASED = "write", "predictive", "erased"
 
 
-def record(project_id: str, profile_id: str) -> None:
+def entry(project_id: str, profile_id: str, at: str | None = None, kind: str | None = None,
+          version: int | None = None, document: dict | None = None) -> ChangeModel:
+    return ChangeModel(project_id, f"{at or stamp()}#{profile_id}",
+                       expires=int(time.time()) + CHANGE_TTL_DAYS * 86400, kind=kind,
+                       version=version, document=document)
+
+
+def record(project_id: str, profile_id: str, at: str | None = None, kind: str | None = None,
+           version: int | None = None, document: dict | None = None) -> None:
     bind()
-    entry(project_id, profile_id).save()
+    entry(project_id, profile_id, at, kind, version, document).save()
 
 
-def _parse(moment: str) -> datetime:
+def before_snapshot(taken_at: str) -> str:
+    """A stamp for the score writes of the rescore that builds the snapshot taken at `taken_at`:
+    the new snapshot already holds those scores, so its overlay (which starts MARGIN_SECONDS
+    before it) must not read them, while the overlay of the previous snapshot still does.
+    Not for a profile written after `taken_at`: its own entry is in the new overlay, and the
+    score written after it must be too (services.scoring)."""
+    return (parse(taken_at) - timedelta(seconds=MARGIN_SECONDS + 1)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse(moment: str) -> datetime:
     return datetime.strptime(moment, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
 def age_days(moment: str) -> float:
-    return (datetime.now(timezone.utc) - _parse(moment)).total_seconds() / 86400
+    return (datetime.now(timezone.utc) - parse(moment)).total_seconds() / 86400
 
 
-def since(project_id: str, moment: str, limit: int) -> set[str] | None:
-    """Profile ids changed at or after `moment` (less a margin); None when more than `limit`
+@dataclass
+class Overlay:
+    """The profiles changed since a snapshot: their current documents (None: erased), and the
+    ones whose entries do not tell (a hint is their latest entry), to be read again."""
+    documents: dict[str, dict | None] = field(default_factory=dict)
+    reread: set[str] = field(default_factory=set)
+
+    @property
+    def changed(self) -> set[str]:
+        return set(self.documents) | self.reread
+
+
+def resolve(entries: list[tuple[str, str | None, int | None, dict | None]]
+            ) -> tuple[bool, dict | None]:
+    """One profile's entries (stamp, kind, version, document), to (known, document now).
+
+    Write entries carry the whole segmentable document, score entries only `predictive`. The
+    write of the highest version wins; a score stamped after it (stamped after its commit,
+    while a write is stamped before its read) replaces its predictive fields; an erasure hides
+    what came before it. Not known (read it again): a hint as the latest entry, or scores with
+    no write to apply them to."""
+    entries = sorted(entries, key=lambda e: e[0])
+    if entries[-1][1] is None:
+        return False, None
+    erased_at = max((e[0] for e in entries if e[1] == ERASED), default="")
+    live = [e for e in entries if e[1] in (WRITE, PREDICTIVE) and e[0] > erased_at]
+    if not live:
+        return True, None
+    writes = [e for e in live if e[1] == WRITE]
+    if not writes:
+        return False, None
+    best = max(writes, key=lambda e: (e[2] or 0, e[0]))
+    document = best[3]
+    newer = [e for e in live if e[1] == PREDICTIVE and e[0] > best[0]]
+    if newer:
+        document = {**document, "predictive": newer[-1][3]["predictive"]}
+    return True, document
+
+
+def since(project_id: str, moment: str, limit: int) -> Overlay | None:
+    """The profiles changed at or after `moment` (less a margin); None when more than `limit`
     entries. The margin covers a write stamped just before a snapshot started but committed
-    after the snapshot read its profile: re-reading a few extra profiles is harmless."""
+    after the snapshot read its profile: overlaying a few extra profiles is harmless."""
     bind()
-    start = (_parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    ids, entries = set(), 0
-    for item in ChangeModel.query(project_id, ChangeModel.change_id >= start,
-                                  attributes_to_get=["change_id"]):
+    start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    by_profile: dict[str, list] = {}
+    entries = 0
+    for item in ChangeModel.query(project_id, ChangeModel.change_id >= start):
         entries += 1
         if entries > limit:
             return None
-        ids.add(item.change_id.split("#", 1)[1])
-    return ids
+        at, profile_id = item.change_id.split("#", 1)
+        by_profile.setdefault(profile_id, []).append(
+            (at, item.kind, int(item.version) if item.version is not None else None,
+             item.document))
+    overlay = Overlay()
+    for profile_id, items in by_profile.items():
+        if any(at < moment for at, *_ in items):
+            # changed around the time the snapshot read it: which is newer, the snapshot row or
+            # the entry, cannot be told; the table can
+            overlay.reread.add(profile_id)
+            continue
+        known, document = resolve(items)
+        if known:
+            overlay.documents[profile_id] = document
+        else:
+            overlay.reread.add(profile_id)
+    return overlay

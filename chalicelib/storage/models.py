@@ -8,12 +8,17 @@ Key design (docs/storage.md):
   erasure is one query per profile.
 - attribute_kinds: pk = project, sk = attribute name; counts of stored values by kind.
 - segments: pk = project, sk = segment_id.
+- memberships: pk = "<project>#<segment_id>", sk = profile_id; who is in a segment now.
+- membership_changes: pk = "<project>#<segment_id>", sk = "<time>#<profile_id>"; entries and
+  exits. Both have a keys-only index by "<project>#<profile_id>", for erasure.
+- segment_stats: pk = "<project>#<segment_id>", sk = time of a full evaluation.
 - projects: pk = project; api_keys: pk = sha256 of the key.
 """
 from __future__ import annotations
 
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute,
-                                 UnicodeAttribute, VersionAttribute)
+                                 NumberSetAttribute, UnicodeAttribute, VersionAttribute)
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -113,19 +118,84 @@ class JobModel(Model):
     started_at = UnicodeAttribute()
     finished_at = UnicodeAttribute(null=True)
     summary = JSONAttribute(default=dict)
+    # fan-out jobs: one message per shard; a shard number moves from failed to done when a retry
+    # succeeds (set additions are idempotent, so a redelivered message counts once)
+    shards_total = NumberAttribute(null=True)
+    shards_done = NumberSetAttribute(null=True)
+    shards_failed = NumberSetAttribute(null=True)
+    taken_at = UnicodeAttribute(null=True)  # the snapshot this job builds is as of this time
+    finalized = BooleanAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+
+
+class ByProfileIndex(GlobalSecondaryIndex):
+    """Every membership row (or history entry) of one profile: erasure reads it."""
+    class Meta:
+        index_name = "by_profile"
+        projection = KeysOnlyProjection()
+
+    profile_key = UnicodeAttribute(hash_key=True)  # "<project>#<profile_id>"
+
+
+class MembershipModel(Model):
+    """A profile in a segment, since `entered_at`."""
+    class Meta:
+        table_name = "memberships"
+
+    segment_key = UnicodeAttribute(hash_key=True)  # "<project>#<segment_id>"
+    profile_id = UnicodeAttribute(range_key=True)
+    profile_key = UnicodeAttribute()
+    entered_at = UnicodeAttribute()
+    by_profile = ByProfileIndex()
+
+
+class MembershipChangeModel(Model):
+    """One entry into or exit from a segment. Written in the same transaction as the membership
+    row it creates or deletes, so each transition is recorded exactly once."""
+    class Meta:
+        table_name = "membership_changes"
+
+    segment_key = UnicodeAttribute(hash_key=True)
+    change_id = UnicodeAttribute(range_key=True)  # "<ISO time with microseconds>#<profile_id>"
+    profile_key = UnicodeAttribute()
+    change = UnicodeAttribute()  # "entered" or "exited"
+    expires = NumberAttribute()  # DynamoDB TTL
+    by_profile = ByProfileIndex()
+
+
+class SegmentStatModel(Model):
+    """A full evaluation of a segment: its size then, what moved, how long it took."""
+    class Meta:
+        table_name = "segment_stats"
+
+    segment_key = UnicodeAttribute(hash_key=True)
+    at = UnicodeAttribute(range_key=True)
+    size = NumberAttribute()
+    entered = NumberAttribute()
+    exited = NumberAttribute()
+    duration_ms = NumberAttribute()
+    trigger = UnicodeAttribute()
+    expires = NumberAttribute()
 
 
 class ChangeModel(Model):
-    """Which profiles changed when: segment evaluation re-reads them on top of the snapshot.
-    An entry is a hint ("look again"), written before the change itself, so a spurious one is
-    harmless. Entries expire after CHANGE_TTL_DAYS (DynamoDB TTL on `expires`)."""
+    """Which profiles changed when, and how they look now: segment evaluation overlays them on
+    the snapshot (chalicelib.storage.changes). Kinds: "write" (a client or event write, in its
+    transaction) and "predictive" (after a score write) carry the profile's segmentable
+    document and version; "erased" marks an erasure; no kind is a hint ("read it again"),
+    written before a change whose entry might not follow. Entries expire after CHANGE_TTL_DAYS
+    (DynamoDB TTL on `expires`)."""
     class Meta:
         table_name = "changes"
 
     project_id = UnicodeAttribute(hash_key=True)
     change_id = UnicodeAttribute(range_key=True)  # "<ISO time with microseconds>#<profile_id>"
     expires = NumberAttribute()
+    kind = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    document = JSONAttribute(null=True, attr_name="doc")
 
 
 ALL_MODELS = (ProjectModel, ApiKeyModel, ProfileModel, EventModel, AttributeKindModel,
-              SegmentModel, JobModel, ChangeModel)
+              SegmentModel, JobModel, ChangeModel, MembershipModel, MembershipChangeModel,
+              SegmentStatModel)

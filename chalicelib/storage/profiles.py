@@ -17,7 +17,8 @@ from pynamodb.transactions import TransactWrite
 
 from ..behaviour import Event
 from ..errors import Conflict, PayloadTooLarge, ValidationError
-from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas, profile_document
+from ..profiles import (MAX_STORED_ATTRIBUTES, kind_deltas, profile_document,
+                        segmentable_document)
 from ..validation import now_iso
 from . import changes
 from .connection import bind, transaction_connection
@@ -95,8 +96,14 @@ def _write(project_id: str, profile_id: str,
         now = now_iso()
         events_pk = f"{project_id}#{profile_id}"
         try:
+            version = (existing.version or 0) + 1 if existing else 1
+            created_at = existing.created_at if existing else now
+            document = segmentable_document(profile_document(
+                profile_id, attributes, behaviour, (existing.predictive or {}) if existing else {},
+                created_at, now))
             with TransactWrite(connection=transaction_connection()) as tx:
-                tx.save(changes.entry(project_id, profile_id))
+                tx.save(changes.entry(project_id, profile_id, kind=changes.WRITE, version=version,
+                                      document=document))
                 for event in events:
                     tx.save(EventModel(events_pk, event.event_id,
                                        data=event.stored_data(now)),
@@ -188,7 +195,7 @@ def delete(project_id: str, profile_id: str) -> bool:
                 tx.delete(existing)
             # an event committed between the first purge and the delete: purge again
             _delete_events(project_id, profile_id)
-            changes.record(project_id, profile_id)
+            changes.record(project_id, profile_id, kind=changes.ERASED)
             return True
         except (TransactWriteError, DeleteError):
             _backoff(attempt)
@@ -201,6 +208,12 @@ def _delete_events(project_id: str, profile_id: str) -> None:
     with EventModel.batch_write() as batch:
         for event in EventModel.query(events_pk, attributes_to_get=["pk", "event_id"]):
             batch.delete(event)
+
+
+def iter_shard(project_id: str, shard: int, page_size: int = 500) -> Iterator[ProfileModel]:
+    """The profiles of one write shard of a project (one fan-out rescoring message)."""
+    bind()
+    return ProfileModel.query(f"{project_id}#{shard:03d}", page_size=page_size)
 
 
 def iter_profiles(project_id: str, after: Position | None = None,
@@ -216,12 +229,14 @@ def iter_profiles(project_id: str, after: Position | None = None,
             yield (shard, model.profile_id), model
 
 
-def write_predictive(model: ProfileModel, predictive: dict) -> bool:
+def write_predictive(model: ProfileModel, predictive: dict, change_at: str | None = None) -> bool:
     """A score-only write: sets `predictive` alone, only if the profile is still the version that
     was scored, and without bumping the version (so it never fails a client's or an event's
-    write). False when the profile changed meanwhile: its own trigger scores the newer data."""
+    write). False when the profile changed meanwhile: its own trigger scores the newer data.
+    `change_at` stamps the change entry (a rescore backdates it: see changes.before_snapshot)."""
     hash_key, range_key = model._get_hash_range_key_serialized_values()
-    changes.record(model.project_id, model.profile_id)  # a hint first; harmless if the write fails
+    # a hint first; harmless if the write fails
+    changes.record(model.project_id, model.profile_id, change_at)
     try:
         ProfileModel._get_connection().update_item(
             hash_key, range_key=range_key, actions=[ProfileModel.predictive.set(predictive)],
@@ -231,6 +246,10 @@ def write_predictive(model: ProfileModel, predictive: dict) -> bool:
             return False
         raise
     model.predictive = predictive
+    # the profile as it is now, for segment answers (it replaces the hint when backdated)
+    scores = segmentable_document(to_document(model))["predictive"]
+    changes.record(model.project_id, model.profile_id, change_at, changes.PREDICTIVE,
+                   model.version, {"predictive": scores})
     return True
 
 

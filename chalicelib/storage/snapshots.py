@@ -2,6 +2,8 @@
 A warm Lambda keeps the last snapshots it loaded, by key."""
 from __future__ import annotations
 
+import gzip
+import json
 import secrets
 import threading
 from collections import OrderedDict
@@ -45,3 +47,29 @@ def latest(project_id: str) -> tuple[Snapshot, str] | None:
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return snapshot, project.snapshot_at
+
+
+def _part_key(project_id: str, job_id: str, shard: int) -> str:
+    return f"snapshot-parts/{project_id}/{job_id}/{shard:03d}.json.gz"
+
+
+def save_part(project_id: str, job_id: str, shard: int, part: dict) -> None:
+    """One shard's rows of a fan-out rescore (overwritten by a retry of the same shard)."""
+    s = bind()
+    s3_client().put_object(Bucket=s.model_bucket, Key=_part_key(project_id, job_id, shard),
+                           Body=gzip.compress(json.dumps(part, separators=(",", ":")).encode()))
+
+
+def load_part(project_id: str, job_id: str, shard: int) -> dict:
+    s = bind()
+    body = s3_client().get_object(Bucket=s.model_bucket,
+                                  Key=_part_key(project_id, job_id, shard))["Body"].read()
+    return json.loads(gzip.decompress(body))
+
+
+def delete_parts(project_id: str, job_id: str, shards: int) -> None:
+    s = bind()
+    keys = [{"Key": _part_key(project_id, job_id, shard)} for shard in range(shards)]
+    for start in range(0, len(keys), 1000):
+        s3_client().delete_objects(Bucket=s.model_bucket,
+                                   Delete={"Objects": keys[start:start + 1000], "Quiet": True})

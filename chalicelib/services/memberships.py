@@ -1,0 +1,139 @@
+"""Segment membership: evaluate who is in a segment, store it, and record entries and exits.
+
+- A full evaluation of one segment (after a rescore, or when a segment is saved: the backfill)
+  compares who matches now (the snapshot plus the profiles changed since) with the stored
+  members, writes only the differences, and records the segment's size and how long it took.
+- An incremental evaluation (the trigger, after a profile changed and was rescored) checks the
+  changed profiles against every segment of their project.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+
+from .. import cursor
+from ..errors import Conflict, ValidationError
+from ..segments import compile_rules
+from ..storage import memberships as store
+from ..storage import profiles as profile_store
+from ..storage import segments as segment_store
+from ..storage.connection import bind
+from . import segments
+
+log = logging.getLogger(__name__)
+STATS_POINTS = 90
+
+
+def matching_ids(project_id: str, root) -> set[str]:
+    """Every profile of the project that matches the rule tree now."""
+    audience = segments.Audience(project_id, root)
+    if audience.ok:
+        ids = audience.snapshot.profile_ids[audience.mask]
+        return set(ids.tolist()) | set(audience.extra)
+    matches = compile_rules(root)
+    return {model.profile_id for _, model in profile_store.iter_profiles(project_id)
+            if matches(profile_store.to_document(model))}
+
+
+def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
+    """Full evaluation of one segment; idempotent (a second run finds nothing to change)."""
+    started = time.time()
+    segment = segment_store.get(project_id, segment_id)
+    if segment is None:
+        return {"segment_id": segment_id, "skipped": "the segment was deleted"}
+    try:
+        root = segments.stored_root(project_id, segment)
+    except Conflict as exc:
+        return {"segment_id": segment_id, "skipped": exc.message}
+    now = matching_ids(project_id, root)
+    stored = store.members(project_id, segment_id)
+    entered, exited = store.apply(project_id, segment_id, now - stored, stored - now)
+    duration_ms = (time.time() - started) * 1000
+    store.record_stat(project_id, segment_id, len(now), entered, exited, duration_ms, trigger)
+    return {"segment_id": segment_id, "size": len(now), "entered": entered, "exited": exited,
+            "duration_ms": round(duration_ms, 1)}
+
+
+def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
+    """Re-evaluate the given profiles (current documents) in every segment of their project."""
+    if not documents:
+        return {"entered": 0, "exited": 0}
+    rules = []
+    for segment in segment_store.list_all(project_id):
+        try:
+            rules.append((segment.segment_id,
+                          compile_rules(segments.stored_root(project_id, segment))))
+        except Conflict:
+            continue  # a segment that no longer fits the catalogue is left as it is
+    if not rules:
+        return {"entered": 0, "exited": 0}
+    ids = [d["profile_id"] for d in documents]
+    stored = store.members_among(project_id, [s for s, _ in rules], ids)
+    entered = exited = 0
+    for segment_id, matches in rules:
+        now = {d["profile_id"] for d in documents if matches(d)}
+        was = {pid for s, pid in stored if s == segment_id}
+        n_in, n_out = store.apply(project_id, segment_id, now - was, was - now)
+        entered, exited = entered + n_in, exited + n_out
+    return {"entered": entered, "exited": exited}
+
+
+def segment_ids(project_id: str) -> list[str]:
+    return [s.segment_id for s in segment_store.list_all(project_id)]
+
+
+DEFAULT_CHANGES_DAYS = 7
+
+
+def changes(project_id: str, segment_id: str, since: str | None, limit: int,
+            cursor_text: str | None) -> dict:
+    """Who entered or left the segment from `since` on (default: the last 7 days), oldest first."""
+    segments.load(project_id, segment_id)
+    moment = _parse_since(since)
+    scope = f"{project_id}:changes:{segment_id}:{moment}"
+    after = cursor.decode(cursor_text, scope, bind().cursor_secret)
+    if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
+        raise ValidationError("cursor is invalid", "/cursor", "invalid_cursor")
+    items, more = store.history(project_id, segment_id, moment, after[0] if after else None,
+                                limit)
+    out = {"changes": [{"profile_id": i.change_id.split("#", 1)[1], "change": i.change,
+                        "at": _iso(i.change_id.split("#", 1)[0])} for i in items]}
+    if more:
+        out["next_cursor"] = cursor.encode([items[-1].change_id], scope, bind().cursor_secret)
+    return out
+
+
+def stats(project_id: str, segment_id: str) -> dict:
+    """The segment's size now, and its size at each full evaluation (newest first)."""
+    segment = segments.load(project_id, segment_id)
+    points = store.stats(project_id, segment_id, STATS_POINTS)
+    size = segments.count_of(project_id, segment)
+    return {"segment_id": segment_id, "size": size,
+            "last_computed_at": _iso(points[0].at) if points else None,
+            "last_duration_ms": float(points[0].duration_ms) if points else None,
+            "history": [{"at": _iso(p.at), "size": int(p.size), "entered": int(p.entered),
+                         "exited": int(p.exited), "duration_ms": float(p.duration_ms),
+                         "trigger": p.trigger} for p in points]}
+
+
+def _iso(moment: str) -> str:
+    """Stored stamps have microseconds; the API gives milliseconds."""
+    return moment[:23] + "Z"
+
+
+def _parse_since(since: str | None) -> str:
+    if since is None:
+        moment = datetime.now(timezone.utc) - timedelta(days=DEFAULT_CHANGES_DAYS)
+    else:
+        try:
+            if len(since) > 40:
+                raise ValueError
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.astimezone(timezone.utc)
+        except (ValueError, OverflowError):
+            raise ValidationError("since must be an ISO 8601 time, e.g. 2026-11-28T10:00:00Z",
+                                  "/since") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

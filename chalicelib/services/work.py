@@ -1,0 +1,51 @@
+"""The work queue's messages as typed items, and what each one does."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class RescoreShard:
+    project_id: str
+    job_id: str
+    shard: int
+    as_of: date | None
+    conversion_horizon: int | None
+    clv_horizon: int | None
+
+
+@dataclass(frozen=True)
+class EvaluateSegment:
+    project_id: str
+    segment_id: str
+    trigger: str
+
+
+WorkItem = RescoreShard | EvaluateSegment
+
+
+def parse(body: str) -> WorkItem:
+    """A message body to a typed item; ValueError for anything else."""
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("a work message is a JSON object")
+    kind = data.get("kind")
+    if kind == "rescore_shard":
+        as_of = data.get("as_of")
+        return RescoreShard(str(data["project_id"]), str(data["job_id"]), int(data["shard"]),
+                            date.fromisoformat(as_of) if as_of else None,
+                            data.get("conversion_horizon"), data.get("clv_horizon"))
+    if kind == "evaluate_segment":
+        return EvaluateSegment(str(data["project_id"]), str(data["segment_id"]),
+                               str(data.get("trigger", "saved")))
+    raise ValueError(f"unknown work kind {kind!r}")
+
+
+def process(item: WorkItem) -> dict:
+    from . import memberships, scoring
+    if isinstance(item, RescoreShard):
+        return scoring.rescore_shard(item.project_id, item.job_id, item.shard, item.as_of,
+                                     item.conversion_horizon, item.clv_horizon)
+    return memberships.evaluate_segment(item.project_id, item.segment_id, item.trigger)

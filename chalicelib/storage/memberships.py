@@ -1,0 +1,143 @@
+"""Repository of segment memberships, their entries and exits, and segment size over time.
+
+A transition (a profile entering or leaving a segment) is one conditional write of the membership
+row and one history entry, in one transaction: a transition applied twice (a redelivered message,
+two evaluators racing) fails its condition the second time and is recorded once.
+"""
+from __future__ import annotations
+
+import time
+from typing import Iterable, Iterator
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from .changes import stamp
+from .connection import bind, transaction_connection
+from .models import MembershipChangeModel, MembershipModel, SegmentStatModel
+
+HISTORY_TTL_DAYS = 90
+STATS_TTL_DAYS = 400
+PAIRS_PER_TRANSACTION = 50  # two items each; DynamoDB allows 100 in a transaction
+
+
+def segment_key(project_id: str, segment_id: str) -> str:
+    return f"{project_id}#{segment_id}"
+
+
+def members(project_id: str, segment_id: str) -> set[str]:
+    """Who is stored as a member now (a keys-only read of the segment's partition)."""
+    bind()
+    return {m.profile_id for m in MembershipModel.query(
+        segment_key(project_id, segment_id), attributes_to_get=["profile_id"])}
+
+
+def members_among(project_id: str, segment_ids: list[str], profile_ids: list[str]
+                  ) -> set[tuple[str, str]]:
+    """(segment_id, profile_id) pairs stored as members, among the given ones."""
+    bind()
+    keys = [(segment_key(project_id, s), p) for s in segment_ids for p in profile_ids]
+    found = set()
+    for start in range(0, len(keys), 100):
+        for item in MembershipModel.batch_get(keys[start:start + 100], consistent_read=True,
+                                              attributes_to_get=["segment_key", "profile_id"]):
+            found.add((item.segment_key.split("#", 1)[1], item.profile_id))
+    return found
+
+
+def apply(project_id: str, segment_id: str, entered: Iterable[str], exited: Iterable[str]
+          ) -> tuple[int, int]:
+    """Record entries and exits; returns how many of each were applied (a transition already
+    applied by someone else is skipped)."""
+    pairs = [(pid, True) for pid in sorted(entered)] + [(pid, False) for pid in sorted(exited)]
+    applied_in, applied_out = 0, 0
+    for start in range(0, len(pairs), PAIRS_PER_TRANSACTION):
+        chunk = pairs[start:start + PAIRS_PER_TRANSACTION]
+        if _transact(project_id, segment_id, chunk):
+            done = chunk
+        else:  # one of them was applied meanwhile: apply the others one by one
+            done = [pair for pair in chunk if _transact(project_id, segment_id, [pair])]
+        applied_in += sum(1 for _, entering in done if entering)
+        applied_out += sum(1 for _, entering in done if not entering)
+    return applied_in, applied_out
+
+
+def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -> bool:
+    key = segment_key(project_id, segment_id)
+    at = stamp()
+    expires = int(time.time()) + HISTORY_TTL_DAYS * 86400
+    try:
+        with TransactWrite(connection=transaction_connection()) as tx:
+            for profile_id, entering in pairs:
+                profile_key = f"{project_id}#{profile_id}"
+                row = MembershipModel(key, profile_id, profile_key=profile_key, entered_at=at)
+                if entering:
+                    tx.save(row, condition=MembershipModel.profile_id.does_not_exist())
+                else:
+                    tx.delete(row, condition=MembershipModel.profile_id.exists())
+                tx.save(MembershipChangeModel(key, f"{at}#{profile_id}", profile_key=profile_key,
+                                              change="entered" if entering else "exited",
+                                              expires=expires))
+        return True
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            return False
+        raise
+
+
+def history(project_id: str, segment_id: str, since: str, after: str | None, limit: int
+            ) -> tuple[list[MembershipChangeModel], bool]:
+    """Entries and exits from `since` on, oldest first, after the change id `after`."""
+    bind()
+    if after is not None and after >= since:
+        condition = MembershipChangeModel.change_id > after
+    else:
+        condition = MembershipChangeModel.change_id >= since
+    items = list(MembershipChangeModel.query(segment_key(project_id, segment_id), condition,
+                                             limit=limit + 1, page_size=limit + 1))
+    return items[:limit], len(items) > limit
+
+
+def record_stat(project_id: str, segment_id: str, size: int, entered: int, exited: int,
+                duration_ms: float, trigger: str) -> None:
+    bind()
+    SegmentStatModel(segment_key(project_id, segment_id), stamp(), size=size, entered=entered,
+                     exited=exited, duration_ms=round(duration_ms, 1), trigger=trigger,
+                     expires=int(time.time()) + STATS_TTL_DAYS * 86400).save()
+
+
+def stats(project_id: str, segment_id: str, limit: int) -> list[SegmentStatModel]:
+    """The latest `limit` full evaluations, newest first."""
+    bind()
+    return list(SegmentStatModel.query(segment_key(project_id, segment_id),
+                                       scan_index_forward=False, limit=limit))
+
+
+def erase_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> int:
+    """Delete a profile's memberships and its entries and exits in every segment. Memberships
+    are deleted by key in each of `segment_ids` (the index is eventually consistent) and by the
+    index (segments deleted since); history entries by the index."""
+    bind()
+    profile_key = f"{project_id}#{profile_id}"
+    n = 0
+    with MembershipModel.batch_write() as batch:
+        for segment_id in segment_ids:
+            batch.delete(MembershipModel(segment_key(project_id, segment_id), profile_id))
+    for model in (MembershipModel, MembershipChangeModel):
+        items = list(model.by_profile.query(profile_key))
+        with model.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+                n += 1
+    return n
+
+
+def erase_segment(project_id: str, segment_id: str) -> None:
+    """A deleted segment's memberships, history and stats."""
+    bind()
+    key = segment_key(project_id, segment_id)
+    for model in (MembershipModel, MembershipChangeModel, SegmentStatModel):
+        with model.batch_write() as batch:
+            for item in model.query(key):
+                batch.delete(item)
