@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test install clean-local model bench-accuracy bench-engine package
+.PHONY: run test install clean-local model bench-accuracy bench-engine package fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP)
 
 clean-local:
 	rm -rf .local
+
+# A longer schemathesis run than the suite's, against a freshly started local stack (its own
+# data folder, a free port). FUZZ_SEED replays a run; FUZZ_EXAMPLES sets the examples per case kind.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} $(PY) -m pytest -q -s tests/test_fuzz_api.py
 
 # The default model shipped in chalicelib/predict/artifacts/ (CDNOW calibration + generated visitors).
 model: $(STAMP)

@@ -2,6 +2,7 @@
 from chalice import Chalice
 
 from chalicelib.api import events, jobs, profiles, segments, triggers
+from chalicelib.api import docs
 
 app = Chalice(app_name="predictive-segments")
 app.register_blueprint(profiles.bp)
@@ -9,3 +10,4 @@ app.register_blueprint(events.bp)
 app.register_blueprint(segments.bp)
 app.register_blueprint(jobs.bp)
 app.register_blueprint(triggers.bp)
+app.register_blueprint(docs.bp)
