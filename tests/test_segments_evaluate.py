@@ -306,3 +306,24 @@ def test_a_column_of_another_type_than_the_catalogue_is_stale():
     root = parse_segment({"name": "x", "rules": [cond("attributes.n", "gt", 0)]}, CATALOGUE).root
     with pytest.raises(StaleSnapshot):
         compile_mask(root, NOW)(snapshot)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tree=rule_trees, population=st.lists(profiles(), min_size=1, max_size=12),
+       erased=st.sets(st.integers(0, 11)))
+def test_a_snapshot_less_erased_rows_answers_like_one_built_without_them(tree, population,
+                                                                         erased):
+    body = tree if "rules" in tree else {"match": "all", "rules": [tree]}
+    root = parse_segment({"name": "p", **body}, CATALOGUE).root
+    documents = [{"profile_id": f"p{i:02d}", **p} for i, p in enumerate(population)]
+    gone = {f"p{i:02d}" for i in erased}
+    kept = [d for d in documents if d["profile_id"] not in gone]
+    smaller = Snapshot.build(documents, CATALOGUE, sorted(FIELDS)).without(gone)
+    assert list(smaller.profile_ids) == [d["profile_id"] for d in kept]
+    assert compile_mask(root, NOW)(smaller).tolist() == \
+        [compile_rules(root, NOW)(d) for d in kept]
+    # and nothing only the erased profiles held stays in the dictionaries
+    again = Snapshot.from_bytes(smaller.to_bytes())
+    for path, column in again.columns.items():
+        assert column.dictionary == Snapshot.build(kept, CATALOGUE, [path]).columns[path].dictionary \
+            if column.dictionary else True

@@ -145,6 +145,37 @@ class Snapshot:
                    for path, (ftype, raw) in values.items()}
         return cls(np.array([profile_ids[i] for i in order], dtype=object), columns)
 
+    def without(self, profile_ids: set[str]) -> "Snapshot":
+        """The snapshot less the rows of the given profiles (erasure). Dictionaries are kept:
+        a value only the erased profiles held would stay in them, so it is dropped too by
+        re-encoding text columns from their remaining rows."""
+        keep = ~np.isin(self.profile_ids, list(profile_ids))
+        columns = {}
+        for path, col in self.columns.items():
+            if col.offsets is not None:
+                rows = [col.values[col.offsets[i]:col.offsets[i + 1]]
+                        for i in np.flatnonzero(keep)]
+                used = sorted({int(c) for row in rows for c in row})
+                recode = {old: new for new, old in enumerate(used)}
+                flat = np.array([recode[int(c)] for row in rows for c in row],
+                                dtype=_code_dtype(len(used)))
+                offsets = np.cumsum([0] + [len(row) for row in rows]).astype(np.int64)
+                columns[path] = Column(col.type, col.present[keep], flat, col.scale, col.offset,
+                                       [col.dictionary[c] for c in used], offsets,
+                                       col.is_list[keep])
+            elif col.type in (TEXT, ENUM):
+                codes = col.values[keep]
+                used = np.unique(codes[codes >= 0])
+                lookup = np.full(len(col.dictionary) + 1, -1, dtype=np.int64)
+                lookup[used] = np.arange(len(used))
+                recoded = np.where(codes >= 0, lookup[codes], -1).astype(_code_dtype(len(used)))
+                columns[path] = Column(col.type, col.present[keep], recoded,
+                                       dictionary=[col.dictionary[c] for c in used])
+            else:
+                columns[path] = Column(col.type, col.present[keep], col.values[keep], col.scale,
+                                       col.offset, list(col.dictionary))
+        return Snapshot(self.profile_ids[keep], columns)
+
     def decoded(self, path: str) -> np.ndarray:
         """A number column as float64, NaN where there is no number."""
         col = self.columns.get(path)

@@ -94,11 +94,18 @@ def _position(position: list | None):
 
 def delete(project_id: str, profile_id: str) -> None:
     check_id(profile_id, "/profile_id", "profile_id")
-    from ..storage import memberships, segments
+    from ..storage import changes, memberships, segments, work_queue
     found = store.delete(project_id, profile_id)
     # after the profile is gone, so no evaluation can add it back; also when it was already gone,
     # to finish an erasure that was interrupted
     memberships.erase_profile(project_id, profile_id,
                               [s.segment_id for s in segments.list_all(project_id)])
+    changes.erase(project_id, profile_id)
+    # stored exports of the project may list it: they are regenerable, so they all go
+    from ..storage import exports
+    exports.erase_stored_exports(project_id)
+    # its rows in the snapshot: rewritten in the background (the tombstone hides them meanwhile)
+    work_queue.send([{"kind": "erase_from_snapshot", "project_id": project_id,
+                      "profile_id": profile_id}])
     if not found:
         raise NotFound(f"profile {profile_id!r} not found", "/profile_id")

@@ -232,6 +232,9 @@ class SnapshotBuilder:
     def save(self) -> float:
         from ..segments.columnar import Snapshot
         snapshot = Snapshot.from_values(self.ids, self.values)
+        erased = changes.erased_since(self.project_id, self.taken_at)
+        if erased:  # read before their erasure: their rows must not reach S3
+            snapshot = snapshot.without(erased)
         model_store.ensure_bucket()
         snapshots.save(self.project_id, snapshot, self.taken_at)
         return round(snapshot.nbytes() / max(snapshot.n, 1), 1)

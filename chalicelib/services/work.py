@@ -23,7 +23,13 @@ class EvaluateSegment:
     trigger: str
 
 
-WorkItem = RescoreShard | EvaluateSegment
+@dataclass(frozen=True)
+class EraseFromSnapshot:
+    project_id: str
+    profile_id: str
+
+
+WorkItem = RescoreShard | EvaluateSegment | EraseFromSnapshot
 
 
 def parse(body: str) -> WorkItem:
@@ -37,6 +43,8 @@ def parse(body: str) -> WorkItem:
         return RescoreShard(str(data["project_id"]), str(data["job_id"]), int(data["shard"]),
                             date.fromisoformat(as_of) if as_of else None,
                             data.get("conversion_horizon"), data.get("clv_horizon"))
+    if kind == "erase_from_snapshot":
+        return EraseFromSnapshot(str(data["project_id"]), str(data["profile_id"]))
     if kind == "evaluate_segment":
         return EvaluateSegment(str(data["project_id"]), str(data["segment_id"]),
                                str(data.get("trigger", "saved")))
@@ -44,7 +52,10 @@ def parse(body: str) -> WorkItem:
 
 
 def process(item: WorkItem) -> dict:
+    from ..storage import snapshots
     from . import memberships, scoring
+    if isinstance(item, EraseFromSnapshot):
+        return {"rows_dropped": snapshots.drop_profiles(item.project_id, {item.profile_id})}
     if isinstance(item, RescoreShard):
         return scoring.rescore_shard(item.project_id, item.job_id, item.shard, item.as_of,
                                      item.conversion_horizon, item.clv_horizon)

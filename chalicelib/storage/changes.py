@@ -24,7 +24,8 @@ def entry(project_id: str, profile_id: str, at: str | None = None, kind: str | N
           version: int | None = None, document: dict | None = None) -> ChangeModel:
     return ChangeModel(project_id, f"{at or stamp()}#{profile_id}",
                        expires=int(time.time()) + CHANGE_TTL_DAYS * 86400, kind=kind,
-                       version=version, document=document)
+                       version=version, document=document,
+                       profile_key=f"{project_id}#{profile_id}")
 
 
 def record(project_id: str, profile_id: str, at: str | None = None, kind: str | None = None,
@@ -119,3 +120,27 @@ def since(project_id: str, moment: str, limit: int) -> Overlay | None:
         else:
             overlay.reread.add(profile_id)
     return overlay
+
+
+def erase(project_id: str, profile_id: str) -> int:
+    """After a profile's erasure: a fresh tombstone (it hides the profile's rows in snapshots
+    taken before the erasure, and holds nothing but the id), then every older entry of the
+    profile, whose documents hold its data, is deleted. Returns how many were deleted."""
+    bind()
+    tombstone = entry(project_id, profile_id, kind=ERASED)
+    tombstone.save()
+    older = [item for item in ChangeModel.by_profile.query(f"{project_id}#{profile_id}")
+             if item.change_id < tombstone.change_id]
+    with ChangeModel.batch_write() as batch:
+        for item in older:
+            batch.delete(item)
+    return len(older)
+
+
+def erased_since(project_id: str, moment: str) -> set[str]:
+    """Profiles erased at or after `moment` (less the margin): a snapshot taken from then on
+    may have read them before their erasure, so it drops their rows."""
+    bind()
+    start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {item.change_id.split("#", 1)[1] for item in ChangeModel.query(
+        project_id, ChangeModel.change_id >= start, filter_condition=ChangeModel.kind == ERASED)}

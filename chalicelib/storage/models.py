@@ -194,6 +194,8 @@ class ChangeModel(Model):
     kind = UnicodeAttribute(null=True)
     version = NumberAttribute(null=True)
     document = JSONAttribute(null=True, attr_name="doc")
+    profile_key = UnicodeAttribute(null=True)  # "<project>#<profile_id>", for erasure
+    by_profile = ByProfileIndex()
 
 
 ALL_MODELS = (ProjectModel, ApiKeyModel, ProfileModel, EventModel, AttributeKindModel,

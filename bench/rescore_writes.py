@@ -1,0 +1,104 @@
+"""Writes of a rescore in which 5 % of the profiles changed: counted at the DynamoDB API (every
+PutItem/UpdateItem/DeleteItem/BatchWriteItem/TransactWriteItems call, by table), not by the
+service's own counters. Peer in the same run: the first rescore, where every profile is new.
+
+    .venv/bin/python bench/rescore_writes.py [--profiles 2000] [--changed 0.05]
+"""
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                   "AWS_DEFAULT_REGION": "us-east-1", "TABLE_PREFIX": "bench-",
+                   "CURSOR_SECRET": "bench-cursor-secret-0123456789"})
+os.environ.pop("DYNAMODB_ENDPOINT", None)
+
+WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+class WriteCounter:
+    """Counts item writes per table from the API parameters of each call."""
+
+    def __init__(self):
+        self.items: Counter = Counter()
+
+    def __call__(self, model, params, **_):
+        name = model.name
+        if name not in WRITE_OPS:
+            return
+        if name == "BatchWriteItem":
+            for table, requests in params["RequestItems"].items():
+                self.items[table] += len(requests)
+        elif name == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                op = next(iter(item.values()))
+                self.items[op["TableName"]] += 1
+        else:
+            self.items[params["TableName"]] += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profiles", type=int, default=400)
+    parser.add_argument("--changed", type=float, default=0.05)
+    args = parser.parse_args()
+    from moto import mock_aws
+
+    from chalicelib import synthetic
+    from chalicelib.behaviour import parse_event
+    from chalicelib.services import events as event_service
+    from chalicelib.services import scoring
+    from chalicelib.storage import keys
+    from chalicelib.storage.connection import create_tables
+    from chalicelib.storage.connection import transaction_connection
+    from chalicelib.storage.models import ALL_MODELS
+    with mock_aws():
+        create_tables(wait=False)
+        keys.create_project("bench")
+        visitors = synthetic.generate(args.profiles, seed=3, days=120)
+        started = time.time()
+        for v in visitors:
+            event_service.ingest("bench", {"events": [{**e, "profile_id": v.profile_id}
+                                                      for e in v.events[:90]]})
+        print(f"loaded {args.profiles} profiles in {time.time() - started:.0f} s")
+        counter = WriteCounter()
+        # every model has its own client, transactions another one: count on all of them
+        clients = {id(c): c for c in [m._get_connection().connection.client for m in ALL_MODELS]
+                   + [transaction_connection().client]}
+        for client in clients.values():
+            client.meta.events.register("before-parameter-build.dynamodb", counter)
+        as_of = date(2026, 11, 20)
+        first = scoring.rescore_project("bench", as_of)
+        first_writes = dict(counter.items)
+        counter.items.clear()
+        again = scoring.rescore_project("bench", as_of)
+        again_writes = dict(counter.items)
+        n_changed = int(args.profiles * args.changed)
+        for v in visitors[:n_changed]:  # 5 %: a new order each
+            event_service.ingest("bench", {"events": [{
+                "event_id": "bench-extra", "profile_id": v.profile_id, "type": "purchase",
+                "timestamp": "2026-11-19T12:00:00Z", "value": 80.0}]})
+        counter.items.clear()
+        third = scoring.rescore_project("bench", as_of)
+        third_writes = dict(counter.items)
+    print(f"\n{'rescore':<34} {'profiles read':>13} {'scores written':>15}  item writes by table")
+    for label, result, writes in [("first (every profile new)", first, first_writes),
+                                  ("again, nothing changed", again, again_writes),
+                                  (f"after {n_changed} profiles changed "
+                                   f"({100 * args.changed:.0f} %)", third, third_writes)]:
+        print(f"{label:<34} {result['profiles_read']:>13,} {result['written']:>15,}  "
+              f"{ {t.removeprefix('bench-'): n for t, n in sorted(writes.items())} }")
+    profile_writes = third_writes.get("bench-profiles", 0)
+    print(f"\nprofile writes in the 5 % rescore: {profile_writes} for {n_changed} changed profiles "
+          f"({profile_writes / max(n_changed, 1):.2f} per changed profile); the first rescore "
+          f"wrote {first_writes.get('bench-profiles', 0)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Erasure: after DELETE /profiles/{id}, nothing of the profile can be read back: not by any
+route of the app's route table, not from the tables, not from the snapshots in S3."""
+from datetime import date
+
+from app import app
+from chalicelib.services import scoring
+from chalicelib.storage import changes, memberships, snapshots
+from chalicelib.storage.connection import bind
+from chalicelib.storage.model_store import s3_client
+from chalicelib.storage.models import ALL_MODELS
+from chalicelib.segments.columnar import Snapshot
+
+ERASED = "erase-me-7f3a"
+SECRET = "erase.me.7f3a@example.com"
+SEGMENT = {"name": "buyers", "match": "all", "rules": [
+    {"field": "behaviour.orders", "operator": "gte", "value": 1}]}
+
+
+def purchase(pid, i):
+    return {"event_id": f"{pid}-{i}", "profile_id": pid, "type": "purchase",
+            "timestamp": "2026-11-01T10:00:00Z", "value": 30.0}
+
+
+def every_stored_item() -> list[str]:
+    """Every item of every table, as text."""
+    bind()
+    return [str(item.to_simple_dict()) for model in ALL_MODELS for item in model.scan()]
+
+
+def every_s3_object() -> dict[str, bytes]:
+    s3, bucket = s3_client(), bind().model_bucket
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", [])]
+    return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
+
+
+def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, monkeypatch):
+    # given: the profile is stored, scored, in a segment, in the snapshot, and changed after it
+    api.put(f"/profiles/{ERASED}", {"attributes": {"email": SECRET, "country": "NL"}})
+    api.post("/events", {"events": [purchase(ERASED, 0)] + [purchase(f"p{i}", 0)
+                                                           for i in range(5)]})
+    sid = api.post("/segments", SEGMENT)[1]["segment_id"]
+    drain()
+    scoring.rescore_project(project["id"], date(2026, 11, 20))
+    api.post("/events", {"events": [purchase(ERASED, 1)]})
+    scoring.score_profiles(project["id"], [ERASED])
+    assert ERASED in snapshots.latest(project["id"])[0].profile_ids
+    assert ERASED in memberships.members(project["id"], sid)
+    # and in an export stored in S3 before the erasure
+    from chalicelib.services import exports
+    monkeypatch.setattr(exports, "INLINE_MAX_ROWS", 1)
+    status, stored = api.get(f"/segments/{sid}/export?format=jsonl")
+    assert status == 200 and stored["export_id"]
+    assert api.get(f"/exports/{stored['export_id']}")[0] == 200
+    # when: it is erased, and the background work runs
+    assert api.delete(f"/profiles/{ERASED}")[0] == 200
+    drain()
+    # then: no GET route of the app answers with anything of it
+    for path, methods in app.routes.items():
+        if "GET" not in methods:
+            continue
+        url = (path.replace("{project_id}", project["id"]).replace("{profile_id}", ERASED)
+               .replace("{segment_id}", sid).replace("{job_id}", "none")
+               .replace("{export_id}", stored["export_id"]))
+        for query in ("", "?limit=500", "?since=2000-01-01T00:00:00Z&limit=500"):
+            status, body = api.call("GET", url + query)
+            text = str(body)
+            assert ERASED not in text.replace(f"profile {ERASED!r} not found", "") \
+                and SECRET not in text, (url + query, status)
+    status, preview = api.post("/segments/preview", SEGMENT)
+    assert status == 200 and ERASED not in str(preview) and preview["count"] == 5
+    # no table holds its data; the change log keeps only a tombstone with its id (no data),
+    # which hides its rows in snapshots taken before the erasure until they expire
+    leftovers = [item for item in every_stored_item() if ERASED in item or SECRET in item]
+    assert len(leftovers) == 1 and "'kind': 'erased'" in leftovers[0], leftovers
+    assert "doc" not in leftovers[0]
+    # no snapshot in S3 has a row of it
+    objects = every_s3_object()
+    snapshot_keys = [k for k in objects if k.startswith(f"snapshots/{project['id']}/")]
+    assert len(snapshot_keys) == 1  # older snapshots are deleted when a new one is saved
+    for key, blob in objects.items():
+        if key.startswith("snapshots/"):
+            assert ERASED not in Snapshot.from_bytes(blob).profile_ids
+        assert SECRET.encode() not in blob and ERASED.encode() not in blob, key
+
+
+def test_a_snapshot_taken_while_a_profile_is_erased_drops_its_row(api, project):
+    api.post("/events", {"events": [purchase(ERASED, 0), purchase("p1", 0)]})
+    builder = scoring.SnapshotBuilder(project["id"])
+    from chalicelib.storage import profiles as store
+    builder.add([store.get(project["id"], ERASED), store.get(project["id"], "p1")])
+    # the profile is erased after the snapshot read it, before the snapshot is saved
+    api.delete(f"/profiles/{ERASED}")
+    builder.save()
+    assert list(snapshots.latest(project["id"])[0].profile_ids) == ["p1"]
+    assert ERASED in changes.erased_since(project["id"], builder.taken_at)
