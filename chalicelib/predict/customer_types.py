@@ -33,30 +33,53 @@ def classify(X: np.ndarray, clv: np.ndarray, first_order_delay_days: np.ndarray,
         web & (sessions <= 2) & (pages_per_session <= 2.5),
         web,
     ]
-    choice = np.select(rules, np.arange(len(TYPES)), default=-1)
-    types = [TYPES[c] if c >= 0 else None for c in choice.tolist()]
+    choice = np.full(len(orders), -1)  # np.select(rules, range(5), -1): the first rule that holds
+    for c in range(len(rules) - 1, -1, -1):
+        choice[rules[c]] = c
+    types = _TYPES[choice].tolist()
     if not with_reasons:
         return types, [[] for _ in types]
-    types, reasons = [], []
-    for i, c in enumerate(choice):
-        if c < 0:
-            types.append(None)
-            reasons.append([])
+    reasons: list[list[str]] = [[] for _ in types]
+    for c, kind in enumerate(TYPES):
+        rows = np.flatnonzero(choice == c)
+        if not rows.size:
             continue
-        types.append(TYPES[c])
-        reasons.append([_reason(TYPES[c], i, orders, sessions, clv, clv_reference,
-                                discount_interactions, first_order_delay_days,
-                                pages_per_session)])
+        # the same f-strings on the same values as one profile at a time, each distinct set of
+        # values formatted once
+        columns = _REASON_VALUES[kind](rows, orders, sessions, clv, discount_interactions,
+                                       first_order_delay_days, pages_per_session)
+        template = _REASON_FORMATS[kind]
+        keys = list(zip(*(column.tolist() for column in columns)))
+        if any((np.signbit(column) & (column == 0)).any() for column in columns):
+            # -0.0 == 0.0 as a key, but it formats as "-0": every row on its own
+            for i, key in zip(rows.tolist(), keys):
+                reasons[i] = [template(clv_reference, *key)]
+            continue
+        text = {key: template(clv_reference, *key) for key in dict.fromkeys(keys)}
+        for i, key in zip(rows.tolist(), keys):
+            reasons[i] = [text[key]]
     return types, reasons
 
 
-def _reason(kind, i, orders, sessions, clv, reference, discounts, delay, pages) -> str:
-    if kind == "Believer":
-        return f"{int(orders[i])} orders and a CLV of {clv[i]:.0f} (average {reference:.0f})"
-    if kind == "Economical":
-        return f"{int(discounts[i])} discount interactions"
-    if kind == "Passionate":
-        return f"bought {int(delay[i])} days after the first visit"
-    if kind == "Single-minded":
-        return f"{int(sessions[i])} sessions, {pages[i]:.1f} pages a session: straight to the point"
-    return f"{int(sessions[i])} sessions, {pages[i]:.1f} pages a session, {int(orders[i])} orders"
+_TYPES = np.array(TYPES + (None,), dtype=object)  # index -1: no type
+
+# per type: the values its reason shows (as the profile-at-a-time code read them), and the text
+_REASON_VALUES = {
+    "Believer": lambda i, orders, sessions, clv, discounts, delay, pages: (orders[i], clv[i]),
+    "Economical": lambda i, orders, sessions, clv, discounts, delay, pages: (discounts[i],),
+    "Passionate": lambda i, orders, sessions, clv, discounts, delay, pages: (delay[i],),
+    "Single-minded": lambda i, orders, sessions, clv, discounts, delay, pages: (sessions[i],
+                                                                               pages[i]),
+    "Explorer": lambda i, orders, sessions, clv, discounts, delay, pages: (sessions[i], pages[i],
+                                                                          orders[i]),
+}
+_REASON_FORMATS = {
+    "Believer": lambda reference, orders, clv:
+        f"{int(orders)} orders and a CLV of {clv:.0f} (average {reference:.0f})",
+    "Economical": lambda reference, discounts: f"{int(discounts)} discount interactions",
+    "Passionate": lambda reference, delay: f"bought {int(delay)} days after the first visit",
+    "Single-minded": lambda reference, sessions, pages:
+        f"{int(sessions)} sessions, {pages:.1f} pages a session: straight to the point",
+    "Explorer": lambda reference, sessions, pages, orders:
+        f"{int(sessions)} sessions, {pages:.1f} pages a session, {int(orders)} orders",
+}

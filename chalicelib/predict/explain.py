@@ -47,20 +47,39 @@ def contributions(pipeline: Pipeline, Xt: np.ndarray) -> np.ndarray:
 def reasons(pipeline: Pipeline, Xt: np.ndarray, X: np.ndarray, names: tuple[str, ...],
             k: int = 3) -> list[list[str]]:
     """For each row, up to k phrases for the features that raise its score most."""
-    c = contributions(pipeline, Xt)
-    top = np.argsort(-c, axis=1)[:, :k + 3]  # a few spare, for the ones skipped below
-    out = []
-    for i in range(len(X)):
-        phrases = []
-        for j in top[i]:
-            if c[i, j] <= 0 or len(phrases) == k:
-                break
-            value = X[i, j]
-            if np.isnan(value) or (value == 0 and names[j] != "has_web_activity"):
-                continue  # "0 page views" explains nothing to a marketer
-            phrase = PHRASES[names[j]](value)
-            if phrase not in phrases:
-                phrases.append(phrase)
-        out.append(phrases)
-    return out
+    return reasons_from_contributions(contributions(pipeline, Xt), X, names, k)
 
+
+def reasons_from_contributions(c: np.ndarray, X: np.ndarray, names: tuple[str, ...],
+                               k: int = 3) -> list[list[str]]:
+    """For each row, the phrases of the first k of its top k + 3 features (by contribution) that
+    raise the score (contribution > 0) and have a value that says something (not NaN, not 0
+    except for has_web_activity). Every distinct (feature, value) is formatted once."""
+    n = len(X)
+    if n == 0:
+        return []
+    top = np.argsort(-c, axis=1)[:, :k + 3]  # a few spare, for the ones skipped below
+    rows = np.arange(n)[:, None]
+    gain, value = c[rows, top], X[rows, top]
+    keep_zero = np.array([name == "has_web_activity" for name in names])
+    # contributions are sorted, so the first one <= 0 ends the list, as does the k-th phrase
+    positive = np.cumprod(~(gain <= 0), axis=1).astype(bool)
+    usable = positive & ~np.isnan(value) & ((value != 0) | keep_zero[top])
+    chosen = usable & (np.cumsum(usable, axis=1) <= k)
+    r, slot = np.nonzero(chosen)
+    feature, v = top[r, slot], value[r, slot]
+    phrases = np.empty(r.size, dtype=object)
+    if r.size:
+        order = np.lexsort((v, feature))
+        fs, vs = feature[order], v[order]
+        start = np.flatnonzero(np.r_[True, (fs[1:] != fs[:-1]) | (vs[1:] != vs[:-1])])
+        texts = [PHRASES[names[j]](x) for j, x in zip(fs[start].tolist(), vs[start].tolist())]
+        sizes = np.diff(np.r_[start, r.size])
+        distinct = np.empty(len(texts), dtype=object)
+        distinct[:] = texts
+        phrases[order] = np.repeat(distinct, sizes)
+    # every feature's phrase differs from every other feature's, so a row never repeats one
+    counts = np.bincount(r, minlength=n)
+    out = phrases.tolist()
+    ends = np.cumsum(counts).tolist()
+    return [out[e - m:e] for e, m in zip(ends, counts.tolist())]

@@ -7,9 +7,12 @@ feature is a masked bincount over them.
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, reduce
+from itertools import chain, repeat
+from operator import iadd
 
 import numpy as np
 
@@ -42,6 +45,17 @@ class History:
 
     @classmethod
     def from_behaviours(cls, behaviours: list[dict]) -> "History":
+        """Flattened with C-level iteration (chain/map over the per-day dicts) and one array
+        conversion per column; anything unusual (ragged day lists, values that are not plain
+        numbers) takes the general path below, which gives the same arrays or the same error."""
+        try:
+            history = _flatten(behaviours)
+        except (TypeError, ValueError, OverflowError, AttributeError):
+            history = None
+        return history if history is not None else cls._from_behaviours_general(behaviours)
+
+    @classmethod
+    def _from_behaviours_general(cls, behaviours: list[dict]) -> "History":
         p_idx, p_day, p_values = [], [], []
         a_idx, a_day, a_counts = [], [], []
         for i, b in enumerate(behaviours):
@@ -71,8 +85,66 @@ class History:
         return int(days.max()) if days.size else None
 
 
+class _DayNumbers(dict):
+    """Day key -> day number, computed once per distinct key (a plain dict lookup after)."""
+
+    def __missing__(self, day: str) -> int:
+        if len(self) >= 200_000:
+            self.clear()
+        number = self[day] = day_number(day)
+        return number
+
+
+_DAYS = _DayNumbers()
+_EMPTY: dict = {}
+
+
+def _int64(values) -> np.ndarray:
+    """A sequence of Python ints as int64, through struct (several times faster than numpy's
+    per-element conversion); struct.error for anything that is not an int in range."""
+    return np.frombuffer(struct.pack(f"{len(values)}q", *values), dtype=np.int64)
+
+
+def _numbers(rows: list, width: int) -> np.ndarray | None:
+    """Rows of `width` numbers (as stored: ints, floats for amounts) as a float64 array, as
+    np.array(rows, dtype=float64) converts them; None when a row is ragged (the general path
+    then raises as it always did)."""
+    if not rows:
+        return np.zeros((0, width))
+    if set(map(len, rows)) != {width}:
+        return None
+    flat = reduce(iadd, rows, [])
+    try:  # all ints: int64 is exact, and int64 -> float64 rounds as int -> float does
+        return _int64(flat).astype(np.float64).reshape(-1, width)
+    except struct.error:
+        return np.array(flat, dtype=np.float64).reshape(-1, width)
+
+
+def _flatten(behaviours: list[dict]) -> History | None:
+    n = len(behaviours)
+    purchases = list(map(dict.get, behaviours, repeat("purchases"), repeat(_EMPTY)))
+    activity = list(map(dict.get, behaviours, repeat("activity"), repeat(_EMPTY)))
+    # dict.values raises TypeError on anything but a dict (null included): the general path
+    p_values = _numbers(reduce(iadd, map(dict.values, purchases), []), 2)
+    a_counts = _numbers(reduce(iadd, map(dict.values, activity), []), 5)
+    if p_values is None or a_counts is None:
+        return None
+    rows = np.arange(n, dtype=np.int64)
+    day = _DAYS.__getitem__
+    return History(
+        n, np.repeat(rows, np.fromiter(map(len, purchases), np.int64, n)),
+        _int64(list(map(day, chain.from_iterable(purchases)))),
+        p_values[:, 0].copy(), p_values[:, 1].copy(),
+        np.repeat(rows, np.fromiter(map(len, activity), np.int64, n)),
+        _int64(list(map(day, chain.from_iterable(activity)))), a_counts)
+
 def _sum(idx, weights, n):
     return np.bincount(idx, weights=weights, minlength=n)[:n] if idx.size else np.zeros(n)
+
+
+def _count(idx, n):
+    """Rows per profile, as floats (what a bincount weighted by ones gives)."""
+    return np.bincount(idx, minlength=n)[:n].astype(np.float64) if idx.size else np.zeros(n)
 
 
 def _extreme(idx, values, n, fn, initial):
@@ -82,52 +154,65 @@ def _extreme(idx, values, n, fn, initial):
     return out
 
 
+def _rows(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows of each array where mask holds (np.compress: several times faster than boolean
+    indexing on 2-D arrays); the arrays themselves when every row is kept (scoring today)."""
+    if mask.all():
+        return arrays
+    return tuple(np.compress(mask, a, axis=0) for a in arrays)
+
+
 def matrix(history: History, as_of: int) -> np.ndarray:
     """Feature matrix (profiles x FEATURES) from days strictly before day number `as_of`.
     Missing values (no order yet) are NaN, which the gradient-boosted trees handle natively."""
     n = history.n
-    X = np.zeros((n, len(FEATURES)))
-    pm = history.p_day < as_of
-    pi, pd, po, pa = history.p_idx[pm], history.p_day[pm], history.p_orders[pm], history.p_amount[pm]
-    am = history.a_day < as_of
-    ai, ad, ac = history.a_idx[am], history.a_day[am], history.a_counts[am]
+    X = np.empty((n, len(FEATURES)))
+    pi, pd, po, pa = _rows(history.p_day < as_of, history.p_idx, history.p_day,
+                           history.p_orders, history.p_amount)
+    ai, ad, ac = _rows(history.a_day < as_of, history.a_idx, history.a_day, history.a_counts)
 
     orders = _sum(pi, po, n)
     spend = _sum(pi, pa, n)
-    last_order = _extreme(pi, pd.astype(float), n, np.maximum, -np.inf)
-    first_order = _extreme(pi, pd.astype(float), n, np.minimum, np.inf)
-    recent_p = pd >= as_of - 90
+    pdf = pd.astype(float)
+    last_order = _extreme(pi, pdf, n, np.maximum, -np.inf)
+    first_order = _extreme(pi, pdf, n, np.minimum, np.inf)
     X[:, F["orders"]] = orders
-    X[:, F["purchase_days"]] = _sum(pi, np.ones(pi.size), n)
+    X[:, F["purchase_days"]] = _count(pi, n)
     X[:, F["spend"]] = spend
+    bought = orders > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        X[:, F["avg_order_value"]] = np.where(orders > 0, spend / orders, np.nan)
-    X[:, F["days_since_last_order"]] = np.where(orders > 0, as_of - last_order, np.nan)
-    X[:, F["days_since_first_order"]] = np.where(orders > 0, as_of - first_order, np.nan)
-    X[:, F["orders_90d"]] = _sum(pi[recent_p], po[recent_p], n)
-    X[:, F["spend_90d"]] = _sum(pi[recent_p], pa[recent_p], n)
+        X[:, F["avg_order_value"]] = np.where(bought, spend / orders, np.nan)
+    X[:, F["days_since_last_order"]] = np.where(bought, as_of - last_order, np.nan)
+    X[:, F["days_since_first_order"]] = np.where(bought, as_of - first_order, np.nan)
+    pi90, po90, pa90 = _rows(pd >= as_of - 90, pi, po, pa)
+    X[:, F["orders_90d"]] = _sum(pi90, po90, n)
+    X[:, F["spend_90d"]] = _sum(pi90, pa90, n)
 
-    last_active = _extreme(ai, ad.astype(float), n, np.maximum, -np.inf)
-    first_active = _extreme(ai, ad.astype(float), n, np.minimum, np.inf)
+    adf = ad.astype(float)
+    last_active = _extreme(ai, adf, n, np.maximum, -np.inf)
+    first_active = _extreme(ai, adf, n, np.minimum, np.inf)
     first_seen = np.minimum(first_active, first_order)
     last_seen = np.maximum(last_active, last_order)
     seen = np.isfinite(first_seen)
     X[:, F["days_since_first_seen"]] = np.where(seen, as_of - first_seen, np.nan)
     X[:, F["days_since_last_seen"]] = np.where(seen, as_of - last_seen, np.nan)
-    X[:, F["active_days"]] = _sum(ai, np.ones(ai.size), n)
-    X[:, F["sessions"]] = _sum(ai, ac[:, 0] if ac.size else ac, n)
-    r30, r90 = ad >= as_of - 30, ad >= as_of - 90
-    X[:, F["sessions_30d"]] = _sum(ai[r30], ac[r30, 0], n)
-    X[:, F["sessions_90d"]] = _sum(ai[r90], ac[r90, 0], n)
-    X[:, F["page_views_30d"]] = _sum(ai[r30], ac[r30, 1], n)
-    X[:, F["product_views_30d"]] = _sum(ai[r30], ac[r30, 2], n)
-    X[:, F["add_to_cart_30d"]] = _sum(ai[r30], ac[r30, 3], n)
-    X[:, F["add_to_cart"]] = _sum(ai, ac[:, 3] if ac.size else ac, n)
-    views = _sum(ai, ac[:, 2] if ac.size else ac, n)
-    discounts = _sum(ai, ac[:, 4] if ac.size else ac, n)
+    active_days = _count(ai, n)
+    X[:, F["active_days"]] = active_days
+    # columns: sessions, page views, product views, add-to-carts, discounts
+    X[:, F["sessions"]] = _sum(ai, ac[:, 0], n)
+    ai90, ad90, ac90 = _rows(ad >= as_of - 90, ai, ad, ac)  # the last 30 days are in these
+    ai30, ac30 = _rows(ad90 >= as_of - 30, ai90, ac90)
+    X[:, F["sessions_30d"]] = _sum(ai30, ac30[:, 0], n)
+    X[:, F["sessions_90d"]] = _sum(ai90, ac90[:, 0], n)
+    X[:, F["page_views_30d"]] = _sum(ai30, ac30[:, 1], n)
+    X[:, F["product_views_30d"]] = _sum(ai30, ac30[:, 2], n)
+    X[:, F["add_to_cart_30d"]] = _sum(ai30, ac30[:, 3], n)
+    X[:, F["add_to_cart"]] = _sum(ai, ac[:, 3], n)
+    views = _sum(ai, ac[:, 2], n)
+    discounts = _sum(ai, ac[:, 4], n)
     X[:, F["discount_share"]] = discounts / np.maximum(views, 1)
-    X[:, F["has_web_activity"]] = (X[:, F["active_days"]] > 0).astype(float)
-    X[:, F["page_views"]] = _sum(ai, ac[:, 1] if ac.size else ac, n)
+    X[:, F["has_web_activity"]] = (active_days > 0).astype(float)
+    X[:, F["page_views"]] = _sum(ai, ac[:, 1], n)
     X[:, F["discount_interactions"]] = discounts
     return X
 
