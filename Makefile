@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test install clean-local model bench-accuracy bench-engine package fuzz
+.PHONY: run test install clean-local model bench-accuracy bench-engine bench-scoring package fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,3 +60,6 @@ package: $(VENV312)/.installed
 
 bench-engine: $(BENCH_STAMP)
 	$(PY) bench/segment_engine.py
+
+bench-scoring: $(BENCH_STAMP)
+	$(PY) bench/scoring_speed.py
