@@ -2,6 +2,7 @@
 vectorised over a batch."""
 from __future__ import annotations
 
+import gc
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -23,6 +24,25 @@ def cut_of(as_of: date) -> int:
 def score(behaviours: list[dict], model: PredictiveModel, as_of: date | None = None,
           with_explanations: bool = True, conversion_horizon: int | None = None,
           clv_horizon: int | None = None) -> list[dict]:
+    if len(behaviours) < _GC_PAUSE_FROM or not gc.isenabled():
+        return _score(behaviours, model, as_of, with_explanations, conversion_horizon,
+                      clv_horizon)
+    # A big in-memory batch builds millions of short-lived lists and dicts, none of them in a
+    # reference cycle: the cyclic collector would walk the whole heap again and again for
+    # nothing (a quarter of the time with explanations on 100,000 profiles). Paused, not
+    # skipped: it runs as usual once scoring returns.
+    gc.disable()
+    try:
+        return _score(behaviours, model, as_of, with_explanations, conversion_horizon,
+                      clv_horizon)
+    finally:
+        gc.enable()
+
+
+_GC_PAUSE_FROM = 5_000
+
+
+def _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_horizon):
     now = datetime.now(timezone.utc)
     as_of = as_of or now.date()
     cut = cut_of(as_of)
