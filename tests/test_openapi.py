@@ -12,7 +12,8 @@ from chalicelib.api import docs
 
 SPEC = json.loads(docs.SPEC_PATH.read_text(encoding="utf-8"))
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
-PUBLIC = {("GET", "/openapi.json")}
+# outside /projects/: this document and the segment builder's static page, no key, no data
+PUBLIC = {("GET", "/openapi.json"), ("GET", "/"), ("GET", "/ui/{asset}")}
 UPSERTS = {("PUT", "/projects/{project_id}/profiles/{profile_id}")}  # an unknown id is created
 
 
@@ -56,6 +57,7 @@ def test_every_ref_resolves_and_every_operation_is_documented():
     for (method, path), op in spec_operations().items():
         codes = set(op["responses"])
         assert codes & {"200", "201"}, (method, path)
+        assert ((method, path) in PUBLIC) == (not path.startswith("/projects/{project_id}/"))
         if (method, path) in PUBLIC:
             assert op["security"] == []
             continue
