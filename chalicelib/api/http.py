@@ -14,6 +14,26 @@ from ..validation import parse_json_body
 log = logging.getLogger(__name__)
 
 
+THROTTLING_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException",
+                    "RequestLimitExceeded", "SlowDown", "Throttling", "ServiceUnavailable",
+                    "InternalServerError"}
+
+
+def is_throttling(exc: BaseException | None) -> bool:
+    """Whether a storage call failed for throttling or a transient AWS error (after botocore's
+    retries), looking through PynamoDB's wrapping and exception chains."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code") \
+            if isinstance(getattr(exc, "response", None), dict) else None
+        if code in THROTTLING_CODES or getattr(exc, "cause_response_code", None) in \
+                THROTTLING_CODES:
+            return True
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    return False
+
+
 def json_response(body, status: int = 200) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
@@ -53,7 +73,13 @@ def project_route(blueprint: Blueprint, path: str, **options):
                 return view(project_id, **params)
             except ServiceError as error:
                 return error_response(error)
-            except Exception:  # never leak a stack trace; log it for the operator
+            except Exception as exc:  # never leak a stack trace; log it for the operator
+                if is_throttling(exc):  # retried with backoff already: the client tries later
+                    log.warning("throttled on %s after retries: %s", path, exc)
+                    return Response(body={"error": {
+                        "code": "unavailable",
+                        "message": "the service is busy; retry in a moment"}}, status_code=503,
+                        headers={"Content-Type": "application/json", "Retry-After": "1"})
                 log.exception("unhandled error on %s", path)
                 return json_response({"error": {"code": "internal",
                                                 "message": "internal error"}}, 500)

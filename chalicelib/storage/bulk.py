@@ -15,7 +15,7 @@ from ..behaviour import Event
 from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas
 from ..validation import now_iso
 from .connection import bind
-from . import changes
+from . import batch, changes
 from .models import AttributeKindModel, ChangeModel, EventModel, ProfileModel
 from .profiles import KIND_ATTRS, profile_key
 
@@ -28,12 +28,9 @@ def _existing_event_ids(project_id: str, items: list[ImportItem],
                         existing: dict[str, ProfileModel]) -> set[tuple[str, str]]:
     keys = [(f"{project_id}#{pid}", e.event_id) for pid, _, events in items if pid in existing
             for e in events]
-    found = set()
-    for start in range(0, len(keys), 100):
-        for item in EventModel.batch_get(keys[start:start + 100], attributes_to_get=["pk",
-                                                                                    "event_id"]):
-            found.add((item.pk, item.event_id))
-    return found
+    return {(item.pk, item.event_id)
+            for item in batch.get(EventModel, keys, consistent=False,
+                                  attributes=["pk", "event_id"])}
 
 
 def import_profiles(project_id: str, items: Iterable[ImportItem],
@@ -52,14 +49,14 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
                 merged[pid] = (pid, {**a, **attrs}, ev + events)
             else:
                 merged[pid] = (pid, attrs, list(events))
-        batch = list(merged.values())
-        keys = [(profile_key(project_id, pid), pid) for pid, _, _ in batch]
-        existing = {m.profile_id: m for m in ProfileModel.batch_get(keys, consistent_read=True)}
-        stored = _existing_event_ids(project_id, batch, existing)
+        unique = list(merged.values())
+        keys = [(profile_key(project_id, pid), pid) for pid, _, _ in unique]
+        existing = {m.profile_id: m for m in batch.get(ProfileModel, keys)}
+        stored = _existing_event_ids(project_id, unique, existing)
         now = now_iso()
         profiles, event_models = [], []
         deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for pid, attrs, events in batch:
+        for pid, attrs, events in unique:
             old = existing.get(pid)
             before = (old.attrs or {}) if old else {}
             after = merge(before, attrs)
@@ -89,20 +86,15 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
                 version=(old.version or 0) + 1 if old else 1))
             totals["events"] += len(fresh)
             totals["created"] += old is None
-        with EventModel.batch_write() as writer:  # events before their profile: see module doc
-            for model in event_models:
-                writer.save(model)
-        with ChangeModel.batch_write() as writer:  # change hints before the change
-            for model in profiles:
-                writer.save(changes.entry(project_id, model.profile_id))
-        with ProfileModel.batch_write() as writer:
-            for model in profiles:
-                writer.save(model)
+        batch.write(EventModel, event_models)  # events before their profile: see module doc
+        batch.write(ChangeModel, [changes.entry(project_id, model.profile_id)  # hints first
+                                  for model in profiles])
+        batch.write(ProfileModel, profiles)
         for name, delta in deltas.items():
             actions = [KIND_ATTRS[k].add(n) for k, n in delta.items() if n]
             if actions:
                 AttributeKindModel(project_id, name).update(actions=actions)
-        totals["profiles"] += len(batch)
+        totals["profiles"] += len(unique)
         chunk.clear()
         if progress:
             progress(totals["profiles"], totals["events"])

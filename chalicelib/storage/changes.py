@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from . import batch
 from .connection import bind
 from .models import ChangeModel
 
@@ -131,10 +132,7 @@ def erase(project_id: str, profile_id: str) -> int:
     tombstone.save()
     older = [item for item in ChangeModel.by_profile.query(f"{project_id}#{profile_id}")
              if item.change_id < tombstone.change_id]
-    with ChangeModel.batch_write() as batch:
-        for item in older:
-            batch.delete(item)
-    return len(older)
+    return batch.write(ChangeModel, deletes=older)
 
 
 def erased_since(project_id: str, moment: str) -> set[str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+from botocore.config import Config
 from pynamodb.connection import Connection
 
 from .. import config
@@ -26,11 +27,15 @@ def bind() -> config.Settings:
                 model.Meta.host = current.dynamodb_endpoint
                 model.Meta.region = current.region
                 model.Meta.read_timeout_seconds = current.read_timeout_seconds
-                model.Meta.max_retry_attempts = 5
+                model.Meta.max_retry_attempts = MAX_RETRY_ATTEMPTS
                 model._connection = None  # forget the connection bound to the old settings
             _bound_to = current
     return _bound_to
 
+
+# S3 and SQS clients: throttling and transient errors retried with exponential backoff and jitter
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+MAX_RETRY_ATTEMPTS = 5  # DynamoDB calls, through PynamoDB (botocore's standard mode as well)
 
 _connections: dict[config.Settings, Connection] = {}
 
@@ -42,7 +47,8 @@ def transaction_connection() -> Connection:
     connection = _connections.get(s)
     if connection is None:
         connection = _connections[s] = Connection(region=s.region, host=s.dynamodb_endpoint,
-                                                  read_timeout_seconds=s.read_timeout_seconds)
+                                                  read_timeout_seconds=s.read_timeout_seconds,
+                                                  max_retry_attempts=MAX_RETRY_ATTEMPTS)
     return connection
 
 

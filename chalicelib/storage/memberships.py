@@ -12,6 +12,7 @@ from typing import Iterable, Iterator
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from . import batch
 from .changes import stamp
 from .connection import bind, transaction_connection
 from .models import MembershipChangeModel, MembershipModel, SegmentStatModel
@@ -37,12 +38,9 @@ def members_among(project_id: str, segment_ids: list[str], profile_ids: list[str
     """(segment_id, profile_id) pairs stored as members, among the given ones."""
     bind()
     keys = [(segment_key(project_id, s), p) for s in segment_ids for p in profile_ids]
-    found = set()
-    for start in range(0, len(keys), 100):
-        for item in MembershipModel.batch_get(keys[start:start + 100], consistent_read=True,
-                                              attributes_to_get=["segment_key", "profile_id"]):
-            found.add((item.segment_key.split("#", 1)[1], item.profile_id))
-    return found
+    return {(item.segment_key.split("#", 1)[1], item.profile_id)
+            for item in batch.get(MembershipModel, keys,
+                                  attributes=["segment_key", "profile_id"])}
 
 
 def apply(project_id: str, segment_id: str, entered: Iterable[str], exited: Iterable[str]
@@ -121,15 +119,11 @@ def erase_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> i
     bind()
     profile_key = f"{project_id}#{profile_id}"
     n = 0
-    with MembershipModel.batch_write() as batch:
-        for segment_id in segment_ids:
-            batch.delete(MembershipModel(segment_key(project_id, segment_id), profile_id))
+    batch.write(MembershipModel, deletes=[MembershipModel(segment_key(project_id, segment_id),
+                                                          profile_id)
+                                          for segment_id in segment_ids])
     for model in (MembershipModel, MembershipChangeModel):
-        items = list(model.by_profile.query(profile_key))
-        with model.batch_write() as batch:
-            for item in items:
-                batch.delete(item)
-                n += 1
+        n += batch.write(model, deletes=list(model.by_profile.query(profile_key)))
     return n
 
 
@@ -138,6 +132,4 @@ def erase_segment(project_id: str, segment_id: str) -> None:
     bind()
     key = segment_key(project_id, segment_id)
     for model in (MembershipModel, MembershipChangeModel, SegmentStatModel):
-        with model.batch_write() as batch:
-            for item in model.query(key):
-                batch.delete(item)
+        batch.write(model, deletes=list(model.query(key)))

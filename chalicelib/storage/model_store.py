@@ -6,7 +6,7 @@ import threading
 
 import boto3
 
-from .connection import bind
+from .connection import RETRIES, bind
 from .models import ProjectModel
 
 _clients: dict = {}
@@ -18,7 +18,8 @@ def s3_client():
     key = (s.region, s.s3_endpoint)
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.client("s3", region_name=s.region, endpoint_url=s.s3_endpoint)
+            _clients[key] = boto3.client("s3", region_name=s.region, endpoint_url=s.s3_endpoint,
+                                         config=RETRIES)
         return _clients[key]
 
 

@@ -20,7 +20,7 @@ from ..errors import Conflict, PayloadTooLarge, ValidationError
 from ..profiles import (MAX_STORED_ATTRIBUTES, kind_deltas, profile_document,
                         segmentable_document)
 from ..validation import now_iso
-from . import changes
+from . import batch, changes
 from .connection import bind, transaction_connection
 from .models import KINDS, AttributeKindModel, EventModel, ProfileModel
 
@@ -205,9 +205,8 @@ def delete(project_id: str, profile_id: str) -> bool:
 
 def _delete_events(project_id: str, profile_id: str) -> None:
     events_pk = f"{project_id}#{profile_id}"
-    with EventModel.batch_write() as batch:
-        for event in EventModel.query(events_pk, attributes_to_get=["pk", "event_id"]):
-            batch.delete(event)
+    batch.write(EventModel, deletes=list(EventModel.query(events_pk,
+                                                          attributes_to_get=["pk", "event_id"])))
 
 
 def iter_shard(project_id: str, shard: int, page_size: int = 500) -> Iterator[ProfileModel]:
@@ -258,10 +257,8 @@ def batch_get(project_id: str, profile_ids: list[str]) -> dict[str, ProfileModel
     bind()
     found = {}
     ids = list(dict.fromkeys(profile_ids))
-    for start in range(0, len(ids), 100):
-        keys = [(profile_key(project_id, pid), pid) for pid in ids[start:start + 100]]
-        for model in ProfileModel.batch_get(keys, consistent_read=True):
-            found[model.profile_id] = model
+    for model in batch.get(ProfileModel, [(profile_key(project_id, pid), pid) for pid in ids]):
+        found[model.profile_id] = model
     return found
 
 

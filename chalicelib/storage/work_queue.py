@@ -10,7 +10,7 @@ import time
 
 import boto3
 
-from .connection import bind
+from .connection import RETRIES, bind
 
 MAX_RECEIVES = 5
 SEND_ATTEMPTS = 6
@@ -24,7 +24,8 @@ def sqs_client():
     key = (s.region, s.sqs_endpoint)
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.client("sqs", region_name=s.region, endpoint_url=s.sqs_endpoint)
+            _clients[key] = boto3.client("sqs", region_name=s.region, endpoint_url=s.sqs_endpoint,
+                                         config=RETRIES)
         return _clients[key]
 
 
