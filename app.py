@@ -3,6 +3,8 @@ from chalice import Chalice
 
 from chalicelib.api import events, jobs, profiles, segments, triggers
 from chalicelib.api import docs
+from chalicelib.api import ui
+from chalicelib.api import exports
 
 app = Chalice(app_name="predictive-segments")
 app.register_blueprint(profiles.bp)
@@ -11,3 +13,5 @@ app.register_blueprint(segments.bp)
 app.register_blueprint(jobs.bp)
 app.register_blueprint(triggers.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(ui.bp)
+app.register_blueprint(exports.bp)

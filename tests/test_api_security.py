@@ -7,7 +7,7 @@ from app import app
 from chalicelib.storage import keys
 
 # Public routes hold no project data (the API description); every other route is a project's.
-PUBLIC = {("/openapi.json", "GET")}
+PUBLIC = {("/openapi.json", "GET"), ("/", "GET"), ("/ui/{asset}", "GET")}
 ALL_ROUTES = sorted((path, method) for path, methods in app.routes.items() for method in methods)
 ROUTES = [route for route in ALL_ROUTES if route not in PUBLIC]
 SAMPLE_BODY = {"attributes": {}}

@@ -1,0 +1,51 @@
+"""GET / and GET /ui/{asset}: the segment builder, static files kept in chalicelib/ui/ (packaged
+with the Lambda). No key needed: they hold no data; the page asks for a project and key and calls
+the API with them. Only the files named here are served."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chalice import Blueprint, Response
+
+UI_DIR = Path(__file__).resolve().parents[1] / "ui"
+ASSETS = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+# The page loads only its own script and stylesheet and talks only to this origin.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+bp = Blueprint(__name__)
+
+
+def asset_text(name: str) -> str:
+    """Read on each request (a few KB): an edited file shows on the next reload."""
+    return (UI_DIR / name).read_text(encoding="utf-8")
+
+
+def _asset(name: str) -> Response:
+    return Response(body=asset_text(name), status_code=200,
+                    headers={"Content-Type": ASSETS[name], **SECURITY_HEADERS})
+
+
+@bp.route("/", methods=["GET"])
+def index():
+    return _asset("index.html")
+
+
+@bp.route("/ui/{asset}", methods=["GET"])
+def ui_asset(asset):
+    if asset not in ASSETS:
+        return Response(body=json.dumps({"error": {"code": "not_found",
+                                                   "message": "no such file", "path": "/asset"}}),
+                        status_code=404, headers={"Content-Type": "application/json"})
+    return _asset(asset)
