@@ -19,8 +19,19 @@ install: $(STAMP)
 run: $(STAMP)
 	PORT=$(PORT) $(PY) -m chalicelib.local.stack
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Debian's Chromium, for the browser test of the segment builder (tests/test_ui_browser.py drives it
+# with Playwright; Playwright's own browser download is not used). Installed when missing.
+.PHONY: browser screenshots
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# docs/img/ui-*.png: the browser test, taking a screenshot of each page (on more demo profiles).
+screenshots: $(STAMP) browser
+	UI_SCREENSHOTS=1 UI_DEMO_PROFILES=$${UI_DEMO_PROFILES:-400} $(PY) -m pytest -q -s tests/test_ui_browser.py
 
 clean-local:
 	rm -rf .local
