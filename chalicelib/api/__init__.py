@@ -1,1 +1,5 @@
-"""HTTP edge: blueprints that parse input, call one service function and shape the output."""
+"""The HTTP routes and event handlers (chalice blueprints). Importing it turns on JSON logs when
+running in Lambda (chalicelib.observability)."""
+from .. import observability
+
+observability.configure()

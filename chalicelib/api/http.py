@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 
 from chalice import Blueprint, Response
 
+from .. import observability
 from ..errors import Forbidden, ServiceError, Unauthorized
 from ..storage import keys
 from ..validation import parse_json_body
@@ -68,6 +70,14 @@ def project_route(blueprint: Blueprint, path: str, **options):
     def decorator(view):
         @functools.wraps(view)
         def wrapped(project_id: str, **params):
+            request_id = (blueprint.current_request.context or {}).get("requestId") \
+                or uuid.uuid4().hex[:16]
+            with observability.context(request_id=request_id, project_id=project_id[:64]):
+                response = _answer(view, project_id, params)
+            response.headers["X-Request-Id"] = request_id
+            return response
+
+        def _answer(view, project_id: str, params: dict) -> Response:
             try:
                 authorize(blueprint, project_id)
                 return view(project_id, **params)

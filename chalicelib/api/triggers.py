@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from boto3.dynamodb.types import TypeDeserializer
 from chalice import Blueprint, Rate
 
+from .. import observability
 from ..services import scoring, work
 
 bp = Blueprint(__name__)
@@ -75,9 +76,13 @@ def handle_work(records) -> dict:
     and after five deliveries moves them to the dead-letter queue)."""
     failures = []
     for record in records:
+        message_id = record.to_dict().get("messageId")
         try:
-            result = work.process(work.parse(record.body))
-            log.info("work %s: %s", record.receipt_handle[:12], result)
+            item = work.parse(record.body)
+            with observability.context(job_id=getattr(item, "job_id", None) or message_id,
+                                       project_id=item.project_id):
+                result = work.process(item)
+                log.info("work %s done: %s", type(item).__name__, result)
         except Exception:
             log.exception("work message %s failed", getattr(record, "receipt_handle", "?")[:12])
             failures.append(record.to_dict().get("messageId"))

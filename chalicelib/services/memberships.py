@@ -12,7 +12,7 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
-from .. import cursor
+from .. import cursor, observability
 from ..errors import Conflict, ValidationError
 from ..segments import compile_rules
 from ..storage import memberships as store
@@ -51,6 +51,9 @@ def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
     entered, exited = store.apply(project_id, segment_id, now - stored, stored - now)
     duration_ms = (time.time() - started) * 1000
     store.record_stat(project_id, segment_id, len(now), entered, exited, duration_ms, trigger)
+    observability.emit_metrics({"SegmentEvaluationDuration": (duration_ms, "Milliseconds"),
+                                "SegmentEntries": (float(entered), "Count"),
+                                "SegmentExits": (float(exited), "Count")}, trigger=trigger)
     return {"segment_id": segment_id, "size": len(now), "entered": entered, "exited": exited,
             "duration_ms": round(duration_ms, 1)}
 

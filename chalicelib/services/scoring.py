@@ -13,6 +13,7 @@ from ..predict.training import finish, train_project
 from ..storage import changes, jobs, keys, model_store, snapshots, work_queue
 from ..storage import profiles as store
 from ..storage.connection import bind
+from .. import observability
 from . import memberships
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,12 @@ def current_model(project_id: str) -> PredictiveModel:
         log.exception("model %s of project %s cannot be loaded; using the default", version,
                       project_id)
         return artifact.default_model()
+
+
+def _finish(job, status: str, summary: dict) -> None:
+    """Record the job's end, and report its duration and counts as CloudWatch metrics."""
+    jobs.finish(job, status, summary)
+    observability.job_metrics(job.kind, status, summary)
 
 
 def _score_and_write(models_batch: list, model: PredictiveModel, as_of: date | None,
@@ -87,6 +94,12 @@ def rescore_project(project_id: str, as_of: date | None = None, kind: str = "res
     horizons = _horizons(conversion_horizon, clv_horizon)
     model = current_model(project_id)
     job = jobs.start(project_id, kind, taken_at=snapshot.taken_at)
+    with observability.context(job_id=job.job_id, project_id=project_id):
+        return _run_rescore(job, project_id, snapshot, model, as_of, horizons, started)
+
+
+def _run_rescore(job, project_id: str, snapshot: "SnapshotBuilder", model: PredictiveModel,
+                 as_of: date | None, horizons: dict, started: float) -> dict:
     try:
         profiles = (p for _, p in store.iter_profiles(project_id, page_size=PAGE))
         totals = _rescore(profiles, model, as_of, horizons, snapshot)
@@ -95,12 +108,12 @@ def rescore_project(project_id: str, as_of: date | None = None, kind: str = "res
     except Exception as exc:
         summary = {"error": str(exc)[:500], "model_version": model.metadata.get("version"),
                    "duration_seconds": round(time.time() - started, 3)}
-        jobs.finish(job, "failed", summary)
+        _finish(job, "failed", summary)
         raise
     summary = {**totals, "model_version": model.metadata.get("version"),
                "as_of": (as_of or date.today()).isoformat(),
                "duration_seconds": round(time.time() - started, 3)}
-    jobs.finish(job, "succeeded", summary)
+    _finish(job, "succeeded", summary)
     return {"job_id": job.job_id, **summary}
 
 
@@ -174,7 +187,7 @@ def finalize_rescore(job) -> dict:
     summary = {**totals, "segments_queued": len(segment_ids),
                "duration_seconds": round(time.time() - started_at.timestamp(), 3),
                "finalize_seconds": round(time.time() - started, 3)}
-    jobs.finish(job, "succeeded", summary)
+    _finish(job, "succeeded", summary)
     return summary
 
 
@@ -321,5 +334,5 @@ def train(project_id: str, as_of: date, conversion_horizon: int | None = None,
         model_store.put(project_id, blob, metadata)
         model_store.promote(project_id, metadata["version"])
         summary["model_version"] = metadata["version"]
-    jobs.finish(job, result.status, summary)
+    _finish(job, result.status, summary)
     return {"job_id": job.job_id, **summary}
