@@ -129,16 +129,10 @@ def throughput(n: int) -> dict:
     return out
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--transactions", type=Path)
-    parser.add_argument("--calibration-end", type=date.fromisoformat, default=date(1997, 9, 30))
-    parser.add_argument("--holdout-end", type=date.fromisoformat, default=date(1998, 6, 30))
-    parser.add_argument("--throughput-profiles", type=int, default=100_000)
-    args = parser.parse_args(argv)
-    rows = load(args)
-    cal_end, hold_end = args.calibration_end, args.holdout_end
+def holdout_evaluation(rows, cal_end: date, hold_end: date) -> dict:
+    """The protocol above, without throughput: per calibration customer (sorted ids), the holdout
+    outcomes (`bought`, `spend`), our exported predictions (`conv` in 0-1, `clv_pred`), the
+    baseline's (`base`), the exported rows and the CLI timings. Prints its progress lines."""
     horizon = (hold_end - cal_end).days
     cal_customers = sorted({c for c, d, _ in rows if d <= cal_end})
     print(f"{len(rows)} transactions; {len(cal_customers)} customers in the calibration period "
@@ -157,8 +151,16 @@ def main(argv=None) -> None:
     conv = np.array([float(exported[c]["conversion_potential"]) / 100 for c in cal_customers])
     clv_pred = np.array([float(exported[c]["clv_predicted"]) for c in cal_customers])
     base = baseline(rows, cal_end, horizon, cal_customers)
+    return {"cal_end": cal_end, "hold_end": hold_end, "horizon": horizon,
+            "transactions": len(rows), "customers": cal_customers, "bought": bought,
+            "spend": spend, "conv": conv, "clv_pred": clv_pred, "base": base,
+            "exported": exported, "timings": timings}
 
-    table = [
+
+def metrics_table(bought, spend, conv, clv_pred, base) -> list[tuple[str, float, float]]:
+    """(metric, ours, baseline) rows; the baseline's AUC is the better of its P(purchase) and
+    its expected purchases."""
+    return [
         ("AUC, conversion potential", metrics.auc(bought, conv),
          max(metrics.auc(bought, base["p_purchase"]), metrics.auc(bought, base["expected"]))),
         ("normalised Gini, CLV predicted", metrics.normalized_gini(spend, clv_pred),
@@ -170,6 +172,21 @@ def main(argv=None) -> None:
         ("expected calibration error", metrics.expected_calibration_error(bought, conv),
          metrics.expected_calibration_error(bought, base["p_purchase"])),
     ]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transactions", type=Path)
+    parser.add_argument("--calibration-end", type=date.fromisoformat, default=date(1997, 9, 30))
+    parser.add_argument("--holdout-end", type=date.fromisoformat, default=date(1998, 6, 30))
+    parser.add_argument("--throughput-profiles", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    rows = load(args)
+    ev = holdout_evaluation(rows, args.calibration_end, args.holdout_end)
+    bought, spend, base = ev["bought"], ev["spend"], ev["base"]
+    exported, timings = ev["exported"], ev["timings"]
+    table = metrics_table(bought, spend, ev["conv"], ev["clv_pred"], base)
     print(f"\nbaseline BG/NBD parameters: {base['params']}")
     print(f"holdout: {int(bought.sum())} of {len(bought)} customers bought, "
           f"spend {spend.sum():,.2f}; model {next(iter(exported.values()))['model_version']}")
