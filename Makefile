@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test install clean-local model bench-accuracy bench-engine bench-scoring package fuzz
+.PHONY: run test install clean-local model bench-accuracy bench-engine bench-scoring package fuzz model-report deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,17 @@ $(BENCH_STAMP): $(STAMP) requirements-bench.txt
 bench-accuracy: $(BENCH_STAMP)
 	$(PY) bench/accuracy_cdnow.py
 
+# reports/model-report.{md,html} and its PNG plots: the default model's metadata, the CDNOW
+# holdout evaluation of bench-accuracy against BG/NBD + GG, calibration, gains, feature
+# importance and type distributions (matplotlib: report-only, never in the Lambda package).
+REPORT_STAMP := $(VENV)/.report-installed
+$(REPORT_STAMP): $(BENCH_STAMP) requirements-report.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-report.txt
+	touch $(REPORT_STAMP)
+
+model-report: $(REPORT_STAMP)
+	$(PY) scripts/model_report.py
+
 # The Lambda package and its SAM template, without an AWS account. Chalice finds Lambda wheels of
 # numpy/scipy/scikit-learn only for Python 3.12 (shared/notes/stack-facts.md), so it runs there.
 PY312 ?= $(shell ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1 || command -v python3.12)
@@ -63,11 +74,21 @@ $(VENV312)/.installed: requirements.txt requirements-dev.txt
 	$(VENV312)/bin/python -m pip install --quiet --disable-pip-version-check "pip<26.3" chalice==1.34.0 -r requirements.txt
 	touch $@
 
-package: $(VENV312)/.installed
+# The template holds every resource (tables, stream, bucket, queues, least-privilege role) through
+# chalice's --merge-template (scripts/deploy_template.py); cfn-lint checks it.
+STAGE ?= prod
+package: $(VENV312)/.installed $(STAMP)
 	rm -rf build/package
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV312)/bin/chalice package --stage prod build/package
+	$(VENV312)/bin/python scripts/deploy_template.py $(STAGE) build/resources-$(STAGE).json
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV312)/bin/chalice package --stage $(STAGE) --merge-template build/resources-$(STAGE).json build/package
 	$(VENV312)/bin/python scripts/patch_template.py build/package/sam.json
 	$(VENV312)/bin/python scripts/check_package.py build/package/deployment.zip
+	$(VENV)/bin/cfn-lint build/package/sam.json
+
+# Deploy to the AWS account of the current credentials: `make deploy STAGE=prod DEPLOY_BUCKET=...`
+# (an existing S3 bucket for the Lambda zip). CloudFormation creates or updates the stack.
+deploy: package
+	$(VENV312)/bin/python scripts/deploy.py --stage $(STAGE) --bucket $(DEPLOY_BUCKET) build/package
 
 bench-engine: $(BENCH_STAMP)
 	$(PY) bench/segment_engine.py
