@@ -8,6 +8,8 @@ os.environ.update({
     "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
     "TABLE_PREFIX": "test-", "CURSOR_SECRET": "test-cursor-secret-0123456789",
     "PROFILE_SHARDS": "4", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    # failed work messages come back at once; webhooks may go to a test server on 127.0.0.1
+    "WORK_RETRY_BASE_SECONDS": "0", "ALLOW_PRIVATE_WEBHOOKS": "1",
 })
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 

@@ -172,3 +172,15 @@ def test_deleting_a_segment_removes_its_memberships_history_and_stats(shop, proj
     assert store.members(project["id"], sid) == set()
     assert store.history(project["id"], sid, "2000", None, 10) == ([], False)
     assert store.stats(project["id"], sid, 10) == []
+
+
+def test_a_profile_lists_the_segments_it_is_in(shop, project, drain):
+    sid = shop.post("/segments", BIG_SPENDERS)[1]["segment_id"]
+    other = shop.post("/segments", {**BIG_SPENDERS, "name": "small", "rules": [
+        {"field": "behaviour.revenue", "operator": "lt", "value": 50}]})[1]["segment_id"]
+    drain()
+    assert shop.get("/profiles/p01/segments")[1] == {
+        "profile_id": "p01", "segments": [{"segment_id": sid, "name": "big spenders"}]}
+    assert [s["segment_id"] for s in shop.get("/profiles/p12/segments")[1]["segments"]] == \
+        [other]
+    assert shop.get("/profiles/nobody/segments")[0] == 404

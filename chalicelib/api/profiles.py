@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import profiles
+from ..services import memberships, profiles
 from ..validation import check_limit
 from .http import body, json_response, project_route, query_param
 
@@ -33,3 +33,8 @@ def list_profiles(project_id):
 def delete_profile(project_id, profile_id):
     profiles.delete(project_id, profile_id)
     return json_response({"deleted": profile_id})
+
+
+@project_route(bp, "/profiles/{profile_id}/segments", methods=["GET"])
+def get_profile_segments(project_id, profile_id):
+    return json_response(memberships.profile_segments(project_id, profile_id))

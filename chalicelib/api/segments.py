@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..services import memberships, segments
+from ..services import destinations, memberships, segments
 from ..validation import check_limit
 from .http import body, json_response, project_route, query_param
 
@@ -65,3 +65,19 @@ def segment_changes(project_id, segment_id):
 @project_route(bp, "/segments/{segment_id}/stats", methods=["GET"])
 def segment_stats(project_id, segment_id):
     return json_response(memberships.stats(project_id, segment_id))
+
+
+@project_route(bp, "/segments/{segment_id}/destinations", methods=["POST"])
+def create_destination(project_id, segment_id):
+    return json_response(destinations.create(project_id, segment_id, body(bp)), 201)
+
+
+@project_route(bp, "/segments/{segment_id}/destinations", methods=["GET"])
+def list_destinations(project_id, segment_id):
+    return json_response(destinations.list_all(project_id, segment_id))
+
+
+@project_route(bp, "/segments/{segment_id}/destinations/{destination_id}", methods=["DELETE"])
+def delete_destination(project_id, segment_id, destination_id):
+    destinations.delete(project_id, segment_id, destination_id)
+    return json_response({"deleted": destination_id})

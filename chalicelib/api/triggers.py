@@ -84,9 +84,20 @@ def handle_work(records) -> dict:
                 result = work.process(item)
                 log.info("work %s done: %s", type(item).__name__, result)
         except Exception:
-            log.exception("work message %s failed", getattr(record, "receipt_handle", "?")[:12])
-            failures.append(record.to_dict().get("messageId"))
+            log.exception("work message %s failed", message_id)
+            failures.append(message_id)
+            _retry_later(record)
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failures if m]}
+
+
+def _retry_later(record) -> None:
+    """Back off before the next delivery of a failed message (best effort: without it, SQS
+    redelivers after the queue's visibility timeout)."""
+    try:
+        count = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        work.retry_later(record.receipt_handle, count)
+    except Exception:
+        log.warning("could not delay the retry of a failed work message", exc_info=True)
 
 
 @bp.schedule(Rate(RESCORE_RATE_HOURS, unit=Rate.HOURS))

@@ -36,6 +36,8 @@ def local_environment(p: dict[str, Path], endpoint: str | None) -> None:
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "TABLE_PREFIX": TABLE_PREFIX, "CURSOR_SECRET": p["secret"].read_text().strip(),
         "MODEL_BUCKET": MODEL_BUCKET,
+        # webhooks to a receiver on this machine; failed work retried after 2, 4, 8... s
+        "ALLOW_PRIVATE_WEBHOOKS": "1", "WORK_RETRY_BASE_SECONDS": "2",
     })
     for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT"):
         if endpoint:

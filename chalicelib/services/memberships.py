@@ -19,7 +19,7 @@ from ..storage import memberships as store
 from ..storage import profiles as profile_store
 from ..storage import segments as segment_store
 from ..storage.connection import bind
-from . import segments
+from . import destinations, segments
 
 log = logging.getLogger(__name__)
 STATS_POINTS = 90
@@ -48,7 +48,10 @@ def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
         return {"segment_id": segment_id, "skipped": exc.message}
     now = matching_ids(project_id, root)
     stored = store.members(project_id, segment_id)
-    entered, exited = store.apply(project_id, segment_id, now - stored, stored - now)
+    applied = store.apply_changes(project_id, segment_id, now - stored, stored - now)
+    destinations.notify(project_id, segment, applied)
+    entered = sum(1 for c in applied if c["change"] == "entered")
+    exited = len(applied) - entered
     duration_ms = (time.time() - started) * 1000
     store.record_stat(project_id, segment_id, len(now), entered, exited, duration_ms, trigger)
     observability.emit_metrics({"SegmentEvaluationDuration": (duration_ms, "Milliseconds"),
@@ -65,25 +68,39 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
     rules = []
     for segment in segment_store.list_all(project_id):
         try:
-            rules.append((segment.segment_id,
-                          compile_rules(segments.stored_root(project_id, segment))))
+            rules.append((segment, compile_rules(segments.stored_root(project_id, segment))))
         except Conflict:
             continue  # a segment that no longer fits the catalogue is left as it is
     if not rules:
         return {"entered": 0, "exited": 0}
     ids = [d["profile_id"] for d in documents]
-    stored = store.members_among(project_id, [s for s, _ in rules], ids)
+    stored = store.members_among(project_id, [s.segment_id for s, _ in rules], ids)
     entered = exited = 0
-    for segment_id, matches in rules:
+    for segment, matches in rules:
         now = {d["profile_id"] for d in documents if matches(d)}
-        was = {pid for s, pid in stored if s == segment_id}
-        n_in, n_out = store.apply(project_id, segment_id, now - was, was - now)
-        entered, exited = entered + n_in, exited + n_out
+        was = {pid for s, pid in stored if s == segment.segment_id}
+        applied = store.apply_changes(project_id, segment.segment_id, now - was, was - now)
+        destinations.notify(project_id, segment, applied)
+        n_in = sum(1 for c in applied if c["change"] == "entered")
+        entered, exited = entered + n_in, exited + len(applied) - n_in
     return {"entered": entered, "exited": exited}
 
 
 def segment_ids(project_id: str) -> list[str]:
     return [s.segment_id for s in segment_store.list_all(project_id)]
+
+
+def profile_segments(project_id: str, profile_id: str) -> dict:
+    """The saved segments a profile is a member of, as last evaluated."""
+    from ..validation import check_id
+    check_id(profile_id, "/profile_id", "profile_id")
+    if profile_store.get(project_id, profile_id, consistent=False) is None:
+        from ..errors import NotFound
+        raise NotFound(f"profile {profile_id!r} not found", "/profile_id")
+    member_of = store.segments_of(project_id, profile_id)
+    return {"profile_id": profile_id, "segments": [
+        {"segment_id": s.segment_id, "name": s.definition.get("name")}
+        for s in segment_store.list_all(project_id) if s.segment_id in member_of]}
 
 
 DEFAULT_CHANGES_DAYS = 7

@@ -43,24 +43,44 @@ def members_among(project_id: str, segment_ids: list[str], profile_ids: list[str
                                   attributes=["segment_key", "profile_id"])}
 
 
+def segments_of(project_id: str, profile_id: str) -> set[str]:
+    """The segments a profile is stored as a member of (the index is eventually consistent:
+    a membership of the last second may be missing)."""
+    bind()
+    return {item.segment_key.split("#", 1)[1]
+            for item in MembershipModel.by_profile.query(f"{project_id}#{profile_id}")}
+
+
 def apply(project_id: str, segment_id: str, entered: Iterable[str], exited: Iterable[str]
           ) -> tuple[int, int]:
     """Record entries and exits; returns how many of each were applied (a transition already
     applied by someone else is skipped)."""
+    applied = apply_changes(project_id, segment_id, entered, exited)
+    n_in = sum(1 for c in applied if c["change"] == "entered")
+    return n_in, len(applied) - n_in
+
+
+def apply_changes(project_id: str, segment_id: str, entered: Iterable[str],
+                  exited: Iterable[str]) -> list[dict]:
+    """Record entries and exits; returns the ones applied here, as
+    {"profile_id", "change", "at"} (for webhook destinations)."""
     pairs = [(pid, True) for pid in sorted(entered)] + [(pid, False) for pid in sorted(exited)]
-    applied_in, applied_out = 0, 0
+    applied = []
     for start in range(0, len(pairs), PAIRS_PER_TRANSACTION):
         chunk = pairs[start:start + PAIRS_PER_TRANSACTION]
-        if _transact(project_id, segment_id, chunk):
-            done = chunk
+        at = _transact(project_id, segment_id, chunk)
+        if at:
+            done = [(pair, at) for pair in chunk]
         else:  # one of them was applied meanwhile: apply the others one by one
-            done = [pair for pair in chunk if _transact(project_id, segment_id, [pair])]
-        applied_in += sum(1 for _, entering in done if entering)
-        applied_out += sum(1 for _, entering in done if not entering)
-    return applied_in, applied_out
+            done = [(pair, one) for pair in chunk
+                    for one in [_transact(project_id, segment_id, [pair])] if one]
+        applied += [{"profile_id": pid, "change": "entered" if entering else "exited",
+                     "at": moment[:23] + "Z"} for (pid, entering), moment in done]
+    return applied
 
 
-def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -> bool:
+def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -> str | None:
+    """The time of the transitions when applied; None when one of them was applied already."""
     key = segment_key(project_id, segment_id)
     at = stamp()
     expires = int(time.time()) + HISTORY_TTL_DAYS * 86400
@@ -76,11 +96,11 @@ def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -
                 tx.save(MembershipChangeModel(key, f"{at}#{profile_id}", profile_key=profile_key,
                                               change="entered" if entering else "exited",
                                               expires=expires))
-        return True
+        return at
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
         if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
-            return False
+            return None
         raise
 
 

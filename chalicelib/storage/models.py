@@ -104,6 +104,8 @@ class SegmentModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+    # webhook destinations: [{"destination_id", "url", "secret", "created_at"}]
+    destinations = JSONAttribute(null=True)
 
 
 class JobModel(Model):

@@ -53,3 +53,15 @@ def replace(segment: SegmentModel, definition: dict) -> SegmentModel:
 def delete(segment: SegmentModel) -> None:
     segment.delete(add_version_condition=False)
 
+
+
+def set_destinations(segment: SegmentModel, destinations: list[dict]) -> SegmentModel:
+    """Replace the segment's webhook destinations, unless it changed meanwhile (409)."""
+    try:
+        segment.update(actions=[SegmentModel.destinations.set(destinations)])
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("the segment was changed or deleted meanwhile; read it and retry",
+                           "/", "write_conflict") from None
+        raise
+    return segment

@@ -1,0 +1,101 @@
+"""Webhook destinations of a segment: entries and exits are POSTed to them, signed, retried with
+backoff through the work queue, and dead-lettered after repeated failure."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+
+from .. import webhooks
+from ..errors import Conflict, NotFound
+from ..storage import segments as segment_store
+from ..storage import work_queue
+from ..storage.models import SegmentModel
+from ..validation import check_id, expect_object, now_iso
+from . import segments
+
+log = logging.getLogger(__name__)
+TIMEOUT_SECONDS = 5
+
+
+def _allow_private() -> bool:
+    """Local runs and tests deliver to http://127.0.0.1; a deployment never should."""
+    return os.environ.get("ALLOW_PRIVATE_WEBHOOKS") == "1"
+
+
+def _public(destination: dict) -> dict:
+    return {k: destination[k] for k in ("destination_id", "url", "created_at")}
+
+
+def create(project_id: str, segment_id: str, body) -> dict:
+    segment = segments.load(project_id, segment_id)
+    body = expect_object(body, "", {"url"}, {"url"})
+    url = webhooks.check_url(body["url"], _allow_private())
+    current = list(segment.destinations or [])
+    if len(current) >= webhooks.MAX_DESTINATIONS:
+        raise Conflict(f"a segment has at most {webhooks.MAX_DESTINATIONS} destinations", "/",
+                       "too_many_destinations")
+    destination = {"destination_id": "dst_" + secrets.token_hex(8), "url": url,
+                   "secret": "whsec_" + secrets.token_urlsafe(32), "created_at": now_iso()}
+    segment_store.set_destinations(segment, current + [destination])
+    # the secret is shown once: the receiver keeps it to check signatures
+    return {**_public(destination), "secret": destination["secret"]}
+
+
+def list_all(project_id: str, segment_id: str) -> dict:
+    segment = segments.load(project_id, segment_id)
+    return {"destinations": [_public(d) for d in segment.destinations or []]}
+
+
+def delete(project_id: str, segment_id: str, destination_id: str) -> None:
+    check_id(destination_id, "/destination_id", "destination_id")
+    segment = segments.load(project_id, segment_id)
+    current = list(segment.destinations or [])
+    kept = [d for d in current if d["destination_id"] != destination_id]
+    if len(kept) == len(current):
+        raise NotFound(f"destination {destination_id!r} not found", "/destination_id")
+    segment_store.set_destinations(segment, kept)
+
+
+def notify(project_id: str, segment: SegmentModel, changes: list[dict]) -> int:
+    """Queue the deliveries of applied entries and exits to each destination of the segment."""
+    messages = []
+    for destination in segment.destinations or []:
+        for start in range(0, len(changes), webhooks.CHANGES_PER_DELIVERY):
+            chunk = changes[start:start + webhooks.CHANGES_PER_DELIVERY]
+            messages.append({"kind": "deliver", "project_id": project_id,
+                             "segment_id": segment.segment_id,
+                             "destination_id": destination["destination_id"],
+                             "delivery_id": webhooks.delivery_id(
+                                 segment.segment_id, destination["destination_id"], chunk),
+                             "changes": chunk})
+    if messages:
+        work_queue.send(messages)
+    return len(messages)
+
+
+class DeliveryFailed(Exception):
+    """The destination did not take the delivery: the work queue retries it later."""
+
+
+def deliver(project_id: str, segment_id: str, destination_id: str, delivery: str,
+            changes: list[dict]) -> dict:
+    import requests
+    segment = segment_store.get(project_id, segment_id)
+    destination = next((d for d in (segment.destinations or []) if segment
+                        and d["destination_id"] == destination_id), None) if segment else None
+    if destination is None:
+        return {"skipped": "the segment or destination was deleted"}
+    url = webhooks.check_url(destination["url"], _allow_private())  # the host may have moved
+    body = webhooks.payload(project_id, segment_id, delivery, changes)
+    try:
+        response = requests.post(url, data=body, timeout=TIMEOUT_SECONDS, allow_redirects=False,
+                                 headers={"Content-Type": "application/json",
+                                          "X-Segments-Delivery": delivery,
+                                          webhooks.SIGNATURE_HEADER: webhooks.sign(
+                                              destination["secret"], body)})
+    except requests.RequestException as exc:
+        raise DeliveryFailed(f"{url}: {type(exc).__name__}") from None
+    if not 200 <= response.status_code < 300:
+        raise DeliveryFailed(f"{url} answered {response.status_code}")
+    return {"delivered": len(changes), "status": response.status_code}
