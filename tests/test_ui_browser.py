@@ -300,6 +300,20 @@ def test_marketer_builds_the_brief_segments_in_a_browser(stack, page):
     for field in ("conversion_potential", "clv", "customer_type"):
         shown = page.locator(f".predictive[data-field={field}] .explanations li").all_inner_texts()
         assert shown == explanations[field], field
+    # ... and the segments it is in, as the API lists them (once the background evaluation of
+    # the segment it came from has stored its membership)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        member_of = api(stack, "GET", f"/profiles/{first}/segments")["segments"]
+        if big_id in [s["segment_id"] for s in member_of]:
+            break
+        time.sleep(0.5)
+    page.reload()
+    page.wait_for_selector("[data-testid=profile-segments] li a")
+    listed = page.eval_on_selector_all("[data-testid=profile-segments] li a",
+                                       "links => links.map(a => a.textContent)")
+    assert listed == [s["name"] for s in member_of] and big_id in \
+        [s["segment_id"] for s in member_of]
     shot(page, "profile")
     print(f"browser test ran {time.time() - started:.1f}s after the stack started")
 

@@ -799,7 +799,9 @@ const PREDICTIVE = [
 ];
 
 async function profileView(profileId, stillCurrent) {
-  const profile = await api("GET", `/profiles/${encodeURIComponent(profileId)}`);
+  const [profile, memberOf] = await Promise.all([
+    api("GET", `/profiles/${encodeURIComponent(profileId)}`),
+    api("GET", `/profiles/${encodeURIComponent(profileId)}/segments`)]);
   if (!stillCurrent()) return;
   const show = (v) => (Array.isArray(v) ? v.join(", ") || "–" : typeof v === "boolean" ? (v ? "yes" : "no") : String(v));
   const attributes = Object.entries(profile.attributes).sort(([a], [b]) => a.localeCompare(b));
@@ -832,7 +834,10 @@ async function profileView(profileId, stillCurrent) {
           h("p", { class: "muted small", text: `Scored ${fmtTime(p.scored_at)} with model ${p.model_version || "?"}, as of ${p.as_of || "?"}; conversion within ${p.conversion_horizon_days || "?"} days, CLV over ${p.clv_horizon_days || "?"} days.` })]
         : h("p", { class: "muted", text: "Not scored yet: profiles are scored a few seconds after they change." })),
     h("section", { class: "card", "data-testid": "profile-segments" }, h("h2", { text: "Segments" }),
-      h("p", { class: "muted", text: "The API has no look-up of the segments one profile is in, so they are not listed here: a segment’s page lists its members." })));
+      memberOf.segments.length
+        ? h("ul", {}, memberOf.segments.map((sg) => h("li", {},
+            h("a", { href: `#/segments/${encodeURIComponent(sg.segment_id)}`, text: sg.name || sg.segment_id }))))
+        : h("p", { class: "muted", text: "In no saved segment (as of the last evaluation)." })));
 }
 
 // --- start -----------------------------------------------------------------------------------
