@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test install clean-local model bench-accuracy bench-engine bench-scoring package fuzz model-report deploy
+.PHONY: run test install clean-local model bench-accuracy bench-engine bench-scoring package fuzz model-report deploy load-test
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,10 @@ package: $(VENV312)/.installed $(STAMP)
 # (an existing S3 bucket for the Lambda zip). CloudFormation creates or updates the stack.
 deploy: package
 	$(VENV312)/bin/python scripts/deploy.py --stage $(STAGE) --bucket $(DEPLOY_BUCKET) build/package
+
+# 60 s of events and previews against a fresh local stack; fails on a 5xx or a lost event.
+load-test: $(STAMP)
+	$(PY) bench/load_test.py $(LOAD_ARGS)
 
 bench-engine: $(BENCH_STAMP)
 	$(PY) bench/segment_engine.py

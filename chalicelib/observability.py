@@ -4,7 +4,8 @@
   and the project of the work at hand, so CloudWatch Logs Insights can follow one request or job.
   On in Lambda (AWS_LAMBDA_FUNCTION_NAME is set) or with LOG_FORMAT=json.
 - Metrics: CloudWatch's embedded metric format (a JSON log line CloudWatch turns into metrics):
-  no PutMetricData call, no extra latency. Namespace PredictiveSegments.
+  no PutMetricData call, no extra latency. Namespace PredictiveSegments. Printed in Lambda, or
+  with EMIT_METRICS=1.
 """
 from __future__ import annotations
 
@@ -62,7 +63,10 @@ def emit_metrics(metrics: dict[str, tuple[float, str]], stream=None, **dimension
         "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()]}]},
         **{k: str(v) for k, v in dimensions.items()},
         **{name: value for name, (value, _) in metrics.items()}, **_context.get()}
-    print(json.dumps(document, default=str), file=stream or sys.stdout, flush=True)
+    # in Lambda a stdout line is a log event, which CloudWatch reads metrics from; elsewhere (the
+    # CLI prints its results as JSON on stdout) only when asked
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("EMIT_METRICS") == "1":
+        print(json.dumps(document, default=str), file=stream or sys.stdout, flush=True)
     return document
 
 

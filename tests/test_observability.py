@@ -35,7 +35,9 @@ def test_every_api_answer_names_its_request(api):
     assert len(response.headers["X-Request-Id"]) >= 8
 
 
-def test_a_rescore_reports_its_duration_and_counts_as_metrics(api, project, capsys):
+def test_a_rescore_reports_its_duration_and_counts_as_metrics(api, project, capsys,
+                                                              monkeypatch):
+    monkeypatch.setenv("EMIT_METRICS", "1")  # as in Lambda
     api.post("/events", {"events": [{"event_id": "e1", "profile_id": "u1", "type": "purchase",
                                      "timestamp": "2026-11-01T10:00:00Z", "value": 10}]})
     capsys.readouterr()
@@ -50,3 +52,10 @@ def test_a_rescore_reports_its_duration_and_counts_as_metrics(api, project, caps
                                                           "ScoresWritten", "JobSucceeded"}
     assert job["ProfilesRead"] == 1 and job["JobSucceeded"] == 1.0
     assert job["job_id"] == result["job_id"]  # the job's context is on its metrics too
+
+
+def test_metrics_stay_off_stdout_outside_lambda(capsys, monkeypatch):
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    monkeypatch.delenv("EMIT_METRICS", raising=False)
+    observability.emit_metrics({"X": (1.0, "Count")}, kind="k")
+    assert capsys.readouterr().out == ""  # the CLI prints its own JSON there

@@ -2,7 +2,13 @@
 "dictionary changed size during iteration". Real DynamoDB executes each call atomically, so the
 local stack and the tests serialise moto's handling of each call behind one lock. Our own code
 still interleaves between calls (read, compute, conditional write), which is what the optimistic
-locking is for and what the concurrency tests exercise."""
+locking is for and what the concurrency tests exercise.
+
+moto's TransactWriteItems also deep-copies every table a transaction touches, once per item, to
+roll back on failure: a profile write with its events copied the whole events table dozens of
+times, so each write took seconds once a few thousand profiles were stored. `fast_transactions`
+backs up only the items the transaction touches, and restores them if it fails.
+"""
 from __future__ import annotations
 
 import functools
@@ -19,6 +25,7 @@ def serialize_moto_calls() -> None:
     from moto.core.botocore_stubber import BotocoreStubber
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
+    fast_transactions()
     for cls in (BotocoreStubber, DomainDispatcherApplication):
         original = cls.__call__
 
@@ -28,3 +35,56 @@ def serialize_moto_calls() -> None:
                 return __original(self, *args, **kwargs)
         cls.__call__ = locked
     _done = True
+
+
+class _NoTableCopies:
+    """Stands in for the `copy` module inside moto's DynamoDB backend: tables are not copied
+    (the item-level backup below replaces that); everything else is copied as before."""
+
+    def __init__(self, table_class):
+        import copy
+        self._copy, self._table = copy, table_class
+
+    def deepcopy(self, value, memo=None):
+        return value if isinstance(value, self._table) else self._copy.deepcopy(value, memo)
+
+    def __getattr__(self, name):
+        return getattr(self._copy, name)
+
+
+def fast_transactions() -> None:
+    import copy
+
+    import moto.dynamodb.models as backend_module
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+    if getattr(DynamoDBBackend.transact_write_items, "_fast", False):
+        return
+    original = DynamoDBBackend.transact_write_items
+    backend_module.copy = _NoTableCopies(Table)
+
+    @functools.wraps(original)
+    def transact_write_items(self, transact_items):
+        backups = []
+        for item in transact_items:
+            try:
+                _, op = next(iter(item.items()))
+                table = self.tables[op["TableName"]]
+                key = op.get("Key") or {name: op["Item"][name] for name in
+                                        (table.hash_key_attr, table.range_key_attr) if name}
+                current = self.get_item(op["TableName"], key)
+            except Exception:  # a malformed item: moto's own checks report it
+                continue
+            backups.append((op["TableName"], key, copy.deepcopy(current)))
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table_name, key, before in reversed(backups):
+                if before is None:
+                    if self.get_item(table_name, key) is not None:
+                        self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, before.to_json()["Attributes"])
+            raise
+    transact_write_items._fast = True
+    DynamoDBBackend.transact_write_items = transact_write_items

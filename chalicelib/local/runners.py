@@ -85,12 +85,17 @@ def stream_runner(app, config: DynamoDBEventConfig, table_name: str, stop: threa
             for s in shards]
         while not stop.is_set():
             busy = False
-            for i, iterator in enumerate(iterators):
-                response = streams.get_records(ShardIterator=iterator, Limit=config.batch_size)
-                iterators[i] = response.get("NextShardIterator", iterator)
-                if response["Records"]:
-                    busy = True
-                    _deliver(app, config, stream_event(response["Records"], arn))
+            try:
+                for i, iterator in enumerate(iterators):
+                    response = streams.get_records(ShardIterator=iterator,
+                                                   Limit=config.batch_size)
+                    iterators[i] = response.get("NextShardIterator", iterator)
+                    if response["Records"]:
+                        busy = True
+                        _deliver(app, config, stream_event(response["Records"], arn))
+            except Exception:  # the poller must outlive any one failure, as Lambda's does
+                log.exception("polling the profiles stream failed; polling on")
+                stop.wait(1)
             if not busy:
                 stop.wait(POLL_SECONDS)
     return run

@@ -37,6 +37,22 @@ def bind() -> config.Settings:
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 MAX_RETRY_ATTEMPTS = 5  # DynamoDB calls, through PynamoDB (botocore's standard mode as well)
 
+_clients: dict[tuple, object] = {}
+
+
+def aws_client(service: str, endpoint: str | None):
+    """A boto3 client (S3, SQS) for the current region and the given endpoint, made once: a
+    client costs about 100 ms to create, and is thread-safe."""
+    import boto3
+    s = bind()
+    key = (service, s.region, endpoint)
+    with _lock:
+        if key not in _clients:
+            _clients[key] = boto3.client(service, region_name=s.region, endpoint_url=endpoint,
+                                         config=RETRIES)
+        return _clients[key]
+
+
 _connections: dict[config.Settings, Connection] = {}
 
 

@@ -6,21 +6,11 @@ import threading
 
 import boto3
 
-from .connection import RETRIES, bind
+from .connection import aws_client, bind
 from .models import ProjectModel
 
-_clients: dict = {}
-_lock = threading.Lock()
-
-
 def s3_client():
-    s = bind()
-    key = (s.region, s.s3_endpoint)
-    with _lock:
-        if key not in _clients:
-            _clients[key] = boto3.client("s3", region_name=s.region, endpoint_url=s.s3_endpoint,
-                                         config=RETRIES)
-        return _clients[key]
+    return aws_client("s3", bind().s3_endpoint)
 
 
 def _key(project_id: str, version: str, suffix: str) -> str:

@@ -39,26 +39,23 @@ def list_all(project_id: str) -> list[SegmentModel]:
 
 
 def replace(segment: SegmentModel, definition: dict) -> SegmentModel:
-    try:
-        segment.update(actions=[SegmentModel.definition.set(definition),
-                                SegmentModel.updated_at.set(now_iso())])
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict("the segment was changed or deleted meanwhile; read it and retry",
-                           "/", "write_conflict") from None
-        raise
-    return segment
+    return _update(segment, [SegmentModel.definition.set(definition),
+                             SegmentModel.updated_at.set(now_iso())])
 
 
 def delete(segment: SegmentModel) -> None:
     segment.delete(add_version_condition=False)
 
 
-
 def set_destinations(segment: SegmentModel, destinations: list[dict]) -> SegmentModel:
-    """Replace the segment's webhook destinations, unless it changed meanwhile (409)."""
+    """Replace the segment's webhook destinations."""
+    return _update(segment, [SegmentModel.destinations.set(destinations)])
+
+
+def _update(segment: SegmentModel, actions: list) -> SegmentModel:
+    """Apply the actions unless the segment changed or went since it was read (409)."""
     try:
-        segment.update(actions=[SegmentModel.destinations.set(destinations)])
+        segment.update(actions=actions)
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise Conflict("the segment was changed or deleted meanwhile; read it and retry",

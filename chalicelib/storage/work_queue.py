@@ -10,7 +10,7 @@ import time
 
 import boto3
 
-from .connection import RETRIES, bind
+from .connection import aws_client, bind
 
 MAX_RECEIVES = 5
 SEND_ATTEMPTS = 6
@@ -20,13 +20,7 @@ _lock = threading.Lock()
 
 
 def sqs_client():
-    s = bind()
-    key = (s.region, s.sqs_endpoint)
-    with _lock:
-        if key not in _clients:
-            _clients[key] = boto3.client("sqs", region_name=s.region, endpoint_url=s.sqs_endpoint,
-                                         config=RETRIES)
-        return _clients[key]
+    return aws_client("sqs", bind().sqs_endpoint)
 
 
 def queue_url() -> str:
