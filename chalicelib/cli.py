@@ -53,6 +53,29 @@ def cmd_revoke_key(args):
     print(f"revoked {args.key_id}")
 
 
+def cmd_rotate_key(args):
+    from .storage import keys
+    api_key, record = keys.rotate_key(args.project, args.key_id)
+    print(f"revoked {args.key_id}; new key id: {record.key_id}")
+    print(f"API key: {api_key}")
+    print("(shown once: only its hash is stored)")
+
+
+def cmd_segments(args):
+    from .services import segments
+    for segment in segments.list_all(args.project)["segments"]:
+        size = "" if args.no_count else \
+            f"  {segments.count(args.project, segment['segment_id'])['count']:,} members"
+        print(f"{segment['segment_id']}  {segment['name']!r}  match {segment['match']}{size}")
+
+
+def cmd_segment_count(args):
+    from .services import segments
+    result = segments.count(args.project, args.segment_id)
+    print(json.dumps({k: result[k] for k in ("count", "scored", "expected_conversions",
+                                             "expected_value")}))
+
+
 def cmd_list_projects(args):
     from .storage import keys
     for project in keys.list_projects():
@@ -75,13 +98,17 @@ def _date(text: str):
 
 
 class Progress:
-    """A one-line progress bar on stderr."""
+    """A one-line progress bar on stderr (a running count when the total is not known)."""
 
-    def __init__(self, total: int, unit: str):
+    def __init__(self, total: int | None, unit: str):
         self.total, self.unit, self.started = total, unit, time.time()
         self.shown = -1
 
     def __call__(self, done: int, *extra) -> None:
+        if self.total is None:
+            rate = done / max(time.time() - self.started, 1e-9)
+            print(f"\r{done:,} {self.unit} ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+            return
         percent = 100 * done // max(self.total, 1)
         if percent == self.shown:
             return
@@ -125,7 +152,9 @@ def cmd_train(args):
 def cmd_rescore(args):
     from .services import scoring
     result = scoring.rescore_project(args.project, args.as_of, "rescore",
-                                     args.conversion_horizon_days, args.clv_horizon_days)
+                                     args.conversion_horizon_days, args.clv_horizon_days,
+                                     progress=Progress(None, "profiles rescored"))
+    print(file=sys.stderr)
     print(json.dumps(result, indent=2))
 
 
@@ -174,6 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", required=True)
     p = command("revoke-key", cmd_revoke_key, "revoke a key by its id; it stops working at once")
     p.add_argument("key_id")
+    p = command("rotate-key", cmd_rotate_key, "replace a key: a new key is created (printed "
+                "once), then the old one is revoked")
+    p.add_argument("--project", required=True)
+    p.add_argument("key_id")
+    p = command("segments", cmd_segments, "list a project's segments with their sizes")
+    p.add_argument("--project", required=True)
+    p.add_argument("--no-count", action="store_true", help="skip the sizes (faster)")
+    p = command("segment-count", cmd_segment_count, "a segment's size, expected conversions "
+                "and expected value")
+    p.add_argument("--project", required=True)
+    p.add_argument("segment_id")
     p = command("import-transactions", cmd_import_transactions,
                 "import a CSV transaction log (header customer_id,timestamp,amount[,order_id]): "
                 "one purchase event per row, the customer id as profile id; re-importing the "

@@ -80,3 +80,37 @@ def test_keys_can_be_created_listed_and_revoked(cli):
 def test_every_command_has_help(cli):
     for command in ("import-transactions", "train", "rescore", "export", "create-key"):
         assert "usage" in cli(command, "--help").stdout
+
+
+def test_segments_are_listed_and_counted_and_keys_rotated(cli, tmp_path):
+    log = tmp_path / "log.csv"
+    write_log(log, [("c1", "2026-01-05", "10.5", "o1"), ("c2", "2026-01-07", "99", "o2")])
+    cli("import-transactions", log, "--project", "shop")
+    from chalicelib.local.session import local_store  # noqa: F401  (the CLI's own store)
+    key = cli("create-key", "--project", "shop").stdout
+    key_id = key.split("key id: ")[1].split()[0]
+    rotated = cli("rotate-key", "--project", "shop", key_id).stdout
+    assert "API key: sk_" in rotated and f"revoked {key_id}" in rotated
+    listed = cli("list-keys", "--project", "shop").stdout
+    assert f"{key_id}" in listed and "revoked" in listed and "active" in listed
+    assert cli("rotate-key", "--project", "shop", key_id, ok=False).returncode == 2
+    assert cli("segments", "--project", "shop").stdout == ""
+    help_text = cli("segment-count", "--help").stdout
+    assert "expected conversions" in help_text
+
+
+def test_segment_commands_answer_like_the_api(api, project, capsys):
+    from chalicelib import cli as operator_cli
+    api.post("/events", {"events": [{"event_id": f"e{i}", "profile_id": f"p{i}",
+                                     "type": "purchase", "timestamp": "2026-11-01T10:00:00Z",
+                                     "value": 10 * i} for i in range(6)]})
+    sid = api.post("/segments", {"name": "buyers", "match": "all", "rules": [
+        {"field": "behaviour.revenue", "operator": "gte", "value": 30}]})[1]["segment_id"]
+    capsys.readouterr()
+    assert operator_cli.main(["--aws", "segments", "--project", project["id"]]) == 0
+    assert capsys.readouterr().out.strip() == f"{sid}  'buyers'  match all  3 members"
+    assert operator_cli.main(["--aws", "segment-count", "--project", project["id"], sid]) == 0
+    counted = json.loads(capsys.readouterr().out)
+    assert counted["count"] == api.get(f"/segments/{sid}/count")[1]["count"] == 3
+    assert operator_cli.main(["--aws", "segment-count", "--project", project["id"],
+                              "seg_nope"]) == 2

@@ -61,7 +61,7 @@ def _score_and_write(models_batch: list, model: PredictiveModel, as_of: date | N
 
 
 def _rescore(profiles, model: PredictiveModel, as_of: date | None, horizons: dict,
-             snapshot: "SnapshotBuilder") -> dict:
+             snapshot: "SnapshotBuilder", progress=None) -> dict:
     """Score profiles page by page, write the changed scores, and collect the snapshot rows."""
     totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
     change_at = changes.before_snapshot(snapshot.taken_at)
@@ -73,6 +73,8 @@ def _rescore(profiles, model: PredictiveModel, as_of: date | None, horizons: dic
                                           snapshot.taken_at))
             snapshot.add(batch)
             batch = []
+            if progress:
+                progress(totals["profiles_read"])
     if batch:
         _add(totals, _score_and_write(batch, model, as_of, horizons, change_at,
                                       snapshot.taken_at))
@@ -86,7 +88,8 @@ def _horizons(conversion_horizon: int | None, clv_horizon: int | None) -> dict:
 
 
 def rescore_project(project_id: str, as_of: date | None = None, kind: str = "rescore",
-                    conversion_horizon: int | None = None, clv_horizon: int | None = None) -> dict:
+                    conversion_horizon: int | None = None, clv_horizon: int | None = None,
+                    progress=None) -> dict:
     """Every profile of the project in this process (the CLI); writes only the profiles whose
     fields moved, takes the columnar snapshot on the way, then evaluates every segment."""
     started = time.time()
@@ -95,14 +98,14 @@ def rescore_project(project_id: str, as_of: date | None = None, kind: str = "res
     model = current_model(project_id)
     job = jobs.start(project_id, kind, taken_at=snapshot.taken_at)
     with observability.context(job_id=job.job_id, project_id=project_id):
-        return _run_rescore(job, project_id, snapshot, model, as_of, horizons, started)
+        return _run_rescore(job, project_id, snapshot, model, as_of, horizons, started, progress)
 
 
 def _run_rescore(job, project_id: str, snapshot: "SnapshotBuilder", model: PredictiveModel,
-                 as_of: date | None, horizons: dict, started: float) -> dict:
+                 as_of: date | None, horizons: dict, started: float, progress=None) -> dict:
     try:
         profiles = (p for _, p in store.iter_profiles(project_id, page_size=PAGE))
-        totals = _rescore(profiles, model, as_of, horizons, snapshot)
+        totals = _rescore(profiles, model, as_of, horizons, snapshot, progress)
         totals["snapshot_bytes_per_profile"] = snapshot.save()
         totals["segments"] = _evaluate_all(project_id, "rescore")
     except Exception as exc:

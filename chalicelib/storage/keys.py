@@ -75,3 +75,13 @@ def revoke_key(key_id: str) -> bool:
 def list_keys(project_id: str) -> list[ApiKeyModel]:
     bind()
     return [k for k in ApiKeyModel.scan(ApiKeyModel.project_id == project_id)]
+
+
+def rotate_key(project_id: str, key_id: str) -> tuple[str, ApiKeyModel]:
+    """A new key for the project, then the old one revoked (in that order, so the project is
+    never without a working key); the old key must belong to the project."""
+    if not any(k.key_id == key_id and not k.revoked for k in list_keys(project_id)):
+        raise NotFound(f"no live key {key_id!r} in project {project_id!r}", "/key_id")
+    api_key, record = create_key(project_id)
+    revoke_key(key_id)
+    return api_key, record
