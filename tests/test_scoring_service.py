@@ -192,3 +192,20 @@ def test_a_redelivered_shard_message_after_the_job_finished_changes_nothing(shop
 
 def test_unknown_jobs_are_404(shop):
     assert shop.get("/jobs/nope")[0] == 404
+
+
+def test_stream_records_out_of_order_or_twice_give_the_same_stored_result(shop, project):
+    keys = {"pk": {"S": f"{project['id']}#000"}, "profile_id": {"S": "p06"}}
+    older = Record("20", "MODIFY", keys, new=image(project["id"], "p06", attributes="{\"v\": 1}"),
+                   old=image(project["id"], "p06", attributes="{}"))
+    newer = Record("21", "MODIFY", keys, new=image(project["id"], "p06", attributes="{\"v\": 2}"),
+                   old=image(project["id"], "p06", attributes="{\"v\": 1}"))
+
+    def stored():
+        predictive = shop.get("/profiles/p06")[1]["predictive"]
+        return {k: v for k, v in predictive.items() if k != "scored_at"}
+    assert triggers.handle_profile_changes([older, newer]) == {"batchItemFailures": []}
+    in_order = stored()
+    for records in ([newer, older], [newer, newer, older, older]):
+        assert triggers.handle_profile_changes(records) == {"batchItemFailures": []}
+        assert stored() == in_order  # the trigger scores the stored profile, not the record
