@@ -50,3 +50,8 @@ class Conflict(ServiceError):
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"
+
+
+class Gone(ServiceError):
+    status = 410
+    code = "gone"

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Iterator
 
 from .. import export_format as fmt
-from ..errors import NotFound, ServiceError, ValidationError
+from ..errors import Gone, NotFound, PayloadTooLarge, ValidationError
 from ..segments import compile_rules
 from ..storage import exports as store
 from ..storage import profiles as profile_store
@@ -39,16 +39,6 @@ MAX_EXPORT_ROWS = 50_000
 READ_BATCH = 500  # member ids per page of the audience; batch_get reads them 100 at a time
 URL_SECONDS = 3600
 EXPORT_ID_RE = re.compile(r"exp_[0-9a-f]{20}\Z")
-
-
-class ExportTooLarge(ServiceError):
-    status = 413
-    code = "export_too_large"
-
-
-class ExportExpired(ServiceError):
-    status = 410
-    code = "expired"
 
 
 @dataclass(frozen=True)
@@ -69,9 +59,10 @@ def _iso(ts: datetime) -> str:
     return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _too_large(count: int) -> ExportTooLarge:
-    return ExportTooLarge(f"the segment has {count} or more members; an export holds at most "
-                          f"{MAX_EXPORT_ROWS}: narrow the segment", "/segment_id")
+def _too_large(count: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the segment has {count} or more members; an export holds at most "
+                           f"{MAX_EXPORT_ROWS}: narrow the segment", "/segment_id",
+                           "export_too_large")
 
 
 def member_documents(project_id: str, root) -> Iterator[dict]:
@@ -158,8 +149,8 @@ def download(project_id: str, export_id: str):
     if stored is None:
         raise NotFound(f"export {export_id!r} not found", "/export_id")
     if _now() - stored.created_at >= store.EXPORT_TTL:
-        raise ExportExpired(f"export {export_id!r} expired a day after it was made; export the "
-                            "segment again", "/export_id")
+        raise Gone(f"export {export_id!r} expired a day after it was made; export the "
+                   "segment again", "/export_id", "expired")
     if stored.size <= INLINE_MAX_BYTES:
         return ExportFile(store.read(stored.key), stored.content_type, stored.filename,
                           stored.rows, stored.skipped)
@@ -168,5 +159,5 @@ def download(project_id: str, export_id: str):
             **_link(project_id, export_id, stored.key, stored.filename, stored.created_at)}
 
 
-__all__ = ["ExportExpired", "ExportFile", "ExportTooLarge", "INLINE_MAX_BYTES", "INLINE_MAX_ROWS",
+__all__ = ["ExportFile", "INLINE_MAX_BYTES", "INLINE_MAX_ROWS",
            "MAX_EXPORT_ROWS", "download", "export", "member_documents"]
