@@ -62,3 +62,47 @@ def test_concurrent_writers_lose_nothing(project):
     # a final score reflects everything
     scoring.score_profiles(project["id"], [pid])
     assert store.get(project["id"], pid).predictive["clv_past"] == threads * per_thread
+
+
+def test_an_erasure_among_concurrent_writers_leaves_no_orphan_or_uncounted_event(project):
+    """Writers keep sending events while the profile is erased: afterwards every stored event is
+    counted by the stored profile and every counted order has its event; nothing from before the
+    erasure survives it."""
+    from chalicelib.storage.models import EventModel
+    pid, errors, erased = "hot2", [], threading.Event()
+
+    def events(t):
+        try:
+            for i in range(10):
+                event = parse_event({"event_id": f"t{t}-{i}", "profile_id": pid,
+                                     "type": "purchase", "timestamp": "2026-11-01T10:00:00Z",
+                                     "value": 1.0}, "/")
+                as_a_client(lambda: store.add_events(project["id"], pid, [event], apply_events))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def erase():
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline:  # once some events are in, while others still come
+                profile = store.get(project["id"], pid)
+                if profile and profile.behaviour.get("orders", 0) >= 5:
+                    break
+                time.sleep(0.01)
+            if as_a_client(lambda: store.delete(project["id"], pid)):
+                erased.set()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=events, args=(t,)) for t in range(4)]
+    workers.append(threading.Thread(target=erase))
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors and erased.is_set(), errors
+    stored_events = {e.event_id for e in EventModel.query(f"{project['id']}#{pid}")}
+    profile = store.get(project["id"], pid)
+    orders = profile.behaviour["orders"] if profile else 0
+    assert orders == len(stored_events)  # each stored event counted once, no orphan event
+    assert len(stored_events) < 40  # the erasure removed what came before it

@@ -179,22 +179,25 @@ def add_events(project_id: str, profile_id: str, events: list[Event],
 def delete(project_id: str, profile_id: str) -> bool:
     """Erase a profile, its events and its share of the attribute kind counts.
 
-    Events go first: if the erasure is interrupted, the profile is still there to erase again."""
+    Read the profile, purge its events, then delete it only if it is still the version read.
+    Events are only ever written in the same transaction as a new version of their profile, so
+    an event committed after the read makes the delete fail and the erasure starts again: when
+    the delete succeeds, no event of the erased profile is left, and a profile created again
+    after it keeps its own events. Events go first: if the erasure is interrupted, the profile
+    is still there to erase again."""
     changes.record(project_id, profile_id)  # before the erasure: segment answers re-check it
-    _delete_events(project_id, profile_id)
     for attempt in range(MAX_ATTEMPTS):
         existing = get(project_id, profile_id)
         if existing is None:
-            _delete_events(project_id, profile_id)
+            _delete_events(project_id, profile_id)  # what an interrupted erasure left
             return False
+        _delete_events(project_id, profile_id)
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
                 for name, delta in kind_deltas(existing.attrs or {}, {}).items():
                     tx.update(AttributeKindModel(project_id, name),
                               actions=[KIND_ATTRS[k].add(n) for k, n in delta.items()])
-                tx.delete(existing)
-            # an event committed between the first purge and the delete: purge again
-            _delete_events(project_id, profile_id)
+                tx.delete(existing)  # the version read, or the transaction fails
             changes.record(project_id, profile_id, kind=changes.ERASED)
             return True
         except (TransactWriteError, DeleteError):
