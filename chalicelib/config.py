@@ -20,6 +20,8 @@ class Settings:
     clv_horizon_days: int
     work_queue: str
     sqs_endpoint: str | None
+    work_retry_base_seconds: int  # a failed work message comes back after base x 2^(tries - 1)
+    allow_private_webhooks: bool  # local runs and tests only: http and private addresses
 
 
 @lru_cache(maxsize=1)
@@ -44,6 +46,8 @@ def settings() -> Settings:
         clv_horizon_days=int(env.get("CLV_HORIZON_DAYS", "365")),
         work_queue=env.get("WORK_QUEUE", "segments-dev-work"),
         sqs_endpoint=env.get("SQS_ENDPOINT") or None,
+        work_retry_base_seconds=int(env.get("WORK_RETRY_BASE_SECONDS", "10")),
+        allow_private_webhooks=env.get("ALLOW_PRIVATE_WEBHOOKS") == "1",
     )
 
 

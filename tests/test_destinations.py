@@ -113,6 +113,8 @@ def test_a_receiver_that_keeps_failing_is_dead_lettered(api, project, drain, rec
 
 def test_a_failed_message_is_hidden_for_longer_each_time(aws, monkeypatch):
     monkeypatch.setenv("WORK_RETRY_BASE_SECONDS", "10")
+    from chalicelib import config
+    config.reset()  # settings are read once; read them again
     work_queue.send([{"kind": "noop"}])
     sqs, url = work_queue.sqs_client(), work_queue.queue_url()
     handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]

@@ -3,10 +3,10 @@ backoff through the work queue, and dead-lettered after repeated failure."""
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 
 from .. import webhooks
+from ..config import settings
 from ..errors import Conflict, NotFound
 from ..storage import segments as segment_store
 from ..storage import work_queue
@@ -20,7 +20,7 @@ TIMEOUT_SECONDS = 5
 
 def _allow_private() -> bool:
     """Local runs and tests deliver to http://127.0.0.1; a deployment never should."""
-    return os.environ.get("ALLOW_PRIVATE_WEBHOOKS") == "1"
+    return settings().allow_private_webhooks
 
 
 def _public(destination: dict) -> dict:
@@ -82,8 +82,8 @@ def deliver(project_id: str, segment_id: str, destination_id: str, delivery: str
             changes: list[dict]) -> dict:
     import requests
     segment = segment_store.get(project_id, segment_id)
-    destination = next((d for d in (segment.destinations or []) if segment
-                        and d["destination_id"] == destination_id), None) if segment else None
+    destination = next((d for d in segment.destinations or []
+                        if d["destination_id"] == destination_id), None) if segment else None
     if destination is None:
         return {"skipped": "the segment or destination was deleted"}
     url = webhooks.check_url(destination["url"], _allow_private())  # the host may have moved

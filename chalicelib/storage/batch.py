@@ -28,7 +28,8 @@ def _client(model: Type[Model]):
 
 
 def _key(model: Type[Model], item: Model) -> dict:
-    """The item's key, from its key attributes only (a keys-only read leaves others unset)."""
+    """The item's key, from its key attributes only (a keys-only read leaves others unset).
+    Every key of this service is a string."""
     hash_value, range_value = item._get_hash_range_key_serialized_values()
     key = {model._hash_key_attribute().attr_name: {"S": hash_value}}
     if model._range_key_attribute() is not None:
@@ -64,11 +65,11 @@ def get(model: Type[M], keys: list[tuple], consistent: bool = True,
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), GET_CHUNK):
         serialized = []
-        for key in unique[start:start + GET_CHUNK]:
-            h, r = model._serialize_keys(*key) if range_attr else model._serialize_keys(key)
-            entry = {hash_name: {"S": h}} if isinstance(h, str) else {hash_name: h}
+        for key in unique[start:start + GET_CHUNK]:  # every key of this service is a string
+            hash_value, range_value = key if range_attr else (key, None)
+            entry = {hash_name: {"S": hash_value}}
             if range_attr:
-                entry[range_attr.attr_name] = {"S": r} if isinstance(r, str) else r
+                entry[range_attr.attr_name] = {"S": range_value}
             serialized.append(entry)
         request: dict = {"Keys": serialized, "ConsistentRead": consistent}
         if attributes:

@@ -67,12 +67,8 @@ def send(messages: list[dict]) -> None:
 def retry_later(receipt_handle: str, receive_count: int) -> int:
     """Exponential backoff for a failed message: hide it for base x 2^(deliveries - 1) seconds
     (at most 15 minutes) instead of the queue's fixed visibility timeout."""
-    delay = min(900, RETRY_BASE_SECONDS() * 2 ** max(receive_count - 1, 0))
+    delay = min(900, bind().work_retry_base_seconds * 2 ** max(receive_count - 1, 0))
     sqs_client().change_message_visibility(QueueUrl=queue_url(), ReceiptHandle=receipt_handle,
                                            VisibilityTimeout=delay)
     return delay
 
-
-def RETRY_BASE_SECONDS() -> int:  # noqa: N802  read at use: tests and the local stack set it
-    import os
-    return int(os.environ.get("WORK_RETRY_BASE_SECONDS", "10"))
