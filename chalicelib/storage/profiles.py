@@ -231,6 +231,18 @@ def iter_profiles(project_id: str, after: Position | None = None,
             yield (shard, model.profile_id), model
 
 
+def iter_documents(project_id: str, after: Position | None = None,
+                   page_size: int = 500) -> Iterator[tuple[Position, dict]]:
+    """Every profile of a project as a plain document, in walk order, with its position."""
+    for position, model in iter_profiles(project_id, after, page_size):
+        yield position, to_document(model)
+
+
+def documents(project_id: str, profile_ids: list[str]) -> dict[str, dict]:
+    """The stored profiles among the ids as plain documents (missing ones are absent)."""
+    return {pid: to_document(m) for pid, m in batch_get(project_id, profile_ids).items()}
+
+
 def write_predictive(model: ProfileModel, predictive: dict, change_at: str | None = None) -> bool:
     """A score-only write: sets `predictive` alone, only if the profile is still the version that
     was scored, and without bumping the version (so it never fails a client's or an event's
