@@ -39,7 +39,7 @@ def load(data_dir: Path, n: int) -> str:
     from chalicelib.local.session import local_store
     with local_store(data_dir):
         from chalicelib.segments.fields import CUSTOMER_TYPES
-        from chalicelib.services.scoring import snapshot_project
+        from chalicelib.audience.builder import snapshot_project
         from chalicelib.storage import keys
         from chalicelib.storage.models import ProfileModel
         from chalicelib.storage.profiles import profile_key

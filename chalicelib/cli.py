@@ -159,8 +159,8 @@ def cmd_rescore(args):
 
 
 def cmd_snapshot(args):
-    from .services import scoring
-    print(json.dumps(scoring.snapshot_project(args.project)))
+    from .audience.builder import snapshot_project
+    print(json.dumps(snapshot_project(args.project)))
 
 
 EXPORT_FIELDS = ("conversion_potential", "clv", "clv_past", "clv_predicted", "customer_type",

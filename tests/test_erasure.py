@@ -3,6 +3,7 @@ route of the app's route table, not from the tables, not from the snapshots in S
 from datetime import date
 
 from app import app
+from chalicelib.audience.builder import SnapshotBuilder
 from chalicelib.services import scoring
 from chalicelib.storage import changes, memberships, snapshots
 from chalicelib.storage.connection import bind
@@ -86,9 +87,9 @@ def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, mon
 
 def test_a_snapshot_taken_while_a_profile_is_erased_drops_its_row(api, project):
     api.post("/events", {"events": [purchase(ERASED, 0), purchase("p1", 0)]})
-    builder = scoring.SnapshotBuilder(project["id"])
+    builder = SnapshotBuilder(project["id"])
     from chalicelib.storage import profiles as store
-    builder.add([store.get(project["id"], ERASED), store.get(project["id"], "p1")])
+    builder.add(list(store.documents(project["id"], [ERASED, "p1"]).values()))
     # the profile is erased after the snapshot read it, before the snapshot is saved
     api.delete(f"/profiles/{ERASED}")
     builder.save()

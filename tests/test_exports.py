@@ -254,8 +254,9 @@ def test_the_snapshot_path_reads_members_in_batches_and_stays_fresh(api, shop, p
     api.delete("/profiles/p01")  # erased after the snapshot: leaves
     monkeypatch.setattr(service, "READ_BATCH", 3)
     calls = []
-    real = service.profile_store.batch_get
-    monkeypatch.setattr(service.profile_store, "batch_get",
+    from chalicelib.storage import profiles as profile_store
+    real = profile_store.documents
+    monkeypatch.setattr(profile_store, "documents",
                         lambda pid, ids: calls.append(len(ids)) or real(pid, ids))
     status, body = api.get(f"/segments/{shop}/export?format=jsonl&fields=profile_id")
     ids = [json.loads(line)["profile_id"] for line in body.decode().splitlines()]

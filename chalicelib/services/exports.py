@@ -24,10 +24,9 @@ from functools import partial
 from typing import Iterator
 
 from .. import export_format as fmt
+from ..audience import audience_of
 from ..errors import Gone, NotFound, PayloadTooLarge, ValidationError
-from ..segments import compile_rules
 from ..storage import exports as store
-from ..storage import profiles as profile_store
 from ..validation import check_id
 from . import segments
 
@@ -36,7 +35,7 @@ INLINE_MAX_ROWS = 5_000
 # in the body grow when escaped, so the raw file is kept well below it.
 INLINE_MAX_BYTES = 4_000_000
 MAX_EXPORT_ROWS = 50_000
-READ_BATCH = 500  # member ids per page of the audience; batch_get reads them 100 at a time
+READ_BATCH = 500  # member ids per page of the audience; batch reads take them 100 at a time
 URL_SECONDS = 3600
 EXPORT_ID_RE = re.compile(r"exp_[0-9a-f]{20}\Z")
 
@@ -66,31 +65,11 @@ def _too_large(count: int) -> PayloadTooLarge:
 
 
 def member_documents(project_id: str, root) -> Iterator[dict]:
-    """Every member's profile document: from the audience (snapshot + overlay) in profile id
-    order, read in batches; without a usable snapshot, by walking the table (shard order)."""
-    audience = segments.Audience(project_id, root)
-    if audience.ok:
-        if audience.count > MAX_EXPORT_ROWS:
-            raise _too_large(audience.count)
-        after = None
-        while True:
-            ids, more = audience.page(after, READ_BATCH)
-            found = profile_store.batch_get(project_id, ids)
-            for pid in ids:
-                if pid in found:  # erased since the snapshot: no longer a member
-                    yield profile_store.to_document(found[pid])
-            if not more or not ids:
-                return
-            after = ids[-1]
-    matches = compile_rules(root)
-    count = 0
-    for _, model in profile_store.iter_profiles(project_id):
-        document = profile_store.to_document(model)
-        if matches(document):
-            count += 1
-            if count > MAX_EXPORT_ROWS:
-                raise _too_large(count)
-            yield document
+    """Every member's profile document, in profile id order, read in batches."""
+    audience = audience_of(project_id, root)
+    if audience.count() > MAX_EXPORT_ROWS:
+        raise _too_large(audience.count())
+    yield from audience.iter_documents(READ_BATCH)
 
 
 def export(project_id: str, segment_id: str, format_raw: str | None,
@@ -109,15 +88,13 @@ def export(project_id: str, segment_id: str, format_raw: str | None,
         catalogue = segments.catalogue(project_id)
         fields = fmt.parse_fields(fields_raw, lambda path: catalogue.get(path) is not None)
         columns, to_row = ("profile_id", *fields), partial(fmt.member_row, fields=fields)
-    keyed, skipped = [], 0
+    rows, skipped = [], 0
     for document in member_documents(project_id, root):
         row = to_row(document)
         if row is None:
             skipped += 1
         else:
-            keyed.append((document["profile_id"], row))
-    keyed.sort(key=lambda pair: pair[0])  # the walk reads shard by shard
-    rows = [row for _, row in keyed]
+            rows.append(row)
     body = fmt.encode(kind, columns, rows)
     content_type, ext = fmt.FORMATS[kind]
     filename = fmt.filename(segment_id, kind, customer_match)

@@ -13,6 +13,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from .. import cursor, observability
+from ..audience import audience_of
 from ..errors import Conflict, ValidationError
 from ..segments import compile_rules
 from ..storage import memberships as store
@@ -25,17 +26,6 @@ log = logging.getLogger(__name__)
 STATS_POINTS = 90
 
 
-def matching_ids(project_id: str, root) -> set[str]:
-    """Every profile of the project that matches the rule tree now."""
-    audience = segments.Audience(project_id, root)
-    if audience.ok:
-        ids = audience.snapshot.profile_ids[audience.mask]
-        return set(ids.tolist()) | set(audience.extra)
-    matches = compile_rules(root)
-    return {model.profile_id for _, model in profile_store.iter_profiles(project_id)
-            if matches(profile_store.to_document(model))}
-
-
 def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
     """Full evaluation of one segment; idempotent (a second run finds nothing to change)."""
     started = time.time()
@@ -46,7 +36,7 @@ def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
         root = segments.stored_root(project_id, segment)
     except Conflict as exc:
         return {"segment_id": segment_id, "skipped": exc.message}
-    now = matching_ids(project_id, root)
+    now = set(audience_of(project_id, root).ids())
     stored = store.members(project_id, segment_id)
     applied = store.apply_changes(project_id, segment_id, now - stored, stored - now)
     destinations.notify(project_id, segment, applied)

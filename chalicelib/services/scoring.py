@@ -14,6 +14,7 @@ from ..storage import changes, jobs, keys, model_store, snapshots, work_queue
 from ..storage import profiles as store
 from ..storage.connection import bind
 from .. import observability
+from ..audience.builder import SnapshotBuilder
 from . import memberships
 
 log = logging.getLogger(__name__)
@@ -71,14 +72,14 @@ def _rescore(profiles, model: PredictiveModel, as_of: date | None, horizons: dic
         if len(batch) == PAGE:
             _add(totals, _score_and_write(batch, model, as_of, horizons, change_at,
                                           snapshot.taken_at))
-            snapshot.add(batch)
+            snapshot.add([store.to_document(p) for p in batch])
             batch = []
             if progress:
                 progress(totals["profiles_read"])
     if batch:
         _add(totals, _score_and_write(batch, model, as_of, horizons, change_at,
                                       snapshot.taken_at))
-        snapshot.add(batch)
+        snapshot.add([store.to_document(p) for p in batch])
     return totals
 
 
@@ -192,83 +193,6 @@ def finalize_rescore(job) -> dict:
                "finalize_seconds": round(time.time() - started, 3)}
     _finish(job, "succeeded", summary)
     return summary
-
-
-class SnapshotBuilder:
-    """Collects each profile's segmentable values during a rescore; saves them as a snapshot.
-    It is taken as of the job's start: changes from then on are in the change log, and segment
-    evaluation re-reads those profiles on top of it."""
-
-    def __init__(self, project_id: str, taken_at: str | None = None, fields=None):
-        from ..services.segments import catalogue
-        self.project_id = project_id
-        self.taken_at = taken_at or changes.stamp()
-        self.fields = [(f.path, f.type) for f in catalogue(project_id)] \
-            if fields is None else fields
-        self.ids: list[str] = []
-        self.values = {path: (ftype, []) for path, ftype in self.fields}
-
-    def add(self, profiles: list) -> None:
-        from ..segments import field_value
-        for profile in profiles:
-            document = store.to_document(profile)
-            self.ids.append(profile.profile_id)
-            for path, _ in self.fields:
-                self.values[path][1].append(field_value(document, path))
-
-    def to_part(self, totals: dict) -> dict:
-        """A JSON-ready part of a fan-out snapshot (absent values listed by row)."""
-        from ..segments import ABSENT
-        fields = {}
-        for path, (ftype, raw) in self.values.items():
-            absent = [i for i, v in enumerate(raw) if v is ABSENT]
-            fields[path] = {"type": ftype, "absent": absent,
-                            "values": [None if v is ABSENT else v for v in raw]}
-        return {"ids": self.ids, "fields": fields, "totals": totals}
-
-    @classmethod
-    def from_parts(cls, project_id: str, taken_at: str, parts: list[dict]) -> "SnapshotBuilder":
-        from ..segments import ABSENT
-        kinds = {tuple(sorted((p, f["type"]) for p, f in part["fields"].items()))
-                 for part in parts}
-        if len(kinds) > 1:
-            raise ValueError("the field catalogue changed while the shards were rescored; the "
-                             "next rescore takes the snapshot")
-        fields = list(kinds.pop()) if kinds else []
-        builder = cls(project_id, taken_at, fields)
-        for part in parts:
-            builder.ids.extend(part["ids"])
-            for path, f in part["fields"].items():
-                values = f["values"]
-                for i in f["absent"]:
-                    values[i] = ABSENT
-                builder.values[path][1].extend(values)
-        return builder
-
-    def save(self) -> float:
-        from ..segments.columnar import Snapshot
-        snapshot = Snapshot.from_values(self.ids, self.values)
-        erased = changes.erased_since(self.project_id, self.taken_at)
-        if erased:  # read before their erasure: their rows must not reach S3
-            snapshot = snapshot.without(erased)
-        model_store.ensure_bucket()
-        snapshots.save(self.project_id, snapshot, self.taken_at)
-        return round(snapshot.nbytes() / max(snapshot.n, 1), 1)
-
-
-def snapshot_project(project_id: str) -> dict:
-    """Refresh the project's snapshot without rescoring (e.g. when the change log grew long)."""
-    started = time.time()
-    builder = SnapshotBuilder(project_id)
-    batch = []
-    for _, profile in store.iter_profiles(project_id, page_size=PAGE):
-        batch.append(profile)
-        if len(batch) == PAGE:
-            builder.add(batch)
-            batch = []
-    builder.add(batch)
-    return {"profiles": len(builder.ids), "bytes_per_profile": builder.save(),
-            "seconds": round(time.time() - started, 2)}
 
 
 def _horizon(value: int | None, name: str) -> int | None:

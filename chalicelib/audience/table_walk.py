@@ -1,0 +1,40 @@
+"""The audience found by reading every profile of the project: the answer before the first
+snapshot, or when the change log since it is too long to overlay."""
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from ..segments import compile_rules
+from ..storage import profiles as profile_store
+from .base import Audience
+from .worth import SegmentWorth
+
+
+class TableWalkAudience(Audience):
+    """One pass over the table keeps the matching ids (sorted, so pages and cursors are in id
+    order as with a snapshot) and the members' worth."""
+
+    def __init__(self, project_id: str, root):
+        super().__init__(project_id)
+        matches = compile_rules(root)
+        self._worth = SegmentWorth()
+        found = []
+        for _, document in profile_store.iter_documents(project_id):
+            if matches(document):
+                found.append(document["profile_id"])
+                self._worth.add(document["predictive"])
+        self._ids = sorted(found)
+
+    def count(self) -> int:
+        return len(self._ids)
+
+    def page(self, after: str | None, limit: int) -> tuple[list[str], bool]:
+        start = bisect_right(self._ids, after) if after is not None else 0
+        chunk = self._ids[start:start + limit + 1]
+        return chunk[:limit], len(chunk) > limit
+
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def worth(self) -> SegmentWorth:
+        return self._worth
