@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test install clean-local model bench-accuracy bench-engine bench-scoring package fuzz model-report deploy load-test
+.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring package fuzz model-report deploy load-test
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,20 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The fast inner loop: lint and every test but the slow tiers (local stack, browser, fuzz,
+# package; tests/conftest.py TIERS).
+check: $(STAMP) lint
+	$(PY) -m pytest -q -m "not (e2e or browser or fuzz or package)" $(PYTEST_ARGS)
+
+# ruff (pyproject.toml): lint, and the format every file is kept in.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 # Debian's Chromium, for the browser test of the segment builder (tests/test_ui_browser.py drives it
 # with Playwright; Playwright's own browser download is not used). Installed when missing.

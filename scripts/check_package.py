@@ -1,5 +1,6 @@
 """Checks the Lambda package `chalice package` wrote: the zip really holds numpy, scipy and
-scikit-learn (chalice exits 0 without them when it finds no wheels), and its unzipped size is
+scikit-learn (chalice exits 0 without them when it finds no wheels) and what the functions
+import at run time (requests, for webhook delivery), and its unzipped size is
 under Lambda's 250 MB limit. Prints the sizes."""
 import sys
 import zipfile
@@ -7,7 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 LIMIT = 250 * 1024 * 1024
-REQUIRED = ("numpy/", "scipy/", "sklearn/", "pynamodb/", "skops/", "chalicelib/predict/artifacts/")
+REQUIRED = ("numpy/", "scipy/", "sklearn/", "pynamodb/", "skops/", "requests/",
+            "chalicelib/predict/artifacts/")
 
 
 def main(zip_path: str) -> int:

@@ -121,3 +121,22 @@ def set_predictive(project_id, profile_id, predictive):
     from chalicelib.storage.models import ProfileModel
     model = store.get(project_id, profile_id)
     model.update(actions=[ProfileModel.predictive.set(predictive)])
+
+
+# The slow tiers, by test module (markers declared in pyproject.toml): `make check` leaves them
+# out for a fast inner loop, `make test` runs everything. A module not listed is a unit or
+# functional test (in-process moto).
+TIERS = {
+    "test_e2e_local_stack.py": "e2e",
+    "test_cli.py": "e2e",  # each command is a subprocess on a local store
+    "test_ui_browser.py": "browser",
+    "test_fuzz_api.py": "fuzz",
+    "test_deploy_template.py": "package",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tier = TIERS.get(item.path.name)
+        if tier:
+            item.add_marker(getattr(pytest.mark, tier))
