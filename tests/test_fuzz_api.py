@@ -25,7 +25,7 @@ from schemathesis import GenerationMode, checks
 from schemathesis.core.failures import FailureGroup
 
 from chalicelib.api.docs import SPEC_PATH
-from test_e2e_local_stack import LocalStack
+from running_stack import LocalStack
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 SEED = os.environ.get("FUZZ_SEED")

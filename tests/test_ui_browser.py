@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from test_e2e_local_stack import LocalStack
+from running_stack import LocalStack
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
