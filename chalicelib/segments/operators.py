@@ -119,13 +119,27 @@ def _contains(stored, value, now):
 
 # --- the registry ------------------------------------------------------------------------------
 
+NONE, SCALAR, PAIR, MANY, DAYS = "none", "scalar", "pair", "list", "days"
+# A value shape's check: run once when a segment is saved; returns the normalised value.
+VALUE_CHECKS: dict[str, Callable[[str, tuple, Any, str], Any]] = {
+    NONE: _check_none, SCALAR: _scalar, PAIR: _check_pair, MANY: _check_many, DAYS: _check_days}
+
+
 @dataclass(frozen=True)
 class Operator:
     name: str
+    label: str  # as the segment builder shows it
     types: tuple[str, ...]
-    check_value: Callable[[str, tuple, Any, str], Any]
+    value: str  # the value's shape: one of VALUE_CHECKS
     # test(stored, value, now) with stored already coerced to the field's type (never MISMATCH)
     test: Callable[[Any, Any, datetime], bool]
+
+    def check_value(self, field_type: str, values: tuple, value: Any, path: str) -> Any:
+        return VALUE_CHECKS[self.value](field_type, values, value, path)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "label": self.label, "value": self.value,
+                "types": list(self.types)}
 
 
 _ORDERED = (NUMBER,)
@@ -134,26 +148,29 @@ _MEMBERSHIP = (NUMBER, TEXT, ENUM)
 _ALL = (NUMBER, TEXT, ENUM, DATE, BOOLEAN, LIST)
 
 OPERATORS: dict[str, Operator] = {op.name: op for op in (
-    Operator("eq", _EQUALITY, _scalar, lambda s, v, now: s == v),
-    Operator("neq", _EQUALITY, _scalar, lambda s, v, now: s != v),
-    Operator("gt", _ORDERED, _scalar, lambda s, v, now: s > v),
-    Operator("gte", _ORDERED, _scalar, lambda s, v, now: s >= v),
-    Operator("lt", _ORDERED, _scalar, lambda s, v, now: s < v),
-    Operator("lte", _ORDERED, _scalar, lambda s, v, now: s <= v),
-    Operator("between", (NUMBER, DATE), _check_pair, lambda s, v, now: v[0] <= s <= v[1]),
-    Operator("in", _MEMBERSHIP, _check_many, lambda s, v, now: s in v),
-    Operator("not_in", _MEMBERSHIP, _check_many, lambda s, v, now: s not in v),
-    Operator("contains", (TEXT, LIST), _scalar, _contains),
-    Operator("not_contains", (TEXT, LIST), _scalar, lambda s, v, now: not _contains(s, v, now)),
-    Operator("starts_with", (TEXT,), _scalar, lambda s, v, now: s.startswith(v)),
-    Operator("ends_with", (TEXT,), _scalar, lambda s, v, now: s.endswith(v)),
-    Operator("before", (DATE,), _scalar, lambda s, v, now: s < v),
-    Operator("after", (DATE,), _scalar, lambda s, v, now: s > v),
-    Operator("within_last_days", (DATE,), _check_days, lambda s, v, now: now - v <= s <= now),
-    Operator("more_than_days_ago", (DATE,), _check_days, lambda s, v, now: s < now - v),
+    Operator("eq", "is", _EQUALITY, SCALAR, lambda s, v, now: s == v),
+    Operator("neq", "is not", _EQUALITY, SCALAR, lambda s, v, now: s != v),
+    Operator("gt", "greater than", _ORDERED, SCALAR, lambda s, v, now: s > v),
+    Operator("gte", "at least", _ORDERED, SCALAR, lambda s, v, now: s >= v),
+    Operator("lt", "less than", _ORDERED, SCALAR, lambda s, v, now: s < v),
+    Operator("lte", "at most", _ORDERED, SCALAR, lambda s, v, now: s <= v),
+    Operator("between", "between", (NUMBER, DATE), PAIR, lambda s, v, now: v[0] <= s <= v[1]),
+    Operator("in", "is one of", _MEMBERSHIP, MANY, lambda s, v, now: s in v),
+    Operator("not_in", "is none of", _MEMBERSHIP, MANY, lambda s, v, now: s not in v),
+    Operator("contains", "contains", (TEXT, LIST), SCALAR, _contains),
+    Operator("not_contains", "does not contain", (TEXT, LIST), SCALAR,
+             lambda s, v, now: not _contains(s, v, now)),
+    Operator("starts_with", "starts with", (TEXT,), SCALAR, lambda s, v, now: s.startswith(v)),
+    Operator("ends_with", "ends with", (TEXT,), SCALAR, lambda s, v, now: s.endswith(v)),
+    Operator("before", "before", (DATE,), SCALAR, lambda s, v, now: s < v),
+    Operator("after", "after", (DATE,), SCALAR, lambda s, v, now: s > v),
+    Operator("within_last_days", "in the last (days)", (DATE,), DAYS,
+             lambda s, v, now: now - v <= s <= now),
+    Operator("more_than_days_ago", "more than (days) ago", (DATE,), DAYS,
+             lambda s, v, now: s < now - v),
     # exists / not_exists are decided on presence alone (see evaluate.py); test is unused.
-    Operator("exists", _ALL, _check_none, lambda s, v, now: True),
-    Operator("not_exists", _ALL, _check_none, lambda s, v, now: False),
+    Operator("exists", "has a value", _ALL, NONE, lambda s, v, now: True),
+    Operator("not_exists", "has no value", _ALL, NONE, lambda s, v, now: False),
 )}
 
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
