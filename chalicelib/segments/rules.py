@@ -5,6 +5,8 @@ Every error names the offending place as a JSON pointer into the segment body, e
 """
 from __future__ import annotations
 
+import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -18,7 +20,8 @@ MAX_CONDITIONS = 50
 MAX_NODES = 200  # groups (the segment itself included) and conditions
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
-# The segment as stored (canonical JSON, UTF-8): far below DynamoDB's 400 KB item.
+# The segment as compact JSON in UTF-8. DynamoDB's item limit is 400 KB; the stored JSON escapes
+# non-ASCII (at most 3x these bytes), so a segment fits with room for its other attributes.
 MAX_DEFINITION_BYTES = 65536
 
 LIMITS = {"max_depth": MAX_DEPTH, "max_conditions": MAX_CONDITIONS, "max_nodes": MAX_NODES,
@@ -84,8 +87,17 @@ class _Parser:
     def __init__(self, catalogue: Catalogue):
         self.catalogue = catalogue
         self.conditions = 0
+        self.nodes = 0
+
+    def count_node(self, path: str) -> None:
+        """Bounds the whole tree: empty groups cost time and storage too."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ValidationError(f"a segment has at most {MAX_NODES} groups and conditions "
+                                  "(the segment counting as one)", path, "too_many_nodes")
 
     def group(self, node: dict, path: str, depth: int, extra_keys: frozenset = frozenset()) -> Group:
+        self.count_node(path or "/")
         if depth > MAX_DEPTH:
             raise ValidationError(f"groups nest at most {MAX_DEPTH} deep", path, "too_deep")
         _expect_object(node, path, {"match", "rules"} | extra_keys)
@@ -107,6 +119,7 @@ class _Parser:
 
     def condition(self, node: Any, path: str) -> Condition:
         _expect_object(node, path, {"field", "operator", "value"})
+        self.count_node(path)
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
             raise ValidationError(f"a segment has at most {MAX_CONDITIONS} conditions", path,
@@ -132,24 +145,43 @@ class _Parser:
         return Condition(field, operator, value, raw_value)
 
 
+def _check_text(value: Any, path: str, what: str, maximum: int, allowed: str = "") -> str:
+    """A string of at most `maximum` characters with no control character but `allowed`."""
+    if not isinstance(value, str) or len(value) > maximum:
+        raise ValidationError(f"{what} must be a string of at most {maximum} characters", path,
+                              "invalid_value")
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+        raise ValidationError(f"{what} must not hold control characters", path, "invalid_value")
+    return value
+
+
+def _check_size(tree: dict) -> None:
+    size = len(json.dumps(tree, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_DEFINITION_BYTES:
+        raise ValidationError(f"the segment takes {size} bytes as JSON; at most "
+                              f"{MAX_DEFINITION_BYTES}", "/rules", "definition_too_large")
+
+
 def parse_segment(body: Any, catalogue: Catalogue) -> SegmentDefinition:
     """Parse and validate a segment body ({name, description?, match, rules})."""
     if not isinstance(body, dict):
         raise ValidationError("expected a JSON object", "/", "invalid_type")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        raise ValidationError(f"name must be a non-empty string of at most {MAX_NAME} characters",
-                              "/name", "invalid_value")
-    description = body.get("description", "")
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
-        raise ValidationError(f"description must be a string of at most {MAX_DESCRIPTION} "
-                              "characters", "/description", "invalid_value")
+    name = _check_text(body.get("name"), "/name", "name", MAX_NAME)
+    if not name.strip():
+        raise ValidationError("name must not be blank", "/name", "invalid_value")
+    description = _check_text(body.get("description", ""), "/description", "description",
+                              MAX_DESCRIPTION, allowed="\t\n\r")
     root = _Parser(catalogue).group(body, "", 1, frozenset({"name", "description"}))
-    return SegmentDefinition(name.strip(), description, root)
+    definition = SegmentDefinition(name.strip(), description, root)
+    _check_size(definition.to_dict())
+    return definition
 
 
 def parse_rules(body: Any, catalogue: Catalogue) -> Group:
-    """Parse a bare rule group ({match, rules}), as a preview takes it."""
+    """Parse a bare rule group ({match, rules}), as a preview takes it: within the limits of a
+    segment, so what previews can be saved."""
     if not isinstance(body, dict):
         raise ValidationError("expected a JSON object", "/", "invalid_type")
-    return _Parser(catalogue).group(body, "", 1, frozenset({"name", "description"}))
+    root = _Parser(catalogue).group(body, "", 1, frozenset({"name", "description"}))
+    _check_size(root.to_dict())
+    return root
