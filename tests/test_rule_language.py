@@ -22,3 +22,21 @@ def test_fields_lists_operators_matches_and_limits(api):
     assert list(MATCHES) == ["all", "any", "none"]
     assert body["limits"] == LIMITS
     assert body["limits"]["max_depth"] == 5 and body["limits"]["max_in_values"] == 500
+
+
+def test_the_readme_operator_table_is_the_registry():
+    """The README's table of operators by field type says what the registry says."""
+    import re
+    from pathlib import Path
+
+    from chalicelib.segments.operators import OPERATORS_BY_TYPE
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Segment rules", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\s*\| (\w+) \| (.+) \|$", section, re.M))
+    rows.pop("type")
+    everywhere = {"exists", "not_exists"}  # stated once under the table
+    assert all(everywhere <= set(ops) for ops in OPERATORS_BY_TYPE.values())
+    assert "and `exists`, `not_exists` (no value) on every type" in section
+    assert {t: re.findall(r"`(\w+)`", ops) for t, ops in rows.items()} == {
+        t: [op for op in ops if op not in everywhere] for t, ops in OPERATORS_BY_TYPE.items()}
