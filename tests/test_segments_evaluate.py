@@ -349,3 +349,24 @@ def test_in_over_many_texts_agrees_with_the_per_profile_evaluator():
         # THEN the mask equals the per-profile answers
         assert compile_mask(root, NOW)(snapshot).tolist() == \
             [compile_rules(root, NOW)(d) for d in documents], op
+
+
+EMPTY_ALL, EMPTY_ANY = {"match": "all", "rules": []}, {"match": "any", "rules": []}
+
+
+@pytest.mark.parametrize("match", ["all", "any", "none"])
+@pytest.mark.parametrize("rules", [
+    [EMPTY_ALL], [EMPTY_ANY], [EMPTY_ALL, EMPTY_ANY], [{"match": "none", "rules": [EMPTY_ANY]}],
+    [cond("attributes.n", "gte", 1), EMPTY_ANY], [cond("attributes.n", "gte", 1), EMPTY_ALL],
+    [{"match": "none", "rules": [cond("attributes.n", "gte", 1)]}],
+])
+def test_constant_groups_fold_without_changing_answers(match, rules):
+    # GIVEN groups that are constants (empty ones), which both evaluators fold away
+    body = {"match": match, "rules": rules}
+    root = parse_segment({"name": "c", **body}, CATALOGUE).root
+    documents = [{"profile_id": f"p{i}", "attributes": {"n": n}} for i, n in enumerate([0, 2])]
+    snapshot = Snapshot.build(documents, CATALOGUE, ["attributes.n"])
+    # THEN both answer as the reference evaluator does on the tree as written
+    expected = [reference(body, d) for d in documents]
+    assert [compile_rules(root, NOW)(d) for d in documents] == expected
+    assert compile_mask(root, NOW)(snapshot).tolist() == expected

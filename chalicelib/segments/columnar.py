@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from .rules import Condition, Group
+from .rules import Condition, Group, simplified
 from .snapshot import Column, Snapshot, build_column
 
 Mask = Callable[[Snapshot], np.ndarray]
@@ -36,12 +36,10 @@ def _condition_mask(cond: Condition, now: datetime) -> Mask:
     return mask
 
 
-def compile_mask(node: Group | Condition, now: datetime | None = None) -> Mask:
-    """Compile once; evaluate over any snapshot. `now` anchors relative dates."""
-    now = now or datetime.now(timezone.utc)
+def _compile(node: Group | Condition, now: datetime) -> Mask:
     if isinstance(node, Condition):
         return _condition_mask(node, now)
-    children = [compile_mask(r, now) for r in node.rules]
+    children = [_compile(r, now) for r in node.rules]
     match = node.match
 
     def mask(s: Snapshot) -> np.ndarray:
@@ -56,6 +54,11 @@ def compile_mask(node: Group | Condition, now: datetime | None = None) -> Mask:
         return np.logical_not(out, out=out) if match == "none" else out
 
     return mask
+
+
+def compile_mask(node: Group | Condition, now: datetime | None = None) -> Mask:
+    """Compile once; evaluate over any snapshot. `now` anchors relative dates."""
+    return _compile(simplified(node), now or datetime.now(timezone.utc))
 
 
 __all__ = ["Column", "Snapshot", "StaleSnapshot", "build_column", "compile_mask"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
-from .rules import Condition, Group
+from .rules import Condition, Group, simplified
 from .stored import ABSENT, field_value
 
 Profile = dict
@@ -24,17 +24,29 @@ def _compile_condition(cond: Condition, now: datetime) -> Predicate:
     return lambda profile: matches(field_type, field_value(profile, path), value, now)
 
 
-def compile_rules(node: Group | Condition, now: datetime | None = None) -> Predicate:
-    """Compile once, evaluate many times. `now` anchors relative date operators."""
-    now = now or datetime.now(timezone.utc)
+def _compile(node: Group | Condition, now: datetime) -> Predicate:
     if isinstance(node, Condition):
         return _compile_condition(node, now)
-    children = [compile_rules(rule, now) for rule in node.rules]
+    children = [_compile(rule, now) for rule in node.rules]
     if node.match == "all":
-        return lambda p: all(c(p) for c in children)
-    if node.match == "any":
-        return lambda p: any(c(p) for c in children)
-    return lambda p: not any(c(p) for c in children)
+        def every(profile: Profile) -> bool:
+            for child in children:
+                if not child(profile):
+                    return False
+            return True
+        return every
+
+    def some(profile: Profile) -> bool:
+        for child in children:
+            if child(profile):
+                return True
+        return False
+    return some if node.match == "any" else lambda profile: not some(profile)
+
+
+def compile_rules(node: Group | Condition, now: datetime | None = None) -> Predicate:
+    """Compile once, evaluate many times. `now` anchors relative date operators."""
+    return _compile(simplified(node), now or datetime.now(timezone.utc))
 
 
 __all__ = ["ABSENT", "compile_rules", "field_value"]

@@ -74,6 +74,25 @@ class SegmentDefinition:
         return out
 
 
+def simplified(node: Group | Condition) -> Group | Condition:
+    """An equivalent tree for evaluation: empty groups are constants (an empty `all` or `none`
+    group is true, an empty `any` group false) and fold into their parents, and an `all`/`any`
+    group of one rule is that rule. Both evaluators run it, so the tree size a segment may have
+    costs parsing, not evaluation."""
+    if isinstance(node, Condition):
+        return node
+    neutral = node.match == "all"  # a constant child of this value changes nothing
+    rules = []
+    for child in map(simplified, node.rules):
+        if not (isinstance(child, Group) and not child.rules):
+            rules.append(child)
+        elif (child.match != "any") != neutral:  # a deciding constant
+            return Group("all" if node.match == "any" else "any", ())
+    if len(rules) == 1 and node.match != "none":
+        return rules[0]
+    return Group(node.match, tuple(rules))
+
+
 def _expect_object(node: Any, path: str, allowed: set[str]) -> dict:
     if not isinstance(node, dict):
         raise ValidationError("expected an object", path or "/", "invalid_type")
