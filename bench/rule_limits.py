@@ -1,7 +1,9 @@
-"""The costliest rule body the limits allow, timed on both evaluators: 199 nodes (the segment,
-50 conditions, 148 groups that do not simplify away, 5 deep) and close to 65,536 bytes; most
-conditions are false for most profiles under an `any` root, so little short-circuits; `in` lists
-as long as the byte limit lets them be. Also how fast over-limit bodies are refused.
+"""The costliest rule body the limits allow, timed on both evaluators: 200 nodes and close to
+65,536 bytes. 50 conditions, each under its own `none` group, in 25 `any` pairs under an `any`
+root: every condition is true for most profiles, so every group is false and nothing
+short-circuits; `not_in` lists as long as the byte limit lets them be. The other 74 groups are
+empty or chained, which both evaluators fold away (rules.simplified). Also how fast over-limit
+bodies are refused.
 
     .venv/bin/python bench/rule_limits.py [--profiles 1000000] [--walk 20000]
 """
@@ -29,27 +31,29 @@ from chalicelib.segments.rules import MAX_DEFINITION_BYTES  # noqa: E402
 def worst_body() -> dict:
     money = [round(100000 + i * 0.37, 2) for i in range(500)]  # ~8 bytes a value
     countries = [f"X{i:03d}" for i in range(500)]
+    # conditions true for most profiles, each under a `none`: false, so nothing short-circuits
     kinds = [
-        ("behaviour.revenue", "in", money), ("predictive.clv", "in", money),
-        ("attributes.country", "in", countries), ("attributes.country", "contains", "Z" * 1000),
-        ("behaviour.last_seen", "between", ["2001-01-01", "2001-02-01"]),
-        ("predictive.conversion_potential", "between", [101, 200]),
-        ("attributes.country", "ends_with", "QQ"), ("behaviour.sessions", "eq", -1),
-        ("predictive.customer_type", "in", ["Believer"]), ("predictive.persuasion_type", "eq", "Authority"),
+        ("behaviour.revenue", "not_in", money), ("predictive.clv", "not_in", money),
+        ("attributes.country", "not_in", countries),
+        ("attributes.country", "not_contains", "Z" * 1000),
+        ("behaviour.last_seen", "between", ["2000-01-01", "2030-01-01"]),
+        ("predictive.conversion_potential", "between", [0, 100]),
+        ("attributes.country", "not_contains", "QQ"), ("behaviour.sessions", "neq", -1),
+        ("predictive.customer_type", "not_in", ["Believer"]),
+        ("attributes.newsletter", "exists", None),
     ]
-    conditions = [{"field": f, "operator": o, "value": v} for f, o, v in kinds] * 5
-    # 150 groups that do not fold away: `none` groups in pairs around conditions (each pair is
-    # the condition again), 4 around 24 conditions (5 deep with the root), 2 around the others:
-    # with the root, 199 nodes
-    def wrapped(condition: dict, pairs: int) -> dict:
-        for _ in range(2 * pairs):
-            condition = {"match": "none", "rules": [condition]}
-        return condition
-    rules = [wrapped(c, 2 if i < 24 else 1) for i, c in enumerate(conditions)]
-    body = {"name": "worst", "match": "any", "rules": rules}
+    conditions = [{"field": f, "operator": o, **({} if v is None else {"value": v})}
+                  for f, o, v in kinds] * 5
+    negated = [{"match": "none", "rules": [c]} for c in conditions]
+    pairs = [{"match": "any", "rules": negated[i:i + 2]} for i in range(0, 50, 2)]
+    # the other 74 nodes: a chain of groups 5 deep and empty groups, which evaluation folds away
+    chain = {"match": "any", "rules": [{"match": "all", "rules": [{"match": "any", "rules": [
+        {"match": "any", "rules": []}]}]}]}  # false, as the empty groups are
+    empties = [{"match": "any", "rules": []} for _ in range(74 - 4)]
+    body = {"name": "worst", "match": "any", "rules": pairs + [chain] + empties}
     while len(json.dumps(body, separators=(",", ":"))) > MAX_DEFINITION_BYTES:
         for c in conditions:  # trim the lists until the body fits
-            if isinstance(c["value"], list) and len(c["value"]) > 2 and c["operator"] != "between":
+            if isinstance(c.get("value"), list) and len(c["value"]) > 2 and c["operator"] != "between":
                 c["value"] = c["value"][:-1]
     return body
 

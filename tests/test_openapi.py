@@ -167,3 +167,20 @@ def test_operator_enums_and_rule_limits_come_from_the_registry():
     assert {"type": "string", "maxLength": rules.MAX_TEXT} in value
     many = next(v for v in value if v.get("type") == "array")
     assert many["maxItems"] == rules.MAX_IN_VALUES
+
+
+@pytest.mark.parametrize("text", ["ok", " x ", "  ", "a\x00b", "tab\there", "line\nbreak",
+                                  "del\x7f", "c1\x85", "two\r\nlines", "bell\x07"])
+def test_name_and_description_patterns_agree_with_the_parser(text):
+    """What the spec's patterns allow in a segment's name and description, the parser takes."""
+    from chalicelib.errors import ValidationError
+    from chalicelib.segments import Catalogue, parse_segment
+
+    props = SPEC["components"]["schemas"]["SegmentDefinition"]["properties"]
+    for key, body in [("name", {"name": text}), ("description", {"name": "n", "description": text})]:
+        try:
+            parse_segment({**body, "rules": []}, Catalogue())
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert bool(re.search(props[key]["pattern"], text)) == accepted, (key, text)

@@ -370,3 +370,37 @@ def test_constant_groups_fold_without_changing_answers(match, rules):
     expected = [reference(body, d) for d in documents]
     assert [compile_rules(root, NOW)(d) for d in documents] == expected
     assert compile_mask(root, NOW)(snapshot).tolist() == expected
+
+
+def test_negated_groups_fold_without_changing_answers():
+    # GIVEN none(none(c)), none(any(c, d)), none(none(c, d)) and none(all(c)) around conditions
+    c, d = cond("attributes.n", "gte", 1), cond("attributes.t", "eq", "a")
+    documents = [{"profile_id": f"p{i}", "attributes": attrs} for i, attrs in enumerate([
+        {"n": 0}, {"n": 2}, {"t": "a"}, {"n": 2, "t": "a"}, {}])]
+    snapshot = Snapshot.build(documents, CATALOGUE, ["attributes.n", "attributes.t"])
+    for inner in ({"match": "none", "rules": [c]}, {"match": "any", "rules": [c, d]},
+                  {"match": "none", "rules": [c, d]}, {"match": "all", "rules": [c]}):
+        body = {"match": "none", "rules": [inner]}
+        root = parse_segment({"name": "f", **body}, CATALOGUE).root
+        # THEN both evaluators answer as the reference does on the tree as written
+        expected = [reference(body, doc) for doc in documents]
+        assert [compile_rules(root, NOW)(doc) for doc in documents] == expected, inner
+        assert compile_mask(root, NOW)(snapshot).tolist() == expected, inner
+
+
+@settings(max_examples=200, deadline=None)
+@given(stored=st.lists(st.integers(-10 ** 6, 10 ** 6), min_size=1, max_size=30),
+       scale=st.sampled_from([1, 10, 100, 1000, 7]), picks=st.lists(st.integers(0, 29), max_size=20),
+       nudge=st.sampled_from([0.0, 1e-9, -1e-12, 0.5]), op=st.sampled_from(["eq", "in", "not_in"]))
+def test_scaled_equality_is_exact(stored, scale, picks, nudge, op):
+    # GIVEN number columns of decimals (scaled integers, or float64 for sevenths) and rule
+    # values taken from them, some nudged off
+    values = [v / scale for v in stored]
+    documents = [{"profile_id": f"p{i:02d}", "attributes": {"n": v}} for i, v in enumerate(values)]
+    snapshot = Snapshot.build(documents, CATALOGUE, ["attributes.n"])
+    wanted = [values[i % len(values)] + (nudge if i % 2 else 0) for i in picks] or [values[0]]
+    value = wanted[0] if op == "eq" else wanted
+    root = parse_segment({"name": "x", "rules": [cond("attributes.n", op, value)]}, CATALOGUE).root
+    # THEN the mask equals the per-profile answers
+    assert compile_mask(root, NOW)(snapshot).tolist() == \
+        [compile_rules(root, NOW)(d) for d in documents]

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from .rules import Condition, Group, simplified
-from .stored import ABSENT, field_value
+from .stored import ABSENT, field_value, reader
 
 Profile = dict
 Predicate = Callable[[Profile], bool]
@@ -19,9 +19,7 @@ _ABSENT = ABSENT  # the name older callers import
 
 
 def _compile_condition(cond: Condition, now: datetime) -> Predicate:
-    path, field_type, value, matches = (cond.field.path, cond.field.type, cond.value,
-                                        cond.operator.matches)
-    return lambda profile: matches(field_type, field_value(profile, path), value, now)
+    return cond.operator.predicate(cond.field.type, reader(cond.field.path), cond.value, now)
 
 
 def _compile(node: Group | Condition, now: datetime) -> Predicate:

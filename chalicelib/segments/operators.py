@@ -15,8 +15,8 @@ import numpy as np
 from ..errors import ValidationError
 from . import vectors as v
 from .snapshot import Column, valid
-from .stored import ABSENT, BOOLEAN, DATE, ENUM, FIELD_TYPES, LIST, MISMATCH, NUMBER, TEXT, \
-    coerce_stored, is_number, parse_datetime
+from .stored import ABSENT, BOOLEAN, COERCE, DATE, ENUM, FIELD_TYPES, LIST, MISMATCH, NUMBER, \
+    TEXT, is_number, parse_datetime
 
 MAX_TEXT = 1000
 MAX_IN_VALUES = 500
@@ -114,17 +114,26 @@ class Operator:
     def check_value(self, field_type: str, values: tuple, value: Any, path: str) -> Any:
         return VALUE_CHECKS[self.value](field_type, values, value, path)
 
-    def matches(self, field_type: str, raw: Any, value: Any, now: datetime) -> bool:
-        """One profile's stored value (or ABSENT) against the normalised rule value."""
-        if raw is ABSENT:
-            return self.if_absent
-        stored = coerce_stored(field_type, raw)
-        if stored is MISMATCH:
-            return self.if_mismatch
-        try:
-            return bool(self.test(stored, value, now))
-        except TypeError:  # e.g. a list attribute holding a non-string element
-            return False
+    def predicate(self, field_type: str, read: Callable[[dict], Any], value: Any,
+                  now: datetime) -> Callable[[dict], bool]:
+        """The test of one profile; `read` gives its stored value (or ABSENT), `value` is the
+        normalised rule value."""
+        test, if_absent, if_mismatch, coerce = (self.test, self.if_absent, self.if_mismatch,
+                                                COERCE[field_type])
+
+        def matches(profile: dict) -> bool:
+            raw = read(profile)
+            if raw is ABSENT:
+                return if_absent
+            stored = coerce(raw)
+            if stored is MISMATCH:
+                return if_mismatch
+            try:
+                return bool(test(stored, value, now))
+            except TypeError:  # e.g. a list attribute holding a non-string element
+                return False
+
+        return matches
 
     def mask(self, col: Column, field_type: str, value: Any, now: datetime) -> np.ndarray:
         """The same answer for every row of a column of the field's type."""

@@ -76,9 +76,10 @@ class SegmentDefinition:
 
 def simplified(node: Group | Condition) -> Group | Condition:
     """An equivalent tree for evaluation: empty groups are constants (an empty `all` or `none`
-    group is true, an empty `any` group false) and fold into their parents, and an `all`/`any`
-    group of one rule is that rule. Both evaluators run it, so the tree size a segment may have
-    costs parsing, not evaluation."""
+    group is true, an empty `any` group false) and fold into their parents; an `all`/`any` group
+    of one rule is that rule; `none` of one `any` group is `none` of its rules, `none` of one
+    `none` group is `any` of its rules. Both evaluators run it, so groups a segment may have cost
+    parsing, not evaluation."""
     if isinstance(node, Condition):
         return node
     neutral = node.match == "all"  # a constant child of this value changes nothing
@@ -90,6 +91,9 @@ def simplified(node: Group | Condition) -> Group | Condition:
             return Group("all" if node.match == "any" else "any", ())
     if len(rules) == 1 and node.match != "none":
         return rules[0]
+    if len(rules) == 1 and isinstance(rules[0], Group) and rules[0].match in ("any", "none"):
+        # none(any(R)) is none(R); none(none(R)) is any(R)
+        return simplified(Group("none" if rules[0].match == "any" else "any", rules[0].rules))
     return Group(node.match, tuple(rules))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 NUMBER, TEXT, ENUM, DATE, BOOLEAN, LIST = "number", "text", "enum", "date", "boolean", "list"
 FIELD_TYPES = (NUMBER, TEXT, ENUM, DATE, BOOLEAN, LIST)
@@ -14,14 +14,24 @@ ABSENT = object()  # what field_value gives for a field the profile does not hol
 MISMATCH = object()  # a stored value of another type than the field: see each operator
 
 
-def field_value(profile: dict, path: str) -> Any:
-    """The stored value at a dotted path, or ABSENT. A stored null counts as absent."""
-    node: Any = profile
-    for part in path.split("."):
+def _walk(profile: Any, parts: tuple[str, ...] | list[str]) -> Any:
+    node = profile
+    for part in parts:
         if not isinstance(node, dict) or part not in node:
             return ABSENT
         node = node[part]
     return ABSENT if node is None else node
+
+
+def field_value(profile: dict, path: str) -> Any:
+    """The stored value at a dotted path, or ABSENT. A stored null counts as absent."""
+    return _walk(profile, path.split("."))
+
+
+def reader(path: str) -> Callable[[dict], Any]:
+    """field_value with the path split once, for evaluating many profiles."""
+    parts = tuple(path.split("."))
+    return lambda profile: _walk(profile, parts)
 
 
 @lru_cache(maxsize=65536)
@@ -49,17 +59,32 @@ def is_number(value: Any) -> bool:
         return False
 
 
+def _number(raw: Any) -> Any:
+    return raw if is_number(raw) else MISMATCH
+
+
+def _text(raw: Any) -> Any:
+    return raw if isinstance(raw, str) else MISMATCH
+
+
+def _boolean(raw: Any) -> Any:
+    return raw if isinstance(raw, bool) else MISMATCH
+
+
+def _date(raw: Any) -> Any:
+    parsed = parse_datetime(raw) if isinstance(raw, str) else None
+    return MISMATCH if parsed is None else parsed
+
+
+def _list(raw: Any) -> Any:
+    return raw if isinstance(raw, list) else MISMATCH
+
+
+# A stored value as the field's type compares it, or MISMATCH.
+COERCE: dict[str, Callable[[Any], Any]] = {NUMBER: _number, TEXT: _text, ENUM: _text,
+                                           BOOLEAN: _boolean, DATE: _date, LIST: _list}
+
+
 def coerce_stored(field_type: str, raw: Any) -> Any:
     """A stored value as the field's type compares it, or MISMATCH."""
-    if field_type == NUMBER:
-        return raw if is_number(raw) else MISMATCH
-    if field_type in (TEXT, ENUM):
-        return raw if isinstance(raw, str) else MISMATCH
-    if field_type == BOOLEAN:
-        return raw if isinstance(raw, bool) else MISMATCH
-    if field_type == DATE:
-        parsed = parse_datetime(raw) if isinstance(raw, str) else None
-        return MISMATCH if parsed is None else parsed
-    if field_type == LIST:
-        return raw if isinstance(raw, list) else MISMATCH
-    return MISMATCH
+    return COERCE[field_type](raw) if field_type in COERCE else MISMATCH

@@ -22,36 +22,44 @@ _FEW = 16  # up to this many equalities beat a lookup table (see _codes_mask)
 
 # --- numbers and dates (dates as seconds since the epoch) ------------------------------------
 
-def _threshold(col: Column, c: float, op: str) -> int | None:
+def _decode(col: Column, X):
+    """Stored integers back to the doubles they stand for, as the per-profile evaluator sees
+    them: (X / 10^d) + offset."""
+    return X / 10 ** col.scale + col.offset if col.offset else X / 10 ** col.scale
+
+
+def _threshold(col: Column, c: float, op: str) -> int:
     """The integer bound in the column's encoding that gives exactly the float comparison
-    `stored op c`, where stored == (X / 10^d) + offset as a double. None for eq with no X."""
-    d, offset = col.scale, col.offset
-    decode = (lambda X: X / 10 ** d + offset) if offset else (lambda X: X / 10 ** d)
-    k = math.floor((c - offset) * 10 ** d)
+    `stored op c` for op in gt, gte, lt, lte."""
+    k = math.floor((c - col.offset) * 10 ** col.scale)
     candidates = range(k - 3, k + 4)
     if op == "gte":
-        return next(X for X in candidates if decode(X) >= c)
+        return next(X for X in candidates if _decode(col, X) >= c)
     if op == "gt":
-        return next(X for X in candidates if decode(X) > c)
+        return next(X for X in candidates if _decode(col, X) > c)
     if op == "lte":
-        return next(X for X in reversed(candidates) if decode(X) <= c)
-    if op == "lt":
-        return next(X for X in reversed(candidates) if decode(X) < c)
-    return next((X for X in candidates if decode(X) == c), None)  # eq
+        return next(X for X in reversed(candidates) if _decode(col, X) <= c)
+    return next(X for X in reversed(candidates) if _decode(col, X) < c)  # lt
 
 
-def _far(col: Column, c: float) -> bool:
+def _far(col: Column, c):
     """c lies beyond any value a scaled integer column can hold."""
-    return abs((c - col.offset) * 10 ** col.scale) > 2 ** 52
+    return np.abs((c - col.offset) * 10 ** col.scale) > 2 ** 52
 
 
-def _exact_code(col: Column, c: float) -> int | None:
-    """The integer a scaled column stores for exactly c, or None if no stored value equals c."""
-    if _far(col, c):
-        return None
-    code = _threshold(col, c, "eq")
+def _exact_codes(col: Column, values) -> np.ndarray:
+    """The integers a scaled column stores for exactly these values; values no stored integer
+    stands for are left out. Vectorised: `in` may bring hundreds."""
+    c = np.asarray(values, dtype=np.float64)  # exact for every value not _far
+    c = c[~_far(col, c)]
+    k = np.floor((c - col.offset) * 10 ** col.scale)
+    codes, found = np.zeros(len(c)), np.zeros(len(c), bool)
+    for step in range(-3, 4):  # the first candidate that decodes to c, as in _threshold
+        hit = ~found & (_decode(col, k + step) == c)
+        codes[hit], found = k[hit] + step, found | hit
     info = np.iinfo(col.values.dtype)
-    return code if code is not None and info.min < code <= info.max else None
+    codes = codes[found]
+    return codes[(codes > info.min) & (codes <= info.max)].astype(np.int64)
 
 
 def _number_compare(col: Column, op: str, c: float) -> np.ndarray:
@@ -59,8 +67,8 @@ def _number_compare(col: Column, op: str, c: float) -> np.ndarray:
     if col.scale < 0:
         return {"gt": x > c, "gte": x >= c, "lt": x < c, "lte": x <= c, "eq": x == c}[op]
     if op == "eq":
-        code = _exact_code(col, c)
-        return x == code if code is not None else np.zeros(len(x), bool)
+        codes = _exact_codes(col, [c])
+        return x == codes[0] if len(codes) else np.zeros(len(x), bool)
     info = np.iinfo(x.dtype)
     if _far(col, c):
         below = c < col.offset
@@ -106,8 +114,7 @@ def number_in(col: Column, values: Any, now: datetime) -> np.ndarray:
         return out
     if col.scale < 0:
         return np.isin(col.values, np.array(values, dtype=np.float64))
-    codes = [code for code in map(lambda v: _exact_code(col, v), values) if code is not None]
-    return np.isin(col.values, np.array(codes, dtype=np.int64))
+    return np.isin(col.values, _exact_codes(col, values))
 
 
 def within_last_days(col: Column, days: Any, now: datetime) -> np.ndarray:
