@@ -98,7 +98,7 @@ class Operator:
     # test(stored, value, now) with stored already coerced to the field's type
     test: Callable[[Any, Any, datetime], bool]
     # per field type: the mask over a column of that type (see vectors.py)
-    vectors: dict[str, v.VectorMask] = field(repr=False)
+    vectors: dict[str, v.VectorMask] = field(repr=False, compare=False)
     if_absent: bool = False  # the answer for a profile that lacks the field
     if_mismatch: bool = False  # ... and for one holding a value of another type
 
