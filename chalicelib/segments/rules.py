@@ -5,18 +5,37 @@ Every error names the offending place as a JSON pointer into the segment body, e
 """
 from __future__ import annotations
 
+import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Union
 
 from ..errors import ValidationError
 from .fields import Catalogue, Field
-from .operators import OPERATORS, Operator
+from .operators import MAX_DAYS, MAX_IN_VALUES, MAX_TEXT, OPERATORS, Operator
 
-MATCHES = ("all", "any", "none")
+MATCHES = {"all": "all the rules", "any": "one or more rules", "none": "none of the rules"}
 MAX_DEPTH = 5  # groups, the segment itself counting as the first
 MAX_CONDITIONS = 50
+MAX_NODES = 200  # groups (the segment itself included) and conditions
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
+# The segment as compact JSON in UTF-8. DynamoDB's item limit is 400 KB; the stored JSON escapes
+# non-ASCII (at most 3x these bytes), so a segment fits with room for its other attributes.
+MAX_DEFINITION_BYTES = 65536
+
+LIMITS = {"max_depth": MAX_DEPTH, "max_conditions": MAX_CONDITIONS, "max_nodes": MAX_NODES,
+          "max_in_values": MAX_IN_VALUES, "max_text": MAX_TEXT, "max_days": MAX_DAYS,
+          "max_name": MAX_NAME, "max_description": MAX_DESCRIPTION,
+          "max_definition_bytes": MAX_DEFINITION_BYTES}
+
+
+def rule_language() -> dict:
+    """What a rule may say, for clients building rules: operators (registry order), matches and
+    limits."""
+    return {"operators": [op.to_dict() for op in OPERATORS.values()],
+            "matches": [{"name": name, "label": label} for name, label in MATCHES.items()],
+            "limits": dict(LIMITS)}
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,29 @@ class SegmentDefinition:
         return out
 
 
+def simplified(node: Group | Condition) -> Group | Condition:
+    """An equivalent tree for evaluation: empty groups are constants (an empty `all` or `none`
+    group is true, an empty `any` group false) and fold into their parents; an `all`/`any` group
+    of one rule is that rule; `none` of one `any` group is `none` of its rules, `none` of one
+    `none` group is `any` of its rules. Both evaluators run it, so groups a segment may have cost
+    parsing, not evaluation."""
+    if isinstance(node, Condition):
+        return node
+    neutral = node.match == "all"  # a constant child of this value changes nothing
+    rules = []
+    for child in map(simplified, node.rules):
+        if not (isinstance(child, Group) and not child.rules):
+            rules.append(child)
+        elif (child.match != "any") != neutral:  # a deciding constant
+            return Group("all" if node.match == "any" else "any", ())
+    if len(rules) == 1 and node.match != "none":
+        return rules[0]
+    if len(rules) == 1 and isinstance(rules[0], Group) and rules[0].match in ("any", "none"):
+        # none(any(R)) is none(R); none(none(R)) is any(R)
+        return simplified(Group("none" if rules[0].match == "any" else "any", rules[0].rules))
+    return Group(node.match, tuple(rules))
+
+
 def _expect_object(node: Any, path: str, allowed: set[str]) -> dict:
     if not isinstance(node, dict):
         raise ValidationError("expected an object", path or "/", "invalid_type")
@@ -68,8 +110,17 @@ class _Parser:
     def __init__(self, catalogue: Catalogue):
         self.catalogue = catalogue
         self.conditions = 0
+        self.nodes = 0
+
+    def count_node(self, path: str) -> None:
+        """Bounds the whole tree: empty groups cost time and storage too."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ValidationError(f"a segment has at most {MAX_NODES} groups and conditions "
+                                  "(the segment counting as one)", path, "too_many_nodes")
 
     def group(self, node: dict, path: str, depth: int, extra_keys: frozenset = frozenset()) -> Group:
+        self.count_node(path or "/")
         if depth > MAX_DEPTH:
             raise ValidationError(f"groups nest at most {MAX_DEPTH} deep", path, "too_deep")
         _expect_object(node, path, {"match", "rules"} | extra_keys)
@@ -91,6 +142,7 @@ class _Parser:
 
     def condition(self, node: Any, path: str) -> Condition:
         _expect_object(node, path, {"field", "operator", "value"})
+        self.count_node(path)
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
             raise ValidationError(f"a segment has at most {MAX_CONDITIONS} conditions", path,
@@ -116,24 +168,43 @@ class _Parser:
         return Condition(field, operator, value, raw_value)
 
 
+def _check_text(value: Any, path: str, what: str, maximum: int, allowed: str = "") -> str:
+    """A string of at most `maximum` characters with no control character but `allowed`."""
+    if not isinstance(value, str) or len(value) > maximum:
+        raise ValidationError(f"{what} must be a string of at most {maximum} characters", path,
+                              "invalid_value")
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+        raise ValidationError(f"{what} must not hold control characters", path, "invalid_value")
+    return value
+
+
+def _check_size(tree: dict) -> None:
+    size = len(json.dumps(tree, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_DEFINITION_BYTES:
+        raise ValidationError(f"the segment takes {size} bytes as JSON; at most "
+                              f"{MAX_DEFINITION_BYTES}", "/rules", "definition_too_large")
+
+
 def parse_segment(body: Any, catalogue: Catalogue) -> SegmentDefinition:
     """Parse and validate a segment body ({name, description?, match, rules})."""
     if not isinstance(body, dict):
         raise ValidationError("expected a JSON object", "/", "invalid_type")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        raise ValidationError(f"name must be a non-empty string of at most {MAX_NAME} characters",
-                              "/name", "invalid_value")
-    description = body.get("description", "")
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
-        raise ValidationError(f"description must be a string of at most {MAX_DESCRIPTION} "
-                              "characters", "/description", "invalid_value")
+    name = _check_text(body.get("name"), "/name", "name", MAX_NAME)
+    if not name.strip():
+        raise ValidationError("name must not be blank", "/name", "invalid_value")
+    description = _check_text(body.get("description", ""), "/description", "description",
+                              MAX_DESCRIPTION, allowed="\t\n\r")
     root = _Parser(catalogue).group(body, "", 1, frozenset({"name", "description"}))
-    return SegmentDefinition(name.strip(), description, root)
+    definition = SegmentDefinition(name.strip(), description, root)
+    _check_size(definition.to_dict())
+    return definition
 
 
 def parse_rules(body: Any, catalogue: Catalogue) -> Group:
-    """Parse a bare rule group ({match, rules}), as a preview takes it."""
+    """Parse a bare rule group ({match, rules}), as a preview takes it: within the limits of a
+    segment, so what previews can be saved."""
     if not isinstance(body, dict):
         raise ValidationError("expected a JSON object", "/", "invalid_type")
-    return _Parser(catalogue).group(body, "", 1, frozenset({"name", "description"}))
+    root = _Parser(catalogue).group(body, "", 1, frozenset({"name", "description"}))
+    _check_size(root.to_dict())
+    return root
