@@ -127,3 +127,43 @@ def _parameters(path, op):
             p = SPEC["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]
         out.append(p)
     return out
+
+
+def _enums(node, where="#"):
+    """Every enum in the document, with where it is."""
+    if isinstance(node, dict):
+        if "enum" in node:
+            yield where, node["enum"]
+        for key, child in node.items():
+            yield from _enums(child, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _enums(child, f"{where}/{i}")
+
+
+def test_operator_enums_and_rule_limits_come_from_the_registry():
+    """Every enum that names operators is the registry's list, in its order; the field types,
+    matches, value shapes and rule limits the spec states are the code's."""
+    from chalicelib.segments import rules
+    from chalicelib.segments.operators import OPERATORS, VALUE_CHECKS
+    from chalicelib.segments.stored import FIELD_TYPES
+
+    schemas = SPEC["components"]["schemas"]
+    naming_operators = [where for where, enum in _enums(SPEC) if set(enum) & set(OPERATORS)]
+    assert naming_operators == ["#/components/schemas/OperatorName"]
+    assert schemas["OperatorName"]["enum"] == list(OPERATORS)
+    assert schemas["FieldType"]["enum"] == list(FIELD_TYPES)
+    assert schemas["Match"]["enum"] == list(rules.MATCHES)
+    assert schemas["Operator"]["properties"]["value"]["enum"] == list(VALUE_CHECKS)
+    limits = schemas["RuleLimits"]
+    assert limits["required"] == list(rules.LIMITS)
+    assert {k: p["const"] for k, p in limits["properties"].items()} == rules.LIMITS
+    definition = schemas["SegmentDefinition"]
+    assert definition["properties"]["description"]["maxLength"] == rules.MAX_DESCRIPTION
+    for number in (rules.MAX_CONDITIONS, rules.MAX_NODES, rules.MAX_DEPTH,
+                   rules.MAX_DEFINITION_BYTES):
+        assert f" {number} " in definition["description"], number
+    value = schemas["ConditionValue"]["anyOf"]
+    assert {"type": "string", "maxLength": rules.MAX_TEXT} in value
+    many = next(v for v in value if v.get("type") == "array")
+    assert many["maxItems"] == rules.MAX_IN_VALUES

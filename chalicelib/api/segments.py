@@ -1,5 +1,6 @@
 from chalice import Blueprint
 
+from ..segments.rules import rule_language
 from ..services import destinations, memberships, segments
 from ..validation import check_limit
 from .http import body, json_response, project_route, query_param
@@ -9,7 +10,7 @@ bp = Blueprint(__name__)
 
 @project_route(bp, "/fields", methods=["GET"])
 def get_fields(project_id):
-    return json_response({"fields": segments.catalogue(project_id).to_list()})
+    return json_response({"fields": segments.catalogue(project_id).to_list(), **rule_language()})
 
 
 @project_route(bp, "/segments", methods=["POST"])

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .operators import BOOLEAN, DATE, ENUM, LIST, NUMBER, OPERATORS_BY_TYPE, TEXT
-FIELD_TYPES = (NUMBER, TEXT, ENUM, DATE, BOOLEAN, LIST)
+from .operators import OPERATORS_BY_TYPE
+from .stored import BOOLEAN, DATE, ENUM, FIELD_TYPES, LIST, NUMBER, TEXT
 
 CUSTOMER_TYPES = ("Explorer", "Single-minded", "Passionate", "Economical", "Believer")
 PERSUASION_TYPES = ("Reciprocity", "Commitment", "Social proof", "Authority", "Liking", "Scarcity")

@@ -1,56 +1,26 @@
-"""The operator registry: every operator, the field types it applies to, how its value is checked
-when a segment is saved, and how it tests one stored value. Pure: no I/O.
+"""The operator registry, the one place each operator is declared: its name and label, the field
+types it applies to, its value's shape (and so the check run when a segment is saved), what it
+gives for a field the profile lacks or holds with another type, its test of one stored value
+(the per-profile evaluator) and its mask over a column of each type it applies to (the columnar
+evaluator). Both evaluators only walk the tree and ask the operator. Pure: no I/O.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from ..errors import ValidationError
+import numpy as np
 
-NUMBER, TEXT, ENUM, DATE, BOOLEAN, LIST = "number", "text", "enum", "date", "boolean", "list"
+from ..errors import ValidationError
+from . import vectors as v
+from .snapshot import Column, valid
+from .stored import ABSENT, BOOLEAN, DATE, ENUM, FIELD_TYPES, LIST, MISMATCH, NUMBER, TEXT, \
+    coerce_stored, is_number, parse_datetime
 
 MAX_TEXT = 1000
 MAX_IN_VALUES = 500
 MAX_DAYS = 36500
-MISMATCH = object()  # a stored value of another type than the field: matches nothing
-
-
-@lru_cache(maxsize=65536)
-def parse_datetime(text: str) -> datetime | None:
-    """ISO-8601 date or date-time; naive values are taken as UTC. None if not ISO-8601."""
-    if not isinstance(text, str) or not 10 <= len(text) <= 40 or not text[:4].isdigit():
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-    except (ValueError, OverflowError):  # year 1 or 9999 shifted past the calendar's ends
-        return None
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def coerce_stored(field_type: str, raw: Any) -> Any:
-    """A stored value as the field's type compares it, or MISMATCH."""
-    if field_type == NUMBER:
-        return raw if is_number(raw) else MISMATCH
-    if field_type in (TEXT, ENUM):
-        return raw if isinstance(raw, str) else MISMATCH
-    if field_type == BOOLEAN:
-        return raw if isinstance(raw, bool) else MISMATCH
-    if field_type == DATE:
-        parsed = parse_datetime(raw) if isinstance(raw, str) else None
-        return MISMATCH if parsed is None else parsed
-    if field_type == LIST:
-        return raw if isinstance(raw, list) else MISMATCH
-    return MISMATCH
 
 
 # --- value checks: run once when a segment is saved; return the normalised value -------------
@@ -113,49 +83,127 @@ def _check_none(field_type, values, value, path):
     return None
 
 
-def _contains(stored, value, now):
-    return value in stored  # substring for text, element for list
+NONE, SCALAR, PAIR, MANY, DAYS = "none", "scalar", "pair", "list", "days"
+# A value shape's check: run once when a segment is saved; returns the normalised value.
+VALUE_CHECKS: dict[str, Callable[[str, tuple, Any, str], Any]] = {
+    NONE: _check_none, SCALAR: _scalar, PAIR: _check_pair, MANY: _check_many, DAYS: _check_days}
 
-
-# --- the registry ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Operator:
     name: str
+    label: str  # as the segment builder shows it
     types: tuple[str, ...]
-    check_value: Callable[[str, tuple, Any, str], Any]
-    # test(stored, value, now) with stored already coerced to the field's type (never MISMATCH)
+    value: str  # the value's shape: one of VALUE_CHECKS
+    # test(stored, value, now) with stored already coerced to the field's type
     test: Callable[[Any, Any, datetime], bool]
+    # per field type: the mask over a column of that type (see vectors.py)
+    vectors: dict[str, v.VectorMask] = field(repr=False)
+    if_absent: bool = False  # the answer for a profile that lacks the field
+    if_mismatch: bool = False  # ... and for one holding a value of another type
+
+    def __post_init__(self):
+        """The registry's self-check: an operator that applies to a type has a mask for it, so
+        the columnar evaluator can answer every rule the parser accepts."""
+        if self.value not in VALUE_CHECKS or not set(self.types) <= set(FIELD_TYPES):
+            raise ValueError(f"operator {self.name}: unknown value shape or field type")
+        missing = [t for t in self.types if t not in self.vectors]
+        if missing:
+            raise ValueError(f"operator {self.name} has no column mask for {missing}")
+
+    def check_value(self, field_type: str, values: tuple, value: Any, path: str) -> Any:
+        return VALUE_CHECKS[self.value](field_type, values, value, path)
+
+    def matches(self, field_type: str, raw: Any, value: Any, now: datetime) -> bool:
+        """One profile's stored value (or ABSENT) against the normalised rule value."""
+        if raw is ABSENT:
+            return self.if_absent
+        stored = coerce_stored(field_type, raw)
+        if stored is MISMATCH:
+            return self.if_mismatch
+        try:
+            return bool(self.test(stored, value, now))
+        except TypeError:  # e.g. a list attribute holding a non-string element
+            return False
+
+    def mask(self, col: Column, field_type: str, value: Any, now: datetime) -> np.ndarray:
+        """The same answer for every row of a column of the field's type."""
+        out = self.vectors[field_type](col, value, now)
+        if self.if_mismatch:
+            out = out | (col.present & ~valid(col))
+        if self.if_absent:
+            out = out | ~col.present
+        return out
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "label": self.label, "value": self.value,
+                "types": list(self.types)}
 
 
-_ORDERED = (NUMBER,)
-_EQUALITY = (NUMBER, TEXT, ENUM, BOOLEAN)
-_MEMBERSHIP = (NUMBER, TEXT, ENUM)
-_ALL = (NUMBER, TEXT, ENUM, DATE, BOOLEAN, LIST)
+def _contains(stored, value, now):
+    return value in stored  # substring for text, element for list
+
+
+def _not_contains(stored, value, now):
+    return value not in stored
+
+
+def _starts_with(stored, value, now):
+    return stored.startswith(value)
+
+
+def _ends_with(stored, value, now):
+    return stored.endswith(value)
+
+
+_EQ = {NUMBER: v.compare("eq"), TEXT: v.text_eq, ENUM: v.text_eq, BOOLEAN: v.boolean_eq}
+_IN = {NUMBER: v.number_in, TEXT: v.text_in, ENUM: v.text_in}
+_ALL = FIELD_TYPES
 
 OPERATORS: dict[str, Operator] = {op.name: op for op in (
-    Operator("eq", _EQUALITY, _scalar, lambda s, v, now: s == v),
-    Operator("neq", _EQUALITY, _scalar, lambda s, v, now: s != v),
-    Operator("gt", _ORDERED, _scalar, lambda s, v, now: s > v),
-    Operator("gte", _ORDERED, _scalar, lambda s, v, now: s >= v),
-    Operator("lt", _ORDERED, _scalar, lambda s, v, now: s < v),
-    Operator("lte", _ORDERED, _scalar, lambda s, v, now: s <= v),
-    Operator("between", (NUMBER, DATE), _check_pair, lambda s, v, now: v[0] <= s <= v[1]),
-    Operator("in", _MEMBERSHIP, _check_many, lambda s, v, now: s in v),
-    Operator("not_in", _MEMBERSHIP, _check_many, lambda s, v, now: s not in v),
-    Operator("contains", (TEXT, LIST), _scalar, _contains),
-    Operator("not_contains", (TEXT, LIST), _scalar, lambda s, v, now: not _contains(s, v, now)),
-    Operator("starts_with", (TEXT,), _scalar, lambda s, v, now: s.startswith(v)),
-    Operator("ends_with", (TEXT,), _scalar, lambda s, v, now: s.endswith(v)),
-    Operator("before", (DATE,), _scalar, lambda s, v, now: s < v),
-    Operator("after", (DATE,), _scalar, lambda s, v, now: s > v),
-    Operator("within_last_days", (DATE,), _check_days, lambda s, v, now: now - v <= s <= now),
-    Operator("more_than_days_ago", (DATE,), _check_days, lambda s, v, now: s < now - v),
-    # exists / not_exists are decided on presence alone (see evaluate.py); test is unused.
-    Operator("exists", _ALL, _check_none, lambda s, v, now: True),
-    Operator("not_exists", _ALL, _check_none, lambda s, v, now: False),
+    Operator("eq", "is", tuple(_EQ), SCALAR, lambda s, x, now: s == x, _EQ),
+    Operator("neq", "is not", tuple(_EQ), SCALAR, lambda s, x, now: s != x,
+             {t: v.negation(mask) for t, mask in _EQ.items()}),
+    Operator("gt", "greater than", (NUMBER,), SCALAR, lambda s, x, now: s > x,
+             {NUMBER: v.compare("gt")}),
+    Operator("gte", "at least", (NUMBER,), SCALAR, lambda s, x, now: s >= x,
+             {NUMBER: v.compare("gte")}),
+    Operator("lt", "less than", (NUMBER,), SCALAR, lambda s, x, now: s < x,
+             {NUMBER: v.compare("lt")}),
+    Operator("lte", "at most", (NUMBER,), SCALAR, lambda s, x, now: s <= x,
+             {NUMBER: v.compare("lte")}),
+    Operator("between", "between", (NUMBER, DATE), PAIR, lambda s, x, now: x[0] <= s <= x[1],
+             {NUMBER: v.between, DATE: v.between}),
+    Operator("in", "is one of", tuple(_IN), MANY, lambda s, x, now: s in x, _IN),
+    Operator("not_in", "is none of", tuple(_IN), MANY, lambda s, x, now: s not in x,
+             {t: v.negation(mask) for t, mask in _IN.items()}),
+    Operator("contains", "contains", (TEXT, LIST), SCALAR, _contains,
+             {TEXT: v.by_dictionary(_contains), LIST: v.list_contains}),
+    Operator("not_contains", "does not contain", (TEXT, LIST), SCALAR, _not_contains,
+             {TEXT: v.by_dictionary(_not_contains), LIST: v.negation(v.list_contains)}),
+    Operator("starts_with", "starts with", (TEXT,), SCALAR, _starts_with,
+             {TEXT: v.by_dictionary(_starts_with)}),
+    Operator("ends_with", "ends with", (TEXT,), SCALAR, _ends_with,
+             {TEXT: v.by_dictionary(_ends_with)}),
+    Operator("before", "before", (DATE,), SCALAR, lambda s, x, now: s < x,
+             {DATE: v.compare("lt")}),
+    Operator("after", "after", (DATE,), SCALAR, lambda s, x, now: s > x,
+             {DATE: v.compare("gt")}),
+    Operator("within_last_days", "in the last (days)", (DATE,), DAYS,
+             lambda s, x, now: now - x <= s <= now, {DATE: v.within_last_days}),
+    Operator("more_than_days_ago", "more than (days) ago", (DATE,), DAYS,
+             lambda s, x, now: s < now - x, {DATE: v.more_than_days_ago}),
+    # Presence alone: any stored value, of the field's type or not, has a value.
+    Operator("exists", "has a value", _ALL, NONE, lambda s, x, now: True,
+             {t: v.typed_rows for t in _ALL}, if_mismatch=True),
+    Operator("not_exists", "has no value", _ALL, NONE, lambda s, x, now: False,
+             {t: v.no_rows for t in _ALL}, if_absent=True),
 )}
 
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
     t: tuple(name for name, op in OPERATORS.items() if t in op.types) for t in _ALL
 }
+
+__all__ = ["BOOLEAN", "DATE", "ENUM", "LIST", "NUMBER", "TEXT", "MAX_DAYS", "MAX_IN_VALUES",
+           "MAX_TEXT", "OPERATORS", "OPERATORS_BY_TYPE", "Operator", "is_number",
+           "parse_datetime"]

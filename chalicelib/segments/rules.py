@@ -10,13 +10,29 @@ from typing import Any, Union
 
 from ..errors import ValidationError
 from .fields import Catalogue, Field
-from .operators import OPERATORS, Operator
+from .operators import MAX_DAYS, MAX_IN_VALUES, MAX_TEXT, OPERATORS, Operator
 
-MATCHES = ("all", "any", "none")
+MATCHES = {"all": "all the rules", "any": "one or more rules", "none": "none of the rules"}
 MAX_DEPTH = 5  # groups, the segment itself counting as the first
 MAX_CONDITIONS = 50
+MAX_NODES = 200  # groups (the segment itself included) and conditions
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
+# The segment as stored (canonical JSON, UTF-8): far below DynamoDB's 400 KB item.
+MAX_DEFINITION_BYTES = 65536
+
+LIMITS = {"max_depth": MAX_DEPTH, "max_conditions": MAX_CONDITIONS, "max_nodes": MAX_NODES,
+          "max_in_values": MAX_IN_VALUES, "max_text": MAX_TEXT, "max_days": MAX_DAYS,
+          "max_name": MAX_NAME, "max_description": MAX_DESCRIPTION,
+          "max_definition_bytes": MAX_DEFINITION_BYTES}
+
+
+def rule_language() -> dict:
+    """What a rule may say, for clients building rules: operators (registry order), matches and
+    limits."""
+    return {"operators": [op.to_dict() for op in OPERATORS.values()],
+            "matches": [{"name": name, "label": label} for name, label in MATCHES.items()],
+            "limits": dict(LIMITS)}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,185 @@
+"""Column-level forms of the operators: each takes (column, rule value, now) and gives a boolean
+mask over the snapshot's rows that is False on every row holding no value of the field's type
+(missing or of another type); the operator registry says what those rows get. Pure.
+
+Constants are mapped into each column's encoding exactly (a scaled column compares `x >= 12.34`
+as `X >= 1234`), so answers equal the per-profile tests (a property test checks it).
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Callable
+
+import numpy as np
+
+from .snapshot import Column, valid
+
+VectorMask = Callable[[Column, Any, datetime], np.ndarray]
+
+_FEW = 16  # up to this many equalities beat a lookup table (see _codes_mask)
+
+
+# --- numbers and dates (dates as seconds since the epoch) ------------------------------------
+
+def _threshold(col: Column, c: float, op: str) -> int | None:
+    """The integer bound in the column's encoding that gives exactly the float comparison
+    `stored op c`, where stored == (X / 10^d) + offset as a double. None for eq with no X."""
+    d, offset = col.scale, col.offset
+    decode = (lambda X: X / 10 ** d + offset) if offset else (lambda X: X / 10 ** d)
+    k = math.floor((c - offset) * 10 ** d)
+    candidates = range(k - 3, k + 4)
+    if op == "gte":
+        return next(X for X in candidates if decode(X) >= c)
+    if op == "gt":
+        return next(X for X in candidates if decode(X) > c)
+    if op == "lte":
+        return next(X for X in reversed(candidates) if decode(X) <= c)
+    if op == "lt":
+        return next(X for X in reversed(candidates) if decode(X) < c)
+    return next((X for X in candidates if decode(X) == c), None)  # eq
+
+
+def _far(col: Column, c: float) -> bool:
+    """c lies beyond any value a scaled integer column can hold."""
+    return abs((c - col.offset) * 10 ** col.scale) > 2 ** 52
+
+
+def _exact_code(col: Column, c: float) -> int | None:
+    """The integer a scaled column stores for exactly c, or None if no stored value equals c."""
+    if _far(col, c):
+        return None
+    code = _threshold(col, c, "eq")
+    info = np.iinfo(col.values.dtype)
+    return code if code is not None and info.min < code <= info.max else None
+
+
+def _number_compare(col: Column, op: str, c: float) -> np.ndarray:
+    x = col.values
+    if col.scale < 0:
+        return {"gt": x > c, "gte": x >= c, "lt": x < c, "lte": x <= c, "eq": x == c}[op]
+    if op == "eq":
+        code = _exact_code(col, c)
+        return x == code if code is not None else np.zeros(len(x), bool)
+    info = np.iinfo(x.dtype)
+    if _far(col, c):
+        below = c < col.offset
+        if op in ("gt", "gte"):
+            return valid(col) if below else np.zeros(len(x), bool)
+        return np.zeros(len(x), bool) if below else valid(col)
+    bound = _threshold(col, c, op)
+    if op in ("gt", "gte"):  # as integers: X >= bound (the sentinel, the minimum, is below)
+        if bound > info.max:
+            return np.zeros(len(x), bool)
+        if bound <= info.min + 1:
+            return valid(col)
+        return x >= bound
+    if bound < info.min + 1:  # lt, lte: X <= bound
+        return np.zeros(len(x), bool)
+    if bound >= info.max:
+        return valid(col)
+    out = x <= bound
+    rows = valid(col)
+    return out if col._complete else out & rows  # the sentinel is below every bound
+
+
+def _seconds(value: Any) -> float:
+    return value.timestamp() if isinstance(value, datetime) else value
+
+
+def compare(op: str) -> VectorMask:
+    """`stored op value` for op in gt, gte, lt, lte, eq, on a number or date column."""
+    return lambda col, value, now: _number_compare(col, op, _seconds(value))
+
+
+def between(col: Column, value: Any, now: datetime) -> np.ndarray:
+    return _number_compare(col, "gte", _seconds(value[0])) & \
+        _number_compare(col, "lte", _seconds(value[1]))
+
+
+def number_in(col: Column, values: Any, now: datetime) -> np.ndarray:
+    values = sorted(values)
+    if len(values) <= _FEW:
+        out = np.zeros(len(col.values), bool)
+        for v in values:
+            out |= _number_compare(col, "eq", v)
+        return out
+    if col.scale < 0:
+        return np.isin(col.values, np.array(values, dtype=np.float64))
+    codes = [code for code in map(lambda v: _exact_code(col, v), values) if code is not None]
+    return np.isin(col.values, np.array(codes, dtype=np.int64))
+
+
+def within_last_days(col: Column, days: Any, now: datetime) -> np.ndarray:
+    return _number_compare(col, "gte", (now - days).timestamp()) & \
+        _number_compare(col, "lte", now.timestamp())
+
+
+def more_than_days_ago(col: Column, days: Any, now: datetime) -> np.ndarray:
+    return _number_compare(col, "lt", (now - days).timestamp())
+
+
+# --- dictionary-coded text, enums and lists ----------------------------------------------------
+
+def _codes_for(col: Column, values) -> list[int]:
+    index = {v: i for i, v in enumerate(col.dictionary)}
+    return sorted({index[v] for v in values if v in index})
+
+
+def _codes_mask(col: Column, codes: list[int]) -> np.ndarray:
+    """Rows whose code is one of `codes`. A few equalities beat a lookup (measured: 0.05 ms per
+    equality against 2.5 ms for a table lookup and 13 ms for np.isin at 1M rows)."""
+    x = col.values
+    if not codes:
+        return np.zeros(len(x), bool)
+    if len(codes) <= _FEW:
+        out = x == codes[0]
+        for code in codes[1:]:
+            out |= x == code
+        return out
+    table = np.zeros(len(col.dictionary) + 1, bool)
+    table[codes] = True
+    return np.take(table, x, mode="wrap")  # -1 wraps to the last entry: False
+
+
+def text_in(col: Column, values: Any, now: datetime) -> np.ndarray:
+    return _codes_mask(col, _codes_for(col, values))
+
+
+def text_eq(col: Column, value: Any, now: datetime) -> np.ndarray:
+    return _codes_mask(col, _codes_for(col, [value]))
+
+
+def by_dictionary(test: Callable[[Any, Any, datetime], bool]) -> VectorMask:
+    """The operator's own per-profile test run once per distinct text, not once per row."""
+    return lambda col, value, now: _codes_mask(
+        col, [i for i, text in enumerate(col.dictionary) if test(text, value, now)])
+
+
+def list_contains(col: Column, value: Any, now: datetime) -> np.ndarray:
+    """Rows whose list holds the element (rows of another type hold no elements)."""
+    codes = _codes_for(col, [value])
+    n = len(col.offsets) - 1
+    if not len(codes) or not len(col.values):
+        return np.zeros(n, bool)
+    hits = np.concatenate([[0], np.cumsum(_codes_mask(col, codes))])
+    return (hits[col.offsets[1:]] - hits[col.offsets[:-1]]) > 0
+
+
+# --- any column --------------------------------------------------------------------------------
+
+def boolean_eq(col: Column, value: Any, now: datetime) -> np.ndarray:
+    return col.values == int(value)  # -1 (no boolean) equals neither
+
+
+def negation(positive: VectorMask) -> VectorMask:
+    """Rows of the field's type that `positive` leaves out."""
+    return lambda col, value, now: valid(col) & ~positive(col, value, now)
+
+
+def typed_rows(col: Column, value: Any, now: datetime) -> np.ndarray:
+    return valid(col)
+
+
+def no_rows(col: Column, value: Any, now: datetime) -> np.ndarray:
+    return np.zeros(len(col.present), bool)
