@@ -351,3 +351,25 @@ def test_the_page_and_only_its_own_files_are_served_without_a_key():
             assert b"import" not in r.body, name
         for path in ["/ui/../app.py", "/ui/", "/ui"]:
             assert client.http.get(path).status_code in (403, 404), path
+
+
+def test_the_unit_tests_catalogue_agrees_with_the_servers(client, project):
+    """GIVEN tests/ui/fields.json, the GET /fields answer the builder's unit tests (node --test
+    tests/ui/) run against WHEN the server's /fields is read THEN each operator, match and field
+    in the file is the server's, the file names every limit the server's has (values may move),
+    and the server uses no value shape the builder does not know (it would show a bare text box
+    for it). An operator added with a known shape needs no change here."""
+    from chalicelib.segments.fields import Catalogue
+    fixture = json.loads((ROOT / "tests" / "ui" / "fields.json").read_text())
+    r = client.http.get(f"/projects/{project['id']}/fields", headers={"x-api-key": project["key"]})
+    body = json.loads(r.body)
+    assert r.status_code == 200 and set(fixture) == set(body)
+    operators = {op["name"]: op for op in body["operators"]}
+    assert all(operators[op["name"]] == op for op in fixture["operators"])
+    assert {op["value"] for op in body["operators"]} <= {op["value"] for op in fixture["operators"]}
+    assert all(m in body["matches"] for m in fixture["matches"])
+    assert set(fixture["limits"]) == set(body["limits"])
+    # the file's attributes as a project whose profiles hold such values gets them
+    fields = {f["path"]: f for f in body["fields"] + Catalogue(
+        {"country": {"string": 1}, "interests": {"list": 1}, "newsletter": {"boolean": 1}}).to_list()}
+    assert all(fields[f["path"]] == f for f in fixture["fields"])

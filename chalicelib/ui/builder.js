@@ -7,7 +7,7 @@ import { fieldOf, operatorLabel, valueShape } from "./catalogue.js";
 import { banner, fill, h, view } from "./dom.js";
 import { fmt } from "./format.js";
 import {
-  canNest, chooseField, chooseGroup, chooseOperator, fromApiGroup, incompleteRules, newCondition,
+  canNest, chooseField, defaultMatch, chooseGroup, chooseOperator, fromApiGroup, incompleteRules, newCondition,
   newGroup, nodeAt, saveHints, toApiGroup,
 } from "./rules.js";
 import { editorOf } from "./values.js";
@@ -19,7 +19,7 @@ export async function builderView(segmentId, { catalogue, stillCurrent, onDispos
   const existing = segmentId ? await api("GET", `/segments/${encodeURIComponent(segmentId)}`) : null;
   if (!stillCurrent()) return;
   const limits = catalogue.limits;
-  const root = existing ? fromApiGroup(catalogue, existing) : newGroup("all");
+  const root = existing ? fromApiGroup(catalogue, existing) : newGroup(defaultMatch(catalogue, "all"));
   let errors = new Map(); // node id (or "name", "description") -> message
   const errorSlots = new Map();
   let timer = null;
@@ -88,7 +88,7 @@ export async function builderView(segmentId, { catalogue, stillCurrent, onDispos
       h("button", { type: "button", class: "add-rule", text: "+ Add rule",
         onclick: () => { group.rules.push(newCondition()); changed({ structure: true }); } }),
       canNest(catalogue, depth) ? h("button", { type: "button", class: "add-group", text: "+ Add group",
-        onclick: () => { const g = newGroup("any"); g.rules.push(newCondition()); group.rules.push(g); changed({ structure: true }); } }) : null);
+        onclick: () => { const g = newGroup(defaultMatch(catalogue, "any")); g.rules.push(newCondition()); group.rules.push(g); changed({ structure: true }); } }) : null);
     box.append(head, error, list, actions);
     return box;
   }

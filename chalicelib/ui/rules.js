@@ -11,6 +11,12 @@ export const newCondition = () => ({ kind: "rule", id: ++nextId, group: "", fiel
 
 // --- what a click changes ----------------------------------------------------------------------
 
+// A new group's match: the one asked for if the server lists it, else the server's first.
+export function defaultMatch(catalogue, preferred) {
+  const names = catalogue.matches.map((m) => m.name);
+  return !names.length || names.includes(preferred) ? preferred : names[0];
+}
+
 export function chooseGroup(rule, group) {
   Object.assign(rule, { group, field: "", operator: "", value: undefined });
 }

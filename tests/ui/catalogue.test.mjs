@@ -8,7 +8,7 @@ import {
 } from "../../chalicelib/ui/catalogue.js";
 import { editorOf, toApiValue } from "../../chalicelib/ui/values.js";
 import { toApiGroup } from "../../chalicelib/ui/rules.js";
-import { FIELDS_RESPONSE } from "./fields.fixture.mjs";
+import { FIELDS_RESPONSE } from "./fields.mjs";
 
 const copy = (value) => JSON.parse(JSON.stringify(value));
 

@@ -4,10 +4,10 @@ import { test } from "node:test";
 
 import { buildCatalogue } from "../../chalicelib/ui/catalogue.js";
 import {
-  canNest, chooseField, chooseGroup, chooseOperator, describe, fromApiGroup, incompleteRules,
+  canNest, chooseField, defaultMatch, chooseGroup, chooseOperator, describe, fromApiGroup, incompleteRules,
   newCondition, newGroup, nodeAt, saveHints, toApiGroup, treeSize,
 } from "../../chalicelib/ui/rules.js";
-import { FIELDS_RESPONSE } from "./fields.fixture.mjs";
+import { FIELDS_RESPONSE } from "./fields.mjs";
 
 const catalogue = buildCatalogue(FIELDS_RESPONSE);
 
@@ -122,4 +122,10 @@ test("a segment's rules in words, with the server's operator labels", () => {
   assert.equal(describe(catalogue, { match: "any", rules: [] }), "no one");
   assert.equal(describe(catalogue, { match: "none", rules: [{ field: "behaviour.orders", operator: "gte", value: 1 }] }),
     "none of: Orders at least 1");
+});
+
+test("a new group's match is one the server lists", () => {
+  assert.equal(defaultMatch(catalogue, "any"), "any");
+  const two = buildCatalogue({ ...FIELDS_RESPONSE, matches: [{ name: "every", label: "every rule" }] });
+  assert.equal(defaultMatch(two, "any"), "every");
 });

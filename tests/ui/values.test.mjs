@@ -6,7 +6,7 @@ import { buildCatalogue } from "../../chalicelib/ui/catalogue.js";
 import {
   defaultValue, editorOf, fromApiValue, parseNumber, splitList, toApiValue,
 } from "../../chalicelib/ui/values.js";
-import { FIELDS_RESPONSE } from "./fields.fixture.mjs";
+import { FIELDS_RESPONSE } from "./fields.mjs";
 
 const catalogue = buildCatalogue(FIELDS_RESPONSE);
 const field = (path) => catalogue.byPath.get(path);
