@@ -19,12 +19,12 @@ export function compact(n) {
 }
 
 // A stored value of a catalogue field, by the field's type: a score on a fixed scale shows its
-// scale ("72.5 / 100"), other numbers their decimals, dates in UTC, lists comma-separated.
+// scale ("72.5 / 100"), other numbers their decimals, times in UTC, lists comma-separated.
 export function fieldValue(field, value) {
   if (value === undefined || value === null) return "–";
   if (Array.isArray(value)) return value.join(", ") || "–";
   if (typeof value === "boolean") return value ? "yes" : "no";
-  if (field.type === "date") return fmtTime(value);
+  if (field.type === "date") return /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : fmtTime(value); // a day stays a day
   if (field.type === "number" && typeof value === "number") {
     if (field.maximum !== undefined && field.maximum !== null) return `${fmt(value, 1)} / ${fmt(field.maximum)}`;
     return fmt(value, Number.isInteger(value) ? 0 : 2);

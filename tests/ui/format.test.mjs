@@ -9,6 +9,7 @@ test("values by field type", () => {
   assert.equal(fieldValue({ type: "number" }, 1234), "1,234");
   assert.equal(fieldValue({ type: "number" }, 12.5), "12.50");
   assert.equal(fieldValue({ type: "date" }, "2026-11-01T10:05:00Z"), "2026-11-01 10:05 UTC");
+  assert.equal(fieldValue({ type: "date" }, "2026-09-04"), "2026-09-04");
   assert.equal(fieldValue({ type: "list" }, ["a", "b"]), "a, b");
   assert.equal(fieldValue({ type: "list" }, []), "–");
   assert.equal(fieldValue({ type: "boolean" }, false), "no");
