@@ -19,7 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	PORT=$(PORT) $(PY) -m chalicelib.local.stack
 
-test: $(STAMP) browser
+test: $(STAMP) browser test-ui-unit
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The fast inner loop: lint and every test but the slow tiers (local stack, browser, fuzz,
@@ -42,6 +42,14 @@ format: $(STAMP)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# The segment builder's pure modules (chalicelib/ui/) under Node's own test runner; Debian's nodejs,
+# installed when missing. The files are named (not the folder) so that any Node version finds them.
+.PHONY: node test-ui-unit
+node:
+	command -v node >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs)
+test-ui-unit: node
+	node --test tests/ui/*.test.mjs
 
 # docs/img/ui-*.png: the browser test, taking a screenshot of each page (on more demo profiles).
 screenshots: $(STAMP) browser
