@@ -58,7 +58,8 @@ class Tally:
     slowest: tuple = (0.0, "")  # (seconds until the response's headers, request)
 
     def record(self, response, label: str) -> None:
-        elapsed = response.elapsed.total_seconds()
+        elapsed = response.elapsed  # seconds (schemathesis) or a timedelta (requests)
+        elapsed = elapsed if isinstance(elapsed, float) else elapsed.total_seconds()
         self.http_seconds += elapsed
         self.statuses[response.status_code] += 1
         self.by_run.setdefault(label, Counter())[response.status_code] += 1

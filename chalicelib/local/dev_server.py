@@ -42,8 +42,10 @@ class UniformErrorsHandler(ChaliceRequestHandler):
     def send_error(self, code, message=None, explain=None) -> None:
         """The standard library's own errors (bad request line, URI too long, ...) as JSON."""
         self.close_connection = True
-        status = HTTPStatus(code) if code in HTTPStatus._value2member_map_ else None
-        name = status.phrase if status else "error"
+        try:
+            name = HTTPStatus(code).phrase
+        except ValueError:
+            name = "error"
         self._send_error_json(code, name.lower().replace(" ", "_").replace("-", "_"),
                               message or name)
 
