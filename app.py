@@ -5,6 +5,7 @@ from chalicelib.api import events, jobs, profiles, segments, triggers
 from chalicelib.api import docs
 from chalicelib.api import ui
 from chalicelib.api import exports
+from chalicelib.api import http
 
 app = Chalice(app_name="predictive-segments")
 app.register_blueprint(profiles.bp)
@@ -15,3 +16,4 @@ app.register_blueprint(triggers.bp)
 app.register_blueprint(docs.bp)
 app.register_blueprint(ui.bp)
 app.register_blueprint(exports.bp)
+app.register_blueprint(http.edge)

@@ -246,6 +246,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with _store(args):
+            from .storage.connection import bind
+            bind()  # before any command's first call: the store's endpoint and table prefix
             args.func(args)
     except ServiceError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

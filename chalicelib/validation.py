@@ -14,6 +14,8 @@ MAX_BODY_BYTES = 1_000_000
 MAX_ATTRIBUTES = 100
 MAX_TEXT = 1000
 MAX_LIST = 100
+MAX_DEPTH = 32  # DynamoDB's own limit on nested attributes
+MAX_FLOAT = 1.7976931348623157e308  # sys.float_info.max
 MAX_ABS_NUMBER = 1e15  # well inside DynamoDB's 38 digits, and exact as a float up to 2**53
 # \Z, not $: "$" also matches before a final newline
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}\Z")
@@ -26,7 +28,8 @@ def _no_constants(name: str):
 
 
 def parse_json_body(raw: bytes | None) -> Any:
-    """Strict JSON: no NaN/Infinity, bounded size, UTF-8."""
+    """Strict JSON: no NaN/Infinity (nor numbers that overflow to it, at any depth), bounded
+    size and nesting, UTF-8."""
     if raw is None or raw == b"":
         raise ValidationError("request body is required", "/", "missing_body")
     if len(raw) > MAX_BODY_BYTES:
@@ -35,12 +38,38 @@ def parse_json_body(raw: bytes | None) -> Any:
         body = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
         raise ValidationError(f"malformed JSON: {str(exc)[:200]}", "/", "malformed_json") from None
+    check_json_tree(body)
     try:  # lone surrogates (\ud800) parse, but are not text and cannot be stored
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError("strings must be valid Unicode (no lone surrogates)", "/",
                               "invalid_unicode") from None
     return body
+
+
+def _pointer_token(key) -> str:
+    return str(key)[:64].replace("~", "~0").replace("/", "~1")
+
+
+def check_json_tree(body: Any) -> None:
+    """Every number finite as a float (1e400 parses to inf, a 400-digit integer overflows on the
+    first float() of it), and at most MAX_DEPTH levels of nesting (code that walks a document
+    recursively stays far from Python's recursion limit). The error names the JSON pointer."""
+    pending = [(body, "", 0)]
+    while pending:
+        value, pointer, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= MAX_DEPTH:
+                raise ValidationError(f"JSON nests at most {MAX_DEPTH} levels", pointer,
+                                      "too_deep")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            pending.extend((item, f"{pointer}/{_pointer_token(key)}", depth + 1)
+                           for key, item in items
+                           if isinstance(item, (dict, list, float, int)))
+        elif isinstance(value, float) and not math.isfinite(value) or \
+                isinstance(value, int) and abs(value) > MAX_FLOAT:
+            raise ValidationError("numbers must be finite (this one overflows a float)",
+                                  pointer or "/", "invalid_number")
 
 
 def expect_object(value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict:

@@ -5,9 +5,17 @@ generated requests with the demo project's key, valid ones (positive) and invali
 profile, a saved segment, a job), so the code past the 404 is reached too. No request may get a
 5xx, and every response must conform to the spec: status code, content type and body schema.
 
+Every call is pinned to the demo project with its key (path parameter and header), so it passes
+authentication and reaches the logic: a 401 or 403 fails the run. Before the generated cases,
+hand-written hostile ones (test_hostile_bodies_and_queries): each leaf of a valid body of every
+JSON route, the whole body and an extra key get oversized numbers (1e309 as a raw integer, 5,000
+digits), NaN/Infinity literals, deep nesting, wide objects, long lists, huge strings, control
+characters and lone surrogates; every query parameter gets similar text.
+
 Bounded for CI: FUZZ_EXAMPLES examples per operation, mode and id kind (default 5),
 derandomized, so the same cases run every time. `make fuzz` runs a longer one
-(FUZZ_EXAMPLES=200) with FUZZ_SEED set, printed for replaying a failure.
+(FUZZ_EXAMPLES=200) with FUZZ_SEED set, printed for replaying a failure. Both tests print their
+requests, statuses and slowest response; the last one the totals of the module.
 """
 import json
 import os
@@ -15,6 +23,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -46,6 +55,20 @@ class Tally:
     runs: int = 0
     timings: dict = field(default_factory=dict)
     by_run: dict = field(default_factory=dict)  # run label -> Counter of statuses
+    slowest: tuple = (0.0, "")  # (seconds until the response's headers, request)
+
+    def record(self, response, label: str) -> None:
+        elapsed = response.elapsed  # seconds (schemathesis) or a timedelta (requests)
+        elapsed = elapsed if isinstance(elapsed, float) else elapsed.total_seconds()
+        self.http_seconds += elapsed
+        self.statuses[response.status_code] += 1
+        self.by_run.setdefault(label, Counter())[response.status_code] += 1
+        if elapsed > self.slowest[0]:
+            self.slowest = (elapsed, f"{response.request.method} "
+                                     f"{response.request.url[:150]} ({label})")
+
+
+MODULE = Tally()  # both tests' requests, for the figures printed at the end
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +129,9 @@ def fuzz(operation, mode, path_parameters, stack, tally):
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
     def run(case):
-        started = time.time()
         response = case.call(timeout=60)
-        tally.http_seconds += time.time() - started
-        tally.statuses[response.status_code] += 1
-        tally.by_run.setdefault(label, Counter())[response.status_code] += 1
+        tally.record(response, label)
+        MODULE.record(response, "fuzz " + label)
         try:
             case.validate_response(response, checks=CHECKS, headers={"x-api-key": stack.key})
         except FailureGroup as group:
@@ -132,6 +153,150 @@ def fuzz(operation, mode, path_parameters, stack, tally):
         assert mode == GenerationMode.NEGATIVE, operation.label
         return False
     return True
+
+
+# Raw JSON text put in place of each leaf of a valid body, of the whole body, and under a new key.
+# Each has to be answered below 500, in the error shape when refused.
+HOSTILE_JSON = {
+    "integer 1e309": "1" + "0" * 309, "integer -1e400": "-1" + "0" * 400,
+    "integer of 5,000 digits": "9" * 5000, "1e309": "1e309", "-1e309": "-1e309",
+    "1e-400": "1e-400", "2**63": str(2 ** 63), "-0.0": "-0.0", "NaN": "NaN",
+    "Infinity": "Infinity", "-Infinity": "-Infinity",
+    "5,000 nested arrays": "[" * 5000 + "]" * 5000,
+    "40 nested objects": '{"a":' * 40 + "1" + "}" * 40,
+    "wide object": "{" + ",".join(f'"k{i}":{i}' for i in range(20000)) + "}",
+    "long list": "[" + ",".join(['"x"'] * 20000) + "]",
+    "huge string": '"' + "x" * 300_000 + '"', "control characters": '"a\\u0000b\\u001fc\\u007f"',
+    "raw control bytes": '"a\x00b\x01c"', "lone surrogate": '"\\ud800"',
+    "empty string": '""', "null": "null", "true": "true", "empty object": "{}",
+    "empty list": "[]", "unclosed IPv6 URL": '"https://[::1"',
+    "URL port 99999": '"http://127.0.0.1:99999/x"',
+    "URL to NAT64 metadata": '"https://[64:ff9b::a9fe:a9fe]/"',
+}
+HOSTILE_QUERY = ["1" + "0" * 309, "1e309", "NaN", "-Infinity", "-1", "0", "1.5", "x" * 5000,
+                 "\x00", "\x01\x1f", "\ud800", "0999-12-31T00:00:00Z", "%", "[]", ""]
+# A valid body of each JSON operation ({project_id} is demo; ids from the `known` fixture).
+VALID_BODIES = {
+    "PUT /projects/{project_id}/profiles/{profile_id}": {"attributes": {
+        "country": "NL", "age": 41, "newsletter": True, "interests": ["vinyl"], "gone": None}},
+    "POST /projects/{project_id}/profiles": {"profiles": [
+        {"profile_id": "hostile-1", "attributes": {"age": 30, "tags": ["a"]}}]},
+    "POST /projects/{project_id}/events": {"events": [
+        {"event_id": "h-1", "profile_id": "hostile-1", "type": "purchase",
+         "timestamp": "2026-11-01T10:00:00Z", "value": 30,
+         "properties": {"discount": True, "nested": {"x": [1, 2.5]}}}]},
+    "POST /projects/{project_id}/segments/preview": {"match": "all", "rules": [
+        {"field": "behaviour.revenue", "operator": "gte", "value": 50}]},
+    "POST /projects/{project_id}/segments": {
+        "name": "Hostile", "description": "d", "match": "any", "rules": [
+            {"field": "behaviour.orders", "operator": "between", "value": [1, 5]},
+            {"match": "all", "rules": [
+                {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]}]}]},
+    "PUT /projects/{project_id}/segments/{segment_id}": {
+        "name": "Known", "match": "any", "rules": [
+            {"field": "behaviour.orders", "operator": "gte", "value": 1},
+            {"match": "all", "rules": [
+                {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]}]}]},
+    "POST /projects/{project_id}/segments/{segment_id}/destinations": {
+        "url": "http://127.0.0.1:9/hook"},
+}
+MARK = "__hostile__"
+
+
+def leaf_pointers(value, pointer=""):
+    """The JSON pointers of every leaf (and every empty container) of a document."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) \
+        if isinstance(value, list) else ()
+    items = list(items)
+    if not items:
+        yield pointer
+    for key, item in items:
+        yield from leaf_pointers(item, f"{pointer}/{key}")
+
+
+def with_mark(document, pointer):
+    """The document as JSON text with MARK in place of the value at the pointer ("" = all)."""
+    if not pointer:
+        return json.dumps(MARK)
+    copy = json.loads(json.dumps(document))
+    *parents, last = pointer.split("/")[1:]
+    target = copy
+    for key in parents:
+        target = target[int(key) if isinstance(target, list) else key]
+    target[int(last) if isinstance(target, list) else last] = MARK
+    return json.dumps(copy)
+
+
+def hostile_requests(known):
+    """(label, method, path, raw body or None) of every hand-written hostile case."""
+    spec = json.loads(SPEC_PATH.read_text())
+    ids = {"project_id": "demo", **known}
+    for label, document in VALID_BODIES.items():
+        method, template = label.split(" ", 1)
+        path = template.format(**ids)
+        places = ["", *leaf_pointers(document)]
+        for name, raw in HOSTILE_JSON.items():
+            for pointer in places:
+                yield (f"{label} {pointer or '(body)'} = {name}", method, path,
+                       with_mark(document, pointer).replace(json.dumps(MARK), raw))
+            extra = json.dumps({**document, "extra": MARK}).replace(json.dumps(MARK), raw)
+            yield f"{label} /extra = {name}", method, path, extra
+    for template, item in spec["paths"].items():
+        operation = item.get("get") or {}
+        names = [p.get("name") or p["$ref"].rsplit("/", 1)[-1].lower()
+                 for p in operation.get("parameters", [])
+                 if p.get("in") == "query" or "Cursor" in p.get("$ref", "")]
+        if not names or not set(re.findall(r"{(\w+)}", template)) <= set(ids):
+            continue
+        path = template.format(**ids)
+        for name in names:
+            for value in HOSTILE_QUERY:
+                yield (f"GET {template}?{name}={value[:20]!r}", "GET",
+                       f"{path}?{name}={quote(value, safe='', errors='surrogatepass')}", None)
+
+
+def test_hostile_bodies_and_queries(stack, known):
+    """GIVEN the local stack and a valid request of every JSON route WHEN each leaf, the whole
+    body or an extra key is replaced by a hostile value (and each query parameter of the GET
+    routes) THEN no answer is a 5xx, every refusal is a 4xx in the error shape, and nothing
+    needs authentication it did not get."""
+    tally, bad, started = Tally(), [], time.time()
+    session = requests.Session()
+    session.headers.update({"x-api-key": stack.key, "Content-Type": "application/json"})
+    for label, method, path, raw in hostile_requests(known):
+        response = session.request(method, stack.api + path, timeout=60,
+                                    data=None if raw is None else raw.encode("utf-8",
+                                                                             "surrogatepass"))
+        tally.record(response, f"{method} {_operation(label)}")
+        MODULE.record(response, "hostile " + label[:120])
+        shaped = response.status_code < 400 or _error_shaped(response)
+        if response.status_code >= 500 or response.status_code in (401, 403) or not shaped:
+            bad.append({"case": label[:200], "status": response.status_code,
+                        "response": response.text[:500]})
+    print(f"\nhostile cases: {sum(tally.statuses.values())} requests in "
+          f"{time.time() - started:.1f}s; statuses {dict(sorted(tally.statuses.items()))}; "
+          f"slowest response {tally.slowest[0] * 1000:.0f} ms: {tally.slowest[1]}")
+    for label, statuses in tally.by_run.items():
+        print(f"  {label}: {dict(sorted(statuses.items()))}")
+    known_bad = [b for b in bad if f"{b['case'].split()[0]} {_operation(b['case'])}" in KNOWN]
+    for b in known_bad:
+        print("known failure:", json.dumps(b)[:600])
+    new = [b for b in bad if b not in known_bad]
+    assert not new, json.dumps(new[:30], indent=1)[:20000]
+
+
+def _operation(label: str) -> str:
+    """The path template of a hostile case's label ("METHOD /template... = value")."""
+    return label.split(" ", 2)[1].split("?")[0]
+
+
+def _error_shaped(response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return set(body) == {"error"} and {"code", "message"} <= set(body["error"]) <= {
+        "code", "message", "path"}
 
 
 def test_fuzz_the_local_stack(stack, schema, known):
@@ -164,6 +329,13 @@ def test_fuzz_the_local_stack(stack, schema, known):
         print(f"  {label}: {dict(sorted(statuses.items()))}")
     for label, spent in sorted(tally.timings.items(), key=lambda kv: -kv[1])[:3]:
         print(f"  {spent:5.1f}s {label}")
+    print(f"slowest response {tally.slowest[0] * 1000:.0f} ms: {tally.slowest[1]}")
+    print(f"module totals (hostile + fuzzed): {sum(MODULE.statuses.values())} requests, "
+          f"statuses {dict(sorted(MODULE.statuses.items()))}, 5xx "
+          f"{sum(n for code, n in MODULE.statuses.items() if code >= 500)}, slowest response "
+          f"{MODULE.slowest[0] * 1000:.0f} ms: {MODULE.slowest[1]}")
+    # pinned to the demo project and its key: every call passed authentication
+    assert not tally.statuses[401] and not tally.statuses[403], tally.by_run
     assert {op.label for op in operations} == {f"{m.upper()} {p}" for m, p in _spec_operations()}
 
     known_failures = [f for f in tally.failures if f["operation"] in KNOWN]

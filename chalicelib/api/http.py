@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import uuid
 
 from chalice import Blueprint, Response
@@ -11,6 +12,7 @@ from chalice import Blueprint, Response
 from .. import observability
 from ..errors import Forbidden, ServiceError, Unauthorized
 from ..storage import keys
+from ..storage.connection import bind
 from ..validation import parse_json_body
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,36 @@ def json_response(body, status: int = 200) -> Response:
 
 def error_response(error: ServiceError) -> Response:
     return json_response(error.to_dict(), error.status)
+
+
+# Registered by app.py: what every handler shares, whatever invokes it.
+edge = Blueprint(__name__)
+
+
+@edge.middleware("all")
+def bind_storage(event, get_response):
+    """Every handler (route, schedule, queue, stream) finds the models bound to the configured
+    tables and endpoint before its first call, whichever storage function that call is."""
+    bind()
+    return get_response(event)
+
+
+@edge.middleware("http")
+def uniform_errors(request, get_response):
+    """chalice's own answers (405 unsupported method, 415 unsupported media type, 400 for a
+    binary answer, 500 for an uncaught exception) in the shape of every other error."""
+    response = get_response(request)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code",
+                                                                                "Message"}:
+        if response.status_code >= 500:
+            error = {"code": "internal", "message": "internal error"}  # no detail leaks
+        else:
+            code = re.sub(r"(?<!^)(?=[A-Z])", "_", body["Code"]).lower()
+            error = {"code": code.removesuffix("_error"), "message": str(body["Message"])}
+        response.body = {"error": error}
+        response.headers = {**response.headers, "Content-Type": "application/json"}
+    return response
 
 
 def authorize(blueprint: Blueprint, project_id: str) -> None:

@@ -68,7 +68,7 @@ class Stack:
         self._background(self._save_periodically, "saver")
         self._start_runners()
 
-        from chalice.cli import create_local_server
+        from .dev_server import create_local_server  # chalice's, with uniform error answers
         from chalice.cli.factory import CLIFactory
         self.http = create_local_server(CLIFactory(str(PROJECT_DIR)), "127.0.0.1", self.port,
                                         "dev")

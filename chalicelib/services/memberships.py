@@ -146,4 +146,6 @@ def _parse_since(since: str | None) -> str:
         except (ValueError, OverflowError):
             raise ValidationError("since must be an ISO 8601 time, e.g. 2026-11-28T10:00:00Z",
                                   "/since") from None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat pads years before 1000 to four digits (strftime's %Y does not), so the moment
+    # compares as text with the stored change ids
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
