@@ -54,13 +54,13 @@ def main() -> None:
     from chalicelib.behaviour import parse_event
     from chalicelib.services import events as event_service
     from chalicelib.services import scoring
-    from chalicelib.storage import keys
+    from chalicelib.storage import projects
     from chalicelib.storage.connection import create_tables
     from chalicelib.storage.connection import transaction_connection
     from chalicelib.storage.models import ALL_MODELS
     with mock_aws():
         create_tables(wait=False)
-        keys.create_project("bench")
+        projects.create_project("bench")
         visitors = synthetic.generate(args.profiles, seed=3, days=120)
         started = time.time()
         for v in visitors:

@@ -106,7 +106,7 @@ def test_a_transition_is_recorded_once_however_often_it_is_applied(project):
     assert store.apply(project["id"], "seg_x", {"a", "b", "c"}, set()) == (1, 0)
     assert store.apply(project["id"], "seg_x", set(), {"a", "zz"}) == (0, 1)
     items, more = store.history(project["id"], "seg_x", "2000", None, 100)
-    assert sorted((i.change_id.split("#")[1], i.change) for i in items) == [
+    assert sorted((i.profile_id, i.change) for i in items) == [
         ("a", "entered"), ("a", "exited"), ("b", "entered"), ("c", "entered")]
     assert store.members(project["id"], "seg_x") == {"b", "c"}
 

@@ -5,6 +5,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.api import triggers
+from chalicelib.storage.profile_stream import parse_stream_record
 from chalicelib.predict import artifact
 from chalicelib.services import scoring
 from chalicelib.storage import model_store
@@ -78,9 +79,9 @@ def test_the_trigger_ignores_score_only_changes_and_removals():
     removal = Record("2", "REMOVE", keys, old=image("acme", "p1"))
     content = Record("3", "MODIFY", keys, new=image("acme", "p1", attributes="{\"x\": 2}"),
                      old=image("acme", "p1", attributes="{\"x\": 1}"))
-    assert not triggers.parse_record(score_only).needs_scoring
-    assert not triggers.parse_record(removal).needs_scoring
-    change = triggers.parse_record(content)
+    assert not parse_stream_record(score_only).needs_scoring
+    assert not parse_stream_record(removal).needs_scoring
+    change = parse_stream_record(content)
     assert change.needs_scoring and (change.project_id, change.profile_id) == ("acme", "p1")
 
 
