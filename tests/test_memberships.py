@@ -88,13 +88,14 @@ def test_a_changed_profile_enters_and_leaves_through_the_trigger(shop, project, 
 
 def test_the_stream_trigger_updates_membership(shop, project, drain):
     from chalicelib.api import triggers
+    from chalicelib.storage.table_keys import profile_partition
     sid = shop.post("/segments", BIG_SPENDERS)[1]["segment_id"]
     drain()
     shop.post("/events", {"events": [purchase("p11", 1, 35.0)]})
 
     class Record:
         sequence_number, event_name = "1", "MODIFY"
-        keys = {"pk": {"S": f"{project['id']}#000"}, "profile_id": {"S": "p11"}}
+        keys = {"pk": {"S": profile_partition(project["id"], 0)}, "profile_id": {"S": "p11"}}
         new_image = {**keys, "attributes": {"S": "{\"a\": 1}"}}
         old_image = {**keys, "attributes": {"S": "{}"}}
     assert triggers.handle_profile_changes([Record()]) == {"batchItemFailures": []}

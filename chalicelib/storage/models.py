@@ -1,7 +1,7 @@
 """DynamoDB tables, declared in one place. Table names, endpoint and region are bound lazily from
 chalicelib.config by `bind()`, so importing this module reads no environment.
 
-Key design (docs/storage.md):
+Key design (docs/storage.md; the composite keys are built and parsed in storage.table_keys only):
 - profiles: pk = "<project>#<shard>" (shard = stable hash of profile_id mod PROFILE_SHARDS),
   sk = profile_id. One project's profiles are PROFILE_SHARDS queries; no scan, no other tenant.
 - events: pk = "<project>#<profile_id>", sk = event_id. Conditional puts make redelivery a no-op;
