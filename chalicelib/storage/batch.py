@@ -19,6 +19,7 @@ from pynamodb.attributes import Attribute, VersionAttribute
 from pynamodb.models import Model
 
 from .connection import transaction_connection
+from .models import key_attributes
 
 M = TypeVar("M", bound=Model)
 MAX_ROUNDS = 10
@@ -38,21 +39,14 @@ def _client(model: Type[Model] | None = None):
     return transaction_connection().client
 
 
-def _key_attributes(model: Type[Model]) -> list[tuple[str, str]]:
-    """(python name, stored name) of the model's hash key, then its range key if any."""
-    attributes = model.get_attributes()
-    return [(name, a.attr_name) for name, a in attributes.items() if a.is_hash_key] + \
-        [(name, a.attr_name) for name, a in attributes.items() if a.is_range_key]
-
-
 def _serialized_key(model: Type[Model], values: tuple) -> dict:
     """A key given as its (hash[, range]) values; every key of this service is a string."""
-    return {stored: {"S": value} for (_, stored), value in zip(_key_attributes(model), values)}
+    return {a.attr_name: {"S": value} for (_, a), value in zip(key_attributes(model), values)}
 
 
 def _key(model: Type[Model], item: Model) -> dict:
     """The item's key, from its key attributes only (a keys-only read leaves others unset)."""
-    return _serialized_key(model, tuple(getattr(item, name) for name, _ in _key_attributes(model)))
+    return _serialized_key(model, tuple(getattr(item, name) for name, _ in key_attributes(model)))
 
 
 def set_if_version(model: Type[Model], key: tuple, attribute: Attribute, value,

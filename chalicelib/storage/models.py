@@ -16,9 +16,9 @@ Key design (docs/storage.md; the composite keys are built and parsed in storage.
 """
 from __future__ import annotations
 
-from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute,
+from pynamodb.attributes import (Attribute, BooleanAttribute, JSONAttribute, NumberAttribute,
                                  NumberSetAttribute, UnicodeAttribute, VersionAttribute)
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, Index, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -198,6 +198,19 @@ class ChangeModel(Model):
     document = JSONAttribute(null=True, attr_name="doc")
     profile_key = UnicodeAttribute(null=True)  # "<project>#<profile_id>", for erasure
     by_profile = ByProfileIndex()
+
+
+def key_attributes(model: type[Model]) -> list[tuple[str, Attribute]]:
+    """(python name, attribute) of a model's hash key, then of its range key if it has one: the
+    schema through PynamoDB's public attribute API (batch calls, the deployment template)."""
+    attributes = model.get_attributes().items()
+    return [(n, a) for n, a in attributes if a.is_hash_key] + \
+        [(n, a) for n, a in attributes if a.is_range_key]
+
+
+def indexes(model: type[Model]) -> list[Index]:
+    """A model's secondary indexes (declared as class attributes)."""
+    return [value for value in vars(model).values() if isinstance(value, Index)]
 
 
 ALL_MODELS = (ProjectModel, ApiKeyModel, ProfileModel, EventModel, AttributeKindModel,
