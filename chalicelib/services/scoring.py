@@ -49,12 +49,13 @@ def _score_and_write(models_batch: list, model: PredictiveModel, as_of: date | N
     counts = {"read": len(models_batch), "changed": 0, "written": 0, "stale": 0}
     # profiles written since the snapshot started are in its overlay: so are their new scores
     since = change_after[:19] + "Z" if change_after else None
-    for profile, predictive in zip(models_batch, scores):
+    for i, (profile, predictive) in enumerate(zip(models_batch, scores)):
         if not changed(profile.predictive, predictive):
             continue
         counts["changed"] += 1
         at = change_at if since is None or (profile.updated_at or "") < since else None
         if store.write_predictive(profile, predictive, at):
+            models_batch[i] = profile.with_predictive(predictive)  # the snapshot takes the new
             counts["written"] += 1
         else:
             counts["stale"] += 1  # changed since it was read: its own trigger rescores it

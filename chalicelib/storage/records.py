@@ -1,7 +1,7 @@
 """What the repositories hand to services: plain, frozen records. No ORM object leaves storage/."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..profiles import profile_document
 
@@ -21,6 +21,10 @@ class ProfileRecord:
         """The profile as the API and segment rules see it."""
         return profile_document(self.profile_id, self.attributes, self.behaviour,
                                 self.predictive, self.created_at, self.updated_at)
+
+    def with_predictive(self, predictive: dict) -> "ProfileRecord":
+        """The profile after a score write (which leaves its version as it is)."""
+        return replace(self, predictive=predictive)
 
 
 @dataclass(frozen=True)
