@@ -40,11 +40,11 @@ def load(data_dir: Path, n: int) -> str:
     with local_store(data_dir):
         from chalicelib.segments.fields import CUSTOMER_TYPES
         from chalicelib.audience.builder import snapshot_project
-        from chalicelib.storage import keys
+        from chalicelib.storage import projects
         from chalicelib.storage.models import ProfileModel
         from chalicelib.storage.profiles import profile_key
-        keys.create_project("bench")
-        api_key, _ = keys.create_key("bench")
+        projects.create_project("bench")
+        api_key, _ = projects.create_key("bench")
         rng = np.random.default_rng(3)
         started = time.time()
         with ProfileModel.batch_write() as writer:

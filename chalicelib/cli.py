@@ -25,37 +25,37 @@ def _store(args):
 
 
 def cmd_create_project(args):
-    from .storage import keys
+    from .storage import projects
     check_project_id(args.project, "--project")
-    keys.create_project(args.project, args.name or args.project)
+    projects.create_project(args.project, args.name or args.project)
     print(f"created project {args.project}")
 
 
 def cmd_create_key(args):
-    from .storage import keys
-    api_key, record = keys.create_key(args.project)
+    from .storage import projects
+    api_key, record = projects.create_key(args.project)
     print(f"key id: {record.key_id}")
     print(f"API key: {api_key}")
     print("(shown once: only its hash is stored)")
 
 
 def cmd_list_keys(args):
-    from .storage import keys
-    for record in keys.list_keys(args.project):
+    from .storage import projects
+    for record in projects.list_keys(args.project):
         print(f"{record.key_id}  created {record.created_at}  "
               f"{'revoked' if record.revoked else 'active'}")
 
 
 def cmd_revoke_key(args):
-    from .storage import keys
-    if not keys.revoke_key(args.key_id):
+    from .storage import projects
+    if not projects.revoke_key(args.key_id):
         raise SystemExit(f"no key {args.key_id}")
     print(f"revoked {args.key_id}")
 
 
 def cmd_rotate_key(args):
-    from .storage import keys
-    api_key, record = keys.rotate_key(args.project, args.key_id)
+    from .storage import projects
+    api_key, record = projects.rotate_key(args.project, args.key_id)
     print(f"revoked {args.key_id}; new key id: {record.key_id}")
     print(f"API key: {api_key}")
     print("(shown once: only its hash is stored)")
@@ -77,8 +77,8 @@ def cmd_segment_count(args):
 
 
 def cmd_list_projects(args):
-    from .storage import keys
-    for project in keys.list_projects():
+    from .storage import projects
+    for project in projects.list_projects():
         print(f"{project.project_id}  {project.name}  created {project.created_at}")
 
 
@@ -123,10 +123,10 @@ class Progress:
 
 
 def _ensure_project(project_id: str) -> None:
-    from .storage import keys
+    from .storage import projects
     check_project_id(project_id, "--project")
-    if keys.get_project(project_id) is None:
-        keys.create_project(project_id)
+    if projects.get_project(project_id) is None:
+        projects.create_project(project_id)
         print(f"created project {project_id}")
 
 

@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from pynamodb.attributes import NumberAttribute  # noqa: E402
 
-from chalicelib.storage.models import ALL_MODELS, ProfileModel  # noqa: E402
+from chalicelib.storage.models import (ALL_MODELS, ProfileModel, key_attributes,  # noqa: E402
+                                      indexes as indexes_of)
 
 QUEUE_VISIBILITY_SECONDS = 5400  # AWS advises six times the worker's 900 s timeout
 MAX_RECEIVES = 5
@@ -34,15 +35,15 @@ def _type(attribute) -> str:
 
 def table(model, prefix: str) -> dict:
     attrs = model.get_attributes()
-    hash_key = model._hash_key_attribute()
-    range_key = model._range_key_attribute()
+    (_, hash_key), *rest = key_attributes(model)
+    range_key = rest[0][1] if rest else None
     keys = [{"AttributeName": hash_key.attr_name, "KeyType": "HASH"}]
     defined = {hash_key.attr_name: _type(hash_key)}
     if range_key is not None:
         keys.append({"AttributeName": range_key.attr_name, "KeyType": "RANGE"})
         defined[range_key.attr_name] = _type(range_key)
     indexes = []
-    for index in model._indexes.values():
+    for index in indexes_of(model):
         index_keys = []
         for attribute in index.Meta.attributes.values():
             if attribute.is_hash_key:

@@ -22,7 +22,7 @@ from moto import mock_aws  # noqa: E402
 
 from chalicelib import config  # noqa: E402
 from chalicelib.local.moto_lock import serialize_moto_calls  # noqa: E402
-from chalicelib.storage import keys  # noqa: E402
+from chalicelib.storage import projects  # noqa: E402
 from chalicelib.storage.connection import create_tables  # noqa: E402
 from chalicelib.storage.work_queue import ensure_queue  # noqa: E402
 
@@ -58,15 +58,15 @@ def drain():
 
 @pytest.fixture
 def project(aws):
-    keys.create_project("acme")
-    api_key, _ = keys.create_key("acme")
+    projects.create_project("acme")
+    api_key, _ = projects.create_key("acme")
     return {"id": "acme", "key": api_key}
 
 
 @pytest.fixture
 def other_project(aws):
-    keys.create_project("globex")
-    api_key, _ = keys.create_key("globex")
+    projects.create_project("globex")
+    api_key, _ = projects.create_key("globex")
     return {"id": "globex", "key": api_key}
 
 
@@ -119,7 +119,7 @@ def set_predictive(project_id, profile_id, predictive):
     """What the scoring code does: write a profile's predictive fields (clients cannot)."""
     from chalicelib.storage import profiles as store
     from chalicelib.storage.models import ProfileModel
-    model = store.get(project_id, profile_id)
+    model = ProfileModel.get(store.profile_key(project_id, profile_id), profile_id)
     model.update(actions=[ProfileModel.predictive.set(predictive)])
 
 

@@ -58,7 +58,7 @@ def test_concurrent_writers_lose_nothing(project):
     profile = store.get(project["id"], pid)
     assert profile.behaviour["orders"] == threads * per_thread  # every increment survived
     assert profile.behaviour["revenue"] == threads * per_thread * 1.0
-    assert len(profile.attrs) == threads * per_thread  # every attribute survived
+    assert len(profile.attributes) == threads * per_thread  # every attribute survived
     # a final score reflects everything
     scoring.score_profiles(project["id"], [pid])
     assert store.get(project["id"], pid).predictive["clv_past"] == threads * per_thread

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.storage.connection import _BASE_NAMES
-from chalicelib.storage.models import ALL_MODELS
+from chalicelib.storage.models import ALL_MODELS, indexes, key_attributes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,10 +53,10 @@ def test_every_table_of_the_models_is_declared_with_its_keys(template):
     assert set(tables) == {"segments-prod-" + _BASE_NAMES[m] for m in ALL_MODELS}
     for model in ALL_MODELS:
         props = tables["segments-prod-" + _BASE_NAMES[model]]
-        assert props["KeySchema"][0] == {"AttributeName": model._hash_key_attribute().attr_name,
+        assert props["KeySchema"][0] == {"AttributeName": key_attributes(model)[0][1].attr_name,
                                          "KeyType": "HASH"}
         assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == \
-            {i.Meta.index_name for i in model._indexes.values()}
+            {i.Meta.index_name for i in indexes(model)}
         assert ("TimeToLiveSpecification" in props) == ("expires" in model.get_attributes())
     assert tables["segments-prod-profiles"]["StreamSpecification"] == {
         "StreamViewType": "NEW_AND_OLD_IMAGES"}

@@ -10,6 +10,7 @@ from chalicelib import webhooks
 from chalicelib.errors import ValidationError
 from chalicelib.services import scoring
 from chalicelib.storage import work_queue
+from chalicelib.storage.work_messages import EvaluateSegment
 
 SEGMENT = {"name": "big spenders", "match": "all", "rules": [
     {"field": "behaviour.revenue", "operator": "gte", "value": 50}]}
@@ -115,7 +116,7 @@ def test_a_failed_message_is_hidden_for_longer_each_time(aws, monkeypatch):
     monkeypatch.setenv("WORK_RETRY_BASE_SECONDS", "10")
     from chalicelib import config
     config.reset()  # settings are read once; read them again
-    work_queue.send([{"kind": "noop"}])
+    work_queue.send([EvaluateSegment("acme", "seg_none")])
     sqs, url = work_queue.sqs_client(), work_queue.queue_url()
     handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
     assert [work_queue.retry_later(handle, n) for n in (1, 2, 3, 8)] == [10, 20, 40, 900]

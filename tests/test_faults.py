@@ -7,6 +7,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from chalicelib.storage import batch, model_store, work_queue
+from chalicelib.storage.work_messages import EvaluateSegment
 from chalicelib.storage.connection import transaction_connection
 from chalicelib.storage.models import EventModel, ProfileModel
 
@@ -163,8 +164,8 @@ def test_s3_slow_downs_are_retried(aws, injected):
     slow = injected(s3, "s3.PutObject", 3, lambda request: (
         503, {}, b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>"))
     from chalicelib.segments.columnar import Snapshot
-    from chalicelib.storage import keys, snapshots
-    keys.create_project("acme")
+    from chalicelib.storage import projects, snapshots
+    projects.create_project("acme")
     snapshot = Snapshot.build([{"profile_id": "u1", "attributes": {}, "behaviour": {},
                                 "predictive": {}}], __import__("chalicelib.segments",
                                                                fromlist=["Catalogue"]).Catalogue({}))
@@ -186,8 +187,7 @@ def test_sqs_entries_refused_in_a_batch_are_sent_again(aws, injected):
                    "Message": "injected"} for e in entries[:2]]
         return 200, {}, json.dumps({"Successful": ok, "Failed": failed}).encode()
     injected(sqs, "sqs.SendMessageBatch", 1, refuse_first_two)
-    work_queue.send([{"kind": "evaluate_segment", "project_id": "acme", "segment_id": f"s{i}"}
-                     for i in range(5)])
+    work_queue.send([EvaluateSegment("acme", f"s{i}") for i in range(5)])
     # the first call "sent" entries 2-4 (answered by the injector, not moto): only the two
     # refused ones go out again, and they reach the queue
     url = work_queue.queue_url()
@@ -201,7 +201,7 @@ def test_a_throttled_sqs_call_is_retried(aws, injected):
         400, {"x-amzn-query-error": "ThrottlingException;Sender"},
         json.dumps({"__type": "com.amazonaws.sqs#ThrottlingException",
                     "message": "injected"}).encode()))
-    work_queue.send([{"kind": "evaluate_segment", "project_id": "acme", "segment_id": "s1"}])
+    work_queue.send([EvaluateSegment("acme", "s1")])
     assert throttled.calls == 3
     got = sqs.receive_message(QueueUrl=work_queue.queue_url())["Messages"]
     assert json.loads(got[0]["Body"])["segment_id"] == "s1"

@@ -88,13 +88,14 @@ def test_a_changed_profile_enters_and_leaves_through_the_trigger(shop, project, 
 
 def test_the_stream_trigger_updates_membership(shop, project, drain):
     from chalicelib.api import triggers
+    from chalicelib.storage.table_keys import profile_partition
     sid = shop.post("/segments", BIG_SPENDERS)[1]["segment_id"]
     drain()
     shop.post("/events", {"events": [purchase("p11", 1, 35.0)]})
 
     class Record:
         sequence_number, event_name = "1", "MODIFY"
-        keys = {"pk": {"S": f"{project['id']}#000"}, "profile_id": {"S": "p11"}}
+        keys = {"pk": {"S": profile_partition(project["id"], 0)}, "profile_id": {"S": "p11"}}
         new_image = {**keys, "attributes": {"S": "{\"a\": 1}"}}
         old_image = {**keys, "attributes": {"S": "{}"}}
     assert triggers.handle_profile_changes([Record()]) == {"batchItemFailures": []}
@@ -106,7 +107,7 @@ def test_a_transition_is_recorded_once_however_often_it_is_applied(project):
     assert store.apply(project["id"], "seg_x", {"a", "b", "c"}, set()) == (1, 0)
     assert store.apply(project["id"], "seg_x", set(), {"a", "zz"}) == (0, 1)
     items, more = store.history(project["id"], "seg_x", "2000", None, 100)
-    assert sorted((i.change_id.split("#")[1], i.change) for i in items) == [
+    assert sorted((i.profile_id, i.change) for i in items) == [
         ("a", "entered"), ("a", "exited"), ("b", "entered"), ("c", "entered")]
     assert store.members(project["id"], "seg_x") == {"b", "c"}
 

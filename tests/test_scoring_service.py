@@ -5,6 +5,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.api import triggers
+from chalicelib.storage.profile_stream import parse_stream_record
+from chalicelib.storage.table_keys import profile_partition
 from chalicelib.predict import artifact
 from chalicelib.services import scoring
 from chalicelib.storage import model_store
@@ -66,26 +68,27 @@ class Record:
 
 
 def image(project, profile, **attrs):
-    out = {"pk": {"S": f"{project}#000"}, "profile_id": {"S": profile}}
+    out = {"pk": {"S": profile_partition(project, 0)}, "profile_id": {"S": profile}}
     out.update({k: {"S": v} for k, v in attrs.items()})
     return out
 
 
 def test_the_trigger_ignores_score_only_changes_and_removals():
-    keys = {"pk": {"S": "acme#001"}, "profile_id": {"S": "p1"}}
+    keys = {"pk": {"S": profile_partition("acme", 1)}, "profile_id": {"S": "p1"}}
     score_only = Record("1", "MODIFY", keys, new=image("acme", "p1", predictive="{\"a\": 2}"),
                         old=image("acme", "p1", predictive="{\"a\": 1}"))
     removal = Record("2", "REMOVE", keys, old=image("acme", "p1"))
     content = Record("3", "MODIFY", keys, new=image("acme", "p1", attributes="{\"x\": 2}"),
                      old=image("acme", "p1", attributes="{\"x\": 1}"))
-    assert not triggers.parse_record(score_only).needs_scoring
-    assert not triggers.parse_record(removal).needs_scoring
-    change = triggers.parse_record(content)
+    assert not parse_stream_record(score_only).needs_scoring
+    assert not parse_stream_record(removal).needs_scoring
+    change = parse_stream_record(content)
     assert change.needs_scoring and (change.project_id, change.profile_id) == ("acme", "p1")
 
 
 def test_the_trigger_scores_and_reports_failures_per_record(shop, project, monkeypatch):
-    keys = lambda p, pid: {"pk": {"S": f"{p}#000"}, "profile_id": {"S": pid}}  # noqa: E731
+    keys = lambda p, pid: {"pk": {"S": profile_partition(p, 0)},  # noqa: E731
+                           "profile_id": {"S": pid}}
     records = [Record("10", "INSERT", keys(project["id"], "p05"),
                       new=image(project["id"], "p05", attributes="{}")),
                Record("11", "INSERT", keys("broken", "x"), new=image("broken", "x"))]

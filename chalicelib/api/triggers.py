@@ -4,17 +4,15 @@ from __future__ import annotations
 import logging
 import os
 from collections import defaultdict
-from dataclasses import dataclass
 
-from boto3.dynamodb.types import TypeDeserializer
 from chalice import Blueprint, Rate
 
 from .. import observability
 from ..services import scoring, work
+from ..storage.profile_stream import parse_stream_record
 
 bp = Blueprint(__name__)
 log = logging.getLogger(__name__)
-_deserialize = TypeDeserializer().deserialize
 # Read when chalice loads the app to deploy it (stage variables from .chalice/config.json).
 RESCORE_RATE_HOURS = int(os.environ.get("RESCORE_RATE_HOURS", "24"))
 PROFILES_STREAM_ARN = os.environ.get(
@@ -23,38 +21,12 @@ PROFILES_STREAM_ARN = os.environ.get(
 WORK_QUEUE = os.environ.get("WORK_QUEUE", "segments-dev-work")
 
 
-@dataclass(frozen=True)
-class ProfileChange:
-    """A stream record as the scoring trigger needs it."""
-    sequence_number: str
-    project_id: str
-    profile_id: str
-    needs_scoring: bool
-
-
-def _image(raw: dict | None) -> dict:
-    return {k: _deserialize(v) for k, v in (raw or {}).items()}
-
-
-def parse_record(record) -> ProfileChange:
-    """One raw stream record to a typed change. Records whose only change is `predictive` (the
-    scoring write itself) and removals need no scoring: that is what stops trigger loops."""
-    new, old = _image(record.new_image), _image(record.old_image)
-    keys = _image(record.keys)
-    ignore = ("predictive",)
-    content_changed = {k: v for k, v in new.items() if k not in ignore} != \
-        {k: v for k, v in old.items() if k not in ignore}
-    project_id = str(keys["pk"]).rsplit("#", 1)[0]
-    return ProfileChange(record.sequence_number, project_id, str(keys["profile_id"]),
-                         record.event_name in ("INSERT", "MODIFY") and content_changed)
-
-
 def handle_profile_changes(records) -> dict:
     """Score changed profiles; report the records that failed, not the whole batch."""
     failures, by_project = [], defaultdict(list)
     for record in records:
         try:
-            change = parse_record(record)
+            change = parse_stream_record(record)
         except Exception:
             log.exception("unreadable stream record %s", getattr(record, "sequence_number", "?"))
             failures.append(getattr(record, "sequence_number", None))
@@ -83,6 +55,10 @@ def handle_work(records) -> dict:
                                        project_id=item.project_id):
                 result = work.process(item)
                 log.info("work %s done: %s", type(item).__name__, result)
+        except work.MalformedMessage as exc:  # redelivered, then dead-lettered, for a look
+            log.error("malformed work message %s: %s", message_id, exc)
+            failures.append(message_id)
+            _retry_later(record)
         except Exception:
             log.exception("work message %s failed", message_id)
             failures.append(message_id)

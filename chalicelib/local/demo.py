@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..behaviour import apply_events, parse_event
 from ..profiles import merge_attributes
-from ..storage import bulk, keys
+from ..storage import bulk, projects
 from ..storage import profiles as profile_store
 from .. import synthetic
 
@@ -15,17 +15,17 @@ DEMO_PROFILES = 2000
 
 
 def ensure_project(project_id: str) -> None:
-    if keys.get_project(project_id) is None:
-        keys.create_project(project_id, "Demo shop")
+    if projects.get_project(project_id) is None:
+        projects.create_project(project_id, "Demo shop")
 
 
 def dev_key(project_id: str, key_file: Path) -> str:
     """The development key kept in the local data folder, made anew if it no longer works."""
     if key_file.exists():
         key = key_file.read_text().strip()
-        if keys.project_of_key(key) == project_id:
+        if projects.project_of_key(key) == project_id:
             return key
-    key, _ = keys.create_key(project_id)
+    key, _ = projects.create_key(project_id)
     key_file.write_text(key)
     return key
 

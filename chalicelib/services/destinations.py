@@ -10,7 +10,8 @@ from ..config import settings
 from ..errors import Conflict, NotFound
 from ..storage import segments as segment_store
 from ..storage import work_queue
-from ..storage.models import SegmentModel
+from ..storage.records import SegmentRecord
+from ..storage.work_messages import Deliver
 from ..validation import check_id, expect_object, now_iso
 from . import segments
 
@@ -57,18 +58,16 @@ def delete(project_id: str, segment_id: str, destination_id: str) -> None:
     segment_store.set_destinations(segment, kept)
 
 
-def notify(project_id: str, segment: SegmentModel, changes: list[dict]) -> int:
+def notify(project_id: str, segment: SegmentRecord, changes: list[dict]) -> int:
     """Queue the deliveries of applied entries and exits to each destination of the segment."""
     messages = []
     for destination in segment.destinations or []:
         for start in range(0, len(changes), webhooks.CHANGES_PER_DELIVERY):
             chunk = changes[start:start + webhooks.CHANGES_PER_DELIVERY]
-            messages.append({"kind": "deliver", "project_id": project_id,
-                             "segment_id": segment.segment_id,
-                             "destination_id": destination["destination_id"],
-                             "delivery_id": webhooks.delivery_id(
-                                 segment.segment_id, destination["destination_id"], chunk),
-                             "changes": chunk})
+            messages.append(Deliver(project_id, segment.segment_id,
+                                    destination["destination_id"], webhooks.delivery_id(
+                                        segment.segment_id, destination["destination_id"], chunk),
+                                    chunk))
     if messages:
         work_queue.send(messages)
     return len(messages)

@@ -107,10 +107,10 @@ def changes(project_id: str, segment_id: str, since: str | None, limit: int,
         raise ValidationError("cursor is invalid", "/cursor", "invalid_cursor")
     items, more = store.history(project_id, segment_id, moment, after[0] if after else None,
                                 limit)
-    out = {"changes": [{"profile_id": i.change_id.split("#", 1)[1], "change": i.change,
-                        "at": _iso(i.change_id.split("#", 1)[0])} for i in items]}
+    out = {"changes": [{"profile_id": i.profile_id, "change": i.change, "at": _iso(i.at)}
+                       for i in items]}
     if more:
-        out["next_cursor"] = cursor.encode([items[-1].change_id], scope, bind().cursor_secret)
+        out["next_cursor"] = cursor.encode([items[-1].position], scope, bind().cursor_secret)
     return out
 
 

@@ -27,7 +27,7 @@ def upsert(project_id: str, profile_id: str, body) -> tuple[dict, bool]:
                               "invalid_value")
     profile, created = store.upsert_attributes(project_id, profile_id, attributes,
                                                merge_attributes)
-    return store.to_document(profile), created
+    return profile.document(), created
 
 
 def batch_upsert(project_id: str, body) -> dict:
@@ -61,7 +61,7 @@ def get(project_id: str, profile_id: str) -> dict:
     profile = store.get(project_id, profile_id)
     if profile is None:
         raise NotFound(f"profile {profile_id!r} not found", "/profile_id")
-    return store.to_document(profile)
+    return profile.document()
 
 
 def list_page(project_id: str, limit: int, cursor_text: str | None) -> dict:
@@ -70,11 +70,12 @@ def list_page(project_id: str, limit: int, cursor_text: str | None) -> dict:
     position = cursor.decode(cursor_text, scope, secret)
     after = _position(position)
     page, next_position, last = [], None, None
-    for position, model in store.iter_profiles(project_id, after, page_size=min(limit + 1, 500)):
+    for position, profile in store.iter_profiles(project_id, after,
+                                                 page_size=min(limit + 1, 500)):
         if len(page) == limit:
             next_position = last
             break
-        page.append(store.to_document(model))
+        page.append(profile.document())
         last = position
     out = {"profiles": page}
     if next_position is not None:
@@ -95,6 +96,7 @@ def _position(position: list | None):
 def delete(project_id: str, profile_id: str) -> None:
     check_id(profile_id, "/profile_id", "profile_id")
     from ..storage import changes, memberships, segments, work_queue
+    from ..storage.work_messages import EraseFromSnapshot
     found = store.delete(project_id, profile_id)
     # after the profile is gone, so no evaluation can add it back; also when it was already gone,
     # to finish an erasure that was interrupted
@@ -105,7 +107,6 @@ def delete(project_id: str, profile_id: str) -> None:
     from ..storage import exports
     exports.erase_stored_exports(project_id)
     # its rows in the snapshot: rewritten in the background (the tombstone hides them meanwhile)
-    work_queue.send([{"kind": "erase_from_snapshot", "project_id": project_id,
-                      "profile_id": profile_id}])
+    work_queue.send([EraseFromSnapshot(project_id, profile_id)])
     if not found:
         raise NotFound(f"profile {profile_id!r} not found", "/profile_id")

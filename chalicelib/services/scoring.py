@@ -10,9 +10,10 @@ from ..predict import artifact
 from ..predict.model import PredictiveModel
 from ..predict.scoring import changed, score
 from ..predict.training import finish, train_project
-from ..storage import changes, jobs, keys, model_store, snapshots, work_queue
+from ..storage import changes, jobs, model_store, projects, snapshots, work_queue
 from ..storage import profiles as store
 from ..storage.connection import bind
+from ..storage.work_messages import EvaluateSegment, RescoreShard
 from .. import observability
 from ..audience.builder import SnapshotBuilder
 from . import memberships
@@ -49,12 +50,13 @@ def _score_and_write(models_batch: list, model: PredictiveModel, as_of: date | N
     counts = {"read": len(models_batch), "changed": 0, "written": 0, "stale": 0}
     # profiles written since the snapshot started are in its overlay: so are their new scores
     since = change_after[:19] + "Z" if change_after else None
-    for profile, predictive in zip(models_batch, scores):
+    for i, (profile, predictive) in enumerate(zip(models_batch, scores)):
         if not changed(profile.predictive, predictive):
             continue
         counts["changed"] += 1
         at = change_at if since is None or (profile.updated_at or "") < since else None
         if store.write_predictive(profile, predictive, at):
+            models_batch[i] = profile.with_predictive(predictive)  # the snapshot takes the new
             counts["written"] += 1
         else:
             counts["stale"] += 1  # changed since it was read: its own trigger rescores it
@@ -139,8 +141,7 @@ def start_rescore(project_id: str, as_of: date | None = None, kind: str = "sched
     shards = bind().profile_shards
     model_store.ensure_bucket()  # the shards write their snapshot parts there
     job = jobs.start(project_id, kind, shards=shards, taken_at=changes.stamp())
-    work_queue.send([{"kind": "rescore_shard", "project_id": project_id, "job_id": job.job_id,
-                      "shard": shard, "as_of": as_of.isoformat() if as_of else None, **horizons}
+    work_queue.send([RescoreShard(project_id, job.job_id, shard, as_of, **horizons)
                      for shard in range(shards)])
     return jobs.to_document(job)
 
@@ -183,8 +184,7 @@ def finalize_rescore(job) -> dict:
     except ValueError as exc:  # the field catalogue changed while the shards ran
         totals["snapshot_skipped"] = str(exc)
     segment_ids = memberships.segment_ids(job.project_id)
-    work_queue.send([{"kind": "evaluate_segment", "project_id": job.project_id,
-                      "segment_id": segment_id, "trigger": "rescore"}
+    work_queue.send([EvaluateSegment(job.project_id, segment_id, "rescore")
                      for segment_id in segment_ids])
     snapshots.delete_parts(job.project_id, job.job_id, int(job.shards_total))
     started_at = changes.parse(job.taken_at)
@@ -223,7 +223,7 @@ def score_profiles(project_id: str, profile_ids: list[str]) -> dict:
 def rescore_all(as_of: date | None = None) -> list[dict]:
     """The scheduled job: queue a fan-out rescore of every project."""
     results = []
-    for project in keys.list_projects():
+    for project in projects.list_projects():
         try:
             results.append({"project_id": project.project_id,
                             **start_rescore(project.project_id, as_of, "scheduled")})
@@ -236,7 +236,7 @@ def rescore_all(as_of: date | None = None) -> list[dict]:
 def train(project_id: str, as_of: date, conversion_horizon: int | None = None,
           clv_horizon: int | None = None) -> dict:
     """Train a candidate on the project's history before `as_of`; promote it if it wins."""
-    if keys.get_project(project_id) is None:
+    if projects.get_project(project_id) is None:
         raise NotFound(f"project {project_id!r} does not exist", "/project_id")
     settings = bind()
     conversion_horizon = conversion_horizon or settings.conversion_horizon_days

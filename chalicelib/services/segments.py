@@ -9,19 +9,19 @@ from ..errors import Conflict, NotFound, ValidationError
 from ..segments import parse_rules, parse_segment
 from ..storage import segments as store
 from ..storage.connection import bind
-from ..storage.models import SegmentModel
+from ..storage.records import SegmentRecord
 from ..validation import check_id
 
 log = logging.getLogger(__name__)
 SAMPLE_SIZE = 10
 
 
-def _document(segment: SegmentModel) -> dict:
+def _document(segment: SegmentRecord) -> dict:
     return {"segment_id": segment.segment_id, **segment.definition,
             "created_at": segment.created_at, "updated_at": segment.updated_at}
 
 
-def load(project_id: str, segment_id: str) -> SegmentModel:
+def load(project_id: str, segment_id: str) -> SegmentRecord:
     check_id(segment_id, "/segment_id", "segment_id")
     segment = store.get(project_id, segment_id)
     if segment is None:
@@ -39,9 +39,9 @@ def _backfill(project_id: str, segment_id: str) -> str:
     """Queue the evaluation of a saved segment's membership. If the queue cannot be reached the
     save stands: the next rescore evaluates every segment."""
     from ..storage import work_queue
+    from ..storage.work_messages import EvaluateSegment
     try:
-        work_queue.send([{"kind": "evaluate_segment", "project_id": project_id,
-                          "segment_id": segment_id, "trigger": "saved"}])
+        work_queue.send([EvaluateSegment(project_id, segment_id, "saved")])
         return "queued"
     except Exception:
         log.exception("queueing the backfill of %s/%s failed", project_id, segment_id)
@@ -69,7 +69,7 @@ def delete(project_id: str, segment_id: str) -> None:
     memberships.erase_segment(project_id, segment_id)
 
 
-def stored_root(project_id: str, segment: SegmentModel):
+def stored_root(project_id: str, segment: SegmentRecord):
     """A saved segment parsed against today's catalogue (attribute types may have moved)."""
     try:
         return parse_rules(segment.definition, catalogue(project_id))
@@ -98,7 +98,7 @@ def members(project_id: str, segment_id: str, limit: int, cursor_text: str | Non
     return out
 
 
-def count_of(project_id: str, segment: SegmentModel) -> int:
+def count_of(project_id: str, segment: SegmentRecord) -> int:
     return audience_of(project_id, stored_root(project_id, segment)).count()
 
 

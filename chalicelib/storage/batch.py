@@ -1,6 +1,12 @@
-"""Batch reads and writes that finish: the items DynamoDB leaves unprocessed (throttling, size
-limits) are sent again with exponential backoff and jitter, and an error is raised only when
-they are still left after MAX_ROUNDS. (PynamoDB's own batch helpers resend at once, or forever.)
+"""The raw DynamoDB calls PynamoDB's models do not make the way the service needs, through the
+public botocore client of `connection.transaction_connection()`:
+
+- batch reads and writes that finish: the items DynamoDB leaves unprocessed (throttling, size
+  limits) are sent again with exponential backoff and jitter, and an error is raised only when
+  they are still left after MAX_ROUNDS (PynamoDB's own batch helpers resend at once, or forever);
+- a conditional set that leaves the version alone (PynamoDB's updates always bump a
+  VersionAttribute).
+
 Throttled and transient *calls* are retried by botocore (PynamoDB's standard retry mode)."""
 from __future__ import annotations
 
@@ -8,7 +14,12 @@ import random
 import time
 from typing import Iterable, Type, TypeVar
 
+from botocore.exceptions import ClientError
+from pynamodb.attributes import Attribute, VersionAttribute
 from pynamodb.models import Model
+
+from .connection import transaction_connection
+from .models import key_attributes
 
 M = TypeVar("M", bound=Model)
 MAX_ROUNDS = 10
@@ -23,18 +34,39 @@ def backoff(round_: int) -> None:
     time.sleep(min(2.0, 0.02 * 2 ** round_) * random.random())
 
 
-def _client(model: Type[Model]):
-    return model._get_connection().connection.client
+def _client(model: Type[Model] | None = None):
+    """The botocore client of every raw call (one per settings, whatever the table)."""
+    return transaction_connection().client
+
+
+def _serialized_key(model: Type[Model], values: tuple) -> dict:
+    """A key given as its (hash[, range]) values; every key of this service is a string."""
+    return {a.attr_name: {"S": value} for (_, a), value in zip(key_attributes(model), values)}
 
 
 def _key(model: Type[Model], item: Model) -> dict:
-    """The item's key, from its key attributes only (a keys-only read leaves others unset).
-    Every key of this service is a string."""
-    hash_value, range_value = item._get_hash_range_key_serialized_values()
-    key = {model._hash_key_attribute().attr_name: {"S": hash_value}}
-    if model._range_key_attribute() is not None:
-        key[model._range_key_attribute().attr_name] = {"S": range_value}
-    return key
+    """The item's key, from its key attributes only (a keys-only read leaves others unset)."""
+    return _serialized_key(model, tuple(getattr(item, name) for name, _ in key_attributes(model)))
+
+
+def set_if_version(model: Type[Model], key: tuple, attribute: Attribute, value,
+                   version: int | None) -> bool:
+    """Set one attribute of the item with this key only if its version is still `version`, and
+    leave the version as it is. False when the item changed or went meanwhile."""
+    version_name = next(a.attr_name for a in model.get_attributes().values()
+                        if isinstance(a, VersionAttribute))
+    try:
+        _client(model).update_item(
+            TableName=model.Meta.table_name, Key=_serialized_key(model, key),
+            UpdateExpression="SET #a = :a", ConditionExpression="#v = :v",
+            ExpressionAttributeNames={"#a": attribute.attr_name, "#v": version_name},
+            ExpressionAttributeValues={":a": {attribute.attr_type: attribute.serialize(value)},
+                                       ":v": {"N": str(version)}})
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def write(model: Type[M], puts: Iterable[M] = (), deletes: Iterable[M] = ()) -> int:
@@ -59,18 +91,11 @@ def get(model: Type[M], keys: list[tuple], consistent: bool = True,
         attributes: list[str] | None = None) -> list[M]:
     """The stored items among the (hash, range) keys; missing ones are simply absent."""
     table = model.Meta.table_name
-    hash_name = model._hash_key_attribute().attr_name
-    range_attr = model._range_key_attribute()
     found: list[M] = []
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), GET_CHUNK):
-        serialized = []
-        for key in unique[start:start + GET_CHUNK]:  # every key of this service is a string
-            hash_value, range_value = key if range_attr else (key, None)
-            entry = {hash_name: {"S": hash_value}}
-            if range_attr:
-                entry[range_attr.attr_name] = {"S": range_value}
-            serialized.append(entry)
+        serialized = [_serialized_key(model, key if isinstance(key, tuple) else (key,))
+                      for key in unique[start:start + GET_CHUNK]]
         request: dict = {"Keys": serialized, "ConsistentRead": consistent}
         if attributes:
             names = {f"#a{i}": name for i, name in enumerate(attributes)}

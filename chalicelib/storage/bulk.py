@@ -4,7 +4,8 @@ instead of one transaction per profile, for speed.
 It is an offline path: it does not guard against concurrent writers to the same profiles (the API
 does). It is idempotent: events already stored are skipped, and if it is interrupted, running it
 again on the same input gives the same result (events are written before their profile, and a
-profile that was not written yet is rebuilt from the input alone).
+profile that was not written yet is rebuilt from the input alone). Its items are built by the
+same helpers as the API's writes (storage.profiles, storage.changes).
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from ..behaviour import Event
 from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas
 from ..validation import now_iso
 from .connection import bind
-from . import batch, changes
-from .models import AttributeKindModel, ChangeModel, EventModel, ProfileModel
-from .profiles import KIND_ATTRS, profile_key
+from . import batch, changes, table_keys
+from .models import ChangeModel, EventModel, ProfileModel
+from .profiles import batch_get_items, event_item, kind_count_update, profile_item
 
 CHUNK = 100
 
@@ -26,8 +27,8 @@ ImportItem = tuple[str, dict, list[Event]]  # profile_id, attributes to merge, n
 
 def _existing_event_ids(project_id: str, items: list[ImportItem],
                         existing: dict[str, ProfileModel]) -> set[tuple[str, str]]:
-    keys = [(f"{project_id}#{pid}", e.event_id) for pid, _, events in items if pid in existing
-            for e in events]
+    keys = [(table_keys.profile_ref(project_id, pid), e.event_id)
+            for pid, _, events in items if pid in existing for e in events]
     return {(item.pk, item.event_id)
             for item in batch.get(EventModel, keys, consistent=False,
                                   attributes=["pk", "event_id"])}
@@ -50,8 +51,8 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
             else:
                 merged[pid] = (pid, attrs, list(events))
         unique = list(merged.values())
-        keys = [(profile_key(project_id, pid), pid) for pid, _, _ in unique]
-        existing = {m.profile_id: m for m in batch.get(ProfileModel, keys)}
+        existing = {m.profile_id: m for m in batch_get_items(project_id,
+                                                             [pid for pid, _, _ in unique])}
         stored = _existing_event_ids(project_id, unique, existing)
         now = now_iso()
         profiles, event_models = [], []
@@ -65,7 +66,8 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
                 continue
             seen, fresh = set(), []
             for e in events:
-                if (f"{project_id}#{pid}", e.event_id) in stored or e.event_id in seen:
+                if (table_keys.profile_ref(project_id, pid), e.event_id) in stored \
+                        or e.event_id in seen:
                     totals["duplicates"] += 1
                     continue
                 seen.add(e.event_id)
@@ -75,15 +77,12 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
             for name, delta in kind_deltas(before, after).items():
                 for kind, n in delta.items():
                     deltas[name][kind] += n
-            event_models += [EventModel(f"{project_id}#{pid}", e.event_id, data=e.stored_data(now))
-                             for e in fresh]
+            event_models += [event_item(project_id, pid, e, now) for e in fresh]
             behaviour = aggregate(old.behaviour if old else None, fresh) if fresh or old is None \
                 else old.behaviour
-            profiles.append(ProfileModel(
-                profile_key(project_id, pid), pid, project_id=project_id, attrs=after,
-                behaviour=behaviour, predictive=(old.predictive or {}) if old else {},
-                created_at=old.created_at if old else now, updated_at=now,
-                version=(old.version or 0) + 1 if old else 1))
+            profiles.append(profile_item(
+                project_id, pid, after, behaviour, (old.predictive or {}) if old else {},
+                old.created_at if old else now, now, (old.version or 0) + 1 if old else 1))
             totals["events"] += len(fresh)
             totals["created"] += old is None
         batch.write(EventModel, event_models)  # events before their profile: see module doc
@@ -91,9 +90,9 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
                                   for model in profiles])
         batch.write(ProfileModel, profiles)
         for name, delta in deltas.items():
-            actions = [KIND_ATTRS[k].add(n) for k, n in delta.items() if n]
+            counter, actions = kind_count_update(project_id, name, delta)
             if actions:
-                AttributeKindModel(project_id, name).update(actions=actions)
+                counter.update(actions=actions)
         totals["profiles"] += len(unique)
         chunk.clear()
         if progress:

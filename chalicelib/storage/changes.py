@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from . import batch
+from . import batch, table_keys
 from .connection import bind
 from .models import ChangeModel
 
@@ -23,10 +23,10 @@ WRITE, PREDICTIVE, ERASED = "write", "predictive", "erased"
 
 def entry(project_id: str, profile_id: str, at: str | None = None, kind: str | None = None,
           version: int | None = None, document: dict | None = None) -> ChangeModel:
-    return ChangeModel(project_id, f"{at or stamp()}#{profile_id}",
+    return ChangeModel(project_id, table_keys.change_id(at or stamp(), profile_id),
                        expires=int(time.time()) + CHANGE_TTL_DAYS * 86400, kind=kind,
                        version=version, document=document,
-                       profile_key=f"{project_id}#{profile_id}")
+                       profile_key=table_keys.profile_ref(project_id, profile_id))
 
 
 def record(project_id: str, profile_id: str, at: str | None = None, kind: str | None = None,
@@ -104,7 +104,7 @@ def since(project_id: str, moment: str, limit: int) -> Overlay | None:
         entries += 1
         if entries > limit:
             return None
-        at, profile_id = item.change_id.split("#", 1)
+        at, profile_id = table_keys.parse_change_id(item.change_id)
         by_profile.setdefault(profile_id, []).append(
             (at, item.kind, int(item.version) if item.version is not None else None,
              item.document))
@@ -130,7 +130,8 @@ def erase(project_id: str, profile_id: str) -> int:
     bind()
     tombstone = entry(project_id, profile_id, kind=ERASED)
     tombstone.save()
-    older = [item for item in ChangeModel.by_profile.query(f"{project_id}#{profile_id}")
+    older = [item for item in ChangeModel.by_profile.query(
+        table_keys.profile_ref(project_id, profile_id))
              if item.change_id < tombstone.change_id]
     return batch.write(ChangeModel, deletes=older)
 
@@ -140,5 +141,5 @@ def erased_since(project_id: str, moment: str) -> set[str]:
     may have read them before their erasure, so it drops their rows."""
     bind()
     start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return {item.change_id.split("#", 1)[1] for item in ChangeModel.query(
+    return {table_keys.parse_change_id(item.change_id)[1] for item in ChangeModel.query(
         project_id, ChangeModel.change_id >= start, filter_condition=ChangeModel.kind == ERASED)}

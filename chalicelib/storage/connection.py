@@ -28,9 +28,17 @@ def bind() -> config.Settings:
                 model.Meta.region = current.region
                 model.Meta.read_timeout_seconds = current.read_timeout_seconds
                 model.Meta.max_retry_attempts = MAX_RETRY_ATTEMPTS
-                model._connection = None  # forget the connection bound to the old settings
+                _forget_cached_connection(model)
             _bound_to = current
     return _bound_to
+
+
+def _forget_cached_connection(model) -> None:
+    """The one use of a PynamoDB internal, kept here alone: a model caches its connection in
+    `_connection` and (PynamoDB 6.1, `Model._get_connection`) builds a new one only when the
+    table name changes, not the endpoint, region or timeouts, and there is no public reset.
+    Tests and local runs re-point the models at another endpoint (moto), so it is dropped."""
+    model._connection = None
 
 
 # S3 and SQS clients: throttling and transient errors retried with exponential backoff and jitter
@@ -57,7 +65,8 @@ _connections: dict[config.Settings, Connection] = {}
 
 
 def transaction_connection() -> Connection:
-    """A connection for TransactWrite (PynamoDB 6 needs one passed in); one per settings, since
+    """A connection for TransactWrite (PynamoDB 6 needs one passed in), and through its public
+    `client` the botocore client of the raw calls (storage.batch); one per settings, since
     creating a botocore client costs about 100 ms."""
     s = bind()
     connection = _connections.get(s)

@@ -12,33 +12,30 @@ from typing import Iterable, Iterator
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from . import batch
+from . import batch, table_keys
 from .changes import stamp
 from .connection import bind, transaction_connection
 from .models import MembershipChangeModel, MembershipModel, SegmentStatModel
+from .records import MembershipChangeRecord, SegmentStatRecord
 
 HISTORY_TTL_DAYS = 90
 STATS_TTL_DAYS = 400
 PAIRS_PER_TRANSACTION = 50  # two items each; DynamoDB allows 100 in a transaction
 
 
-def segment_key(project_id: str, segment_id: str) -> str:
-    return f"{project_id}#{segment_id}"
-
-
 def members(project_id: str, segment_id: str) -> set[str]:
     """Who is stored as a member now (a keys-only read of the segment's partition)."""
     bind()
     return {m.profile_id for m in MembershipModel.query(
-        segment_key(project_id, segment_id), attributes_to_get=["profile_id"])}
+        table_keys.segment_ref(project_id, segment_id), attributes_to_get=["profile_id"])}
 
 
 def members_among(project_id: str, segment_ids: list[str], profile_ids: list[str]
                   ) -> set[tuple[str, str]]:
     """(segment_id, profile_id) pairs stored as members, among the given ones."""
     bind()
-    keys = [(segment_key(project_id, s), p) for s in segment_ids for p in profile_ids]
-    return {(item.segment_key.split("#", 1)[1], item.profile_id)
+    keys = [(table_keys.segment_ref(project_id, s), p) for s in segment_ids for p in profile_ids]
+    return {(table_keys.parse_segment_ref(item.segment_key)[1], item.profile_id)
             for item in batch.get(MembershipModel, keys,
                                   attributes=["segment_key", "profile_id"])}
 
@@ -47,8 +44,9 @@ def segments_of(project_id: str, profile_id: str) -> set[str]:
     """The segments a profile is stored as a member of (the index is eventually consistent:
     a membership of the last second may be missing)."""
     bind()
-    return {item.segment_key.split("#", 1)[1]
-            for item in MembershipModel.by_profile.query(f"{project_id}#{profile_id}")}
+    return {table_keys.parse_segment_ref(item.segment_key)[1]
+            for item in MembershipModel.by_profile.query(
+                table_keys.profile_ref(project_id, profile_id))}
 
 
 def apply(project_id: str, segment_id: str, entered: Iterable[str], exited: Iterable[str]
@@ -81,19 +79,20 @@ def apply_changes(project_id: str, segment_id: str, entered: Iterable[str],
 
 def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -> str | None:
     """The time of the transitions when applied; None when one of them was applied already."""
-    key = segment_key(project_id, segment_id)
+    key = table_keys.segment_ref(project_id, segment_id)
     at = stamp()
     expires = int(time.time()) + HISTORY_TTL_DAYS * 86400
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
             for profile_id, entering in pairs:
-                profile_key = f"{project_id}#{profile_id}"
+                profile_key = table_keys.profile_ref(project_id, profile_id)
                 row = MembershipModel(key, profile_id, profile_key=profile_key, entered_at=at)
                 if entering:
                     tx.save(row, condition=MembershipModel.profile_id.does_not_exist())
                 else:
                     tx.delete(row, condition=MembershipModel.profile_id.exists())
-                tx.save(MembershipChangeModel(key, f"{at}#{profile_id}", profile_key=profile_key,
+                tx.save(MembershipChangeModel(key, table_keys.change_id(at, profile_id),
+                                              profile_key=profile_key,
                                               change="entered" if entering else "exited",
                                               expires=expires))
         return at
@@ -105,31 +104,39 @@ def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -
 
 
 def history(project_id: str, segment_id: str, since: str, after: str | None, limit: int
-            ) -> tuple[list[MembershipChangeModel], bool]:
-    """Entries and exits from `since` on, oldest first, after the change id `after`."""
+            ) -> tuple[list[MembershipChangeRecord], bool]:
+    """Entries and exits from `since` on, oldest first, after the position `after` (that of
+    the last entry of the previous page)."""
     bind()
     if after is not None and after >= since:
         condition = MembershipChangeModel.change_id > after
     else:
         condition = MembershipChangeModel.change_id >= since
-    items = list(MembershipChangeModel.query(segment_key(project_id, segment_id), condition,
-                                             limit=limit + 1, page_size=limit + 1))
-    return items[:limit], len(items) > limit
+    items = list(MembershipChangeModel.query(table_keys.segment_ref(project_id, segment_id),
+                                             condition, limit=limit + 1, page_size=limit + 1))
+    return [_change(item) for item in items[:limit]], len(items) > limit
+
+
+def _change(item: MembershipChangeModel) -> MembershipChangeRecord:
+    at, profile_id = table_keys.parse_change_id(item.change_id)
+    return MembershipChangeRecord(profile_id, item.change, at, item.change_id)
 
 
 def record_stat(project_id: str, segment_id: str, size: int, entered: int, exited: int,
                 duration_ms: float, trigger: str) -> None:
     bind()
-    SegmentStatModel(segment_key(project_id, segment_id), stamp(), size=size, entered=entered,
-                     exited=exited, duration_ms=round(duration_ms, 1), trigger=trigger,
-                     expires=int(time.time()) + STATS_TTL_DAYS * 86400).save()
+    SegmentStatModel(table_keys.segment_ref(project_id, segment_id), stamp(), size=size,
+                     entered=entered, exited=exited, duration_ms=round(duration_ms, 1),
+                     trigger=trigger, expires=int(time.time()) + STATS_TTL_DAYS * 86400).save()
 
 
-def stats(project_id: str, segment_id: str, limit: int) -> list[SegmentStatModel]:
+def stats(project_id: str, segment_id: str, limit: int) -> list[SegmentStatRecord]:
     """The latest `limit` full evaluations, newest first."""
     bind()
-    return list(SegmentStatModel.query(segment_key(project_id, segment_id),
-                                       scan_index_forward=False, limit=limit))
+    return [SegmentStatRecord(p.at, int(p.size), int(p.entered), int(p.exited),
+                              float(p.duration_ms), p.trigger)
+            for p in SegmentStatModel.query(table_keys.segment_ref(project_id, segment_id),
+                                            scan_index_forward=False, limit=limit)]
 
 
 def erase_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> int:
@@ -137,11 +144,11 @@ def erase_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> i
     are deleted by key in each of `segment_ids` (the index is eventually consistent) and by the
     index (segments deleted since); history entries by the index."""
     bind()
-    profile_key = f"{project_id}#{profile_id}"
+    profile_key = table_keys.profile_ref(project_id, profile_id)
     n = 0
-    batch.write(MembershipModel, deletes=[MembershipModel(segment_key(project_id, segment_id),
-                                                          profile_id)
-                                          for segment_id in segment_ids])
+    batch.write(MembershipModel, deletes=[
+        MembershipModel(table_keys.segment_ref(project_id, segment_id), profile_id)
+        for segment_id in segment_ids])
     for model in (MembershipModel, MembershipChangeModel):
         n += batch.write(model, deletes=list(model.by_profile.query(profile_key)))
     return n
@@ -150,6 +157,6 @@ def erase_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> i
 def erase_segment(project_id: str, segment_id: str) -> None:
     """A deleted segment's memberships, history and stats."""
     bind()
-    key = segment_key(project_id, segment_id)
+    key = table_keys.segment_ref(project_id, segment_id)
     for model in (MembershipModel, MembershipChangeModel, SegmentStatModel):
         batch.write(model, deletes=list(model.query(key)))

@@ -1,7 +1,7 @@
 """DynamoDB tables, declared in one place. Table names, endpoint and region are bound lazily from
 chalicelib.config by `bind()`, so importing this module reads no environment.
 
-Key design (docs/storage.md):
+Key design (docs/storage.md; the composite keys are built and parsed in storage.table_keys only):
 - profiles: pk = "<project>#<shard>" (shard = stable hash of profile_id mod PROFILE_SHARDS),
   sk = profile_id. One project's profiles are PROFILE_SHARDS queries; no scan, no other tenant.
 - events: pk = "<project>#<profile_id>", sk = event_id. Conditional puts make redelivery a no-op;
@@ -16,9 +16,9 @@ Key design (docs/storage.md):
 """
 from __future__ import annotations
 
-from pynamodb.attributes import (BooleanAttribute, JSONAttribute, NumberAttribute,
+from pynamodb.attributes import (Attribute, BooleanAttribute, JSONAttribute, NumberAttribute,
                                  NumberSetAttribute, UnicodeAttribute, VersionAttribute)
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, Index, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -198,6 +198,19 @@ class ChangeModel(Model):
     document = JSONAttribute(null=True, attr_name="doc")
     profile_key = UnicodeAttribute(null=True)  # "<project>#<profile_id>", for erasure
     by_profile = ByProfileIndex()
+
+
+def key_attributes(model: type[Model]) -> list[tuple[str, Attribute]]:
+    """(python name, attribute) of a model's hash key, then of its range key if it has one: the
+    schema through PynamoDB's public attribute API (batch calls, the deployment template)."""
+    attributes = model.get_attributes().items()
+    return [(n, a) for n, a in attributes if a.is_hash_key] + \
+        [(n, a) for n, a in attributes if a.is_range_key]
+
+
+def indexes(model: type[Model]) -> list[Index]:
+    """A model's secondary indexes (declared as class attributes)."""
+    return [value for value in vars(model).values() if isinstance(value, Index)]
 
 
 ALL_MODELS = (ProjectModel, ApiKeyModel, ProfileModel, EventModel, AttributeKindModel,

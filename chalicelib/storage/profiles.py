@@ -2,27 +2,27 @@
 
 Every write of a profile is one DynamoDB transaction together with what must change with it
 (its new events, its attribute kind counts), guarded by the profile's version: concurrent writers
-retry on a fresh read instead of overwriting each other.
+retry on a fresh read instead of overwriting each other. The items of a write are built by the
+`*_item` helpers below, which the bulk import (storage.bulk) uses too.
 """
 from __future__ import annotations
 
 import json
 import random
 import time
-import zlib
 from typing import Callable, Iterator
 
-from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ..behaviour import Event
 from ..errors import Conflict, PayloadTooLarge, ValidationError
-from ..profiles import (MAX_STORED_ATTRIBUTES, kind_deltas, profile_document,
-                        segmentable_document)
+from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas, segmentable_document
 from ..validation import now_iso
-from . import batch, changes
+from . import batch, changes, table_keys
 from .connection import bind, transaction_connection
 from .models import KINDS, AttributeKindModel, EventModel, ProfileModel
+from .records import ProfileRecord
 
 MAX_ATTEMPTS = 12
 EVENTS_PER_TRANSACTION = 90  # DynamoDB allows 100 items in one transaction (+ profile, change)
@@ -33,25 +33,59 @@ KIND_ATTRS = {kind: getattr(AttributeKindModel, f"n_{kind}") for kind in KINDS}
 Position = tuple[int, str]  # (shard, profile_id): where a walk over a project's profiles stands
 
 
-def shard_of(profile_id: str, shards: int) -> int:
-    return zlib.crc32(profile_id.encode()) % shards
-
-
 def profile_key(project_id: str, profile_id: str) -> str:
-    return f"{project_id}#{shard_of(profile_id, bind().profile_shards):03d}"
+    """The partition key of a profile in the current settings' shards."""
+    return table_keys.profile_partition_of(project_id, profile_id, bind().profile_shards)
 
 
-def to_document(model: ProfileModel) -> dict:
-    return profile_document(model.profile_id, model.attrs or {}, model.behaviour or {},
-                            model.predictive or {}, model.created_at, model.updated_at)
+# --- the items of a write (one way to build each, for the API's writes and the bulk import) ---
+
+def profile_item(project_id: str, profile_id: str, attributes: dict, behaviour: dict,
+                 predictive: dict, created_at: str, updated_at: str,
+                 version: int | None = None) -> ProfileModel:
+    """A whole profile item; without a version, saving it creates it only if absent."""
+    item = ProfileModel(profile_key(project_id, profile_id), profile_id, project_id=project_id,
+                        attrs=attributes, behaviour=behaviour, predictive=predictive,
+                        created_at=created_at, updated_at=updated_at)
+    if version is not None:
+        item.version = version
+    return item
 
 
-def get(project_id: str, profile_id: str, consistent: bool = True) -> ProfileModel | None:
+def event_item(project_id: str, profile_id: str, event: Event, received_at: str) -> EventModel:
+    return EventModel(table_keys.profile_ref(project_id, profile_id), event.event_id,
+                      data=event.stored_data(received_at))
+
+
+def kind_count_update(project_id: str, name: str, delta: dict[str, int]
+                      ) -> tuple[AttributeKindModel, list]:
+    """The counter item of one attribute and the ADD actions that apply a change of kinds."""
+    return AttributeKindModel(project_id, name), [KIND_ATTRS[k].add(n) for k, n in delta.items()
+                                                  if n]
+
+
+def to_record(model: ProfileModel) -> ProfileRecord:
+    return ProfileRecord(model.project_id, model.profile_id, model.attrs or {},
+                         model.behaviour or {}, model.predictive or {}, model.created_at,
+                         model.updated_at, int(model.version) if model.version is not None
+                         else None)
+
+
+def to_document(profile: ProfileRecord) -> dict:
+    return profile.document()
+
+
+def _read(project_id: str, profile_id: str, consistent: bool = True) -> ProfileModel | None:
     try:
         return ProfileModel.get(profile_key(project_id, profile_id), profile_id,
                                 consistent_read=consistent)
     except ProfileModel.DoesNotExist:
         return None
+
+
+def get(project_id: str, profile_id: str, consistent: bool = True) -> ProfileRecord | None:
+    model = _read(project_id, profile_id, consistent)
+    return to_record(model) if model is not None else None
 
 
 def _is_condition_failure(reason) -> bool:
@@ -63,8 +97,8 @@ def _backoff(attempt: int) -> None:
 
 
 def _write(project_id: str, profile_id: str,
-           change: Callable[[ProfileModel | None, set[str]], tuple[dict, dict, list[Event]] | None]
-           ) -> tuple[ProfileModel, bool, set[str]]:
+           change: Callable[[ProfileRecord | None, set[str]], tuple[dict, dict, list[Event]] | None]
+           ) -> tuple[ProfileRecord | None, bool, set[str]]:
     """Read, change, write in one guarded transaction; retry on a concurrent write.
 
     `change(existing, redelivered)` returns (attributes, behaviour, events to insert; leaving out
@@ -74,10 +108,10 @@ def _write(project_id: str, profile_id: str,
     duplicates: set[str] = set()
     excluded: set[str] = set()
     for attempt in range(MAX_ATTEMPTS):
-        existing = get(project_id, profile_id)
-        changed = change(existing, excluded)
+        existing = _read(project_id, profile_id)
+        changed = change(to_record(existing) if existing else None, excluded)
         if changed is None:
-            return existing, False, duplicates
+            return to_record(existing) if existing else None, False, duplicates
         attributes, behaviour, events = changed
         if len(attributes) > MAX_STORED_ATTRIBUTES:
             raise ValidationError(f"a profile holds at most {MAX_STORED_ATTRIBUTES} attributes",
@@ -94,31 +128,24 @@ def _write(project_id: str, profile_id: str,
             raise PayloadTooLarge(f"the profile would hold {size} bytes; at most "
                                   f"{MAX_PROFILE_BYTES}", "/attributes")
         now = now_iso()
-        events_pk = f"{project_id}#{profile_id}"
         try:
             version = (existing.version or 0) + 1 if existing else 1
-            created_at = existing.created_at if existing else now
-            document = segmentable_document(profile_document(
-                profile_id, attributes, behaviour, (existing.predictive or {}) if existing else {},
-                created_at, now))
+            written = ProfileRecord(project_id, profile_id, attributes, behaviour,
+                                    (existing.predictive or {}) if existing else {},
+                                    existing.created_at if existing else now, now, version)
             with TransactWrite(connection=transaction_connection()) as tx:
                 tx.save(changes.entry(project_id, profile_id, kind=changes.WRITE, version=version,
-                                      document=document))
+                                      document=segmentable_document(written.document())))
                 for event in events:
-                    tx.save(EventModel(events_pk, event.event_id,
-                                       data=event.stored_data(now)),
+                    tx.save(event_item(project_id, profile_id, event, now),
                             condition=EventModel.event_id.does_not_exist())
                 for name, delta in deltas.items():
-                    tx.update(AttributeKindModel(project_id, name),
-                              actions=[KIND_ATTRS[k].add(n) for k, n in delta.items()])
+                    tx.update(*kind_count_update(project_id, name, delta))
                 if existing is None:
-                    profile = ProfileModel(profile_key(project_id, profile_id), profile_id,
-                                           project_id=project_id, attrs=attributes,
-                                           behaviour=behaviour, predictive={}, created_at=now,
-                                           updated_at=now)
-                    tx.save(profile)  # the version attribute makes this "create if absent"
+                    # no version: the version attribute makes this "create if absent"
+                    tx.save(profile_item(project_id, profile_id, attributes, behaviour, {}, now,
+                                         now))
                 else:
-                    profile = existing
                     tx.update(existing, actions=[ProfileModel.attrs.set(attributes),
                                                  ProfileModel.behaviour.set(behaviour),
                                                  ProfileModel.updated_at.set(now)])
@@ -136,18 +163,16 @@ def _write(project_id: str, profile_id: str,
             if not redelivered:
                 _backoff(attempt)  # a concurrent writer won; read again
             continue
-        if existing is not None:
-            profile.attrs, profile.behaviour, profile.updated_at = attributes, behaviour, now
-        return profile, existing is None, duplicates
+        return written, existing is None, duplicates
     raise Conflict("the profile is being changed by too many writers at once; try again",
                    "/profile_id", "write_conflict")
 
 
 def upsert_attributes(project_id: str, profile_id: str, update: dict,
-                      merge: Callable[[dict, dict], dict]) -> tuple[ProfileModel, bool]:
-    def change(existing: ProfileModel | None, exclude: set[str]):
-        stored = (existing.attrs or {}) if existing else {}
-        behaviour = (existing.behaviour or {}) if existing else {}
+                      merge: Callable[[dict, dict], dict]) -> tuple[ProfileRecord, bool]:
+    def change(existing: ProfileRecord | None, exclude: set[str]):
+        stored = existing.attributes if existing else {}
+        behaviour = existing.behaviour if existing else {}
         return merge(stored, update), behaviour, []
 
     profile, created, _ = _write(project_id, profile_id, change)
@@ -163,11 +188,11 @@ def add_events(project_id: str, profile_id: str, events: list[Event],
     for start in range(0, len(events), EVENTS_PER_TRANSACTION):
         chunk = events[start:start + EVENTS_PER_TRANSACTION]
 
-        def change(existing: ProfileModel | None, exclude: set[str], chunk=chunk):
+        def change(existing: ProfileRecord | None, exclude: set[str], chunk=chunk):
             fresh = [e for e in chunk if e.event_id not in exclude]
             if not fresh:
                 return None
-            stored = (existing.attrs or {}) if existing else {}
+            stored = existing.attributes if existing else {}
             behaviour = existing.behaviour if existing else None
             return stored, aggregate(behaviour, fresh), fresh
 
@@ -187,7 +212,7 @@ def delete(project_id: str, profile_id: str) -> bool:
     is still there to erase again."""
     changes.record(project_id, profile_id)  # before the erasure: segment answers re-check it
     for attempt in range(MAX_ATTEMPTS):
-        existing = get(project_id, profile_id)
+        existing = _read(project_id, profile_id)
         if existing is None:
             _delete_events(project_id, profile_id)  # what an interrupted erasure left
             return False
@@ -195,8 +220,7 @@ def delete(project_id: str, profile_id: str) -> bool:
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
                 for name, delta in kind_deltas(existing.attrs or {}, {}).items():
-                    tx.update(AttributeKindModel(project_id, name),
-                              actions=[KIND_ATTRS[k].add(n) for k, n in delta.items()])
+                    tx.update(*kind_count_update(project_id, name, delta))
                 tx.delete(existing)  # the version read, or the transaction fails
             changes.record(project_id, profile_id, kind=changes.ERASED)
             return True
@@ -207,74 +231,74 @@ def delete(project_id: str, profile_id: str) -> bool:
 
 
 def _delete_events(project_id: str, profile_id: str) -> None:
-    events_pk = f"{project_id}#{profile_id}"
+    events_pk = table_keys.profile_ref(project_id, profile_id)
     batch.write(EventModel, deletes=list(EventModel.query(events_pk,
                                                           attributes_to_get=["pk", "event_id"])))
 
 
-def iter_shard(project_id: str, shard: int, page_size: int = 500) -> Iterator[ProfileModel]:
+def iter_shard(project_id: str, shard: int, page_size: int = 500) -> Iterator[ProfileRecord]:
     """The profiles of one write shard of a project (one fan-out rescoring message)."""
     bind()
-    return ProfileModel.query(f"{project_id}#{shard:03d}", page_size=page_size)
+    for model in ProfileModel.query(table_keys.profile_partition(project_id, shard),
+                                    page_size=page_size):
+        yield to_record(model)
 
 
 def iter_profiles(project_id: str, after: Position | None = None,
-                  page_size: int = 500) -> Iterator[tuple[Position, ProfileModel]]:
+                  page_size: int = 500) -> Iterator[tuple[Position, ProfileRecord]]:
     """Every profile of a project, shard by shard in key order, lazily page by page."""
     shards = bind().profile_shards
     first_shard = after[0] if after else 0
     for shard in range(first_shard, shards):
-        pk = f"{project_id}#{shard:03d}"
-        start = {"pk": {"S": pk}, "profile_id": {"S": after[1]}} \
+        start = table_keys.profile_walk_start(project_id, shard, after[1]) \
             if after and shard == after[0] else None
-        for model in ProfileModel.query(pk, last_evaluated_key=start, page_size=page_size):
-            yield (shard, model.profile_id), model
+        for model in ProfileModel.query(table_keys.profile_partition(project_id, shard),
+                                        last_evaluated_key=start, page_size=page_size):
+            yield (shard, model.profile_id), to_record(model)
 
 
 def iter_documents(project_id: str, after: Position | None = None,
                    page_size: int = 500) -> Iterator[tuple[Position, dict]]:
     """Every profile of a project as a plain document, in walk order, with its position."""
-    for position, model in iter_profiles(project_id, after, page_size):
-        yield position, to_document(model)
+    for position, profile in iter_profiles(project_id, after, page_size):
+        yield position, profile.document()
 
 
 def documents(project_id: str, profile_ids: list[str]) -> dict[str, dict]:
     """The stored profiles among the ids as plain documents (missing ones are absent)."""
-    return {pid: to_document(m) for pid, m in batch_get(project_id, profile_ids).items()}
+    return {pid: p.document() for pid, p in batch_get(project_id, profile_ids).items()}
 
 
-def write_predictive(model: ProfileModel, predictive: dict, change_at: str | None = None) -> bool:
+def write_predictive(profile: ProfileRecord, predictive: dict,
+                     change_at: str | None = None) -> bool:
     """A score-only write: sets `predictive` alone, only if the profile is still the version that
     was scored, and without bumping the version (so it never fails a client's or an event's
     write). False when the profile changed meanwhile: its own trigger scores the newer data.
     `change_at` stamps the change entry (a rescore backdates it: see changes.before_snapshot)."""
-    hash_key, range_key = model._get_hash_range_key_serialized_values()
+    project_id, profile_id = profile.project_id, profile.profile_id
     # a hint first; harmless if the write fails
-    changes.record(model.project_id, model.profile_id, change_at)
-    try:
-        ProfileModel._get_connection().update_item(
-            hash_key, range_key=range_key, actions=[ProfileModel.predictive.set(predictive)],
-            condition=ProfileModel.version == model.version)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    model.predictive = predictive
+    changes.record(project_id, profile_id, change_at)
+    if not batch.set_if_version(ProfileModel, (profile_key(project_id, profile_id), profile_id),
+                                ProfileModel.predictive, predictive, profile.version):
+        return False
     # the profile as it is now, for segment answers (it replaces the hint when backdated)
-    scores = segmentable_document(to_document(model))["predictive"]
-    changes.record(model.project_id, model.profile_id, change_at, changes.PREDICTIVE,
-                   model.version, {"predictive": scores})
+    scores = segmentable_document({**profile.document(), "predictive": predictive})["predictive"]
+    changes.record(project_id, profile_id, change_at, changes.PREDICTIVE, profile.version,
+                   {"predictive": scores})
     return True
 
 
-def batch_get(project_id: str, profile_ids: list[str]) -> dict[str, ProfileModel]:
+def batch_get(project_id: str, profile_ids: list[str]) -> dict[str, ProfileRecord]:
     """The stored profiles among the ids (missing ones are simply absent)."""
+    return {model.profile_id: to_record(model) for model in batch_get_items(project_id,
+                                                                            profile_ids)}
+
+
+def batch_get_items(project_id: str, profile_ids: list[str]) -> list[ProfileModel]:
+    """The stored profile items among the ids, for storage's own writers (storage.bulk)."""
     bind()
-    found = {}
     ids = list(dict.fromkeys(profile_ids))
-    for model in batch.get(ProfileModel, [(profile_key(project_id, pid), pid) for pid in ids]):
-        found[model.profile_id] = model
-    return found
+    return batch.get(ProfileModel, [(profile_key(project_id, pid), pid) for pid in ids])
 
 
 def attribute_kinds(project_id: str) -> dict[str, dict[str, int]]:

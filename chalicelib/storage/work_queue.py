@@ -11,6 +11,7 @@ import time
 import boto3
 
 from .connection import aws_client, bind
+from .work_messages import WorkMessage
 
 MAX_RECEIVES = 5
 SEND_ATTEMPTS = 6
@@ -46,11 +47,11 @@ def ensure_queue(visibility_timeout: int = 900) -> str:
     return url
 
 
-def send(messages: list[dict]) -> None:
+def send(messages: list[WorkMessage]) -> None:
     """Send every message; entries SQS refuses (throttling, transient) are retried with backoff."""
     url = queue_url()
     for start in range(0, len(messages), 10):
-        entries = [{"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"))}
+        entries = [{"Id": str(i), "MessageBody": json.dumps(m.to_message(), separators=(",", ":"))}
                    for i, m in enumerate(messages[start:start + 10])]
         for attempt in range(SEND_ATTEMPTS):
             failed = sqs_client().send_message_batch(QueueUrl=url, Entries=entries).get(

@@ -9,13 +9,23 @@ from ..errors import Conflict, NotFound
 from ..validation import now_iso
 from .connection import bind
 from .models import ApiKeyModel, ProjectModel
+from .records import ApiKeyRecord, ProjectRecord
+
+
+def _project(model: ProjectModel) -> ProjectRecord:
+    return ProjectRecord(model.project_id, model.name, model.created_at, model.model_version)
+
+
+def _key(model: ApiKeyModel) -> ApiKeyRecord:
+    return ApiKeyRecord(model.key_hash, model.key_id, model.project_id, model.created_at,
+                        bool(model.revoked))
 
 
 def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_project(project_id: str, name: str = "") -> ProjectModel:
+def create_project(project_id: str, name: str = "") -> ProjectRecord:
     bind()
     project = ProjectModel(project_id, name=name or project_id, created_at=now_iso())
     try:
@@ -24,23 +34,23 @@ def create_project(project_id: str, name: str = "") -> ProjectModel:
         if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
             raise Conflict(f"project {project_id!r} exists", "/project_id", "exists") from None
         raise
-    return project
+    return _project(project)
 
 
-def get_project(project_id: str) -> ProjectModel | None:
+def get_project(project_id: str) -> ProjectRecord | None:
     bind()
     try:
-        return ProjectModel.get(project_id)
+        return _project(ProjectModel.get(project_id))
     except ProjectModel.DoesNotExist:
         return None
 
 
-def list_projects() -> list[ProjectModel]:
+def list_projects() -> list[ProjectRecord]:
     bind()
-    return list(ProjectModel.scan())  # admin only: the projects table is small
+    return [_project(p) for p in ProjectModel.scan()]  # admin only: the projects table is small
 
 
-def create_key(project_id: str) -> tuple[str, ApiKeyModel]:
+def create_key(project_id: str) -> tuple[str, ApiKeyRecord]:
     """A new key for a project; the plain key is returned once and never stored."""
     if get_project(project_id) is None:
         raise NotFound(f"project {project_id!r} does not exist", "/project_id")
@@ -48,7 +58,7 @@ def create_key(project_id: str) -> tuple[str, ApiKeyModel]:
     record = ApiKeyModel(hash_key(api_key), key_id="key_" + secrets.token_hex(6),
                          project_id=project_id, created_at=now_iso(), revoked=False)
     record.save()
-    return api_key, record
+    return api_key, _key(record)
 
 
 def project_of_key(api_key: str) -> str | None:
@@ -72,12 +82,12 @@ def revoke_key(key_id: str) -> bool:
     return False
 
 
-def list_keys(project_id: str) -> list[ApiKeyModel]:
+def list_keys(project_id: str) -> list[ApiKeyRecord]:
     bind()
-    return [k for k in ApiKeyModel.scan(ApiKeyModel.project_id == project_id)]
+    return [_key(k) for k in ApiKeyModel.scan(ApiKeyModel.project_id == project_id)]
 
 
-def rotate_key(project_id: str, key_id: str) -> tuple[str, ApiKeyModel]:
+def rotate_key(project_id: str, key_id: str) -> tuple[str, ApiKeyRecord]:
     """A new key for the project, then the old one revoked (in that order, so the project is
     never without a working key); the old key must belong to the project."""
     if not any(k.key_id == key_id and not k.revoked for k in list_keys(project_id)):
