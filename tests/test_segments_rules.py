@@ -120,3 +120,28 @@ def test_at_most_fifty_conditions():
 ])
 def test_segment_level_errors(body, path):
     assert error_of(body).path == path
+
+
+@pytest.mark.parametrize("value, path", [(10 ** 309, "/rules/0/value"),
+                                         ([1, -(10 ** 309)], "/rules/0/value/1")])
+def test_an_integer_no_float_holds_is_refused_by_the_rule_parser(value, path):
+    # GIVEN a rule value that reached the parser as a Python int too large for a float (callers
+    # other than the HTTP body parser, e.g. the CLI or a stored definition)
+    operator = "between" if isinstance(value, list) else "gte"
+    body = {"name": "s", "rules": [{"field": "attributes.age", "operator": operator,
+                                    "value": value}]}
+    # WHEN it is parsed THEN a ValidationError names the value (it was an OverflowError)
+    with pytest.raises(ValidationError) as caught:
+        parse_segment(body, CATALOGUE)
+    assert (caught.value.code, caught.value.path) == ("invalid_value", path)
+
+
+@pytest.mark.parametrize("match", [{"a": 1}, ["all"], 1, None])
+def test_a_match_that_is_not_a_name_is_refused(match):
+    # GIVEN a nested group whose match is an object, a list, a number or null (an object was a
+    # TypeError, a 500: the matches are a dict now)
+    body = {"name": "s", "rules": [{"match": match, "rules": []}]}
+    # WHEN it is parsed THEN a ValidationError names the nested group's match
+    with pytest.raises(ValidationError) as caught:
+        parse_segment(body, CATALOGUE)
+    assert caught.value.path == "/rules/0/match"

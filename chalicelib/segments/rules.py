@@ -125,7 +125,7 @@ class _Parser:
             raise ValidationError(f"groups nest at most {MAX_DEPTH} deep", path, "too_deep")
         _expect_object(node, path, {"match", "rules"} | extra_keys)
         match = node.get("match", "all")
-        if match not in MATCHES:
+        if not isinstance(match, str) or match not in MATCHES:
             raise ValidationError(f"match must be one of {list(MATCHES)}", f"{path}/match",
                                   "invalid_value")
         rules = node.get("rules")
