@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from .errors import ValidationError
@@ -22,6 +22,13 @@ COUNTERS = {"session_start": "sessions", "page_view": "page_views",
 ACTIVITY_SLOTS = {"session_start": 0, "page_view": 1, "product_view": 2, "add_to_cart": 3}
 MAX_PROPERTIES_BYTES = 4096
 MAX_ORDER_VALUE = 1e9
+# Days of history kept day by day before a profile's latest event; older days are summed into the
+# first day of their month, so a profile's history stays bounded however long it lives
+# (timestamps go back to 1990: at most ~450 months + 731 days; a page view and an order every day
+# since then take about 70 KB). The models read day-exact
+# windows reaching about 640 days back (predict/model.py: label window up to 365 days, 26 weekly
+# cuts, 90-day features); what they read of older history (totals, first seen) keeps its sums.
+DAILY_HISTORY_DAYS = 730
 
 
 @dataclass(frozen=True)
@@ -138,8 +145,24 @@ def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
             counts = persuasion.setdefault(shown["principle"], [0, 0])
             counts[0] += 1
             counts[1] += 1 if shown.get("responded") else 0
+    if events:
+        cutoff = (date.fromisoformat(out["last_seen"][:10])
+                  - timedelta(days=DAILY_HISTORY_DAYS)).isoformat()
+        _sum_into_months(activity, cutoff)
+        _sum_into_months(purchases, cutoff)
     for name in ("sessions", "page_views", "product_views", "add_to_cart", "orders", "revenue",
                  "discount_interactions"):
         out.setdefault(name, 0)
     out["average_order_value"] = round(out["revenue"] / out["orders"], 2) if out["orders"] else 0
     return out
+
+
+def _sum_into_months(days: dict, cutoff: str) -> None:
+    """Each day before `cutoff` summed into the first day of its month (which is before `cutoff`
+    too, so no kept day is touched). The result depends only on the days and the cutoff, and the
+    cutoff only on the latest event: aggregation stays independent of arrival order."""
+    for day in [d for d in days if d < cutoff and not d.endswith("-01")]:
+        counts = days.pop(day)
+        month = days.setdefault(day[:8] + "01", [0] * len(counts))
+        for i, n in enumerate(counts):
+            month[i] = round(month[i] + n, 2)  # amounts in cents, as they are counted

@@ -1,6 +1,7 @@
 """Profile documents: merging attribute updates, and the kind counts the catalogue types by. Pure."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 from .validation import attribute_kind
@@ -32,6 +33,12 @@ def kind_deltas(before: dict, after: dict) -> dict[str, dict[str, int]]:
         if new:
             deltas[name][new] += 1
     return {name: dict(d) for name, d in deltas.items()}
+
+
+def stored_bytes(attributes: dict, behaviour: dict, predictive: dict) -> int:
+    """What a profile's documents take in its stored item: each is kept as JSON text, ASCII-escaped
+    (so never fewer bytes than its UTF-8). Keys and attribute names add a few hundred more."""
+    return len(json.dumps(attributes)) + len(json.dumps(behaviour)) + len(json.dumps(predictive))
 
 
 def profile_document(profile_id: str, attributes: dict, behaviour: dict, predictive: dict,
