@@ -119,7 +119,8 @@ class Stack:
         try:
             started = time.time()
             items = self.store.save()
-            log.info("saved %d items in %.2fs", items, time.time() - started)
+            log.info("saved %d items in %.2fs (writes paused %.2fs)", items,
+                     time.time() - started, self.store.last_pause)
         except Exception:  # a failed periodic save must not take the stack down
             log.exception("saving the local store failed")
 

@@ -47,6 +47,7 @@ class LocalStore:
         self._save_lock = threading.Lock()
         self._kept_from = 0  # journal files the save at `path` (or, missing, `.prev`) needs
         self.last_save = 0.0
+        self.last_pause = 0.0  # seconds the last save held every moto call
 
     # -- load -----------------------------------------------------------------------------------
     def load(self) -> int:
@@ -121,6 +122,7 @@ class LocalStore:
             dynamodb, s3 = _backends(self.region)
             old_fd = None
             with moto_lock.held():  # no call changes anything until the copy is complete
+                paused = time.perf_counter()
                 tables = {name: [item.to_json()["Attributes"] for item in _items(table)]
                           for name, table in list(dynamodb.tables.items())
                           if name.startswith(self.prefix)}
@@ -128,6 +130,7 @@ class LocalStore:
                 journal_from = 0
                 if self.journal is not None:
                     journal_from, old_fd = self.journal.rotate()
+                self.last_pause = time.perf_counter() - paused
             if old_fd is not None:
                 os.fsync(old_fd)  # what the save leaves to the journal must outlive a power loss
                 os.close(old_fd)
