@@ -60,7 +60,8 @@ class Stack:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")
                   and k not in ("TABLE_PREFIX", "CURSOR_SECRET", "DYNAMODB_ENDPOINT")},
                "LOCAL_DATA_DIR": str(self.data_dir), "PORT": str(self.port),
-               "DEMO_PROFILES": str(self.demo_profiles), "LOCAL_SAVE_SECONDS": str(self.save_seconds)}
+               "DEMO_PROFILES": str(self.demo_profiles), "LOCAL_SAVE_SECONDS": str(self.save_seconds),
+               "PYTHONFAULTHANDLER": "1"}  # SIGABRT on a stop that hangs prints every thread
         self.log = self.data_dir.parent / f"stack-{len(self.logs)}.log"
         started = time.time()
         self.proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local.stack"], cwd=ROOT,
@@ -211,7 +212,7 @@ def main(argv=None) -> int:
         "kills", "kills_cutting_a_save_short", "unreadable_stores", "failed_starts",
         "acked_events", "lost_acked_events", "lost_attribute_writes", "acked_segments",
         "lost_segments", "inconsistent_profiles", "unrepaired_profiles",
-        "final_mismatched_profiles"], 0)
+        "final_mismatched_profiles", "final_stop_seconds"], 0)
     starts, replayed, rounds = [], [], []
     stack = Stack(data, args.save_seconds, args.demo_profiles)
     print(f"kill loop: {args.kills} kills, seed {args.seed}, saves every {args.save_seconds}s, "
@@ -253,8 +254,16 @@ def main(argv=None) -> int:
                   f"{figures['inconsistent_profiles']}", flush=True)
         if not figures["failed_starts"]:
             final_check(stack, rounds, figures)
-            stack.proc.send_signal(signal.SIGINT)
-            stack.proc.wait(timeout=120)
+            started = time.time()
+            stack.proc.send_signal(signal.SIGINT)  # Ctrl-C: the final save
+            try:
+                stack.proc.wait(timeout=120)
+                figures["final_stop_seconds"] = round(time.time() - started, 1)
+            except subprocess.TimeoutExpired:
+                figures["final_stop_seconds"] = None
+                stack.proc.send_signal(signal.SIGABRT)
+                stack.proc.wait()
+                print("the final stop hung:\n" + stack.log.read_text()[-6000:], flush=True)
     finally:
         if stack.proc and stack.proc.poll() is None:
             stack.kill()
