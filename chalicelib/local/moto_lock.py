@@ -2,7 +2,9 @@
 "dictionary changed size during iteration". Real DynamoDB executes each call atomically, so the
 local stack and the tests serialise moto's handling of each call behind one lock. Our own code
 still interleaves between calls (read, compute, conditional write), which is what the optimistic
-locking is for and what the concurrency tests exercise.
+locking is for and what the concurrency tests exercise. The same lock lets the local store
+pause every call while it copies the tables (`held`), and journal each call's changes before its
+answer leaves moto (`after_each_call`).
 
 moto's TransactWriteItems also deep-copies every table a transaction touches, once per item, to
 roll back on failure: a profile write with its events copied the whole events table dozens of
@@ -16,6 +18,32 @@ import threading
 
 _lock = threading.RLock()
 _done = False
+_depth = 0  # nested moto calls of the thread holding the lock (an in-process call inside another)
+_after_call: list = []
+
+
+def held() -> threading.RLock:
+    """`with held():` no moto call runs (from any thread or over HTTP) until the block ends."""
+    return _lock
+
+
+def after_each_call(callback) -> None:
+    """Run callback(), lock still held, each time an outermost moto call returns or fails."""
+    if callback not in _after_call:
+        _after_call.append(callback)
+
+
+def _call_locked(function, *args, **kwargs):
+    global _depth
+    with _lock:
+        _depth += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _depth -= 1
+            if not _depth:
+                for callback in _after_call:
+                    callback()
 
 
 def serialize_moto_calls() -> None:
@@ -31,8 +59,7 @@ def serialize_moto_calls() -> None:
 
         @functools.wraps(original)
         def locked(self, *args, __original=original, **kwargs):
-            with _lock:
-                return __original(self, *args, **kwargs)
+            return _call_locked(__original, self, *args, **kwargs)
         cls.__call__ = locked
     _done = True
 

@@ -1,5 +1,6 @@
 """Where the CLI finds the local store: the running `make run` stack, or, when none runs, an
-in-process moto loaded from the data folder and saved back when the command ends."""
+in-process moto loaded from the data folder, journaled as it writes, and saved back when the
+command ends (store.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -82,13 +83,17 @@ def local_store(data_dir: Path = None):
     serialize_moto_calls()
     from ..storage.model_store import ensure_bucket
     from . import store
+    saved = None
     try:
         local_environment(p, None)
         with mock_aws():
             create_tables()
             ensure_bucket()
-            store.restore(p["store"], REGION)
+            saved = store.LocalStore(p, REGION, TABLE_PREFIX, MODEL_BUCKET)
+            saved.load()
             yield None
-            store.save(p["store"], REGION, TABLE_PREFIX, MODEL_BUCKET)
+            saved.save()
     finally:
+        if saved is not None:  # a command that failed half-way: its writes stay in the journal
+            saved.close()
         lock.close()

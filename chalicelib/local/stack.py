@@ -2,7 +2,8 @@
 
 Starts moto's DynamoDB on 127.0.0.1, creates the tables, loads the data folder, seeds the demo
 project, serves the API with chalice's local server, and runs what Lambda would run for us
-(schedules, stream triggers) as threads. Ctrl-C saves and stops.
+(schedules, stream triggers) as threads. Every write is journaled as moto makes it, the store is
+saved every store.SAVE_EVERY seconds, and Ctrl-C saves and stops (store.py, journal.py).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import session, store
+from . import journal, session, store
 
 log = logging.getLogger("local")
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -28,6 +29,7 @@ class Stack:
         self.paths = session.paths(data_dir)
         self.stop = threading.Event()
         self.lock = None
+        self.store: store.LocalStore | None = None
         self.moto = self.mock = None
         self.http = None
         self.threads: list[threading.Thread] = []
@@ -59,7 +61,9 @@ class Stack:
         ensure_bucket()
         from ..storage.work_queue import ensure_queue
         ensure_queue(visibility_timeout=10)  # a failed message comes back after 10 s locally
-        loaded = store.restore(self.paths["store"], session.REGION)
+        self.store = store.LocalStore(self.paths, session.REGION, session.TABLE_PREFIX,
+                                      session.MODEL_BUCKET)
+        loaded = self.store.load()
         print(f"Local DynamoDB on {endpoint}; loaded {loaded} items from {self.paths['store']}",
               flush=True)
         api_key = self._demo()
@@ -102,13 +106,21 @@ class Stack:
         self.threads.append(thread)
 
     def _save_periodically(self) -> None:
-        while not self.stop.wait(store.SAVE_EVERY):
-            self.save()
+        while not self.stop.wait(journal.SYNC_EVERY):
+            try:
+                self.store.sync()
+            except Exception:
+                log.exception("syncing the journal failed")
+            if time.time() - self.store.last_save >= store.SAVE_EVERY and self.store.has_changes():
+                self.save()
 
     def save(self) -> None:
+        """Waits for a save already running (the saver thread's), then saves."""
         try:
-            store.save(self.paths["store"], session.REGION, session.TABLE_PREFIX,
-                       session.MODEL_BUCKET)
+            started = time.time()
+            items = self.store.save()
+            log.info("saved %d items in %.2fs (writes paused %.2fs)", items,
+                     time.time() - started, self.store.last_pause)
         except Exception:  # a failed periodic save must not take the stack down
             log.exception("saving the local store failed")
 
@@ -122,13 +134,19 @@ class Stack:
 
     def shutdown(self) -> None:
         self.stop.set()
-        print("\nSaving the local store...", flush=True)
-        self.save()
+        deadline = time.time() + 5  # runners finish what they are doing, within reason
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.time()))
+        if self.store:
+            print("\nSaving the local store...", flush=True)
+            self.save()
         if self.paths["stack"].exists():
             self.paths["stack"].unlink()
         if self.moto:
             self.moto.stop()
             self.mock.stop()
+        if self.store:
+            self.store.close()
         if self.lock:
             self.lock.close()
         print("Stopped.", flush=True)

@@ -1,87 +1,199 @@
-"""Saves and restores the local DynamoDB (moto's in-memory backend) to a gzip'd JSON file.
+"""Saves and restores the local store: moto's in-memory DynamoDB tables (the local prefix) and the
+model bucket, in a gzip'd JSON file, plus the journal of the writes since (journal.py).
 
-Writes go to a temporary file renamed over the old one, so a crash mid-save keeps the previous
-save. What a crash loses: the writes since the last save (the stack saves every SAVE_EVERY
-seconds and on shutdown).
+A save is one moment: moto calls are paused while the tables and objects are copied (a
+transaction is in the copy whole or not at all) and the journal moves to its next file. The
+copy is then written to a temporary file of its own, fsynced, and renamed over the save, whose
+previous version is kept as `.prev`; one save runs at a time. Loading takes the save, or the
+previous one if the save is unreadable (it is moved aside, never overwritten, and the log says
+so), then replays the journal files written after it. A crash therefore loses no write moto
+acknowledged (see journal.py for what a power loss can take).
 """
 from __future__ import annotations
 
 import base64
 import gzip
 import json
+import logging
 import os
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
 
-SAVE_EVERY = 30
+from . import journal, moto_lock
+
+log = logging.getLogger("local.store")
+SAVE_EVERY = float(os.environ.get("LOCAL_SAVE_SECONDS", "30"))
+FORMAT = 2  # 1: no journal, objects as bare base64 bodies
 
 
-def _backend(region: str):
-    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
+def _backends(region: str):
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.s3.models import s3_backends
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region], s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
 
 
-def _snapshot_items(table) -> list[dict]:
-    for _ in range(10):  # the server thread may change the dicts while we copy them
+class LocalStore:
+    def __init__(self, paths: dict[str, Path], region: str, table_prefix: str,
+                 bucket: str | None):
+        self.path = paths["store"]
+        self.previous = self.path.with_name(self.path.name + ".prev")
+        self.dir = self.path.parent
+        self.region, self.prefix, self.bucket = region, table_prefix, bucket
+        self.journal: journal.Journal | None = None
+        self._save_lock = threading.Lock()
+        self._kept_from = 0  # journal files the save at `path` (or, missing, `.prev`) needs
+        self.last_save = 0.0
+        self.last_pause = 0.0  # seconds the last save held every moto call
+
+    # -- load -----------------------------------------------------------------------------------
+    def load(self) -> int:
+        """Restore the last good save and the journal after it into moto's backends (the tables
+        and bucket exist already), then journal every write. Returns the items loaded."""
+        self._remove_stale_temporaries()
+        data = self._read_last_good()
+        dynamodb, s3 = _backends(self.region)
+        count = 0
+        if data is not None:
+            count = self._restore(data, dynamodb, s3)
+            self._kept_from = int(data.get("journal_from", 0))
+        records, entries = journal.replay(self.dir, self._kept_from, dynamodb, s3)
+        if records:
+            log.info("replayed %d journal records (%d items and objects) written after the save",
+                     records, entries)
+        for table in dynamodb.tables.values():
+            if table.stream_shard is not None:
+                table.stream_shard.items = []  # restored items are not new changes
+        existing = journal.files(self.dir)
+        self.journal = journal.Journal(self.dir, self.prefix, self.bucket,
+                                       max([self._kept_from] + [n for n, _ in existing]) + 1)
+        journal.activate(self.journal)
+        self.last_save = time.time()
+        return count + entries
+
+    def _remove_stale_temporaries(self) -> None:
+        left = [*self.dir.glob(self.path.name + ".*tmp"), self.path.with_suffix(".tmp")]
+        for path in (p for p in left if p.exists()):  # left by a save a crash cut short
+            path.unlink(missing_ok=True)
+            log.info("removed %s, left by a save that did not finish", path.name)
+
+    def _read_last_good(self) -> dict | None:
+        for path in (self.path, self.previous):
+            if not path.exists():
+                continue
+            try:
+                data = read(path)
+            except Exception as exc:  # any damage: fall back to the previous save
+                aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}")
+                os.replace(path, aside)
+                log.error("%s is unreadable (%s: %s); moved it to %s and loading the previous "
+                          "save", path, type(exc).__name__, exc, aside.name)
+                continue
+            if path == self.previous:
+                log.warning("loaded the previous save %s", path)
+            return data
+        return None
+
+    def _restore(self, data: dict, dynamodb, s3) -> int:
+        count = 0
+        for name, items in data["tables"].items():
+            table = dynamodb.tables.get(name)
+            if table is None:
+                continue
+            for attrs in items:
+                table.put_item(attrs, overwrite=True)
+            count += len(items)
+        bucket = data.get("bucket")
+        if data.get("objects") and bucket in s3.buckets:
+            for key, state in data["objects"].items():
+                if isinstance(state, str):  # format 1
+                    state = {"body": state, "meta": {}}
+                journal.apply({"s": [[bucket, key, state]]}, dynamodb, s3)
+            count += len(data["objects"])
+        return count
+
+    # -- save -----------------------------------------------------------------------------------
+    def save(self) -> int:
+        """Write the store as it is now; waits for a save already running. Returns items saved."""
+        with self._save_lock:
+            dynamodb, s3 = _backends(self.region)
+            old_fd = None
+            with moto_lock.held():  # no call changes anything until the copy is complete
+                paused = time.perf_counter()
+                tables = {name: [item.to_json()["Attributes"] for item in _items(table)]
+                          for name, table in list(dynamodb.tables.items())
+                          if name.startswith(self.prefix)}
+                objects = _objects(s3, self.bucket)
+                journal_from = 0
+                if self.journal is not None:
+                    journal_from, old_fd = self.journal.rotate()
+                self.last_pause = time.perf_counter() - paused
+            if old_fd is not None:
+                os.fsync(old_fd)  # what the save leaves to the journal must outlive a power loss
+                os.close(old_fd)
+            self._write({"format": FORMAT, "journal_from": journal_from, "tables": tables,
+                         "bucket": self.bucket, "objects": objects})
+            if self.journal is not None:
+                self.journal.drop_before(self._kept_from)
+            self._kept_from = journal_from
+            self.last_save = time.time()
+            return sum(len(items) for items in tables.values()) + len(objects)
+
+    def _write(self, data: dict) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.dir)
         try:
-            return [item.to_json()["Attributes"] for item in list(table.all_items())]
-        except RuntimeError:
-            time.sleep(0.05)
-    raise RuntimeError(f"could not copy table {table.name}: it kept changing")
+            with os.fdopen(fd, "wb") as raw:
+                with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3) as fh:
+                    fh.write(json.dumps(data, separators=(",", ":")).encode())
+                raw.flush()
+                os.fsync(raw.fileno())
+            if self.path.exists():  # the save being replaced becomes the previous one
+                link = f"{tmp}.prev-tmp"
+                os.link(self.path, link)
+                os.replace(link, self.previous)
+            os.replace(tmp, self.path)
+            journal.fsync_dir(self.dir)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def has_changes(self) -> bool:
+        return self.journal is None or self.journal.records > 0
+
+    def sync(self) -> None:
+        if self.journal is not None:
+            self.journal.sync()
+
+    def close(self) -> None:
+        """Stop journaling (the files stay for the next load)."""
+        if self.journal is not None:
+            journal.activate(None)
+            self.journal.close()
+            self.journal = None
 
 
-def _bucket_objects(bucket: str) -> dict[str, str]:
-    """Every object of the local bucket (models: small), base64-encoded. Needs moto active."""
-    import boto3
-    s3 = boto3.client("s3")
-    out = {}
-    try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for obj in page.get("Contents", []):
-                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-                out[obj["Key"]] = base64.b64encode(body).decode()
-    except s3.exceptions.NoSuchBucket:
-        pass
-    return out
+def _items(table) -> list:
+    if table.range_key_attr:
+        return [item for by_range in table.items.values() for item in by_range.values()]
+    return list(table.items.values())
 
 
-def save(path: Path, region: str, prefix: str, bucket: str | None = None) -> int:
-    backend = _backend(region)
-    data = {name: _snapshot_items(table) for name, table in list(backend.tables.items())
-            if name.startswith(prefix)}
-    objects = _bucket_objects(bucket) if bucket else {}
-    tmp = path.with_suffix(".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as fh:
-        json.dump({"format": 1, "tables": data, "bucket": bucket, "objects": objects}, fh,
-                  separators=(",", ":"))
-        fh.flush()
-    os.replace(tmp, path)
-    return sum(len(items) for items in data.values())
+def _objects(s3, bucket: str | None) -> dict[str, dict]:
+    from moto.s3.models import FakeKey
+    found = s3.buckets.get(bucket) if bucket else None
+    if found is None:
+        return {}
+    return {key: {"body": base64.b64encode(obj.value).decode(), "meta": dict(obj.metadata)}
+            for key, obj in found.keys.items() if isinstance(obj, FakeKey)}
 
 
-def restore(path: Path, region: str) -> int:
-    """Load a save into tables that already exist (create them first). Returns items loaded."""
-    if not path.exists():
-        return 0
+def read(path: Path) -> dict:
+    """A save's content; raises on a file that is not a complete save."""
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         data = json.load(fh)
-    backend = _backend(region)
-    count = 0
-    for name, items in data["tables"].items():
-        table = backend.tables.get(name)
-        if table is None:
-            continue
-        for attrs in items:
-            table.put_item(attrs, overwrite=True)
-        if table.stream_shard is not None:
-            table.stream_shard.items = []  # restored items are not new changes
-        count += len(items)
-    if data.get("objects"):
-        import boto3
-        s3 = boto3.client("s3")
-        for key, body in data["objects"].items():
-            s3.put_object(Bucket=data["bucket"], Key=key, Body=base64.b64decode(body))
-        count += len(data["objects"])
-    return count
+    if not isinstance(data, dict) or not isinstance(data.get("tables"), dict):
+        raise ValueError("not a save of the local store")
+    return data
