@@ -292,6 +292,6 @@ def test_format_1_saves_still_load(tmp_path):
     # WHEN it loads THEN its items and objects are there
     with started(data):
         import boto3
-        from chalicelib.storage import keys
-        assert keys.get_project("old") is not None
+        from chalicelib.storage import projects
+        assert projects.get_project("old") is not None
         assert boto3.client("s3").get_object(Bucket=bucket, Key="m")["Body"].read() == b"x"
