@@ -1,19 +1,16 @@
 """Wires the blueprints; all logic lives in chalicelib."""
 from chalice import Chalice
 
-from chalicelib.api import events, jobs, profiles, segments, triggers
-from chalicelib.api import docs
-from chalicelib.api import ui
-from chalicelib.api import exports
-from chalicelib.api import http
+from chalicelib.api import (docs_routes, event_routes, export_routes, http, job_routes,
+                            profile_routes, segment_routes, triggers, ui_routes)
 
 app = Chalice(app_name="predictive-segments")
-app.register_blueprint(profiles.bp)
-app.register_blueprint(events.bp)
-app.register_blueprint(segments.bp)
-app.register_blueprint(jobs.bp)
+app.register_blueprint(profile_routes.bp)
+app.register_blueprint(event_routes.bp)
+app.register_blueprint(segment_routes.bp)
+app.register_blueprint(job_routes.bp)
 app.register_blueprint(triggers.bp)
-app.register_blueprint(docs.bp)
-app.register_blueprint(ui.bp)
-app.register_blueprint(exports.bp)
+app.register_blueprint(docs_routes.bp)
+app.register_blueprint(ui_routes.bp)
+app.register_blueprint(export_routes.bp)
 app.register_blueprint(http.edge)

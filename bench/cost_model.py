@@ -16,9 +16,9 @@ sys.path.insert(0, str(ROOT))
 
 from chalicelib import synthetic  # noqa: E402
 from chalicelib.behaviour import apply_events, parse_event  # noqa: E402
-from chalicelib.profiles import profile_document, segmentable_document  # noqa: E402
 from chalicelib.predict import artifact  # noqa: E402
 from chalicelib.predict.scoring import score  # noqa: E402
+from chalicelib.profile_documents import profile_document, segmentable_document  # noqa: E402
 
 
 def item_bytes(attrs: dict) -> int:

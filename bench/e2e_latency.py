@@ -38,13 +38,13 @@ def load(data_dir: Path, n: int) -> str:
     os.environ["LOCAL_DATA_DIR"] = str(data_dir)
     from chalicelib.local.session import local_store
     with local_store(data_dir):
-        from chalicelib.segments.fields import CUSTOMER_TYPES
         from chalicelib.audience.builder import snapshot_project
-        from chalicelib.storage import projects
-        from chalicelib.storage.models import ProfileModel
-        from chalicelib.storage.profiles import profile_key
-        projects.create_project("bench")
-        api_key, _ = projects.create_key("bench")
+        from chalicelib.rules.fields import CUSTOMER_TYPES
+        from chalicelib.storage import project_table
+        from chalicelib.storage.profile_table import profile_key
+        from chalicelib.storage.tables import ProfileModel
+        project_table.create_project("bench")
+        api_key, _ = project_table.create_key("bench")
         rng = np.random.default_rng(3)
         started = time.time()
         with ProfileModel.batch_write() as writer:
@@ -64,7 +64,7 @@ def load(data_dir: Path, n: int) -> str:
                                 "customer_type": str(rng.choice(CUSTOMER_TYPES))},
                     created_at="2026-11-01T00:00:00Z", updated_at="2026-11-01T00:00:00Z",
                     version=1))
-        from chalicelib.storage.models import AttributeKindModel
+        from chalicelib.storage.tables import AttributeKindModel
         AttributeKindModel("bench", "country", n_string=n).save()  # what the API would count
         AttributeKindModel("bench", "newsletter", n_boolean=n).save()
         print(f"stored {n:,} profiles in {time.time() - started:.1f}s")

@@ -1,4 +1,4 @@
-"""Kill -9 loop for the local stack's store (chalicelib/local/store.py, journal.py).
+"""Kill -9 loop for the local stack's store (chalicelib/local/saved_state.py, journal.py).
 
 Starts the real local stack (`python -m chalicelib.local.stack`) on a free loopback port with its
 own data folder, sends mixed writes through the HTTP API (event batches, profile attributes,

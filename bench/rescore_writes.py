@@ -48,22 +48,22 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=400)
     parser.add_argument("--changed", type=float, default=0.05)
     args = parser.parse_args()
+    import botocore.handlers
     from moto import mock_aws
 
     from chalicelib import synthetic
     from chalicelib.behaviour import parse_event
     from chalicelib.services import events as event_service
     from chalicelib.services import scoring
-    from chalicelib.storage import projects
+    from chalicelib.storage import project_table
     from chalicelib.storage.connection import create_tables
-    import botocore.handlers
     counter = WriteCounter()
     # every DynamoDB client of the run (each model's, the transactions') is made after this, in a
     # botocore session that registers the built-in handlers: the counter sees every call
     botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.dynamodb", counter))
     with mock_aws():
         create_tables(wait=False)
-        projects.create_project("bench")
+        project_table.create_project("bench")
         visitors = synthetic.generate(args.profiles, seed=3, days=120)
         started = time.time()
         for v in visitors:

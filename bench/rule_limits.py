@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.segment_engine import CATALOGUE, NOW, absent, generate  # noqa: E402
-from chalicelib.errors import ValidationError  # noqa: E402
-from chalicelib.segments import compile_rules, parse_segment  # noqa: E402
-from chalicelib.segments.columnar import Snapshot, build_column, compile_mask  # noqa: E402
-from chalicelib.segments.rules import MAX_DEFINITION_BYTES  # noqa: E402
+from chalicelib.infra.errors import ValidationError  # noqa: E402
+from chalicelib.rules import compile_rules, parse_segment  # noqa: E402
+from chalicelib.rules.columnar import Snapshot, build_column, compile_mask  # noqa: E402
+from chalicelib.rules.tree import MAX_DEFINITION_BYTES  # noqa: E402
 
 
 def worst_body() -> dict:

@@ -21,9 +21,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.segments import Catalogue, parse_segment  # noqa: E402
-from chalicelib.segments.columnar import Snapshot, build_column, compile_mask  # noqa: E402
-from chalicelib.segments.fields import CUSTOMER_TYPES, PERSUASION_TYPES  # noqa: E402
+from chalicelib.rules import Catalogue, parse_segment  # noqa: E402
+from chalicelib.rules.columnar import Snapshot, build_column, compile_mask  # noqa: E402
+from chalicelib.rules.fields import CUSTOMER_TYPES, PERSUASION_TYPES  # noqa: E402
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 COUNTRIES = ["NL", "BE", "DE", "FR", "GB", "US", "ES", "IT", "PL", "SE", "DK", "AT", "CH", "IE",
@@ -60,7 +60,7 @@ def generate(n: int, seed: int = 1) -> dict[str, list]:
 
 
 def absent(values):
-    from chalicelib.segments.evaluate import _ABSENT
+    from chalicelib.rules.evaluate import _ABSENT
     return [_ABSENT if v is None else v for v in values]
 
 

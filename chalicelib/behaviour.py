@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .errors import ValidationError
-from .segments.fields import PERSUASION_TYPES
+from .infra.errors import ValidationError
+from .rules.fields import PERSUASION_TYPES
 from .validation import check_id, check_number, check_text, check_timestamp, expect_object, iso
 
 EVENT_TYPES = ("session_start", "page_view", "product_view", "add_to_cart", "remove_from_cart",

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import ServiceError
+from .infra.errors import ServiceError
 from .validation import check_project_id
 
 
@@ -25,37 +25,37 @@ def _store(args):
 
 
 def cmd_create_project(args):
-    from .storage import projects
+    from .storage import project_table
     check_project_id(args.project, "--project")
-    projects.create_project(args.project, args.name or args.project)
+    project_table.create_project(args.project, args.name or args.project)
     print(f"created project {args.project}")
 
 
 def cmd_create_key(args):
-    from .storage import projects
-    api_key, record = projects.create_key(args.project)
+    from .storage import project_table
+    api_key, record = project_table.create_key(args.project)
     print(f"key id: {record.key_id}")
     print(f"API key: {api_key}")
     print("(shown once: only its hash is stored)")
 
 
 def cmd_list_keys(args):
-    from .storage import projects
-    for record in projects.list_keys(args.project):
+    from .storage import project_table
+    for record in project_table.list_keys(args.project):
         print(f"{record.key_id}  created {record.created_at}  "
               f"{'revoked' if record.revoked else 'active'}")
 
 
 def cmd_revoke_key(args):
-    from .storage import projects
-    if not projects.revoke_key(args.key_id):
+    from .storage import project_table
+    if not project_table.revoke_key(args.key_id):
         raise SystemExit(f"no key {args.key_id}")
     print(f"revoked {args.key_id}")
 
 
 def cmd_rotate_key(args):
-    from .storage import projects
-    api_key, record = projects.rotate_key(args.project, args.key_id)
+    from .storage import project_table
+    api_key, record = project_table.rotate_key(args.project, args.key_id)
     print(f"revoked {args.key_id}; new key id: {record.key_id}")
     print(f"API key: {api_key}")
     print("(shown once: only its hash is stored)")
@@ -77,8 +77,8 @@ def cmd_segment_count(args):
 
 
 def cmd_list_projects(args):
-    from .storage import projects
-    for project in projects.list_projects():
+    from .storage import project_table
+    for project in project_table.list_projects():
         print(f"{project.project_id}  {project.name}  created {project.created_at}")
 
 
@@ -123,10 +123,10 @@ class Progress:
 
 
 def _ensure_project(project_id: str) -> None:
-    from .storage import projects
+    from .storage import project_table
     check_project_id(project_id, "--project")
-    if projects.get_project(project_id) is None:
-        projects.create_project(project_id)
+    if project_table.get_project(project_id) is None:
+        project_table.create_project(project_id)
         print(f"created project {project_id}")
 
 
@@ -169,12 +169,12 @@ EXPORT_FIELDS = ("conversion_potential", "clv", "clv_past", "clv_predicted", "cu
 
 
 def cmd_export(args):
-    from .storage import profiles as store
+    from .storage import profile_table
     count = 0
     with open(args.out, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(("profile_id",) + EXPORT_FIELDS)
-        for _, profile in store.iter_profiles(args.project):
+        for _, profile in profile_table.iter_profiles(args.project):
             p = profile.predictive or {}
             writer.writerow((profile.profile_id,) + tuple(p.get(f, "") for f in EXPORT_FIELDS))
             count += 1

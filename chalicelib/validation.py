@@ -1,4 +1,5 @@
-"""Input checks shared by the routes: JSON bodies, ids, attribute values. Pure."""
+"""Input checks shared by the routes: JSON bodies, ids, attribute values. No I/O; the clock is
+read only by `now_iso` and where a timestamp is checked against today (an injectable `now`)."""
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .errors import PayloadTooLarge, ValidationError
-from .segments.operators import parse_datetime
+from .infra.errors import PayloadTooLarge, ValidationError
+from .rules.operators import parse_datetime
 
 MAX_BODY_BYTES = 1_000_000
 MAX_ATTRIBUTES = 100

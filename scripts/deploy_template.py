@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from pynamodb.attributes import NumberAttribute  # noqa: E402
 
-from chalicelib.storage.models import (ALL_MODELS, ProfileModel, key_attributes,  # noqa: E402
-                                      indexes as indexes_of)
+from chalicelib.storage.tables import ALL_MODELS, ProfileModel, key_attributes  # noqa: E402
+from chalicelib.storage.tables import indexes as indexes_of  # noqa: E402
 
 QUEUE_VISIBILITY_SECONDS = 5400  # AWS advises six times the worker's 900 s timeout
 MAX_RECEIVES = 5

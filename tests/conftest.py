@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from chalicelib import config  # noqa: E402
+from chalicelib.infra import config  # noqa: E402
 from chalicelib.local.moto_lock import serialize_moto_calls  # noqa: E402
-from chalicelib.storage import projects  # noqa: E402
+from chalicelib.storage import project_table  # noqa: E402
 from chalicelib.storage.connection import create_tables  # noqa: E402
 from chalicelib.storage.work_queue import ensure_queue  # noqa: E402
 
@@ -58,15 +58,15 @@ def drain():
 
 @pytest.fixture
 def project(aws):
-    projects.create_project("acme")
-    api_key, _ = projects.create_key("acme")
+    project_table.create_project("acme")
+    api_key, _ = project_table.create_key("acme")
     return {"id": "acme", "key": api_key}
 
 
 @pytest.fixture
 def other_project(aws):
-    projects.create_project("globex")
-    api_key, _ = projects.create_key("globex")
+    project_table.create_project("globex")
+    api_key, _ = project_table.create_key("globex")
     return {"id": "globex", "key": api_key}
 
 
@@ -117,9 +117,9 @@ def api(client, project):
 
 def set_predictive(project_id, profile_id, predictive):
     """What the scoring code does: write a profile's predictive fields (clients cannot)."""
-    from chalicelib.storage import profiles as store
-    from chalicelib.storage.models import ProfileModel
-    model = ProfileModel.get(store.profile_key(project_id, profile_id), profile_id)
+    from chalicelib.storage import profile_table
+    from chalicelib.storage.tables import ProfileModel
+    model = ProfileModel.get(profile_table.profile_key(project_id, profile_id), profile_id)
     model.update(actions=[ProfileModel.predictive.set(predictive)])
 
 

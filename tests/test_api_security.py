@@ -4,7 +4,7 @@ import json
 import pytest
 
 from app import app
-from chalicelib.storage import projects
+from chalicelib.storage import project_table
 
 # Public routes hold no project data (the API description); every other route is a project's.
 PUBLIC = {("/openapi.json", "GET"), ("/", "GET"), ("/ui/{asset}", "GET")}
@@ -57,16 +57,16 @@ def test_another_tenants_data_is_not_visible(api, other_project, client):
 
 def test_a_revoked_key_stops_working_at_once(api, project):
     assert api.get("/segments")[0] == 200
-    key_id = projects.list_keys(project["id"])[0].key_id
-    projects.revoke_key(key_id)
+    key_id = project_table.list_keys(project["id"])[0].key_id
+    project_table.revoke_key(key_id)
     assert api.get("/segments")[0] == 401
 
 
 def test_keys_are_stored_hashed(project):
-    from chalicelib.storage.models import ApiKeyModel
+    from chalicelib.storage.tables import ApiKeyModel
     stored = [item.attribute_values for item in ApiKeyModel.scan()]  # the table, as stored
     assert stored and project["key"] not in json.dumps(stored)
-    assert projects.list_keys(project["id"])[0].key_hash == projects.hash_key(project["key"])
+    assert project_table.list_keys(project["id"])[0].key_hash == project_table.hash_key(project["key"])
 
 
 HOSTILE_BODIES = [

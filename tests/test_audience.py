@@ -1,12 +1,12 @@
 """The audience interface: both backends (table walk, snapshot + change log) answer alike, and a
 members cursor is valid whichever backend issued it."""
 import pytest
-
 from conftest import set_predictive
+
 from chalicelib.audience import SnapshotAudience, TableWalkAudience, audience_of
 from chalicelib.audience.builder import snapshot_project
-from chalicelib.segments import Catalogue, parse_rules
-from chalicelib.storage import profiles as profile_store
+from chalicelib.rules import Catalogue, parse_rules
+from chalicelib.storage import profile_table
 
 RULES = {"match": "any", "rules": [
     {"field": "attributes.country", "operator": "eq", "value": "NL"},
@@ -25,7 +25,7 @@ def shop(api, project):
 
 
 def root(project_id):
-    return parse_rules(RULES, Catalogue(profile_store.attribute_kinds(project_id)))
+    return parse_rules(RULES, Catalogue(profile_table.attribute_kinds(project_id)))
 
 
 def answers(audience):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.behaviour import apply_events, parse_event
-from chalicelib.errors import ValidationError
+from chalicelib.infra.errors import ValidationError
 
 
 def event(i, kind="page_view", ts="2026-03-01T10:00:00Z", **extra):

@@ -1,11 +1,12 @@
 """No lost updates: many threads write one profile at once (events, attribute updates, scoring)."""
 import threading
 import time
+
 from chalicelib.behaviour import apply_events, parse_event
-from chalicelib.errors import Conflict
-from chalicelib.profiles import merge_attributes
+from chalicelib.infra.errors import Conflict
+from chalicelib.profile_documents import merge_attributes
 from chalicelib.services import scoring
-from chalicelib.storage import profiles as store
+from chalicelib.storage import profile_table
 
 
 def as_a_client(write):
@@ -28,15 +29,15 @@ def test_concurrent_writers_lose_nothing(project):
                 event = parse_event({"event_id": f"t{t}-{i}", "profile_id": pid,
                                      "type": "purchase", "timestamp": "2026-11-01T10:00:00Z",
                                      "value": 1.0}, "/")
-                as_a_client(lambda: store.add_events(project["id"], pid, [event], apply_events))
+                as_a_client(lambda: profile_table.add_events(project["id"], pid, [event], apply_events))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     def attributes(t):
         try:
             for i in range(per_thread):
-                as_a_client(lambda: store.upsert_attributes(project["id"], pid, {f"a{t}_{i}": i},
-                                                            merge_attributes))
+                as_a_client(lambda: profile_table.upsert_attributes(project["id"], pid, {f"a{t}_{i}": i},
+                                                                    merge_attributes))
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -55,20 +56,20 @@ def test_concurrent_writers_lose_nothing(project):
     for w in workers:
         w.join()
     assert not errors, errors
-    profile = store.get(project["id"], pid)
+    profile = profile_table.get(project["id"], pid)
     assert profile.behaviour["orders"] == threads * per_thread  # every increment survived
     assert profile.behaviour["revenue"] == threads * per_thread * 1.0
     assert len(profile.attributes) == threads * per_thread  # every attribute survived
     # a final score reflects everything
     scoring.score_profiles(project["id"], [pid])
-    assert store.get(project["id"], pid).predictive["clv_past"] == threads * per_thread
+    assert profile_table.get(project["id"], pid).predictive["clv_past"] == threads * per_thread
 
 
 def test_an_erasure_among_concurrent_writers_leaves_no_orphan_or_uncounted_event(project):
     """Writers keep sending events while the profile is erased: afterwards every stored event is
     counted by the stored profile and every counted order has its event; nothing from before the
     erasure survives it."""
-    from chalicelib.storage.models import EventModel
+    from chalicelib.storage.tables import EventModel
     pid, errors, erased = "hot2", [], threading.Event()
 
     def events(t):
@@ -77,7 +78,7 @@ def test_an_erasure_among_concurrent_writers_leaves_no_orphan_or_uncounted_event
                 event = parse_event({"event_id": f"t{t}-{i}", "profile_id": pid,
                                      "type": "purchase", "timestamp": "2026-11-01T10:00:00Z",
                                      "value": 1.0}, "/")
-                as_a_client(lambda: store.add_events(project["id"], pid, [event], apply_events))
+                as_a_client(lambda: profile_table.add_events(project["id"], pid, [event], apply_events))
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -85,11 +86,11 @@ def test_an_erasure_among_concurrent_writers_leaves_no_orphan_or_uncounted_event
         try:
             deadline = time.time() + 30
             while time.time() < deadline:  # once some events are in, while others still come
-                profile = store.get(project["id"], pid)
+                profile = profile_table.get(project["id"], pid)
                 if profile and profile.behaviour.get("orders", 0) >= 5:
                     break
                 time.sleep(0.01)
-            if as_a_client(lambda: store.delete(project["id"], pid)):
+            if as_a_client(lambda: profile_table.delete(project["id"], pid)):
                 erased.set()
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
@@ -102,7 +103,7 @@ def test_an_erasure_among_concurrent_writers_leaves_no_orphan_or_uncounted_event
         w.join()
     assert not errors and erased.is_set(), errors
     stored_events = {e.event_id for e in EventModel.query(f"{project['id']}#{pid}")}
-    profile = store.get(project["id"], pid)
+    profile = profile_table.get(project["id"], pid)
     orders = profile.behaviour["orders"] if profile else 0
     assert orders == len(stored_events)  # each stored event counted once, no orphan event
     assert len(stored_events) < 40  # the erasure removed what came before it

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.storage.connection import _BASE_NAMES
-from chalicelib.storage.models import ALL_MODELS, indexes, key_attributes
+from chalicelib.storage.tables import ALL_MODELS, indexes, key_attributes
 
 ROOT = Path(__file__).resolve().parents[1]
 

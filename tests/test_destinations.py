@@ -6,9 +6,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from chalicelib import webhooks
-from chalicelib.errors import ValidationError
-from chalicelib.services import scoring
+from chalicelib.infra.errors import ValidationError
+from chalicelib.services import scoring, webhooks
 from chalicelib.storage import work_queue
 from chalicelib.storage.work_messages import EvaluateSegment
 
@@ -114,7 +113,7 @@ def test_a_receiver_that_keeps_failing_is_dead_lettered(api, project, drain, rec
 
 def test_a_failed_message_is_hidden_for_longer_each_time(aws, monkeypatch):
     monkeypatch.setenv("WORK_RETRY_BASE_SECONDS", "10")
-    from chalicelib import config
+    from chalicelib.infra import config
     config.reset()  # settings are read once; read them again
     work_queue.send([EvaluateSegment("acme", "seg_none")])
     sqs, url = work_queue.sqs_client(), work_queue.queue_url()

@@ -4,12 +4,12 @@ from datetime import date
 
 from app import app
 from chalicelib.audience.builder import SnapshotBuilder
+from chalicelib.rules.columnar import Snapshot
 from chalicelib.services import scoring
-from chalicelib.storage import changes, memberships, snapshots
+from chalicelib.storage import change_log, membership_table, snapshot_store
 from chalicelib.storage.connection import bind
 from chalicelib.storage.model_store import s3_client
-from chalicelib.storage.models import ALL_MODELS
-from chalicelib.segments.columnar import Snapshot
+from chalicelib.storage.tables import ALL_MODELS
 
 ERASED = "erase-me-7f3a"
 SECRET = "erase.me.7f3a@example.com"
@@ -45,8 +45,8 @@ def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, mon
     scoring.rescore_project(project["id"], date(2026, 11, 20))
     api.post("/events", {"events": [purchase(ERASED, 1)]})
     scoring.score_profiles(project["id"], [ERASED])
-    assert ERASED in snapshots.latest(project["id"])[0].profile_ids
-    assert ERASED in memberships.members(project["id"], sid)
+    assert ERASED in snapshot_store.latest(project["id"])[0].profile_ids
+    assert ERASED in membership_table.members(project["id"], sid)
     # and in an export stored in S3 before the erasure
     from chalicelib.services import exports
     monkeypatch.setattr(exports, "INLINE_MAX_ROWS", 1)
@@ -88,10 +88,10 @@ def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, mon
 def test_a_snapshot_taken_while_a_profile_is_erased_drops_its_row(api, project):
     api.post("/events", {"events": [purchase(ERASED, 0), purchase("p1", 0)]})
     builder = SnapshotBuilder(project["id"])
-    from chalicelib.storage import profiles as store
-    builder.add(list(store.documents(project["id"], [ERASED, "p1"]).values()))
+    from chalicelib.storage import profile_table
+    builder.add(list(profile_table.documents(project["id"], [ERASED, "p1"]).values()))
     # the profile is erased after the snapshot read it, before the snapshot is saved
     api.delete(f"/profiles/{ERASED}")
     builder.save()
-    assert list(snapshots.latest(project["id"])[0].profile_ids) == ["p1"]
-    assert ERASED in changes.erased_since(project["id"], builder.taken_at)
+    assert list(snapshot_store.latest(project["id"])[0].profile_ids) == ["p1"]
+    assert ERASED in change_log.erased_since(project["id"], builder.taken_at)

@@ -8,13 +8,13 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from conftest import Api, set_predictive
 
-from chalicelib import export_format as fmt
+from chalicelib.services import export_format as fmt
 from chalicelib.services import exports as service
-from chalicelib.storage import exports as export_store
+from chalicelib.storage import export_store
 from chalicelib.storage.connection import bind
 from chalicelib.storage.model_store import s3_client
-from conftest import Api, set_predictive
 
 PEOPLE = {
     "p00": {"email": "  John.Doe@Gmail.com ", "phone": "+31 (0)6 1234-5678", "country": "NL"},
@@ -247,16 +247,16 @@ def test_too_large_a_segment_is_refused(api, shop, monkeypatch):
 def test_the_snapshot_path_reads_members_in_batches_and_stays_fresh(api, shop, project,
                                                                     monkeypatch):
     from chalicelib.services import scoring
-    from chalicelib.storage import snapshots
+    from chalicelib.storage import snapshot_store
     scoring.rescore_project(project["id"], date(2026, 11, 20))  # takes the snapshot
-    assert snapshots.latest(project["id"]) is not None
+    assert snapshot_store.latest(project["id"]) is not None
     api.put("/profiles/p08", {"attributes": {"country": "NL"}})  # enters after the snapshot
     api.delete("/profiles/p01")  # erased after the snapshot: leaves
     monkeypatch.setattr(service, "READ_BATCH", 3)
     calls = []
-    from chalicelib.storage import profiles as profile_store
-    real = profile_store.documents
-    monkeypatch.setattr(profile_store, "documents",
+    from chalicelib.storage import profile_table
+    real = profile_table.documents
+    monkeypatch.setattr(profile_table, "documents",
                         lambda pid, ids: calls.append(len(ids)) or real(pid, ids))
     status, body = api.get(f"/segments/{shop}/export?format=jsonl&fields=profile_id")
     ids = [json.loads(line)["profile_id"] for line in body.decode().splitlines()]

@@ -7,9 +7,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from chalicelib.storage import batch, model_store, work_queue
-from chalicelib.storage.work_messages import EvaluateSegment
 from chalicelib.storage.connection import transaction_connection
-from chalicelib.storage.models import EventModel, ProfileModel
+from chalicelib.storage.tables import EventModel, ProfileModel
+from chalicelib.storage.work_messages import EvaluateSegment
 
 
 class RawBody:
@@ -163,15 +163,15 @@ def test_s3_slow_downs_are_retried(aws, injected):
     s3 = model_store.s3_client()
     slow = injected(s3, "s3.PutObject", 3, lambda request: (
         503, {}, b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>"))
-    from chalicelib.segments.columnar import Snapshot
-    from chalicelib.storage import projects, snapshots
-    projects.create_project("acme")
+    from chalicelib.rules.columnar import Snapshot
+    from chalicelib.storage import project_table, snapshot_store
+    project_table.create_project("acme")
     snapshot = Snapshot.build([{"profile_id": "u1", "attributes": {}, "behaviour": {},
-                                "predictive": {}}], __import__("chalicelib.segments",
+                                "predictive": {}}], __import__("chalicelib.rules",
                                                                fromlist=["Catalogue"]).Catalogue({}))
-    assert snapshots.save("acme", snapshot, "2026-11-28T10:00:00.000000Z")
+    assert snapshot_store.save("acme", snapshot, "2026-11-28T10:00:00.000000Z")
     assert slow.calls == 4
-    assert list(snapshots.latest("acme")[0].profile_ids) == ["u1"]
+    assert list(snapshot_store.latest("acme")[0].profile_ids) == ["u1"]
 
 
 def test_sqs_entries_refused_in_a_batch_are_sent_again(aws, injected):

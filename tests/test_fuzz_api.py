@@ -30,11 +30,11 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
+from running_stack import LocalStack
 from schemathesis import GenerationMode, checks
 from schemathesis.core.failures import FailureGroup
 
-from chalicelib.api.docs import SPEC_PATH
-from running_stack import LocalStack
+from chalicelib.api.docs_routes import SPEC_PATH
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 SEED = os.environ.get("FUZZ_SEED")

@@ -3,8 +3,8 @@ code runs (an unbound model queries AWS's public endpoint with an unprefixed tab
 event handlers through the app's middleware, the CLI in its dispatcher (tests/test_cli.py)."""
 import pytest
 
-from chalicelib import config
 from chalicelib.api import triggers
+from chalicelib.infra import config
 from chalicelib.storage import connection
 
 # the code each event handler hands its work to

@@ -38,8 +38,8 @@ def test_an_unsupported_media_type_is_a_415_in_the_error_shape(api):
 def test_a_crash_outside_the_project_routes_is_a_500_in_the_error_shape(api, monkeypatch):
     """GIVEN a public route whose code raises WHEN it is called THEN chalice's 500 comes back
     in the error shape, without the exception's text."""
-    from chalicelib.api import docs
-    monkeypatch.setattr(docs, "spec_text", lambda: (_ for _ in ()).throw(KeyError("secret")))
+    from chalicelib.api import docs_routes
+    monkeypatch.setattr(docs_routes, "spec_text", lambda: (_ for _ in ()).throw(KeyError("secret")))
     response = api.client.http.get("/openapi.json")
     body = json.loads(response.body)
     assert_error_shape(response.status_code, body, 500, "internal")

@@ -3,7 +3,7 @@ limit: a 400 naming the JSON pointer, and nothing stored."""
 import pytest
 
 from app import app
-from chalicelib.errors import ValidationError
+from chalicelib.infra.errors import ValidationError
 from chalicelib.validation import MAX_DEPTH, parse_json_body
 
 BODY_ROUTES = sorted((path, method) for path, methods in app.routes.items()

@@ -4,8 +4,9 @@ import ipaddress
 
 import pytest
 
-from chalicelib import config, webhooks
-from chalicelib.errors import ValidationError
+from chalicelib.infra import config
+from chalicelib.infra.errors import ValidationError
+from chalicelib.services import webhooks
 
 SEGMENT = {"name": "hooked", "match": "all", "rules": [
     {"field": "behaviour.revenue", "operator": "gte", "value": 50}]}

@@ -1,4 +1,4 @@
-"""The local store (chalicelib/local/store.py, journal.py): a save is one consistent moment,
+"""The local store (chalicelib/local/saved_state.py, journal.py): a save is one consistent moment,
 written atomically however many saves run at once; a damaged save never stops a start; and a
 write moto acknowledged outlives a kill -9 of the process."""
 import gzip
@@ -12,18 +12,18 @@ import threading
 from contextlib import contextmanager
 
 import pytest
+from conftest import ROOT
 from moto import mock_aws
 
-from conftest import ROOT
-from chalicelib import config
+from chalicelib.infra import config
 from chalicelib.local import journal
 from chalicelib.local.moto_lock import serialize_moto_calls
-from chalicelib.local.store import LocalStore
+from chalicelib.local.saved_state import LocalStore
 from chalicelib.services import events as event_service
-from chalicelib.storage import profiles
+from chalicelib.storage import profile_table
 from chalicelib.storage.connection import create_tables
 from chalicelib.storage.model_store import ensure_bucket
-from chalicelib.storage.models import EventModel
+from chalicelib.storage.tables import EventModel
 
 PROJECT = "shop"
 
@@ -70,7 +70,7 @@ def stored_events(profile_id):
 
 
 def page_views(profile_id):
-    model = profiles.get(PROJECT, profile_id)
+    model = profile_table.get(PROJECT, profile_id)
     return (model.behaviour or {}).get("page_views", 0) if model else 0
 
 
@@ -223,7 +223,7 @@ def test_objects_keep_their_metadata_across_a_save_and_the_journal(tmp_path):
 WRITER = """
 import os, sys
 from chalicelib.local import session
-from chalicelib.local.store import LocalStore
+from chalicelib.local.saved_state import LocalStore
 from moto import mock_aws
 from chalicelib.local.moto_lock import serialize_moto_calls
 from chalicelib.storage.connection import create_tables
@@ -292,6 +292,7 @@ def test_format_1_saves_still_load(tmp_path):
     # WHEN it loads THEN its items and objects are there
     with started(data):
         import boto3
-        from chalicelib.storage import projects
-        assert projects.get_project("old") is not None
+
+        from chalicelib.storage import project_table
+        assert project_table.get_project("old") is not None
         assert boto3.client("s3").get_object(Bucket=bucket, Key="m")["Body"].read() == b"x"

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from chalicelib.services import memberships, scoring
-from chalicelib.storage import memberships as store
+from chalicelib.storage import membership_table
 
 BIG_SPENDERS = {"name": "big spenders", "match": "all", "rules": [
     {"field": "behaviour.revenue", "operator": "gte", "value": 50}]}
@@ -39,9 +39,9 @@ def test_saving_a_segment_backfills_its_membership_in_the_background(shop, proje
     status, body = shop.post("/segments", BIG_SPENDERS)
     assert (status, body["backfill"]) == (201, "queued")
     sid = body["segment_id"]
-    assert store.members(project["id"], sid) == set()  # not yet: it is queued
+    assert membership_table.members(project["id"], sid) == set()  # not yet: it is queued
     assert drain() == 1
-    assert store.members(project["id"], sid) == {f"p{i:02d}" for i in range(10)}
+    assert membership_table.members(project["id"], sid) == {f"p{i:02d}" for i in range(10)}
     changes = all_changes(shop, sid)
     assert sorted(c["profile_id"] for c in changes) == [f"p{i:02d}" for i in range(10)]
     assert {c["change"] for c in changes} == {"entered"}
@@ -60,7 +60,7 @@ def test_editing_a_segment_records_who_left_and_who_came_in(shop, project, drain
                                           "value": 50}]}
     assert shop.put(f"/segments/{sid}", edited)[0] == 200
     drain()
-    assert store.members(project["id"], sid) == {f"p{i:02d}" for i in range(10, 20)}
+    assert membership_table.members(project["id"], sid) == {f"p{i:02d}" for i in range(10, 20)}
     changes = all_changes(shop, sid)
     assert sum(c["change"] == "exited" for c in changes) == 10
     assert sum(c["change"] == "entered" for c in changes) == 20
@@ -77,7 +77,7 @@ def test_a_changed_profile_enters_and_leaves_through_the_trigger(shop, project, 
     result = scoring.score_profiles(project["id"], ["p15"])
     assert result["entered"] == 1
     # then: it is a member, with its entry recorded after the backfill's entries
-    assert "p15" in store.members(project["id"], sid)
+    assert "p15" in membership_table.members(project["id"], sid)
     latest = all_changes(shop, sid, since=before)
     assert [(c["profile_id"], c["change"]) for c in latest if c["at"] >= before][-1] == \
         ("p15", "entered")
@@ -99,17 +99,17 @@ def test_the_stream_trigger_updates_membership(shop, project, drain):
         new_image = {**keys, "attributes": {"S": "{\"a\": 1}"}}
         old_image = {**keys, "attributes": {"S": "{}"}}
     assert triggers.handle_profile_changes([Record()]) == {"batchItemFailures": []}
-    assert "p11" in store.members(project["id"], sid)
+    assert "p11" in membership_table.members(project["id"], sid)
 
 
 def test_a_transition_is_recorded_once_however_often_it_is_applied(project):
-    assert store.apply(project["id"], "seg_x", {"a", "b"}, set()) == (2, 0)
-    assert store.apply(project["id"], "seg_x", {"a", "b", "c"}, set()) == (1, 0)
-    assert store.apply(project["id"], "seg_x", set(), {"a", "zz"}) == (0, 1)
-    items, more = store.history(project["id"], "seg_x", "2000", None, 100)
+    assert membership_table.apply(project["id"], "seg_x", {"a", "b"}, set()) == (2, 0)
+    assert membership_table.apply(project["id"], "seg_x", {"a", "b", "c"}, set()) == (1, 0)
+    assert membership_table.apply(project["id"], "seg_x", set(), {"a", "zz"}) == (0, 1)
+    items, more = membership_table.history(project["id"], "seg_x", "2000", None, 100)
     assert sorted((i.profile_id, i.change) for i in items) == [
         ("a", "entered"), ("a", "exited"), ("b", "entered"), ("c", "entered")]
-    assert store.members(project["id"], "seg_x") == {"b", "c"}
+    assert membership_table.members(project["id"], "seg_x") == {"b", "c"}
 
 
 def test_redelivered_evaluations_change_nothing(shop, project, drain):
@@ -125,10 +125,10 @@ def test_a_rescore_evaluates_every_segment(shop, project, drain):
         {"field": "predictive.conversion_potential", "operator": "gte", "value": 0}]})[1][
         "segment_id"]
     drain()
-    assert store.members(project["id"], sid) == set()  # nobody is scored yet
+    assert membership_table.members(project["id"], sid) == set()  # nobody is scored yet
     result = scoring.rescore_project(project["id"], date(2026, 11, 20))
     assert result["segments"] == {"evaluated": 1, "entered": 20, "exited": 0}
-    assert len(store.members(project["id"], sid)) == 20
+    assert len(membership_table.members(project["id"], sid)) == 20
     assert shop.get(f"/segments/{sid}/stats")[1]["history"][0]["trigger"] == "rescore"
 
 
@@ -162,7 +162,7 @@ def test_erasing_a_profile_removes_its_memberships_and_history(shop, project, dr
     sid = shop.post("/segments", BIG_SPENDERS)[1]["segment_id"]
     drain()
     assert shop.delete("/profiles/p03")[0] == 200
-    assert "p03" not in store.members(project["id"], sid)
+    assert "p03" not in membership_table.members(project["id"], sid)
     assert all(c["profile_id"] != "p03" for c in all_changes(shop, sid))
 
 
@@ -170,9 +170,9 @@ def test_deleting_a_segment_removes_its_memberships_history_and_stats(shop, proj
     sid = shop.post("/segments", BIG_SPENDERS)[1]["segment_id"]
     drain()
     assert shop.delete(f"/segments/{sid}")[0] == 200
-    assert store.members(project["id"], sid) == set()
-    assert store.history(project["id"], sid, "2000", None, 10) == ([], False)
-    assert store.stats(project["id"], sid, 10) == []
+    assert membership_table.members(project["id"], sid) == set()
+    assert membership_table.history(project["id"], sid, "2000", None, 10) == ([], False)
+    assert membership_table.stats(project["id"], sid, 10) == []
 
 
 def test_a_profile_lists_the_segments_it_is_in(shop, project, drain):

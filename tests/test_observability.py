@@ -5,7 +5,7 @@ import json
 import logging
 from datetime import date
 
-from chalicelib import observability
+from chalicelib.infra import observability
 from chalicelib.services import scoring
 
 

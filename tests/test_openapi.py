@@ -8,9 +8,9 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.api import docs
+from chalicelib.api import docs_routes
 
-SPEC = json.loads(docs.SPEC_PATH.read_text(encoding="utf-8"))
+SPEC = json.loads(docs_routes.SPEC_PATH.read_text(encoding="utf-8"))
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 # outside /projects/: this document and the segment builder's static page, no key, no data
 PUBLIC = {("GET", "/openapi.json"), ("GET", "/"), ("GET", "/ui/{asset}")}
@@ -86,7 +86,7 @@ def test_api_key_security_scheme_applies_to_every_project_route():
 
 def test_limits_in_the_spec_match_the_routes():
     """The limits the spec states are those the code enforces."""
-    from chalicelib.segments import rules
+    from chalicelib.rules import tree
     from chalicelib.services import events, profiles
     from chalicelib.validation import ID_RE, MAX_ATTRIBUTES, PROJECT_RE
 
@@ -97,8 +97,8 @@ def test_limits_in_the_spec_match_the_routes():
     assert schemas["ProfileBatch"]["properties"]["profiles"]["maxItems"] == profiles.MAX_BATCH
     assert schemas["EventBatch"]["properties"]["events"]["maxItems"] == events.MAX_BATCH
     assert schemas["AttributesUpdate"]["maxProperties"] == MAX_ATTRIBUTES
-    assert schemas["SegmentDefinition"]["properties"]["name"]["maxLength"] == rules.MAX_NAME
-    assert f"Group{rules.MAX_DEPTH}" in schemas and f"Group{rules.MAX_DEPTH + 1}" not in schemas
+    assert schemas["SegmentDefinition"]["properties"]["name"]["maxLength"] == tree.MAX_NAME
+    assert f"Group{tree.MAX_DEPTH}" in schemas and f"Group{tree.MAX_DEPTH + 1}" not in schemas
     # each paged route's check_limit(..., default=D, maximum=M), read from the view's source
     for (method, path), op in spec_operations().items():
         query = {p["name"]: p["schema"] for p in _parameters(path, op) if p["in"] == "query"}
@@ -144,37 +144,37 @@ def _enums(node, where="#"):
 def test_operator_enums_and_rule_limits_come_from_the_registry():
     """Every enum that names operators is the registry's list, in its order; the field types,
     matches, value shapes and rule limits the spec states are the code's."""
-    from chalicelib.segments import rules
-    from chalicelib.segments.operators import OPERATORS, VALUE_CHECKS
-    from chalicelib.segments.stored import FIELD_TYPES
+    from chalicelib.rules import tree
+    from chalicelib.rules.operators import OPERATORS, VALUE_CHECKS
+    from chalicelib.rules.stored import FIELD_TYPES
 
     schemas = SPEC["components"]["schemas"]
     naming_operators = [where for where, enum in _enums(SPEC) if set(enum) & set(OPERATORS)]
     assert naming_operators == ["#/components/schemas/OperatorName"]
     assert schemas["OperatorName"]["enum"] == list(OPERATORS)
     assert schemas["FieldType"]["enum"] == list(FIELD_TYPES)
-    assert schemas["Match"]["enum"] == list(rules.MATCHES)
+    assert schemas["Match"]["enum"] == list(tree.MATCHES)
     assert schemas["Operator"]["properties"]["value"]["enum"] == list(VALUE_CHECKS)
     limits = schemas["RuleLimits"]
-    assert limits["required"] == list(rules.LIMITS)
-    assert {k: p["const"] for k, p in limits["properties"].items()} == rules.LIMITS
+    assert limits["required"] == list(tree.LIMITS)
+    assert {k: p["const"] for k, p in limits["properties"].items()} == tree.LIMITS
     definition = schemas["SegmentDefinition"]
-    assert definition["properties"]["description"]["maxLength"] == rules.MAX_DESCRIPTION
-    for number in (rules.MAX_CONDITIONS, rules.MAX_NODES, rules.MAX_DEPTH,
-                   rules.MAX_DEFINITION_BYTES):
+    assert definition["properties"]["description"]["maxLength"] == tree.MAX_DESCRIPTION
+    for number in (tree.MAX_CONDITIONS, tree.MAX_NODES, tree.MAX_DEPTH,
+                   tree.MAX_DEFINITION_BYTES):
         assert f" {number} " in definition["description"], number
     value = schemas["ConditionValue"]["anyOf"]
-    assert {"type": "string", "maxLength": rules.MAX_TEXT} in value
+    assert {"type": "string", "maxLength": tree.MAX_TEXT} in value
     many = next(v for v in value if v.get("type") == "array")
-    assert many["maxItems"] == rules.MAX_IN_VALUES
+    assert many["maxItems"] == tree.MAX_IN_VALUES
 
 
 @pytest.mark.parametrize("text", ["ok", " x ", "  ", "a\x00b", "tab\there", "line\nbreak",
                                   "del\x7f", "c1\x85", "two\r\nlines", "bell\x07"])
 def test_name_and_description_patterns_agree_with_the_parser(text):
     """What the spec's patterns allow in a segment's name and description, the parser takes."""
-    from chalicelib.errors import ValidationError
-    from chalicelib.segments import Catalogue, parse_segment
+    from chalicelib.infra.errors import ValidationError
+    from chalicelib.rules import Catalogue, parse_segment
 
     props = SPEC["components"]["schemas"]["SegmentDefinition"]["properties"]
     for key, body in [("name", {"name": text}), ("description", {"name": "n", "description": text})]:

@@ -2,9 +2,9 @@
 able to answer every rule the parser accepts."""
 import pytest
 
-from chalicelib.segments import vectors
-from chalicelib.segments.operators import OPERATORS, VALUE_CHECKS, Operator
-from chalicelib.segments.stored import FIELD_TYPES
+from chalicelib.rules import vectors
+from chalicelib.rules.operators import OPERATORS, VALUE_CHECKS, Operator
+from chalicelib.rules.stored import FIELD_TYPES
 
 
 def test_every_operator_declares_a_mask_for_every_type_it_applies_to():

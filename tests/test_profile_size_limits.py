@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from chalicelib import behaviour as aggregates
 from chalicelib.behaviour import apply_events, parse_event
-from chalicelib.storage import profiles as store
-from chalicelib.storage.models import EventModel, ProfileModel
+from chalicelib.storage import profile_table
+from chalicelib.storage.tables import EventModel, ProfileModel
 
 START = date(1992, 1, 1)
 
@@ -105,7 +105,7 @@ def test_a_profile_stored_with_decades_of_daily_history_keeps_taking_events(api,
     old["activity"] = {(START + timedelta(days=i)).isoformat(): [0, 1, 0, 0, 0]
                        for i in range(25 * 365)}
     old["page_views"] = 25 * 365
-    ProfileModel.get(store.profile_key(project["id"], "big"), "big").update(
+    ProfileModel.get(profile_table.profile_key(project["id"], "big"), "big").update(
         actions=[ProfileModel.behaviour.set(old)])  # planted as older code stored it
     assert len(json.dumps(old)) > 250_000
 
@@ -124,7 +124,7 @@ def test_a_profile_just_under_the_limit_can_still_be_written(api):
     THEN the event is stored (the store accepts every profile the limit lets through, not a 500),
     and the attributes are a 413 naming /attributes."""
     status, _ = api.put("/profiles/big",
-                        {"attributes": attributes_of(store.MAX_PROFILE_BYTES - 2_000 - 4)})
+                        {"attributes": attributes_of(profile_table.MAX_PROFILE_BYTES - 2_000 - 4)})
     assert status == 201
     status, body = api.post("/events", {"events": daily(1, date(2026, 1, 1))})
     assert status == 200 and body["accepted"] == 1, body
@@ -140,13 +140,13 @@ def test_a_batch_that_would_outgrow_the_profile_writes_nothing(api, project):
     WHEN the batch is sent, and sent again
     THEN the profile's 180 events are each rejected (413 payload_too_large at /profile_id), none of
     them is stored or counted, and the other profile's event is accepted."""
-    api.put("/profiles/big", {"attributes": attributes_of(store.MAX_PROFILE_BYTES - 4_000 - 4)})
+    api.put("/profiles/big", {"attributes": attributes_of(profile_table.MAX_PROFILE_BYTES - 4_000 - 4)})
     before = api.get("/profiles/big")[1]
     batch = daily(180, date(2025, 1, 1)) + [page_view("x1", date(2025, 1, 1), profile="other")]
     grown = apply_events(None, events(batch[:90]))
-    assert profile_bytes({**before, "behaviour": grown}) <= store.MAX_PROFILE_BYTES  # premise
+    assert profile_bytes({**before, "behaviour": grown}) <= profile_table.MAX_PROFILE_BYTES  # premise
     grown = apply_events(None, events(batch[:180]))
-    assert profile_bytes({**before, "behaviour": grown}) > store.MAX_PROFILE_BYTES  # premise
+    assert profile_bytes({**before, "behaviour": grown}) > profile_table.MAX_PROFILE_BYTES  # premise
 
     for attempt in range(2):
         status, body = api.post("/events", {"events": batch})
@@ -166,13 +166,13 @@ def test_a_redelivered_batch_of_a_profile_near_the_limit_is_answered_as_duplicat
     batch = [purchase(f"o{i}", date(2025, 1, 1) + timedelta(days=i), 5.0) for i in range(180)]
     once = apply_events(None, events(batch))
     twice = apply_events(once, events(batch))
-    room = store.MAX_PROFILE_BYTES - 100 - len(json.dumps(once)) - len("{}")
+    room = profile_table.MAX_PROFILE_BYTES - 100 - len(json.dumps(once)) - len("{}")
     api.put("/profiles/big", {"attributes": attributes_of(room)})
-    assert room + len(json.dumps(twice)) + len("{}") > store.MAX_PROFILE_BYTES  # premise
+    assert room + len(json.dumps(twice)) + len("{}") > profile_table.MAX_PROFILE_BYTES  # premise
     status, body = api.post("/events", {"events": batch})
     assert status == 200 and body["accepted"] == 180, body
     stored = api.get("/profiles/big")[1]
-    assert profile_bytes(stored) == store.MAX_PROFILE_BYTES - 100
+    assert profile_bytes(stored) == profile_table.MAX_PROFILE_BYTES - 100
 
     status, body = api.post("/events", {"events": batch})
     assert status == 200 and (body["accepted"], body["duplicates"], body["rejected"]) == \

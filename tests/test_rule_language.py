@@ -1,7 +1,7 @@
 """GET /fields describes the rule language from the operator registry and rules.py: operators
 with labels and value shapes, the matches, and the limits the parser enforces."""
-from chalicelib.segments.operators import OPERATORS
-from chalicelib.segments.rules import LIMITS, MATCHES
+from chalicelib.rules.operators import OPERATORS
+from chalicelib.rules.tree import LIMITS, MATCHES
 
 
 def test_fields_lists_operators_matches_and_limits(api):
@@ -29,7 +29,7 @@ def test_the_readme_operator_table_is_the_registry():
     import re
     from pathlib import Path
 
-    from chalicelib.segments.operators import OPERATORS_BY_TYPE
+    from chalicelib.rules.operators import OPERATORS_BY_TYPE
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Segment rules", 1)[1].split("\n## ", 1)[0]

@@ -5,12 +5,11 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.api import triggers
-from chalicelib.storage.profile_stream import parse_stream_record
-from chalicelib.storage.table_keys import profile_partition
 from chalicelib.predict import artifact
 from chalicelib.services import scoring
-from chalicelib.storage import model_store
-from chalicelib.storage import profiles as store
+from chalicelib.storage import model_store, profile_table
+from chalicelib.storage.profile_stream import parse_stream_record
+from chalicelib.storage.table_keys import profile_partition
 
 
 def events_for(profile, n, day="2026-11-01"):
@@ -55,10 +54,10 @@ def test_scores_are_written_without_touching_client_data(shop, project):
 
 
 def test_a_stale_score_is_not_written_over_newer_data(shop, project):
-    profile = store.get(project["id"], "p04")
+    profile = profile_table.get(project["id"], "p04")
     shop.put("/profiles/p04", {"attributes": {"changed": 1}})  # version moves on
-    assert store.write_predictive(profile, {"clv": 1}) is False
-    assert store.get(project["id"], "p04").predictive == {}
+    assert profile_table.write_predictive(profile, {"clv": 1}) is False
+    assert profile_table.get(project["id"], "p04").predictive == {}
 
 
 class Record:
@@ -128,8 +127,8 @@ def test_the_scheduled_handler_fans_out_one_message_per_shard(shop, project, oth
     assert job["shards"] == {"total": 4, "done": 4, "failed": 0, "pending": 0}
     assert (job["profiles_read"], job["written"]) == (40, 40)
     assert shop.get("/profiles/p00")[1]["predictive"]["conversion_potential"] >= 0
-    from chalicelib.storage import snapshots
-    snapshot, taken_at = snapshots.latest(project["id"])
+    from chalicelib.storage import snapshot_store
+    snapshot, taken_at = snapshot_store.latest(project["id"])
     assert sorted(snapshot.profile_ids) == [f"p{p:02d}" for p in range(40)]
     assert list(snapshot.profile_ids) == sorted(snapshot.profile_ids)
 
@@ -147,7 +146,7 @@ def test_a_broken_project_model_falls_back_to_the_default(shop, project):
 def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
         shop, project, drain, monkeypatch):
     # given: shard 2's first run dies after scoring part of it
-    real_iter, real_write = store.iter_shard, store.write_predictive
+    real_iter, real_write = profile_table.iter_shard, profile_table.write_predictive
     runs, writes = {"shard2": 0}, {}
 
     def dying_iter(project_id, shard, page_size=500):
@@ -162,8 +161,8 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
         ok = real_write(model, predictive, change_at)
         writes[model.profile_id] = writes.get(model.profile_id, 0) + ok
         return ok
-    monkeypatch.setattr(store, "iter_shard", dying_iter)
-    monkeypatch.setattr(store, "write_predictive", counting_write)
+    monkeypatch.setattr(profile_table, "iter_shard", dying_iter)
+    monkeypatch.setattr(profile_table, "write_predictive", counting_write)
     monkeypatch.setattr(scoring, "PAGE", 2)  # small pages, so the dead run wrote some scores
     job = scoring.start_rescore(project["id"], date(2026, 11, 20))
     # when: the workers run; the failed message comes back (SQS redelivery) and succeeds

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from chalicelib.services import scoring
-from chalicelib.storage import snapshots
+from chalicelib.storage import snapshot_store
 
 RULES = {"name": "buyers", "match": "all", "rules": [
     {"field": "behaviour.orders", "operator": "gte", "value": 1},
@@ -28,18 +28,18 @@ def shop(api, project):
 
 def walk(api, path, body=None):
     """The same request answered with the snapshot hidden."""
-    saved = snapshots.latest
-    snapshots.latest = lambda project_id: None
+    saved = snapshot_store.latest
+    snapshot_store.latest = lambda project_id: None
     try:
         return api.post(path, body)[1] if body is not None else api.get(path)[1]
     finally:
-        snapshots.latest = saved
+        snapshot_store.latest = saved
 
 
 def test_snapshot_answers_equal_the_walk_and_stay_fresh(shop, project):
     sid = shop.post("/segments", RULES)[1]["segment_id"]
     scoring.rescore_project(project["id"], date(2026, 11, 20))  # takes the snapshot
-    assert snapshots.latest(project["id"]) is not None
+    assert snapshot_store.latest(project["id"]) is not None
 
     def check():
         preview = shop.post("/segments/preview", RULES)[1]
@@ -79,8 +79,8 @@ def test_the_snapshot_is_compact(shop, project):
 def test_changed_profiles_come_from_the_change_log_not_the_table(shop, project, monkeypatch):
     # given: a snapshot, then events, attribute writes, a score write and an erasure (no margin:
     # with one, the profiles the fixture wrote just before the snapshot are read again)
-    from chalicelib.storage import changes
-    monkeypatch.setattr(changes, "MARGIN_SECONDS", 0)
+    from chalicelib.storage import change_log
+    monkeypatch.setattr(change_log, "MARGIN_SECONDS", 0)
     sid = shop.post("/segments", RULES)[1]["segment_id"]
     time.sleep(1.1)  # profiles written in the snapshot's first second have their scores re-read
     scoring.rescore_project(project["id"], date(2026, 11, 20))
@@ -88,10 +88,10 @@ def test_changed_profiles_come_from_the_change_log_not_the_table(shop, project, 
     shop.put("/profiles/p00", {"attributes": {"country": "DE"}})
     scoring.score_profiles(project["id"], ["p01", "p04"])
     shop.delete("/profiles/p06")
-    from chalicelib.storage import profiles as profile_store
+    from chalicelib.storage import profile_table
     reread = []
-    real = profile_store.batch_get
-    monkeypatch.setattr(profile_store, "batch_get",
+    real = profile_table.batch_get
+    monkeypatch.setattr(profile_table, "batch_get",
                         lambda pid, ids: reread.extend(ids) or real(pid, ids))
     # when: the segment is counted
     count = shop.get(f"/segments/{sid}/count")[1]
@@ -105,7 +105,7 @@ def test_changed_profiles_come_from_the_change_log_not_the_table(shop, project, 
 
 
 def test_the_change_log_resolves_each_profile_to_its_latest_document():
-    from chalicelib.storage.changes import ERASED, PREDICTIVE, WRITE, resolve
+    from chalicelib.storage.change_log import ERASED, PREDICTIVE, WRITE, resolve
 
     def doc(v, p=None):
         return {"v": v, "predictive": p or {}}

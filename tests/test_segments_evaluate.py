@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.segments import Catalogue, compile_rules, parse_segment
-from chalicelib.segments.fields import CUSTOMER_TYPES
-from chalicelib.segments.operators import OPERATORS, OPERATORS_BY_TYPE
+from chalicelib.rules import Catalogue, compile_rules, parse_segment
+from chalicelib.rules.fields import CUSTOMER_TYPES
+from chalicelib.rules.operators import OPERATORS, OPERATORS_BY_TYPE
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 CATALOGUE = Catalogue({"n": {"number": 1}, "t": {"string": 1}, "l": {"list": 1},
@@ -224,7 +224,7 @@ def test_compiled_rules_agree_with_the_reference_evaluator(tree, population):
 
 # --- the vectorised engine agrees with the per-profile evaluator --------------------------------
 
-from chalicelib.segments.columnar import Snapshot, compile_mask  # noqa: E402
+from chalicelib.rules.columnar import Snapshot, compile_mask  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)
@@ -288,7 +288,7 @@ def test_columnar_numbers_compare_like_floats(values, op, value):
 
 
 def test_a_column_of_another_type_than_the_catalogue_is_stale():
-    from chalicelib.segments.columnar import StaleSnapshot
+    from chalicelib.rules.columnar import StaleSnapshot
     documents = [{"profile_id": f"p{i}", "attributes": {"n": "text"}} for i in range(3)]
     text_catalogue = Catalogue({"n": {"string": 3}})
     snapshot = Snapshot.build(documents, text_catalogue, ["attributes.n"])

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chalicelib.segments.rules import MAX_DEFINITION_BYTES, MAX_NODES
+from chalicelib.rules.tree import MAX_DEFINITION_BYTES, MAX_NODES
 
 ORDERS = '{"field": "behaviour.orders", "operator": "%s", "value": %s}'
 BIG = "1" + "0" * 309  # an integer JSON allows and no float holds

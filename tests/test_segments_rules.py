@@ -1,9 +1,9 @@
 """Parsing and validation of segment rules against the field catalogue."""
 import pytest
 
-from chalicelib.errors import ValidationError
-from chalicelib.segments import Catalogue, parse_segment
-from chalicelib.segments.rules import MAX_CONDITIONS
+from chalicelib.infra.errors import ValidationError
+from chalicelib.rules import Catalogue, parse_segment
+from chalicelib.rules.tree import MAX_CONDITIONS
 
 CATALOGUE = Catalogue({"country": {"string": 3}, "age": {"number": 5, "string": 1},
                        "tags": {"list": 2}, "vip": {"boolean": 1},

@@ -359,7 +359,7 @@ def test_the_unit_tests_catalogue_agrees_with_the_servers(client, project):
     in the file is the server's, the file names every limit the server's has (values may move),
     and the server uses no value shape the builder does not know (it would show a bare text box
     for it). An operator added with a known shape needs no change here."""
-    from chalicelib.segments.fields import Catalogue
+    from chalicelib.rules.fields import Catalogue
     fixture = json.loads((ROOT / "tests" / "ui" / "fields.json").read_text())
     r = client.http.get(f"/projects/{project['id']}/fields", headers={"x-api-key": project["key"]})
     body = json.loads(r.body)

@@ -9,9 +9,9 @@ import uuid
 
 from chalice import Blueprint, Response
 
-from .. import observability
-from ..errors import Forbidden, ServiceError, Unauthorized
-from ..storage import projects
+from ..infra import observability
+from ..infra.errors import Forbidden, ServiceError, Unauthorized
+from ..storage import project_table
 from ..storage.connection import bind
 from ..validation import parse_json_body
 
@@ -81,7 +81,7 @@ def authorize(blueprint: Blueprint, project_id: str) -> None:
     api_key = blueprint.current_request.headers.get("x-api-key")
     if not api_key or len(api_key) > 200:
         raise Unauthorized("missing or invalid x-api-key header")
-    key_project = projects.project_of_key(api_key)
+    key_project = project_table.project_of_key(api_key)
     if key_project is None:
         raise Unauthorized("missing or invalid x-api-key header")
     if key_project != project_id:

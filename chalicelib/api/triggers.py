@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from chalice import Blueprint, Rate
 
-from .. import observability
+from ..infra import observability
 from ..services import scoring, work
 from ..storage.profile_stream import parse_stream_record
 

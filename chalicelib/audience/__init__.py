@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from .base import Audience
 from .catalogue import catalogue
-from .snapshot import MAX_OVERLAY, SnapshotAudience
-from .table_walk import TableWalkAudience
+from .snapshot_backend import MAX_OVERLAY, SnapshotAudience
+from .table_walk_backend import TableWalkAudience
 from .worth import CLV_BINS, CONVERSION_BINS, SegmentWorth
 
 

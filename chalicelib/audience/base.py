@@ -4,7 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Iterator
 
-from ..storage import profiles as profile_store
+from ..storage import profile_table
 from .worth import SegmentWorth
 
 READ_BATCH = 500  # member ids per page when reading every member's document
@@ -38,7 +38,7 @@ class Audience(ABC):
     def documents(self, ids: list[str]) -> list[dict]:
         """The members' current profile documents, in the order given; a profile erased since
         it was found is left out."""
-        found = profile_store.documents(self.project_id, ids)
+        found = profile_table.documents(self.project_id, ids)
         return [found[pid] for pid in ids if pid in found]
 
     def iter_documents(self, batch: int = READ_BATCH) -> Iterator[dict]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-from ..segments import ABSENT, field_value
-from ..segments.columnar import Snapshot
-from ..storage import changes, model_store, snapshots
-from ..storage import profiles as profile_store
+from ..rules import ABSENT, field_value
+from ..rules.columnar import Snapshot
+from ..storage import change_log, model_store, profile_table, snapshot_store
 from .catalogue import catalogue
 
 PAGE = 2000  # documents collected at a time by snapshot_project
@@ -20,7 +19,7 @@ class SnapshotBuilder:
 
     def __init__(self, project_id: str, taken_at: str | None = None, fields=None):
         self.project_id = project_id
-        self.taken_at = taken_at or changes.stamp()
+        self.taken_at = taken_at or change_log.stamp()
         self.fields = [(f.path, f.type) for f in catalogue(project_id)] \
             if fields is None else fields
         self.ids: list[str] = []
@@ -62,11 +61,11 @@ class SnapshotBuilder:
     def save(self) -> float:
         """Store the snapshot (less any profile erased since it was read); bytes per profile."""
         snapshot = Snapshot.from_values(self.ids, self.values)
-        erased = changes.erased_since(self.project_id, self.taken_at)
+        erased = change_log.erased_since(self.project_id, self.taken_at)
         if erased:  # read before their erasure: their rows must not reach S3
             snapshot = snapshot.without(erased)
         model_store.ensure_bucket()
-        snapshots.save(self.project_id, snapshot, self.taken_at)
+        snapshot_store.save(self.project_id, snapshot, self.taken_at)
         return round(snapshot.nbytes() / max(snapshot.n, 1), 1)
 
 
@@ -75,7 +74,7 @@ def snapshot_project(project_id: str) -> dict:
     started = time.time()
     builder = SnapshotBuilder(project_id)
     batch = []
-    for _, document in profile_store.iter_documents(project_id, page_size=PAGE):
+    for _, document in profile_table.iter_documents(project_id, page_size=PAGE):
         batch.append(document)
         if len(batch) == PAGE:
             builder.add(batch)

@@ -1,9 +1,9 @@
 """A project's field catalogue: the built-in fields and the attributes it has stored."""
 from __future__ import annotations
 
-from ..segments import Catalogue
-from ..storage import profiles as profile_store
+from ..rules import Catalogue
+from ..storage import profile_table
 
 
 def catalogue(project_id: str) -> Catalogue:
-    return Catalogue(profile_store.attribute_kinds(project_id))
+    return Catalogue(profile_table.attribute_kinds(project_id))

@@ -166,7 +166,8 @@ def queue_runner(app, config: SQSEventConfig, stop: threading.Event):
 def runners(stop: threading.Event) -> list:
     """(name, target) pairs the stack runs as threads until `stop` is set."""
     from app import app
-    from ..storage.models import ProfileModel
+
+    from ..storage.tables import ProfileModel
     out = []
     for source in app.event_sources:
         if isinstance(source, ScheduledEventConfig):

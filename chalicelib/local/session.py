@@ -1,6 +1,6 @@
 """Where the CLI finds the local store: the running `make run` stack, or, when none runs, an
 in-process moto loaded from the data folder, journaled as it writes, and saved back when the
-command ends (store.py)."""
+command ends (saved_state.py)."""
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +11,7 @@ import secrets
 import time
 from pathlib import Path
 
-from .. import config
+from ..infra import config
 
 DATA_DIR = Path(os.environ.get("LOCAL_DATA_DIR", ".local"))
 REGION = "us-east-1"
@@ -28,7 +28,7 @@ def paths(data_dir: Path = None) -> dict[str, Path]:
 
 
 def local_environment(p: dict[str, Path], endpoint: str | None) -> None:
-    """The settings every local process shares (read lazily by chalicelib.config)."""
+    """The settings every local process shares (read lazily by chalicelib.infra.config)."""
     if not p["secret"].exists():
         p["secret"].write_text(secrets.token_urlsafe(32))
     os.environ.update({
@@ -82,14 +82,14 @@ def local_store(data_dir: Path = None):
     from .moto_lock import serialize_moto_calls
     serialize_moto_calls()
     from ..storage.model_store import ensure_bucket
-    from . import store
+    from . import saved_state
     saved = None
     try:
         local_environment(p, None)
         with mock_aws():
             create_tables()
             ensure_bucket()
-            saved = store.LocalStore(p, REGION, TABLE_PREFIX, MODEL_BUCKET)
+            saved = saved_state.LocalStore(p, REGION, TABLE_PREFIX, MODEL_BUCKET)
             saved.load()
             yield None
             saved.save()

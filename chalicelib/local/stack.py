@@ -3,7 +3,7 @@
 Starts moto's DynamoDB on 127.0.0.1, creates the tables, loads the data folder, seeds the demo
 project, serves the API with chalice's local server, and runs what Lambda would run for us
 (schedules, stream triggers) as threads. Every write is journaled as moto makes it, the store is
-saved every store.SAVE_EVERY seconds, and Ctrl-C saves and stops (store.py, journal.py).
+saved every saved_state.SAVE_EVERY seconds, and Ctrl-C saves and stops (saved_state.py, journal.py).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import journal, session, store
+from . import journal, saved_state, session
 
 log = logging.getLogger("local")
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ class Stack:
         self.paths = session.paths(data_dir)
         self.stop = threading.Event()
         self.lock = None
-        self.store: store.LocalStore | None = None
+        self.store: saved_state.LocalStore | None = None
         self.moto = self.mock = None
         self.http = None
         self.threads: list[threading.Thread] = []
@@ -61,8 +61,8 @@ class Stack:
         ensure_bucket()
         from ..storage.work_queue import ensure_queue
         ensure_queue(visibility_timeout=10)  # a failed message comes back after 10 s locally
-        self.store = store.LocalStore(self.paths, session.REGION, session.TABLE_PREFIX,
-                                      session.MODEL_BUCKET)
+        self.store = saved_state.LocalStore(self.paths, session.REGION, session.TABLE_PREFIX,
+                                            session.MODEL_BUCKET)
         loaded = self.store.load()
         print(f"Local DynamoDB on {endpoint}; loaded {loaded} items from {self.paths['store']}",
               flush=True)
@@ -111,7 +111,7 @@ class Stack:
                 self.store.sync()
             except Exception:
                 log.exception("syncing the journal failed")
-            if time.time() - self.store.last_save >= store.SAVE_EVERY and self.store.has_changes():
+            if time.time() - self.store.last_save >= saved_state.SAVE_EVERY and self.store.has_changes():
                 self.save()
 
     def save(self) -> None:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 import secrets
 
-from .. import webhooks
-from ..config import settings
-from ..errors import Conflict, NotFound
-from ..storage import segments as segment_store
-from ..storage import work_queue
+from ..infra.config import settings
+from ..infra.errors import Conflict, NotFound
+from ..storage import segment_table, work_queue
 from ..storage.records import SegmentRecord
 from ..storage.work_messages import Deliver
 from ..validation import check_id, expect_object, now_iso
-from . import segments
+from . import segments, webhooks
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 5
@@ -38,7 +36,7 @@ def create(project_id: str, segment_id: str, body) -> dict:
                        "too_many_destinations")
     destination = {"destination_id": "dst_" + secrets.token_hex(8), "url": url,
                    "secret": "whsec_" + secrets.token_urlsafe(32), "created_at": now_iso()}
-    segment_store.set_destinations(segment, current + [destination])
+    segment_table.set_destinations(segment, current + [destination])
     # the secret is shown once: the receiver keeps it to check signatures
     return {**_public(destination), "secret": destination["secret"]}
 
@@ -55,7 +53,7 @@ def delete(project_id: str, segment_id: str, destination_id: str) -> None:
     kept = [d for d in current if d["destination_id"] != destination_id]
     if len(kept) == len(current):
         raise NotFound(f"destination {destination_id!r} not found", "/destination_id")
-    segment_store.set_destinations(segment, kept)
+    segment_table.set_destinations(segment, kept)
 
 
 def notify(project_id: str, segment: SegmentRecord, changes: list[dict]) -> int:
@@ -80,7 +78,7 @@ class DeliveryFailed(Exception):
 def deliver(project_id: str, segment_id: str, destination_id: str, delivery: str,
             changes: list[dict]) -> dict:
     import requests
-    segment = segment_store.get(project_id, segment_id)
+    segment = segment_table.get(project_id, segment_id)
     destination = next((d for d in segment.destinations or []
                         if d["destination_id"] == destination_id), None) if segment else None
     if destination is None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..behaviour import apply_events, parse_event
-from ..errors import ServiceError, ValidationError
-from ..storage import profiles as store
+from ..infra.errors import ServiceError, ValidationError
+from ..storage import profile_table
 from ..validation import expect_object
 
 MAX_BATCH = 500
@@ -34,7 +34,7 @@ def ingest(project_id: str, body) -> dict:
     for profile_id, indexed in by_profile.items():
         events = [e for _, e in indexed]
         try:
-            redelivered = store.add_events(project_id, profile_id, events, apply_events)
+            redelivered = profile_table.add_events(project_id, profile_id, events, apply_events)
         except ServiceError as exc:
             errors.extend({"index": i, **exc.to_dict()} for i, _ in indexed)
             continue

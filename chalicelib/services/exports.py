@@ -12,7 +12,7 @@ Lambda behind API Gateway cannot stream and answers at most about 6 MB, so:
   estimate, not measured on AWS, of the documents (500 batch reads of 100) one request can read
   within API Gateway's 29 s. Bigger segments need an asynchronous export (the work queue).
 A stored export expires a day after it was made (410 from the download route; an S3 lifecycle
-rule deletes it too: storage.exports.LIFECYCLE_RULE).
+rule deletes it too: storage.export_store.LIFECYCLE_RULE).
 """
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Iterator
 
-from .. import export_format as fmt
 from ..audience import audience_of
-from ..errors import Gone, NotFound, PayloadTooLarge, ValidationError
-from ..storage import exports as store
+from ..infra.errors import Gone, NotFound, PayloadTooLarge, ValidationError
+from ..storage import export_store
 from ..validation import check_id
+from . import export_format as fmt
 from . import segments
 
 INLINE_MAX_ROWS = 5_000
@@ -102,8 +102,8 @@ def export(project_id: str, segment_id: str, format_raw: str | None,
         return ExportFile(body, content_type, filename, len(rows), skipped)
     export_id = "exp_" + secrets.token_hex(10)
     created_at = _now()
-    key = store.put(project_id, export_id, ext, body, content_type, filename, created_at,
-                    len(rows), skipped)
+    key = export_store.put(project_id, export_id, ext, body, content_type, filename, created_at,
+                           len(rows), skipped)
     return {"export_id": export_id, "format": kind, "customer_match": customer_match,
             "rows": len(rows), "skipped": skipped, "bytes": len(body),
             **_link(project_id, export_id, key, filename, created_at)}
@@ -111,9 +111,9 @@ def export(project_id: str, segment_id: str, format_raw: str | None,
 
 def _link(project_id: str, export_id: str, key: str, filename: str, created_at: datetime) -> dict:
     now = _now()
-    export_expires = created_at + store.EXPORT_TTL
+    export_expires = created_at + export_store.EXPORT_TTL
     seconds = max(1, min(URL_SECONDS, int((export_expires - now).total_seconds())))
-    return {"download_url": store.presign(key, filename, seconds),
+    return {"download_url": export_store.presign(key, filename, seconds),
             "expires_at": _iso(min(export_expires, now + timedelta(seconds=seconds))),
             "download_path": f"/projects/{project_id}/exports/{export_id}",
             "export_expires_at": _iso(export_expires)}
@@ -122,14 +122,14 @@ def _link(project_id: str, export_id: str, key: str, filename: str, created_at: 
 def download(project_id: str, export_id: str):
     """The stored export's file when it fits in a response, else a fresh presigned URL."""
     check_id(export_id, "/export_id", "export_id")
-    stored = store.find(project_id, export_id) if EXPORT_ID_RE.match(export_id) else None
+    stored = export_store.find(project_id, export_id) if EXPORT_ID_RE.match(export_id) else None
     if stored is None:
         raise NotFound(f"export {export_id!r} not found", "/export_id")
-    if _now() - stored.created_at >= store.EXPORT_TTL:
+    if _now() - stored.created_at >= export_store.EXPORT_TTL:
         raise Gone(f"export {export_id!r} expired a day after it was made; export the "
                    "segment again", "/export_id", "expired")
     if stored.size <= INLINE_MAX_BYTES:
-        return ExportFile(store.read(stored.key), stored.content_type, stored.filename,
+        return ExportFile(export_store.read(stored.key), stored.content_type, stored.filename,
                           stored.rows, stored.skipped)
     return {"export_id": export_id, "rows": stored.rows, "skipped": stored.skipped,
             "bytes": stored.size,

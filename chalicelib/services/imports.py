@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..behaviour import apply_events, parse_event
-from ..errors import ValidationError
-from ..profiles import merge_attributes
-from ..storage import bulk
+from ..infra.errors import ValidationError
+from ..profile_documents import merge_attributes
+from ..storage import bulk_import
 
 REQUIRED = {"customer_id", "timestamp", "amount"}
 
@@ -47,5 +47,5 @@ def read_transactions(path: Path) -> dict[str, list]:
 def import_grouped(project_id: str, by_customer: dict[str, list],
                    progress: Callable[[int, int], None] | None = None) -> dict:
     items = ((customer, {}, events) for customer, events in by_customer.items())
-    totals = bulk.import_profiles(project_id, items, merge_attributes, apply_events, progress)
+    totals = bulk_import.import_profiles(project_id, items, merge_attributes, apply_events, progress)
     return {"customers": len(by_customer), **totals}

@@ -12,13 +12,11 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
-from .. import cursor, observability
 from ..audience import audience_of
-from ..errors import Conflict, ValidationError
-from ..segments import compile_rules
-from ..storage import memberships as store
-from ..storage import profiles as profile_store
-from ..storage import segments as segment_store
+from ..infra import cursor, observability
+from ..infra.errors import Conflict, ValidationError
+from ..rules import compile_rules
+from ..storage import membership_table, profile_table, segment_table
 from ..storage.connection import bind
 from . import destinations, segments
 
@@ -29,7 +27,7 @@ STATS_POINTS = 90
 def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
     """Full evaluation of one segment; idempotent (a second run finds nothing to change)."""
     started = time.time()
-    segment = segment_store.get(project_id, segment_id)
+    segment = segment_table.get(project_id, segment_id)
     if segment is None:
         return {"segment_id": segment_id, "skipped": "the segment was deleted"}
     try:
@@ -37,13 +35,13 @@ def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
     except Conflict as exc:
         return {"segment_id": segment_id, "skipped": exc.message}
     now = set(audience_of(project_id, root).ids())
-    stored = store.members(project_id, segment_id)
-    applied = store.apply_changes(project_id, segment_id, now - stored, stored - now)
+    stored = membership_table.members(project_id, segment_id)
+    applied = membership_table.apply_changes(project_id, segment_id, now - stored, stored - now)
     destinations.notify(project_id, segment, applied)
     entered = sum(1 for c in applied if c["change"] == "entered")
     exited = len(applied) - entered
     duration_ms = (time.time() - started) * 1000
-    store.record_stat(project_id, segment_id, len(now), entered, exited, duration_ms, trigger)
+    membership_table.record_stat(project_id, segment_id, len(now), entered, exited, duration_ms, trigger)
     observability.emit_metrics({"SegmentEvaluationDuration": (duration_ms, "Milliseconds"),
                                 "SegmentEntries": (float(entered), "Count"),
                                 "SegmentExits": (float(exited), "Count")}, trigger=trigger)
@@ -56,7 +54,7 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
     if not documents:
         return {"entered": 0, "exited": 0}
     rules = []
-    for segment in segment_store.list_all(project_id):
+    for segment in segment_table.list_all(project_id):
         try:
             rules.append((segment, compile_rules(segments.stored_root(project_id, segment))))
         except Conflict:
@@ -64,12 +62,12 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
     if not rules:
         return {"entered": 0, "exited": 0}
     ids = [d["profile_id"] for d in documents]
-    stored = store.members_among(project_id, [s.segment_id for s, _ in rules], ids)
+    stored = membership_table.members_among(project_id, [s.segment_id for s, _ in rules], ids)
     entered = exited = 0
     for segment, matches in rules:
         now = {d["profile_id"] for d in documents if matches(d)}
         was = {pid for s, pid in stored if s == segment.segment_id}
-        applied = store.apply_changes(project_id, segment.segment_id, now - was, was - now)
+        applied = membership_table.apply_changes(project_id, segment.segment_id, now - was, was - now)
         destinations.notify(project_id, segment, applied)
         n_in = sum(1 for c in applied if c["change"] == "entered")
         entered, exited = entered + n_in, exited + len(applied) - n_in
@@ -77,20 +75,20 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
 
 
 def segment_ids(project_id: str) -> list[str]:
-    return [s.segment_id for s in segment_store.list_all(project_id)]
+    return [s.segment_id for s in segment_table.list_all(project_id)]
 
 
 def profile_segments(project_id: str, profile_id: str) -> dict:
     """The saved segments a profile is a member of, as last evaluated."""
     from ..validation import check_id
     check_id(profile_id, "/profile_id", "profile_id")
-    if profile_store.get(project_id, profile_id, consistent=False) is None:
-        from ..errors import NotFound
+    if profile_table.get(project_id, profile_id, consistent=False) is None:
+        from ..infra.errors import NotFound
         raise NotFound(f"profile {profile_id!r} not found", "/profile_id")
-    member_of = store.segments_of(project_id, profile_id)
+    member_of = membership_table.segments_of(project_id, profile_id)
     return {"profile_id": profile_id, "segments": [
         {"segment_id": s.segment_id, "name": s.definition.get("name")}
-        for s in segment_store.list_all(project_id) if s.segment_id in member_of]}
+        for s in segment_table.list_all(project_id) if s.segment_id in member_of]}
 
 
 DEFAULT_CHANGES_DAYS = 7
@@ -105,8 +103,8 @@ def changes(project_id: str, segment_id: str, since: str | None, limit: int,
     after = cursor.decode(cursor_text, scope, bind().cursor_secret)
     if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
         raise ValidationError("cursor is invalid", "/cursor", "invalid_cursor")
-    items, more = store.history(project_id, segment_id, moment, after[0] if after else None,
-                                limit)
+    items, more = membership_table.history(project_id, segment_id, moment, after[0] if after else None,
+                                           limit)
     out = {"changes": [{"profile_id": i.profile_id, "change": i.change, "at": _iso(i.at)}
                        for i in items]}
     if more:
@@ -117,7 +115,7 @@ def changes(project_id: str, segment_id: str, since: str | None, limit: int,
 def stats(project_id: str, segment_id: str) -> dict:
     """The segment's size now, and its size at each full evaluation (newest first)."""
     segment = segments.load(project_id, segment_id)
-    points = store.stats(project_id, segment_id, STATS_POINTS)
+    points = membership_table.stats(project_id, segment_id, STATS_POINTS)
     size = segments.count_of(project_id, segment)
     return {"segment_id": segment_id, "size": size,
             "last_computed_at": _iso(points[0].at) if points else None,

@@ -1,10 +1,10 @@
 """Profiles: upsert, batch upsert, read, page, erase."""
 from __future__ import annotations
 
-from .. import cursor
-from ..errors import NotFound, ServiceError, ValidationError
-from ..profiles import merge_attributes
-from ..storage import profiles as store
+from ..infra import cursor
+from ..infra.errors import NotFound, ServiceError, ValidationError
+from ..profile_documents import merge_attributes
+from ..storage import profile_table
 from ..storage.connection import bind
 from ..validation import check_attributes, check_id, expect_object
 
@@ -25,8 +25,8 @@ def upsert(project_id: str, profile_id: str, body) -> tuple[dict, bool]:
     if "profile_id" in body and body["profile_id"] != profile_id:
         raise ValidationError("profile_id in the body differs from the URL", "/profile_id",
                               "invalid_value")
-    profile, created = store.upsert_attributes(project_id, profile_id, attributes,
-                                               merge_attributes)
+    profile, created = profile_table.upsert_attributes(project_id, profile_id, attributes,
+                                                       merge_attributes)
     return profile.document(), created
 
 
@@ -44,8 +44,8 @@ def batch_upsert(project_id: str, body) -> dict:
                           {"profile_id", "attributes"})
             profile_id = check_id(item["profile_id"], f"{path}/profile_id", "profile_id")
             attributes = _attributes_body(item, path)
-            _, created = store.upsert_attributes(project_id, profile_id, attributes,
-                                                 merge_attributes)
+            _, created = profile_table.upsert_attributes(project_id, profile_id, attributes,
+                                                         merge_attributes)
             results.append({"index": i, "profile_id": profile_id,
                             "status": "created" if created else "updated"})
         except ServiceError as exc:  # a bad item does not sink the rest
@@ -58,7 +58,7 @@ def batch_upsert(project_id: str, body) -> dict:
 
 def get(project_id: str, profile_id: str) -> dict:
     check_id(profile_id, "/profile_id", "profile_id")
-    profile = store.get(project_id, profile_id)
+    profile = profile_table.get(project_id, profile_id)
     if profile is None:
         raise NotFound(f"profile {profile_id!r} not found", "/profile_id")
     return profile.document()
@@ -70,8 +70,8 @@ def list_page(project_id: str, limit: int, cursor_text: str | None) -> dict:
     position = cursor.decode(cursor_text, scope, secret)
     after = _position(position)
     page, next_position, last = [], None, None
-    for position, profile in store.iter_profiles(project_id, after,
-                                                 page_size=min(limit + 1, 500)):
+    for position, profile in profile_table.iter_profiles(project_id, after,
+                                                         page_size=min(limit + 1, 500)):
         if len(page) == limit:
             next_position = last
             break
@@ -95,17 +95,17 @@ def _position(position: list | None):
 
 def delete(project_id: str, profile_id: str) -> None:
     check_id(profile_id, "/profile_id", "profile_id")
-    from ..storage import changes, memberships, segments, work_queue
+    from ..storage import change_log, membership_table, segment_table, work_queue
     from ..storage.work_messages import EraseFromSnapshot
-    found = store.delete(project_id, profile_id)
+    found = profile_table.delete(project_id, profile_id)
     # after the profile is gone, so no evaluation can add it back; also when it was already gone,
     # to finish an erasure that was interrupted
-    memberships.erase_profile(project_id, profile_id,
-                              [s.segment_id for s in segments.list_all(project_id)])
-    changes.erase(project_id, profile_id)
+    membership_table.erase_profile(project_id, profile_id,
+                                   [s.segment_id for s in segment_table.list_all(project_id)])
+    change_log.erase(project_id, profile_id)
     # stored exports of the project may list it: they are regenerable, so they all go
-    from ..storage import exports
-    exports.erase_stored_exports(project_id)
+    from ..storage import export_store
+    export_store.erase_stored_exports(project_id)
     # its rows in the snapshot: rewritten in the background (the tombstone hides them meanwhile)
     work_queue.send([EraseFromSnapshot(project_id, profile_id)])
     if not found:

@@ -5,17 +5,17 @@ import logging
 import time
 from datetime import date
 
-from ..errors import NotFound, ValidationError
+from ..audience.builder import SnapshotBuilder
+from ..infra import observability
+from ..infra.errors import NotFound, ValidationError
 from ..predict import artifact
 from ..predict.model import PredictiveModel
 from ..predict.scoring import changed, score
 from ..predict.training import finish, train_project
-from ..storage import changes, jobs, model_store, projects, snapshots, work_queue
-from ..storage import profiles as store
+from ..storage import (change_log, job_table, model_store, profile_table, project_table,
+                       snapshot_store, work_queue)
 from ..storage.connection import bind
 from ..storage.work_messages import EvaluateSegment, RescoreShard
-from .. import observability
-from ..audience.builder import SnapshotBuilder
 from . import memberships
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def current_model(project_id: str) -> PredictiveModel:
 
 def _finish(job, status: str, summary: dict) -> None:
     """Record the job's end, and report its duration and counts as CloudWatch metrics."""
-    jobs.finish(job, status, summary)
+    job_table.finish(job, status, summary)
     observability.job_metrics(job.kind, status, summary)
 
 
@@ -55,7 +55,7 @@ def _score_and_write(models_batch: list, model: PredictiveModel, as_of: date | N
             continue
         counts["changed"] += 1
         at = change_at if since is None or (profile.updated_at or "") < since else None
-        if store.write_predictive(profile, predictive, at):
+        if profile_table.write_predictive(profile, predictive, at):
             models_batch[i] = profile.with_predictive(predictive)  # the snapshot takes the new
             counts["written"] += 1
         else:
@@ -67,21 +67,21 @@ def _rescore(profiles, model: PredictiveModel, as_of: date | None, horizons: dic
              snapshot: "SnapshotBuilder", progress=None) -> dict:
     """Score profiles page by page, write the changed scores, and collect the snapshot rows."""
     totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
-    change_at = changes.before_snapshot(snapshot.taken_at)
+    change_at = change_log.before_snapshot(snapshot.taken_at)
     batch = []
     for profile in profiles:
         batch.append(profile)
         if len(batch) == PAGE:
             _add(totals, _score_and_write(batch, model, as_of, horizons, change_at,
                                           snapshot.taken_at))
-            snapshot.add([store.to_document(p) for p in batch])
+            snapshot.add([profile_table.to_document(p) for p in batch])
             batch = []
             if progress:
                 progress(totals["profiles_read"])
     if batch:
         _add(totals, _score_and_write(batch, model, as_of, horizons, change_at,
                                       snapshot.taken_at))
-        snapshot.add([store.to_document(p) for p in batch])
+        snapshot.add([profile_table.to_document(p) for p in batch])
     return totals
 
 
@@ -99,7 +99,7 @@ def rescore_project(project_id: str, as_of: date | None = None, kind: str = "res
     snapshot = SnapshotBuilder(project_id)
     horizons = _horizons(conversion_horizon, clv_horizon)
     model = current_model(project_id)
-    job = jobs.start(project_id, kind, taken_at=snapshot.taken_at)
+    job = job_table.start(project_id, kind, taken_at=snapshot.taken_at)
     with observability.context(job_id=job.job_id, project_id=project_id):
         return _run_rescore(job, project_id, snapshot, model, as_of, horizons, started, progress)
 
@@ -107,7 +107,7 @@ def rescore_project(project_id: str, as_of: date | None = None, kind: str = "res
 def _run_rescore(job, project_id: str, snapshot: "SnapshotBuilder", model: PredictiveModel,
                  as_of: date | None, horizons: dict, started: float, progress=None) -> dict:
     try:
-        profiles = (p for _, p in store.iter_profiles(project_id, page_size=PAGE))
+        profiles = (p for _, p in profile_table.iter_profiles(project_id, page_size=PAGE))
         totals = _rescore(profiles, model, as_of, horizons, snapshot, progress)
         totals["snapshot_bytes_per_profile"] = snapshot.save()
         totals["segments"] = _evaluate_all(project_id, "rescore")
@@ -140,30 +140,30 @@ def start_rescore(project_id: str, as_of: date | None = None, kind: str = "sched
     horizons = _horizons(conversion_horizon, clv_horizon)
     shards = bind().profile_shards
     model_store.ensure_bucket()  # the shards write their snapshot parts there
-    job = jobs.start(project_id, kind, shards=shards, taken_at=changes.stamp())
+    job = job_table.start(project_id, kind, shards=shards, taken_at=change_log.stamp())
     work_queue.send([RescoreShard(project_id, job.job_id, shard, as_of, **horizons)
                      for shard in range(shards)])
-    return jobs.to_document(job)
+    return job_table.to_document(job)
 
 
 def rescore_shard(project_id: str, job_id: str, shard: int, as_of: date | None,
                   conversion_horizon: int | None = None, clv_horizon: int | None = None) -> dict:
     """One shard of a fan-out rescore. Idempotent: a redelivered or retried message rescores the
     shard again, which writes only scores that still differ, and counts the shard once."""
-    job = jobs.get(project_id, job_id)
+    job = job_table.get(project_id, job_id)
     if job is None or job.finalized:
         return {"skipped": "the job is finished or unknown"}
     try:
         snapshot = SnapshotBuilder(project_id, taken_at=job.taken_at)
-        totals = _rescore(store.iter_shard(project_id, shard, PAGE), current_model(project_id),
+        totals = _rescore(profile_table.iter_shard(project_id, shard, PAGE), current_model(project_id),
                           as_of, {"conversion_horizon": conversion_horizon,
                                   "clv_horizon": clv_horizon}, snapshot)
-        snapshots.save_part(project_id, job_id, shard, snapshot.to_part(totals))
+        snapshot_store.save_part(project_id, job_id, shard, snapshot.to_part(totals))
     except Exception as exc:
-        jobs.shard_failed(job, shard, str(exc))
+        job_table.shard_failed(job, shard, str(exc))
         raise
-    job = jobs.shard_done(job, shard)
-    if len(job.shards_done or ()) == job.shards_total and jobs.claim_finalization(job):
+    job = job_table.shard_done(job, shard)
+    if len(job.shards_done or ()) == job.shards_total and job_table.claim_finalization(job):
         finalize_rescore(job)
     return {"shard": shard, **totals}
 
@@ -172,7 +172,7 @@ def finalize_rescore(job) -> dict:
     """Merge the shards' snapshot parts into the project's snapshot, sum their counts, and queue
     the evaluation of every segment."""
     started = time.time()
-    parts = [snapshots.load_part(job.project_id, job.job_id, shard)
+    parts = [snapshot_store.load_part(job.project_id, job.job_id, shard)
              for shard in range(int(job.shards_total))]
     totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
     for part in parts:
@@ -186,8 +186,8 @@ def finalize_rescore(job) -> dict:
     segment_ids = memberships.segment_ids(job.project_id)
     work_queue.send([EvaluateSegment(job.project_id, segment_id, "rescore")
                      for segment_id in segment_ids])
-    snapshots.delete_parts(job.project_id, job.job_id, int(job.shards_total))
-    started_at = changes.parse(job.taken_at)
+    snapshot_store.delete_parts(job.project_id, job.job_id, int(job.shards_total))
+    started_at = change_log.parse(job.taken_at)
     summary = {**totals, "segments_queued": len(segment_ids),
                "duration_seconds": round(time.time() - started_at.timestamp(), 3),
                "finalize_seconds": round(time.time() - started, 3)}
@@ -211,19 +211,19 @@ def _add(totals: dict, counts: dict) -> None:
 def score_profiles(project_id: str, profile_ids: list[str]) -> dict:
     """Score the given profiles now and re-evaluate their segment memberships (the stream
     trigger). Idempotent: it scores current data, and a transition is recorded once."""
-    found = [p for p in (store.get(project_id, pid) for pid in profile_ids) if p is not None]
+    found = [p for p in (profile_table.get(project_id, pid) for pid in profile_ids) if p is not None]
     if not found:
         return {"read": 0, "changed": 0, "written": 0, "stale": 0}
     counts = _score_and_write(found, current_model(project_id), None)
     counts.update(memberships.evaluate_profiles(project_id,
-                                                [store.to_document(p) for p in found]))
+                                                [profile_table.to_document(p) for p in found]))
     return counts
 
 
 def rescore_all(as_of: date | None = None) -> list[dict]:
     """The scheduled job: queue a fan-out rescore of every project."""
     results = []
-    for project in projects.list_projects():
+    for project in project_table.list_projects():
         try:
             results.append({"project_id": project.project_id,
                             **start_rescore(project.project_id, as_of, "scheduled")})
@@ -236,7 +236,7 @@ def rescore_all(as_of: date | None = None) -> list[dict]:
 def train(project_id: str, as_of: date, conversion_horizon: int | None = None,
           clv_horizon: int | None = None) -> dict:
     """Train a candidate on the project's history before `as_of`; promote it if it wins."""
-    if projects.get_project(project_id) is None:
+    if project_table.get_project(project_id) is None:
         raise NotFound(f"project {project_id!r} does not exist", "/project_id")
     settings = bind()
     conversion_horizon = conversion_horizon or settings.conversion_horizon_days
@@ -244,9 +244,9 @@ def train(project_id: str, as_of: date, conversion_horizon: int | None = None,
     _horizon(conversion_horizon, "conversion_horizon_days")
     _horizon(clv_horizon, "clv_horizon_days")
     started = time.time()
-    job = jobs.start(project_id, "train")
+    job = job_table.start(project_id, "train")
     ids, behaviours = [], []
-    for _, profile in store.iter_profiles(project_id, page_size=PAGE):
+    for _, profile in profile_table.iter_profiles(project_id, page_size=PAGE):
         ids.append(profile.profile_id)
         behaviours.append(profile.behaviour or {})
     result = train_project(ids, behaviours, as_of, conversion_horizon, clv_horizon,

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from .. import cursor
 from ..audience import audience_of, catalogue
-from ..errors import Conflict, NotFound, ValidationError
-from ..segments import parse_rules, parse_segment
-from ..storage import segments as store
+from ..infra import cursor
+from ..infra.errors import Conflict, NotFound, ValidationError
+from ..rules import parse_rules, parse_segment
+from ..storage import segment_table
 from ..storage.connection import bind
 from ..storage.records import SegmentRecord
 from ..validation import check_id
@@ -23,7 +23,7 @@ def _document(segment: SegmentRecord) -> dict:
 
 def load(project_id: str, segment_id: str) -> SegmentRecord:
     check_id(segment_id, "/segment_id", "segment_id")
-    segment = store.get(project_id, segment_id)
+    segment = segment_table.get(project_id, segment_id)
     if segment is None:
         raise NotFound(f"segment {segment_id!r} not found", "/segment_id")
     return segment
@@ -31,7 +31,7 @@ def load(project_id: str, segment_id: str) -> SegmentRecord:
 
 def create(project_id: str, body) -> dict:
     definition = parse_segment(body, catalogue(project_id))
-    segment = store.create(project_id, definition.to_dict())
+    segment = segment_table.create(project_id, definition.to_dict())
     return {**_document(segment), "backfill": _backfill(project_id, segment.segment_id)}
 
 
@@ -49,7 +49,7 @@ def _backfill(project_id: str, segment_id: str) -> str:
 
 
 def list_all(project_id: str) -> dict:
-    return {"segments": [_document(s) for s in store.list_all(project_id)]}
+    return {"segments": [_document(s) for s in segment_table.list_all(project_id)]}
 
 
 def get(project_id: str, segment_id: str) -> dict:
@@ -59,14 +59,14 @@ def get(project_id: str, segment_id: str) -> dict:
 def replace(project_id: str, segment_id: str, body) -> dict:
     segment = load(project_id, segment_id)
     definition = parse_segment(body, catalogue(project_id))
-    segment = store.replace(segment, definition.to_dict())
+    segment = segment_table.replace(segment, definition.to_dict())
     return {**_document(segment), "backfill": _backfill(project_id, segment_id)}
 
 
 def delete(project_id: str, segment_id: str) -> None:
-    from ..storage import memberships
-    store.delete(load(project_id, segment_id))
-    memberships.erase_segment(project_id, segment_id)
+    from ..storage import membership_table
+    segment_table.delete(load(project_id, segment_id))
+    membership_table.erase_segment(project_id, segment_id)
 
 
 def stored_root(project_id: str, segment: SegmentRecord):

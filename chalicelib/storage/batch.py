@@ -19,7 +19,7 @@ from pynamodb.attributes import Attribute, VersionAttribute
 from pynamodb.models import Model
 
 from .connection import transaction_connection
-from .models import key_attributes
+from .tables import key_attributes
 
 M = TypeVar("M", bound=Model)
 MAX_ROUNDS = 10

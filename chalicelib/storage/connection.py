@@ -6,8 +6,8 @@ import threading
 from botocore.config import Config
 from pynamodb.connection import Connection
 
-from .. import config
-from .models import ALL_MODELS
+from ..infra import config
+from .tables import ALL_MODELS
 
 _lock = threading.Lock()
 _bound_to: config.Settings | None = None

@@ -7,7 +7,8 @@ import threading
 import boto3
 
 from .connection import aws_client, bind
-from .models import ProjectModel
+from .tables import ProjectModel
+
 
 def s3_client():
     return aws_client("s3", bind().s3_endpoint)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from boto3.dynamodb.types import TypeDeserializer
 
 from . import table_keys
-from .models import ProfileModel
-from .profiles import to_record
+from .profile_table import to_record
+from .tables import ProfileModel
 
 _deserialize = TypeDeserializer().deserialize
 # what the scoring write itself changes: a record changing nothing else needs no scoring

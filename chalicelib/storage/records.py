@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..profiles import profile_document
+from ..profile_documents import profile_document
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ It is an offline path: it does not guard against concurrent writers to the same 
 does). It is idempotent: events already stored are skipped, and if it is interrupted, running it
 again on the same input gives the same result (events are written before their profile, and a
 profile that was not written yet is rebuilt from the input alone). Its items are built by the
-same helpers as the API's writes (storage.profiles, storage.changes).
+same helpers as the API's writes (storage.profile_table, storage.change_log).
 """
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from collections import defaultdict
 from typing import Callable, Iterable
 
 from ..behaviour import Event
-from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas
+from ..profile_documents import MAX_STORED_ATTRIBUTES, kind_deltas
 from ..validation import now_iso
+from . import batch, change_log, table_keys
 from .connection import bind
-from . import batch, changes, table_keys
-from .models import ChangeModel, EventModel, ProfileModel
-from .profiles import batch_get_items, event_item, kind_count_update, profile_item
+from .profile_table import batch_get_items, event_item, kind_count_update, profile_item
+from .tables import ChangeModel, EventModel, ProfileModel
 
 CHUNK = 100
 
@@ -86,7 +86,7 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
             totals["events"] += len(fresh)
             totals["created"] += old is None
         batch.write(EventModel, event_models)  # events before their profile: see module doc
-        batch.write(ChangeModel, [changes.entry(project_id, model.profile_id)  # hints first
+        batch.write(ChangeModel, [change_log.entry(project_id, model.profile_id)  # hints first
                                   for model in profiles])
         batch.write(ProfileModel, profiles)
         for name, delta in deltas.items():

@@ -24,7 +24,7 @@ import re
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
-from .errors import ValidationError
+from ..infra.errors import ValidationError
 
 FORMATS = {"csv": ("text/csv; charset=utf-8", "csv"),
            "jsonl": ("application/x-ndjson", "jsonl")}

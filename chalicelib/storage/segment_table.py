@@ -5,11 +5,11 @@ import secrets
 
 from pynamodb.exceptions import UpdateError
 
-from ..errors import Conflict
+from ..infra.errors import Conflict
 from ..validation import now_iso
 from .connection import bind
-from .models import SegmentModel
 from .records import SegmentRecord
+from .tables import SegmentModel
 
 MAX_SEGMENTS_PER_PROJECT = 1000
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
-from .rules import Condition, Group, simplified
 from .stored import ABSENT, field_value, reader
+from .tree import Condition, Group, simplified
 
 Profile = dict
 Predicate = Callable[[Profile], bool]

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Union
 
-from ..errors import ValidationError
+from ..infra.errors import ValidationError
 from .fields import Catalogue, Field
 from .operators import MAX_DAYS, MAX_IN_VALUES, MAX_TEXT, OPERATORS, Operator
 

@@ -8,8 +8,8 @@ from pynamodb.exceptions import UpdateError
 
 from ..validation import now_iso
 from .connection import bind
-from .models import JobModel
 from .records import JobRecord
+from .tables import JobModel
 
 
 def _record(job: JobModel) -> JobRecord:

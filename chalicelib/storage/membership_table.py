@@ -13,10 +13,10 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from . import batch, table_keys
-from .changes import stamp
+from .change_log import stamp
 from .connection import bind, transaction_connection
-from .models import MembershipChangeModel, MembershipModel, SegmentStatModel
 from .records import MembershipChangeRecord, SegmentStatRecord
+from .tables import MembershipChangeModel, MembershipModel, SegmentStatModel
 
 HISTORY_TTL_DAYS = 90
 STATS_TTL_DAYS = 400

@@ -1,5 +1,5 @@
 """DynamoDB tables, declared in one place. Table names, endpoint and region are bound lazily from
-chalicelib.config by `bind()`, so importing this module reads no environment.
+chalicelib.infra.config by `bind()`, so importing this module reads no environment.
 
 Key design (docs/storage.md; the composite keys are built and parsed in storage.table_keys only):
 - profiles: pk = "<project>#<shard>" (shard = stable hash of profile_id mod PROFILE_SHARDS),
@@ -83,7 +83,7 @@ class AttributeKindModel(Model):
 
     project_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute(range_key=True)
-    # How many stored values of the attribute have each kind (see chalicelib.profiles.value_kind).
+    # How many stored values of the attribute have each kind (validation.attribute_kind).
     n_string = NumberAttribute(attr_name="string", default=0)
     n_number = NumberAttribute(attr_name="number", default=0)
     n_boolean = NumberAttribute(attr_name="boolean", default=0)
@@ -182,7 +182,7 @@ class SegmentStatModel(Model):
 
 class ChangeModel(Model):
     """Which profiles changed when, and how they look now: segment evaluation overlays them on
-    the snapshot (chalicelib.storage.changes). Kinds: "write" (a client or event write, in its
+    the snapshot (chalicelib.storage.change_log). Kinds: "write" (a client or event write, in its
     transaction) and "predictive" (after a score write) carry the profile's segmentable
     document and version; "erased" marks an erasure; no kind is a hint ("read it again"),
     written before a change whose entry might not follow. Entries expire after CHANGE_TTL_DAYS

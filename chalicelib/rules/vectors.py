@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .snapshot import Column, valid
+from .column_encoding import Column, valid
 
 VectorMask = Callable[[Column, Any, datetime], np.ndarray]
 

@@ -11,10 +11,10 @@ from collections import OrderedDict
 import numpy as np
 from pynamodb.exceptions import UpdateError
 
-from ..segments.columnar import Snapshot
+from ..rules.columnar import Snapshot
 from .connection import bind
 from .model_store import s3_client
-from .models import ProjectModel
+from .tables import ProjectModel
 
 _cache: OrderedDict[str, Snapshot] = OrderedDict()
 _lock = threading.Lock()

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..segments import compile_rules
-from ..segments.columnar import StaleSnapshot, compile_mask
-from ..storage import changes, snapshots
-from ..storage import profiles as profile_store
+from ..rules import compile_rules
+from ..rules.columnar import StaleSnapshot, compile_mask
+from ..storage import change_log, profile_table, snapshot_store
 from .base import Audience
 from .worth import SegmentWorth
 
@@ -24,13 +23,13 @@ class SnapshotAudience(Audience):
     def open(cls, project_id: str, root) -> "SnapshotAudience | None":
         """None when this backend cannot answer exactly: no snapshot yet, change entries since it
         already expired, too many changes to overlay, or a field that changed type since."""
-        latest = snapshots.latest(project_id)
+        latest = snapshot_store.latest(project_id)
         if latest is None:
             return None
         snapshot, taken_at = latest
-        if changes.age_days(taken_at) > changes.CHANGE_TTL_DAYS - 1:
+        if change_log.age_days(taken_at) > change_log.CHANGE_TTL_DAYS - 1:
             return None  # change entries this old have expired: the overlay would miss changes
-        overlay = changes.since(project_id, taken_at, MAX_OVERLAY)
+        overlay = change_log.since(project_id, taken_at, MAX_OVERLAY)
         if overlay is None:
             return None
         try:
@@ -44,7 +43,7 @@ class SnapshotAudience(Audience):
             mask[at[ids[at] == wanted]] = False  # their snapshot rows are stale
         matches = compile_rules(root)
         documents = {pid: d for pid, d in overlay.documents.items() if d is not None}
-        documents.update(profile_store.documents(project_id, sorted(overlay.reread)))
+        documents.update(profile_table.documents(project_id, sorted(overlay.reread)))
         extra = {pid: documents[pid] for pid in sorted(documents) if matches(documents[pid])}
         return cls(project_id, snapshot, mask, extra)
 

@@ -16,7 +16,7 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-from .errors import ValidationError
+from ..infra.errors import ValidationError
 
 MAX_URL = 2048
 MAX_DESTINATIONS = 5

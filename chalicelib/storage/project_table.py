@@ -5,11 +5,11 @@ import hashlib
 import hmac
 import secrets
 
-from ..errors import Conflict, NotFound
+from ..infra.errors import Conflict, NotFound
 from ..validation import now_iso
 from .connection import bind
-from .models import ApiKeyModel, ProjectModel
 from .records import ApiKeyRecord, ProjectRecord
+from .tables import ApiKeyModel, ProjectModel
 
 
 def _project(model: ProjectModel) -> ProjectRecord:

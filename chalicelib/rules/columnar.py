@@ -11,8 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from .rules import Condition, Group, simplified
-from .snapshot import Column, Snapshot, build_column
+from .column_encoding import Column, Snapshot, build_column
+from .tree import Condition, Group, simplified
 
 Mask = Callable[[Snapshot], np.ndarray]
 

@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from ..segments.rules import rule_language
+from ..rules.tree import rule_language
 from ..services import destinations, memberships, segments
 from ..validation import check_limit
 from .http import body, json_response, project_route, query_param

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from ..segments import compile_rules
-from ..storage import profiles as profile_store
+from ..rules import compile_rules
+from ..storage import profile_table
 from .base import Audience
 from .worth import SegmentWorth
 
@@ -19,7 +19,7 @@ class TableWalkAudience(Audience):
         matches = compile_rules(root)
         self._worth = SegmentWorth()
         found = []
-        for _, document in profile_store.iter_documents(project_id):
+        for _, document in profile_table.iter_documents(project_id):
             if matches(document):
                 found.append(document["profile_id"])
                 self._worth.add(document["predictive"])

@@ -3,7 +3,7 @@
 Every write of a profile is one DynamoDB transaction together with what must change with it
 (its new events, its attribute kind counts), guarded by the profile's version: concurrent writers
 retry on a fresh read instead of overwriting each other. The items of a write are built by the
-`*_item` helpers below, which the bulk import (storage.bulk) uses too.
+`*_item` helpers below, which the bulk import (storage.bulk_import) uses too.
 """
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ..behaviour import Event
-from ..errors import Conflict, PayloadTooLarge, ValidationError
-from ..profiles import MAX_STORED_ATTRIBUTES, kind_deltas, segmentable_document, stored_bytes
+from ..infra.errors import Conflict, PayloadTooLarge, ValidationError
+from ..profile_documents import (MAX_STORED_ATTRIBUTES, kind_deltas, segmentable_document,
+                                 stored_bytes)
 from ..validation import now_iso
-from . import batch, changes, table_keys
+from . import batch, change_log, table_keys
 from .connection import bind, transaction_connection
-from .models import KINDS, AttributeKindModel, EventModel, ProfileModel
 from .records import ProfileRecord
+from .tables import KINDS, AttributeKindModel, EventModel, ProfileModel
 
 MAX_ATTEMPTS = 12
 EVENTS_PER_TRANSACTION = 90  # DynamoDB allows 100 items in one transaction (+ profile, change)
@@ -141,8 +142,8 @@ def _write(project_id: str, profile_id: str,
                                     (existing.predictive or {}) if existing else {},
                                     existing.created_at if existing else now, now, version)
             with TransactWrite(connection=transaction_connection()) as tx:
-                tx.save(changes.entry(project_id, profile_id, kind=changes.WRITE, version=version,
-                                      document=segmentable_document(written.document())))
+                tx.save(change_log.entry(project_id, profile_id, kind=change_log.WRITE, version=version,
+                                         document=segmentable_document(written.document())))
                 for event in events:
                     tx.save(event_item(project_id, profile_id, event, now),
                             condition=EventModel.event_id.does_not_exist())
@@ -247,7 +248,7 @@ def delete(project_id: str, profile_id: str) -> bool:
     the delete succeeds, no event of the erased profile is left, and a profile created again
     after it keeps its own events. Events go first: if the erasure is interrupted, the profile
     is still there to erase again."""
-    changes.record(project_id, profile_id)  # before the erasure: segment answers re-check it
+    change_log.record(project_id, profile_id)  # before the erasure: segment answers re-check it
     for attempt in range(MAX_ATTEMPTS):
         existing = _read(project_id, profile_id)
         if existing is None:
@@ -259,7 +260,7 @@ def delete(project_id: str, profile_id: str) -> bool:
                 for name, delta in kind_deltas(existing.attrs or {}, {}).items():
                     tx.update(*kind_count_update(project_id, name, delta))
                 tx.delete(existing)  # the version read, or the transaction fails
-            changes.record(project_id, profile_id, kind=changes.ERASED)
+            change_log.record(project_id, profile_id, kind=change_log.ERASED)
             return True
         except (TransactWriteError, DeleteError):
             _backoff(attempt)
@@ -311,17 +312,17 @@ def write_predictive(profile: ProfileRecord, predictive: dict,
     """A score-only write: sets `predictive` alone, only if the profile is still the version that
     was scored, and without bumping the version (so it never fails a client's or an event's
     write). False when the profile changed meanwhile: its own trigger scores the newer data.
-    `change_at` stamps the change entry (a rescore backdates it: see changes.before_snapshot)."""
+    `change_at` stamps the change entry (a rescore backdates it: see change_log.before_snapshot)."""
     project_id, profile_id = profile.project_id, profile.profile_id
     # a hint first; harmless if the write fails
-    changes.record(project_id, profile_id, change_at)
+    change_log.record(project_id, profile_id, change_at)
     if not batch.set_if_version(ProfileModel, (profile_key(project_id, profile_id), profile_id),
                                 ProfileModel.predictive, predictive, profile.version):
         return False
     # the profile as it is now, for segment answers (it replaces the hint when backdated)
     scores = segmentable_document({**profile.document(), "predictive": predictive})["predictive"]
-    changes.record(project_id, profile_id, change_at, changes.PREDICTIVE, profile.version,
-                   {"predictive": scores})
+    change_log.record(project_id, profile_id, change_at, change_log.PREDICTIVE, profile.version,
+                      {"predictive": scores})
     return True
 
 
@@ -332,7 +333,7 @@ def batch_get(project_id: str, profile_ids: list[str]) -> dict[str, ProfileRecor
 
 
 def batch_get_items(project_id: str, profile_ids: list[str]) -> list[ProfileModel]:
-    """The stored profile items among the ids, for storage's own writers (storage.bulk)."""
+    """The stored profile items among the ids, for storage's own writers (storage.bulk_import)."""
     bind()
     ids = list(dict.fromkeys(profile_ids))
     return batch.get(ProfileModel, [(profile_key(project_id, pid), pid) for pid in ids])

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import batch, table_keys
 from .connection import bind
-from .models import ChangeModel
+from .tables import ChangeModel
 
 CHANGE_TTL_DAYS = 7
 MARGIN_SECONDS = 120

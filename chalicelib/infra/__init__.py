@@ -1,0 +1,1 @@
+"""Plumbing every layer uses: settings, domain errors, logs and metrics, cursors."""
