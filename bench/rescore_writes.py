@@ -52,7 +52,6 @@ def main() -> None:
     from moto import mock_aws
 
     from chalicelib import synthetic
-    from chalicelib.behaviour import parse_event
     from chalicelib.services import events as event_service
     from chalicelib.services import scoring
     from chalicelib.storage import project_table

@@ -13,8 +13,9 @@ os.environ.update({
 })
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 
-import pytest  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 from chalice.test import Client  # noqa: E402

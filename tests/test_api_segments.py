@@ -1,6 +1,5 @@
 """Segments over HTTP: catalogue, CRUD, validation errors, members and preview on current data."""
 import pytest
-
 from conftest import set_predictive
 
 BRIEF = [("predictive.conversion_potential", "gte", 50), ("predictive.clv", "gte", 1000),

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 
@@ -119,6 +118,7 @@ def test_segment_commands_answer_like_the_api(api, project, capsys):
 def subcommands() -> set[str]:
     """Every command of the CLI's parser, as `--help` lists them."""
     import argparse
+
     from chalicelib.cli import build_parser
     action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return set(action.choices)

@@ -6,7 +6,6 @@ import socket
 
 import pytest
 import requests
-
 from test_e2e_local_stack import LocalStack
 
 

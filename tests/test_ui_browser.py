@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from running_stack import LocalStack
 
 CHROMIUM = "/usr/bin/chromium"

@@ -18,13 +18,14 @@ import time
 from contextlib import contextmanager
 
 NAMESPACE = "PredictiveSegments"
-_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context", default={})
+# Never mutated in place (each context() sets a new dict), so an immutable empty default serves.
+_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context")
 
 
 @contextmanager
 def context(**fields):
     """Fields (request_id, job_id, project_id, ...) added to every log line inside."""
-    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v}})
+    token = _context.set({**_context.get({}), **{k: v for k, v in fields.items() if v}})
     try:
         yield
     finally:
@@ -36,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
                 + f".{int(record.msecs):03d}Z",
                 "level": record.levelname, "logger": record.name,
-                "message": record.getMessage(), **_context.get()}
+                "message": record.getMessage(), **_context.get({})}
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
@@ -62,7 +63,7 @@ def emit_metrics(metrics: dict[str, tuple[float, str]], stream=None, **dimension
         "Namespace": NAMESPACE, "Dimensions": [sorted(dimensions)],
         "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()]}]},
         **{k: str(v) for k, v in dimensions.items()},
-        **{name: value for name, (value, _) in metrics.items()}, **_context.get()}
+        **{name: value for name, (value, _) in metrics.items()}, **_context.get({})}
     # in Lambda a stdout line is a log event, which CloudWatch reads metrics from; elsewhere (the
     # CLI prints its results as JSON on stdout) only when asked
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("EMIT_METRICS") == "1":

@@ -102,7 +102,7 @@ def stream_runner(app, config: DynamoDBEventConfig, table_name: str, stop: threa
 
 
 def _deliver(app, config, event) -> None:
-    for attempt in range(2):  # Lambda retries the failed records; so do we, once
+    for _attempt in range(2):  # Lambda retries the failed records; so do we, once
         try:
             result = app.handler_map[config.name](event, _context(config.name)) or {}
         except Exception:

@@ -72,8 +72,9 @@ class Stack:
         self._background(self._save_periodically, "saver")
         self._start_runners()
 
-        from .dev_server import create_local_server  # chalice's, with uniform error answers
         from chalice.cli.factory import CLIFactory
+
+        from .dev_server import create_local_server  # chalice's, with uniform error answers
         self.http = create_local_server(CLIFactory(str(PROJECT_DIR)), "127.0.0.1", self.port,
                                         "dev")
         print(f"API on http://127.0.0.1:{self.port}", flush=True)

@@ -19,8 +19,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .stored import ABSENT, BOOLEAN, DATE, ENUM, LIST, MISMATCH, NUMBER, TEXT, coerce_stored, \
-    field_value
+from .stored import (
+    ABSENT,
+    BOOLEAN,
+    DATE,
+    ENUM,
+    LIST,
+    MISMATCH,
+    NUMBER,
+    TEXT,
+    coerce_stored,
+    field_value,
+)
 
 if TYPE_CHECKING:
     from .fields import Catalogue

@@ -15,8 +15,20 @@ import numpy as np
 from ..infra.errors import ValidationError
 from . import vectors as v
 from .column_encoding import Column, valid
-from .stored import (ABSENT, BOOLEAN, COERCE, DATE, ENUM, FIELD_TYPES, LIST, MISMATCH, NUMBER, TEXT,
-                     is_number, parse_datetime)
+from .stored import (
+    ABSENT,
+    BOOLEAN,
+    COERCE,
+    DATE,
+    ENUM,
+    FIELD_TYPES,
+    LIST,
+    MISMATCH,
+    NUMBER,
+    TEXT,
+    is_number,
+    parse_datetime,
+)
 
 MAX_TEXT = 1000
 MAX_IN_VALUES = 500

@@ -12,8 +12,15 @@ from ..predict import artifact
 from ..predict.model import PredictiveModel
 from ..predict.scoring import changed, score
 from ..predict.training import finish, train_project
-from ..storage import (change_log, job_table, model_store, profile_table, project_table,
-                       snapshot_store, work_queue)
+from ..storage import (
+    change_log,
+    job_table,
+    model_store,
+    profile_table,
+    project_table,
+    snapshot_store,
+    work_queue,
+)
 from ..storage.connection import bind
 from ..storage.work_messages import EvaluateSegment, RescoreShard
 from . import memberships

@@ -1,8 +1,15 @@
 """What each work-queue message does (the messages themselves: storage.work_messages)."""
 from __future__ import annotations
 
-from ..storage.work_messages import (Deliver, EraseFromSnapshot, EvaluateSegment,
-                                     MalformedMessage, RescoreShard, WorkMessage, parse)
+from ..storage.work_messages import (
+    Deliver,
+    EraseFromSnapshot,
+    EvaluateSegment,
+    MalformedMessage,
+    RescoreShard,
+    WorkMessage,
+    parse,
+)
 
 __all__ = ["Deliver", "EraseFromSnapshot", "EvaluateSegment", "MalformedMessage", "RescoreShard",
            "WorkMessage", "parse", "process", "retry_later"]

@@ -7,7 +7,7 @@ two evaluators racing) fails its condition the second time and is recorded once.
 from __future__ import annotations
 
 import time
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite

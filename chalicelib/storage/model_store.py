@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
-
-import boto3
 
 from .connection import aws_client, bind
 from .tables import ProjectModel

@@ -16,8 +16,12 @@ from pynamodb.transactions import TransactWrite
 
 from ..behaviour import Event
 from ..infra.errors import Conflict, PayloadTooLarge, ValidationError
-from ..profile_documents import (MAX_STORED_ATTRIBUTES, kind_deltas, segmentable_document,
-                                 stored_bytes)
+from ..profile_documents import (
+    MAX_STORED_ATTRIBUTES,
+    kind_deltas,
+    segmentable_document,
+    stored_bytes,
+)
 from ..validation import now_iso
 from . import batch, change_log, table_keys
 from .connection import bind, transaction_connection

@@ -64,7 +64,7 @@ def drop_profiles(project_id: str, profile_ids: set[str]) -> bool:
 
 def latest(project_id: str) -> tuple[Snapshot, str] | None:
     """The latest snapshot and the time it was taken, or None if there is none yet."""
-    for attempt in range(3):
+    for _attempt in range(3):
         try:
             return _latest(project_id)
         except s3_client().exceptions.NoSuchKey:

@@ -16,8 +16,15 @@ Key design (docs/storage.md; the composite keys are built and parsed in storage.
 """
 from __future__ import annotations
 
-from pynamodb.attributes import (Attribute, BooleanAttribute, JSONAttribute, NumberAttribute,
-                                 NumberSetAttribute, UnicodeAttribute, VersionAttribute)
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
 from pynamodb.indexes import GlobalSecondaryIndex, Index, KeysOnlyProjection
 from pynamodb.models import Model
 

@@ -8,8 +8,6 @@ import random
 import threading
 import time
 
-import boto3
-
 from .connection import aws_client, bind
 from .work_messages import WorkMessage
 
