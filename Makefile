@@ -23,9 +23,9 @@ test: $(STAMP) browser test-ui-unit
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The fast inner loop: lint and every test but the slow tiers (local stack, browser, fuzz,
-# package; tests/conftest.py TIERS).
+# package, model training; tests/conftest.py TIERS), on both cores (pytest-xdist).
 check: $(STAMP) lint
-	$(PY) -m pytest -q -m "not (e2e or browser or fuzz or package)" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 -m "not (e2e or browser or fuzz or package or training)" $(PYTEST_ARGS)
 
 # ruff (pyproject.toml): lint, and the format every file is kept in.
 lint: $(STAMP)

@@ -124,9 +124,9 @@ def set_predictive(project_id, profile_id, predictive):
     model.update(actions=[ProfileModel.predictive.set(predictive)])
 
 
-# The slow tiers, by test module (markers declared in pyproject.toml): `make check` leaves them
-# out for a fast inner loop, `make test` runs everything. A module not listed is a unit or
-# functional test (in-process moto).
+# The slow tiers (markers declared in pyproject.toml): `make check` leaves them out for a fast
+# inner loop, `make test` runs everything. Given by module, or by a fixture that makes a test slow;
+# a test with neither is a unit or functional test (in-process moto).
 TIERS = {
     "test_e2e_local_stack.py": "e2e",
     "test_cli.py": "e2e",  # each command is a subprocess on a local store
@@ -134,10 +134,14 @@ TIERS = {
     "test_fuzz_api.py": "fuzz",
     "test_deploy_template.py": "package",
 }
+FIXTURE_TIERS = {
+    "stack": "e2e",  # a running local stack (tests/running_stack.py or the dev server)
+    "trained": "training",  # a model trained on CDNOW (about 40 s)
+}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        tier = TIERS.get(item.path.name)
-        if tier:
+        tiers = {TIERS.get(item.path.name)} | {FIXTURE_TIERS.get(f) for f in item.fixturenames}
+        for tier in tiers - {None}:
             item.add_marker(getattr(pytest.mark, tier))
