@@ -361,24 +361,31 @@ def _reference_score(behaviours, m, as_of, with_explanations=True, conversion_ho
         Xv = Xc if m.clv_label_days == m.conversion_label_days else np.hstack(
             [X, _reference_bg_features(history, cut, m.clv_label_days, m.bg)])
         clv_reasons = _reference_reasons(m.clv, _reference_transform(Xv), Xv, MODEL_FEATURES)
-    common = {"as_of": as_of.isoformat(), "model_version": md.get("version", "unsaved"),
+    from chalicelib.predict.fields import EXPLAINED, FIELDS
+    per_profile = {"conversion_potential": 100 * p, "clv": clv, "clv_past": clv_past,
+                   "clv_predicted": clv_predicted, "customer_type": types,
+                   "persuasion_type": principles}
+    common = {"scored_at": None, "as_of": as_of.isoformat(),
+              "model_version": md.get("version", "unsaved"),
               "conversion_horizon_days": conversion_horizon, "clv_horizon_days": clv_horizon}
-    columns = zip(np.round(100 * p, 1).tolist(), np.round(clv, 2).tolist(),
-                  np.round(clv_past, 2).tolist(), np.round(clv_predicted, 2).tolist())
+    assert set(per_profile) | set(common) == {f.name for f in FIELDS}
     results = []
-    for i, (conversion, total, past, predicted) in enumerate(columns):
-        fields = {"conversion_potential": conversion, "clv": total, "clv_past": past,
-                  "clv_predicted": predicted, "customer_type": types[i],
-                  "persuasion_type": principles[i], **common}
+    for i in range(len(behaviours)):
+        fields = {}
+        for f in FIELDS:  # the declared order; scored_at (the clock) left out
+            v = per_profile[f.name][i] if f.name in per_profile else common[f.name]
+            if v is not None:
+                fields[f.name] = float(np.round(v, f.decimals)) if f.decimals is not None else v
         if with_explanations:
-            fields["explanations"] = {
+            reasons = {
                 "conversion_potential": conversion_reasons[i],
                 "clv": list(dict.fromkeys([f"spent {clv_past[i]:.0f} so far"]
                                           + clv_reasons[i]))[:3],
                 "customer_type": type_reasons[i],
                 "persuasion_type": principle_reasons[i],
             }
-        results.append({k: v for k, v in fields.items() if v is not None})
+            fields["explanations"] = {name: reasons[name] for name in EXPLAINED}
+        results.append(fields)
     return results
 
 
