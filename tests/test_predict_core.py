@@ -8,7 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from chalicelib import synthetic
 from chalicelib.behaviour import apply_events, parse_event
 from chalicelib.predict import artifact, bgnbd, transactions
-from chalicelib.predict.features import F, History, matrix, window_outcomes
+from chalicelib.predict.features import F, History, day_number, matrix, window_outcomes
 from chalicelib.predict.model import Dataset, InsufficientData, fit
 from chalicelib.predict.scoring import score
 from conftest import ROOT
@@ -251,22 +251,30 @@ def _reference_predict(m, history, cut, conversion_horizon, clv_horizon):
 
 
 def _reference_reasons(pipeline, Xt, X, names, k=3):
-    from chalicelib.predict.explain import PHRASES, contributions
+    """explain.grouped_reasons, one row and one group at a time."""
+    from chalicelib.predict.explain import DIRECTION, GROUPS, PHRASES, contributions
     c = contributions(pipeline, Xt)
-    top = np.argsort(-c, axis=1)[:, :k + 3]
+    scaler = pipeline.named_steps["scale"]
+    Z = (Xt - scaler.mean_) / scaler.scale_
+    groups = [[names.index(f) for f in g if f in names] for g in GROUPS]
+    groups += [[j] for j in range(len(names)) if not any(j in g for g in groups)]
     out = []
     for i in range(len(X)):
-        phrases = []
-        for j in top[i]:
-            if c[i, j] <= 0 or len(phrases) == k:
-                break
-            value = X[i, j]
-            if np.isnan(value) or (value == 0 and names[j] != "has_web_activity"):
-                continue
-            phrase = PHRASES[names[j]](value)
-            if phrase not in phrases:
-                phrases.append(phrase)
-        out.append(phrases)
+        candidates = []
+        for members in groups:
+            total = c[i, members].sum()  # as numpy sums a row: bit-identical
+            best = None
+            for j in members:
+                value, d = X[i, j], DIRECTION.get(names[j], 0)
+                if np.isnan(value) or value == 0 or c[i, j] <= 0:
+                    continue
+                if d and np.sign(Z[i, j]) != d:
+                    continue
+                if best is None or c[i, j] > c[i, best]:
+                    best = j
+            if total > 0 and best is not None:
+                candidates.append((-total, len(candidates), PHRASES[names[best]](X[i, best])))
+        out.append([phrase for _, _, phrase in sorted(candidates)[:k]])
     return out
 
 
@@ -346,6 +354,15 @@ def _reference_score(behaviours, m, as_of, with_explanations=True, conversion_ho
     p = np.nan_to_num(out["conversion"], nan=0.0, posinf=1.0, neginf=0.0)
     clv_past = X[:, F["spend"]]
     clv_predicted = np.clip(np.nan_to_num(out["clv_predicted"], nan=0.0, posinf=0.0), 0, 1e12)
+    # no purchase and no visit before the cut: the prior, carried at a constant hazard
+    from chalicelib.predict.model import PRIOR_FALLBACK
+    from chalicelib.predict.scoring import NO_EVIDENCE
+    prior = m.metadata.get("prior") or PRIOR_FALLBACK
+    unseen = np.array([not any(day_number(d) < cut for d in list(b.get("purchases") or {})
+                               + list(b.get("activity") or {})) for b in behaviours])
+    p[unseen] = 1 - (1 - prior["conversion"]) ** (conversion_horizon
+                                                   / prior["conversion_label_days"])
+    clv_predicted[unseen] = prior["spend"] * clv_horizon / prior["clv_label_days"]
     clv = clv_past + clv_predicted
     md = m.metadata
     delay = X[:, F["days_since_first_seen"]] - X[:, F["days_since_first_order"]]
@@ -385,6 +402,9 @@ def _reference_score(behaviours, m, as_of, with_explanations=True, conversion_ho
                 "persuasion_type": principle_reasons[i],
             }
             fields["explanations"] = {name: reasons[name] for name in EXPLAINED}
+        if with_explanations and unseen[i]:
+            fields["explanations"]["conversion_potential"] = [NO_EVIDENCE]
+            fields["explanations"]["clv"] = ["spent 0 so far", NO_EVIDENCE]
         results.append(fields)
     return results
 

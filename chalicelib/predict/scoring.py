@@ -9,7 +9,7 @@ from itertools import combinations, repeat
 import numpy as np
 
 from . import customer_types, persuasion
-from .explain import reasons_from_contributions
+from .explain import grouped_reasons
 from .features import F, History
 from .fields import EXPLAINED, FIELDS, NAMES
 from .model import MODEL_FEATURES, PredictiveModel
@@ -59,6 +59,13 @@ def _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_
     p = _nan_to_num(out["conversion"], nan=0.0, posinf=1.0, neginf=0.0)
     clv_past = X[:, F["spend"]]
     clv_predicted = np.clip(_nan_to_num(out["clv_predicted"], nan=0.0, posinf=0.0), 0, 1e12)
+    # No purchase and no visit before the as-of date (a profile from attributes alone): no
+    # evidence, so the population's prior, not what the model extrapolates from empty features
+    no_evidence = np.isnan(X[:, F["days_since_first_seen"]])
+    if no_evidence.any():
+        prior_p, prior_spend = model.prior_scores(conversion_horizon, clv_horizon)
+        p = np.where(no_evidence, prior_p, p)
+        clv_predicted = np.where(no_evidence, prior_spend, clv_predicted)
     clv = clv_past + clv_predicted
     md = model.metadata
     delay = X[:, F["days_since_first_seen"]] - X[:, F["days_since_first_order"]]
@@ -78,7 +85,8 @@ def _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_
         "conversion_horizon_days": conversion_horizon, "clv_horizon_days": clv_horizon}
     results = _rows(values)
     if with_explanations:
-        explanations = _explanations(model, out, clv_past, type_reasons, principle_reasons)
+        explanations = _explanations(model, out, clv_past, type_reasons, principle_reasons,
+                                     no_evidence)
         for row, e in zip(results, explanations):
             row["explanations"] = e
     return results
@@ -141,22 +149,30 @@ _ROWS = _displays(NAMES, tuple(f.name for f in FIELDS if f.optional))
 _EXPLANATIONS = _displays(EXPLAINED)
 
 
+NO_EVIDENCE = "no behaviour recorded yet: the average of the profiles the model learned from"
+
+
 def _explanations(model: PredictiveModel, out: dict, clv_past: np.ndarray,
-                  type_reasons: list, principle_reasons: list) -> list[dict]:
+                  type_reasons: list, principle_reasons: list,
+                  no_evidence: np.ndarray) -> list[dict]:
     def weighed(pipeline, Z):
         coef = np.ravel(pipeline.named_steps["model"].coef_)
         return Z * coef  # each feature's share of the linear score (explain.contributions)
 
-    conversion_reasons = reasons_from_contributions(
-        weighed(model.conversion, out["conversion_Z"]), out["conversion_X"], MODEL_FEATURES)
-    clv_reasons = reasons_from_contributions(
-        weighed(model.clv, out["clv_Z"]), out["clv_X"], MODEL_FEATURES)
+    conversion_reasons = grouped_reasons(
+        weighed(model.conversion, out["conversion_Z"]), out["conversion_Z"],
+        out["conversion_X"], MODEL_FEATURES)
+    clv_reasons = grouped_reasons(
+        weighed(model.clv, out["clv_Z"]), out["clv_Z"], out["clv_X"], MODEL_FEATURES)
     # "spent N so far" leads the CLV reasons (once, if a reason says it too)
     clv_lists = []
     for v, r in zip(clv_past.tolist(), clv_reasons):
         first = f"spent {v:.0f} so far"
         # the reasons never repeat one another, so only `first` can be a duplicate
         clv_lists.append(([first] + r)[:3] if first not in r else _dedupe([first] + r)[:3])
+    for i in np.flatnonzero(no_evidence).tolist():
+        conversion_reasons[i] = [NO_EVIDENCE]
+        clv_lists[i] = [clv_lists[i][0], NO_EVIDENCE]
     reasons = {"conversion_potential": conversion_reasons, "clv": clv_lists,
                "customer_type": type_reasons, "persuasion_type": principle_reasons}
     return _EXPLANATIONS([reasons[name] for name in EXPLAINED])
