@@ -39,7 +39,7 @@ def load(data_dir: Path, n: int) -> str:
     from chalicelib.local.session import local_store
     with local_store(data_dir):
         from chalicelib.audience.builder import snapshot_project
-        from chalicelib.rules.fields import CUSTOMER_TYPES
+        from chalicelib.predict.fields import CUSTOMER_TYPES
         from chalicelib.storage import project_table
         from chalicelib.storage.profile_table import profile_key
         from chalicelib.storage.tables import ProfileModel

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .infra.errors import ValidationError
-from .rules.fields import PERSUASION_TYPES
+from .predict.fields import PERSUASION_TYPES
 from .validation import check_id, check_number, check_text, check_timestamp, expect_object, iso
 
 EVENT_TYPES = ("session_start", "page_view", "product_view", "add_to_cart", "remove_from_cart",

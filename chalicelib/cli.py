@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .infra.errors import ServiceError
+from .predict import fields as predictive_fields
 from .validation import check_project_id
 
 
@@ -163,9 +164,7 @@ def cmd_snapshot(args):
     print(json.dumps(snapshot_project(args.project)))
 
 
-EXPORT_FIELDS = ("conversion_potential", "clv", "clv_past", "clv_predicted", "customer_type",
-                 "persuasion_type", "conversion_horizon_days", "clv_horizon_days", "as_of",
-                 "scored_at", "model_version")
+EXPORT_FIELDS = predictive_fields.NAMES  # every predictive field, in its declared order
 
 
 def cmd_export(args):

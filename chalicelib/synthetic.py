@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .rules.fields import CUSTOMER_TYPES, PERSUASION_TYPES
+from .predict.fields import CUSTOMER_TYPES, PERSUASION_TYPES
 
 # type: (share, sessions per week, mean page views, mean product views, p(cart | session),
 #        p(buy | cart), median order value, p(discount interaction | session), mean sessions

@@ -139,7 +139,7 @@ def collect(visitors: int = 5000) -> dict:
 
 
 def _persuasion_types() -> list[str]:
-    from chalicelib.rules.fields import PERSUASION_TYPES
+    from chalicelib.predict.fields import PERSUASION_TYPES
     return list(PERSUASION_TYPES)
 
 

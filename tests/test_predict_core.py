@@ -8,7 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from chalicelib import synthetic
 from chalicelib.behaviour import apply_events, parse_event
 from chalicelib.predict import artifact, bgnbd, transactions
-from chalicelib.predict.features import F, History, matrix, window_outcomes
+from chalicelib.predict.features import F, History, day_number, matrix, window_outcomes
 from chalicelib.predict.model import Dataset, InsufficientData, fit
 from chalicelib.predict.scoring import score
 from conftest import ROOT
@@ -251,22 +251,30 @@ def _reference_predict(m, history, cut, conversion_horizon, clv_horizon):
 
 
 def _reference_reasons(pipeline, Xt, X, names, k=3):
-    from chalicelib.predict.explain import PHRASES, contributions
+    """explain.grouped_reasons, one row and one group at a time."""
+    from chalicelib.predict.explain import DIRECTION, GROUPS, PHRASES, contributions
     c = contributions(pipeline, Xt)
-    top = np.argsort(-c, axis=1)[:, :k + 3]
+    scaler = pipeline.named_steps["scale"]
+    Z = (Xt - scaler.mean_) / scaler.scale_
+    groups = [[names.index(f) for f in g if f in names] for g in GROUPS]
+    groups += [[j] for j in range(len(names)) if not any(j in g for g in groups)]
     out = []
     for i in range(len(X)):
-        phrases = []
-        for j in top[i]:
-            if c[i, j] <= 0 or len(phrases) == k:
-                break
-            value = X[i, j]
-            if np.isnan(value) or (value == 0 and names[j] != "has_web_activity"):
-                continue
-            phrase = PHRASES[names[j]](value)
-            if phrase not in phrases:
-                phrases.append(phrase)
-        out.append(phrases)
+        candidates = []
+        for members in groups:
+            total = c[i, members].sum()  # as numpy sums a row: bit-identical
+            best = None
+            for j in members:
+                value, d = X[i, j], DIRECTION.get(names[j], 0)
+                if np.isnan(value) or value == 0 or c[i, j] <= 0:
+                    continue
+                if d and np.sign(Z[i, j]) != d:
+                    continue
+                if best is None or c[i, j] > c[i, best]:
+                    best = j
+            if total > 0 and best is not None:
+                candidates.append((-total, len(candidates), PHRASES[names[best]](X[i, best])))
+        out.append([phrase for _, _, phrase in sorted(candidates)[:k]])
     return out
 
 
@@ -346,6 +354,15 @@ def _reference_score(behaviours, m, as_of, with_explanations=True, conversion_ho
     p = np.nan_to_num(out["conversion"], nan=0.0, posinf=1.0, neginf=0.0)
     clv_past = X[:, F["spend"]]
     clv_predicted = np.clip(np.nan_to_num(out["clv_predicted"], nan=0.0, posinf=0.0), 0, 1e12)
+    # no purchase and no visit before the cut: the prior, carried at a constant hazard
+    from chalicelib.predict.model import PRIOR_FALLBACK
+    from chalicelib.predict.scoring import NO_EVIDENCE
+    prior = m.metadata.get("prior") or PRIOR_FALLBACK
+    unseen = np.array([not any(day_number(d) < cut for d in list(b.get("purchases") or {})
+                               + list(b.get("activity") or {})) for b in behaviours])
+    p[unseen] = 1 - (1 - prior["conversion"]) ** (conversion_horizon
+                                                   / prior["conversion_label_days"])
+    clv_predicted[unseen] = prior["spend"] * clv_horizon / prior["clv_label_days"]
     clv = clv_past + clv_predicted
     md = m.metadata
     delay = X[:, F["days_since_first_seen"]] - X[:, F["days_since_first_order"]]
@@ -361,24 +378,34 @@ def _reference_score(behaviours, m, as_of, with_explanations=True, conversion_ho
         Xv = Xc if m.clv_label_days == m.conversion_label_days else np.hstack(
             [X, _reference_bg_features(history, cut, m.clv_label_days, m.bg)])
         clv_reasons = _reference_reasons(m.clv, _reference_transform(Xv), Xv, MODEL_FEATURES)
-    common = {"as_of": as_of.isoformat(), "model_version": md.get("version", "unsaved"),
+    from chalicelib.predict.fields import EXPLAINED, FIELDS
+    per_profile = {"conversion_potential": 100 * p, "clv": clv, "clv_past": clv_past,
+                   "clv_predicted": clv_predicted, "customer_type": types,
+                   "persuasion_type": principles}
+    common = {"scored_at": None, "as_of": as_of.isoformat(),
+              "model_version": md.get("version", "unsaved"),
               "conversion_horizon_days": conversion_horizon, "clv_horizon_days": clv_horizon}
-    columns = zip(np.round(100 * p, 1).tolist(), np.round(clv, 2).tolist(),
-                  np.round(clv_past, 2).tolist(), np.round(clv_predicted, 2).tolist())
+    assert set(per_profile) | set(common) == {f.name for f in FIELDS}
     results = []
-    for i, (conversion, total, past, predicted) in enumerate(columns):
-        fields = {"conversion_potential": conversion, "clv": total, "clv_past": past,
-                  "clv_predicted": predicted, "customer_type": types[i],
-                  "persuasion_type": principles[i], **common}
+    for i in range(len(behaviours)):
+        fields = {}
+        for f in FIELDS:  # the declared order; scored_at (the clock) left out
+            v = per_profile[f.name][i] if f.name in per_profile else common[f.name]
+            if v is not None:
+                fields[f.name] = float(np.round(v, f.decimals)) if f.decimals is not None else v
         if with_explanations:
-            fields["explanations"] = {
+            reasons = {
                 "conversion_potential": conversion_reasons[i],
                 "clv": list(dict.fromkeys([f"spent {clv_past[i]:.0f} so far"]
                                           + clv_reasons[i]))[:3],
                 "customer_type": type_reasons[i],
                 "persuasion_type": principle_reasons[i],
             }
-        results.append({k: v for k, v in fields.items() if v is not None})
+            fields["explanations"] = {name: reasons[name] for name in EXPLAINED}
+        if with_explanations and unseen[i]:
+            fields["explanations"]["conversion_potential"] = [NO_EVIDENCE]
+            fields["explanations"]["clv"] = ["spent 0 so far", NO_EVIDENCE]
+        results.append(fields)
     return results
 
 

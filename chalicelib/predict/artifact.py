@@ -56,6 +56,7 @@ def to_bytes(model: PredictiveModel) -> tuple[bytes, dict]:
         "conversion_label_days": model.conversion_label_days,
         "clv_label_days": model.clv_label_days,
         "bgnbd": {"r": model.bg.r, "alpha": model.bg.alpha, "a": model.bg.a, "b": model.bg.b},
+        **({"prior": model.prior} if model.prior else {}),
         "features": list(MODEL_FEATURES),
         "libraries": library_versions(),
         "sha256": hashlib.sha256(blob).hexdigest(),
@@ -86,7 +87,7 @@ def from_bytes(blob: bytes, metadata: dict) -> PredictiveModel:
     return PredictiveModel(pipelines["conversion"], pipelines["clv"], bg,
                            metadata["conversion_horizon_days"], metadata["clv_horizon_days"],
                            metadata["conversion_label_days"], metadata["clv_label_days"],
-                           metadata)
+                           metadata, metadata.get("prior"))
 
 
 def save(model: PredictiveModel, directory: Path, name: str) -> dict:

@@ -1,8 +1,14 @@
 """Plain-word reasons for a profile's conversion potential and CLV.
 
 Both models are linear in their (log-scaled, standardised) features, so each feature's share of a
-profile's score is exact: coefficient x standardised value. The reasons are the features that
-raise the score most for this profile, in words.
+profile's score, against the reference profile (the training mean, where every standardised value
+is 0), is exact: coefficient x standardised value. Correlated features carry opposite-sign
+coefficients (spend +4.8 and average order value -4.7; days since the last order +0.8 and since
+last seen -0.8), so single features' shares can say the opposite of what the profile shows.
+Reasons therefore come from GROUPS of related features: a group's share is the sum of its
+members', and it gives a reason only when that sum raises the score and one member both raises it
+and reads in the same direction (DIRECTION: more purchases, spend and visits raise a score, a
+longer time since the last order or visit lowers it). That member's phrase is the reason.
 """
 from __future__ import annotations
 
@@ -36,6 +42,23 @@ PHRASES = {
     "bg_p_alive": lambda v: f"{100 * v:.0f}% likely still an active customer",
     "bg_p_purchase": lambda v: f"{100 * v:.0f}% likely to buy again by purchase rhythm",
 }
+
+
+# Related features: one reason per group, the members' contributions summed.
+GROUPS = (
+    ("orders", "purchase_days", "orders_90d", "bg_expected_purchases", "bg_p_purchase",
+     "bg_p_alive"),
+    ("spend", "avg_order_value", "spend_90d"),
+    ("days_since_last_order", "days_since_last_seen"),
+    ("days_since_first_order", "days_since_first_seen"),
+    ("sessions", "sessions_30d", "sessions_90d", "page_views", "page_views_30d",
+     "product_views_30d", "add_to_cart", "add_to_cart_30d", "active_days", "has_web_activity"),
+    ("discount_share", "discount_interactions"),
+)
+# The plain reading of a feature's phrase: +1 when more of it reads as more likely to buy, -1
+# when less of it does; features not named (tenure, discounts) have no direction.
+DIRECTION = {**{f: 1 for group in (GROUPS[0], GROUPS[1], GROUPS[4]) for f in group},
+             "days_since_last_order": -1, "days_since_last_seen": -1}
 
 
 def contributions(pipeline: Pipeline, Xt: np.ndarray) -> np.ndarray:
@@ -83,3 +106,55 @@ def reasons_from_contributions(c: np.ndarray, X: np.ndarray, names: tuple[str, .
     out = phrases.tolist()
     ends = np.cumsum(counts).tolist()
     return [out[e - m:e] for e, m in zip(ends, counts.tolist())]
+
+
+def grouped_reasons(c: np.ndarray, Z: np.ndarray, X: np.ndarray, names: tuple[str, ...],
+                    k: int = 3) -> list[list[str]]:
+    """For each row, up to k phrases, one per group of related features (GROUPS), groups in the
+    order of their summed contribution: a group whose sum raises the score, phrased by its member
+    that raises the score most among those that read in their plain direction (the sign of the
+    standardised value Z agrees with DIRECTION) and have a value that says something (not NaN,
+    not 0)."""
+    n = len(X)
+    if n == 0:
+        return []
+    rows = np.arange(n)
+    usable = ~np.isnan(X) & (X != 0)
+    groups = [[names.index(f) for f in g if f in names] for g in GROUPS]
+    grouped = {j for g in groups for j in g}
+    groups += [[j] for j in range(len(names)) if j not in grouped]
+    total = np.empty((n, len(groups)))
+    lead = np.empty((n, len(groups)), dtype=np.int64)
+    for g, members in enumerate(groups):
+        idx = np.array(members)
+        cg = c[:, idx]
+        total[:, g] = cg.sum(axis=1)
+        direction = np.array([DIRECTION.get(names[j], 0) for j in members])
+        agrees = (direction == 0) | (np.sign(Z[:, idx]) == direction)
+        masked = np.where(usable[:, idx] & (cg > 0) & agrees, cg, -np.inf)
+        best = masked.argmax(axis=1)
+        lead[:, g] = np.where(np.isfinite(masked[rows, best]), idx[best], -1)
+    eligible = (total > 0) & (lead >= 0)
+    ranked = np.argsort(-np.where(eligible, total, -np.inf), axis=1, kind="stable")[:, :k]
+    chosen = eligible[rows[:, None], ranked]
+    r, slot = np.nonzero(chosen)
+    feature = lead[r, ranked[r, slot]]
+    v = X[r, feature]
+    phrases = _phrases(feature, v, names)
+    counts = np.bincount(r, minlength=n)
+    ends = np.cumsum(counts).tolist()
+    return [phrases[e - m:e] for e, m in zip(ends, counts.tolist())]
+
+
+def _phrases(feature: np.ndarray, v: np.ndarray, names: tuple[str, ...]) -> list[str]:
+    """The phrase of each (feature, value), every distinct pair formatted once."""
+    phrases = np.empty(feature.size, dtype=object)
+    if feature.size:
+        order = np.lexsort((v, feature))
+        fs, vs = feature[order], v[order]
+        start = np.flatnonzero(np.r_[True, (fs[1:] != fs[:-1]) | (vs[1:] != vs[:-1])])
+        texts = [PHRASES[names[j]](x) for j, x in zip(fs[start].tolist(), vs[start].tolist())]
+        distinct = np.empty(len(texts), dtype=object)
+        distinct[:] = texts
+        phrases[order] = np.repeat(distinct, np.diff(np.r_[start, feature.size]))
+    return phrases.tolist()

@@ -32,6 +32,9 @@ MAX_CUTS = 26
 MAX_TRAINING_ROWS = 400_000
 BG_FEATURES = ("bg_expected_purchases", "bg_p_alive", "bg_p_purchase")
 MODEL_FEATURES = FEATURES + BG_FEATURES
+# A model without a recorded prior: a low purchase rate and no spend, stated as a prior.
+PRIOR_FALLBACK = {"conversion": 0.01, "conversion_label_days": 30, "spend": 0.0,
+                  "clv_label_days": 30, "rows": 0}
 
 
 class InsufficientData(Exception):
@@ -220,6 +223,19 @@ class PredictiveModel:
     conversion_label_days: int
     clv_label_days: int
     metadata: dict = field(default_factory=dict)
+    # What a profile with no behaviour at all gets: the training rows' purchase rate and mean
+    # spend in the label windows (no evidence, so the population's level, never a confident
+    # score); PRIOR_FALLBACK for models saved before the prior was recorded.
+    prior: dict | None = None
+
+    def prior_scores(self, conversion_horizon: int, clv_horizon: int) -> tuple[float, float]:
+        """(P(purchase within conversion_horizon), spend within clv_horizon) of a profile with
+        no evidence: the prior's rates carried from its windows at a constant hazard."""
+        prior = self.prior or PRIOR_FALLBACK
+        p = min(max(float(prior["conversion"]), 0.0), 1.0)
+        p_h = 1 - (1 - p) ** (conversion_horizon / prior["conversion_label_days"])
+        spend = max(float(prior["spend"]), 0.0) * clv_horizon / prior["clv_label_days"]
+        return float(p_h), float(spend)
 
     def predict(self, history: History, cut: int, conversion_horizon: int | None = None,
                 clv_horizon: int | None = None) -> dict[str, np.ndarray]:
@@ -335,10 +351,12 @@ def fit(datasets: list[Dataset], conversion_horizon: int = 30, clv_horizon: int 
     conversion = Pipeline([("scale", StandardScaler()),
                            ("model", LogisticRegression(C=0.5, max_iter=3000))])
     conversion.fit(transform(X), bought)
+    prior = {"conversion": round(float(bought.mean()), 6), "conversion_label_days": h_conv}
     if h_clv != h_conv:
         X, bought, spend = training_rows(datasets, h_clv, rng)
     clv = Pipeline([("scale", StandardScaler()),
                     ("model", PoissonRegressor(alpha=1e-3, max_iter=3000))])
     clv.fit(transform(X), spend)
+    prior.update(spend=round(float(spend.mean()), 4), clv_label_days=h_clv, rows=len(X))
     return PredictiveModel(conversion, clv, fit_bgnbd(datasets), conversion_horizon, clv_horizon,
-                           h_conv, h_clv)
+                           h_conv, h_clv, prior=prior)

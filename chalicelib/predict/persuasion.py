@@ -17,7 +17,7 @@ from operator import iadd
 import numpy as np
 from scipy.special import ndtr
 
-from ..rules.fields import PERSUASION_TYPES
+from .fields import PERSUASION_TYPES
 
 PRIOR_STRENGTH = 10.0
 DEFAULT_RATE = 0.1

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import gc
 from datetime import date, datetime, timezone
+from itertools import combinations, repeat
 
 import numpy as np
 
 from . import customer_types, persuasion
-from .explain import reasons_from_contributions
+from .explain import grouped_reasons
 from .features import F, History
+from .fields import EXPLAINED, FIELDS, NAMES
 from .model import MODEL_FEATURES, PredictiveModel
 
-# A rescore writes a profile only when a field moved by more than this (or a label changed).
-TOLERANCE = {"conversion_potential": 0.5, "clv": 0.5, "clv_past": 0.005, "clv_predicted": 0.5}
+# A rescore writes a profile only when a number moved by more than its tolerance, or another
+# compared value changed (predict/fields.py: rewrite_above).
+TOLERANCE = {f.name: f.rewrite_above for f in FIELDS if f.rewrite_above}
+COMPARED = tuple(f.name for f in FIELDS if f.rewrite_above == 0)
 
 
 def cut_of(as_of: date) -> int:
@@ -55,6 +59,13 @@ def _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_
     p = _nan_to_num(out["conversion"], nan=0.0, posinf=1.0, neginf=0.0)
     clv_past = X[:, F["spend"]]
     clv_predicted = np.clip(_nan_to_num(out["clv_predicted"], nan=0.0, posinf=0.0), 0, 1e12)
+    # No purchase and no visit before the as-of date (a profile from attributes alone): no
+    # evidence, so the population's prior, not what the model extrapolates from empty features
+    no_evidence = np.isnan(X[:, F["days_since_first_seen"]])
+    if no_evidence.any():
+        prior_p, prior_spend = model.prior_scores(conversion_horizon, clv_horizon)
+        p = np.where(no_evidence, prior_p, p)
+        clv_predicted = np.where(no_evidence, prior_spend, clv_predicted)
     clv = clv_past + clv_predicted
     md = model.metadata
     delay = X[:, F["days_since_first_seen"]] - X[:, F["days_since_first_order"]]
@@ -66,72 +77,105 @@ def _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_
     prior = np.array(md.get("persuasion_prior") or [persuasion.DEFAULT_RATE] * shown.shape[1])
     principles, principle_reasons = persuasion.types(shown, responded, prior,
                                                      with_reasons=with_explanations)
-    common = {"scored_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "as_of": as_of.isoformat(),
-              "model_version": md.get("version", "unsaved"),
-              "conversion_horizon_days": conversion_horizon, "clv_horizon_days": clv_horizon}
-    columns = (np.round(100 * p, 1).tolist(), np.round(clv, 2).tolist(),
-               np.round(clv_past, 2).tolist(), np.round(clv_predicted, 2).tolist())
+    values = {
+        "conversion_potential": 100 * p, "clv": clv, "clv_past": clv_past,
+        "clv_predicted": clv_predicted, "customer_type": types, "persuasion_type": principles,
+        "scored_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "as_of": as_of.isoformat(),
+        "model_version": md.get("version", "unsaved"),
+        "conversion_horizon_days": conversion_horizon, "clv_horizon_days": clv_horizon}
+    results = _rows(values)
     if with_explanations:
-        explanations = _explanations(model, out, clv_past, type_reasons, principle_reasons)
-    if any(v is None for v in common.values()):
-        return _rows_general(columns, types, principles, common,
-                             explanations if with_explanations else None)
-    s, d, v, ch, vh = common.values()
-    # one dict display per profile, keys in their usual order, a field without a value left out
-    results = [
-        {"conversion_potential": c, "clv": t, "clv_past": a, "clv_predicted": f,
-         "customer_type": ct, "persuasion_type": pt, "scored_at": s, "as_of": d,
-         "model_version": v, "conversion_horizon_days": ch, "clv_horizon_days": vh}
-        if ct is not None and pt is not None else
-        {"conversion_potential": c, "clv": t, "clv_past": a, "clv_predicted": f,
-         "customer_type": ct, "scored_at": s, "as_of": d, "model_version": v,
-         "conversion_horizon_days": ch, "clv_horizon_days": vh}
-        if ct is not None else
-        {"conversion_potential": c, "clv": t, "clv_past": a, "clv_predicted": f,
-         "persuasion_type": pt, "scored_at": s, "as_of": d, "model_version": v,
-         "conversion_horizon_days": ch, "clv_horizon_days": vh}
-        if pt is not None else
-        {"conversion_potential": c, "clv": t, "clv_past": a, "clv_predicted": f,
-         "scored_at": s, "as_of": d, "model_version": v, "conversion_horizon_days": ch,
-         "clv_horizon_days": vh}
-        for c, t, a, f, ct, pt in zip(*columns, types, principles)]
-    if with_explanations:
+        explanations = _explanations(model, out, clv_past, type_reasons, principle_reasons,
+                                     no_evidence)
         for row, e in zip(results, explanations):
             row["explanations"] = e
     return results
 
 
+def _rows(values: dict) -> list[dict]:
+    """One dict per profile, keys in the declared order (predict/fields.py), an optional field
+    without a value left out. `values` holds every declared field: an array or list per profile,
+    or one value for the whole batch."""
+    columns = []
+    for f in FIELDS:
+        v = values[f.name]
+        if isinstance(v, np.ndarray):
+            v = (np.round(v, f.decimals) if f.decimals is not None else v).tolist()
+        elif not isinstance(v, list):
+            if v is None:  # a batch-wide value missing: every row leaves it out
+                return _rows_general(values)
+            v = repeat(v)
+        columns.append(v)
+    return _ROWS(columns)
+
+
+def _rows_general(values: dict) -> list[dict]:
+    n = max(len(v) for v in values.values() if isinstance(v, (list, np.ndarray)))
+    columns = {}
+    for f in FIELDS:
+        v = values[f.name]
+        if isinstance(v, np.ndarray):
+            v = (np.round(v, f.decimals) if f.decimals is not None else v).tolist()
+        elif not isinstance(v, list):
+            v = [v] * n
+        columns[f.name] = v
+    return [{k: c[i] for k, c in columns.items() if c[i] is not None} for i in range(n)]
+
+
+def _displays(names: tuple[str, ...], optional: tuple[str, ...] = ()):
+    """A function from columns (one iterable per name, in order) to a list of dicts, a key of
+    `optional` left out where its value is None. Generated from the names as one comprehension
+    over dict displays: building 100,000 rows that way takes a quarter of the time of
+    dict(zip(names, values)), a tenth of a fields-only rescore's time."""
+    if not all(n.isidentifier() for n in names) or not set(optional) <= set(names):
+        raise ValueError(f"not field names: {names}")
+    variables = {n: f"v{i}" for i, n in enumerate(names)}
+    variants = []
+    for size in range(len(optional), -1, -1):
+        for present in combinations(optional, size):
+            absent = set(optional) - set(present)
+            display = "{" + ", ".join(f"{n!r}: {variables[n]}" for n in names
+                                      if n not in absent) + "}"
+            condition = " and ".join(f"{variables[n]} is not None" for n in present)
+            variants.append((condition, display))
+    expression = " else ".join(f"{d} if {c}" if c else d for c, d in variants[:-1])
+    expression += (" else " if len(variants) > 1 else "") + variants[-1][1]
+    source = (f"lambda columns: [{expression} for {', '.join(variables.values())}"
+              " in zip(*columns)]")
+    return eval(source, {"__builtins__": {"zip": zip}})  # noqa: S307 - names checked above
+
+
+_ROWS = _displays(NAMES, tuple(f.name for f in FIELDS if f.optional))
+_EXPLANATIONS = _displays(EXPLAINED)
+
+
+NO_EVIDENCE = "no behaviour recorded yet: the average of the profiles the model learned from"
+
+
 def _explanations(model: PredictiveModel, out: dict, clv_past: np.ndarray,
-                  type_reasons: list, principle_reasons: list) -> list[dict]:
+                  type_reasons: list, principle_reasons: list,
+                  no_evidence: np.ndarray) -> list[dict]:
     def weighed(pipeline, Z):
         coef = np.ravel(pipeline.named_steps["model"].coef_)
         return Z * coef  # each feature's share of the linear score (explain.contributions)
 
-    conversion_reasons = reasons_from_contributions(
-        weighed(model.conversion, out["conversion_Z"]), out["conversion_X"], MODEL_FEATURES)
-    clv_reasons = reasons_from_contributions(
-        weighed(model.clv, out["clv_Z"]), out["clv_X"], MODEL_FEATURES)
+    conversion_reasons = grouped_reasons(
+        weighed(model.conversion, out["conversion_Z"]), out["conversion_Z"],
+        out["conversion_X"], MODEL_FEATURES)
+    clv_reasons = grouped_reasons(
+        weighed(model.clv, out["clv_Z"]), out["clv_Z"], out["clv_X"], MODEL_FEATURES)
     # "spent N so far" leads the CLV reasons (once, if a reason says it too)
     clv_lists = []
     for v, r in zip(clv_past.tolist(), clv_reasons):
         first = f"spent {v:.0f} so far"
         # the reasons never repeat one another, so only `first` can be a duplicate
         clv_lists.append(([first] + r)[:3] if first not in r else _dedupe([first] + r)[:3])
-    return [{"conversion_potential": c, "clv": v, "customer_type": t, "persuasion_type": q}
-            for c, v, t, q in zip(conversion_reasons, clv_lists, type_reasons,
-                                  principle_reasons)]
-
-
-def _rows_general(columns, types, principles, common, explanations) -> list[dict]:
-    results = []
-    for i, (conversion, total, past, predicted) in enumerate(zip(*columns)):
-        fields = {"conversion_potential": conversion, "clv": total, "clv_past": past,
-                  "clv_predicted": predicted, "customer_type": types[i],
-                  "persuasion_type": principles[i], **common}
-        if explanations is not None:
-            fields["explanations"] = explanations[i]
-        results.append({k: v for k, v in fields.items() if v is not None})
-    return results
+    for i in np.flatnonzero(no_evidence).tolist():
+        conversion_reasons[i] = [NO_EVIDENCE]
+        clv_lists[i] = [clv_lists[i][0], NO_EVIDENCE]
+    reasons = {"conversion_potential": conversion_reasons, "clv": clv_lists,
+               "customer_type": type_reasons, "persuasion_type": principle_reasons}
+    return _EXPLANATIONS([reasons[name] for name in EXPLAINED])
 
 
 def _nan_to_num(a: np.ndarray, nan: float, posinf: float | None = None,
@@ -148,10 +192,9 @@ def _dedupe(items: list[str]) -> list[str]:
 
 def changed(old: dict | None, new: dict) -> bool:
     """Whether a new score differs enough from the stored one to be written."""
-    if not old or old.get("model_version") != new.get("model_version"):
+    if not old:
         return True
-    for key in ("customer_type", "persuasion_type", "conversion_horizon_days", "clv_horizon_days"):
-        if old.get(key) != new.get(key):
-            return True
+    if any(old.get(key) != new.get(key) for key in COMPARED):
+        return True
     return any(abs((old.get(k) or 0) - (new.get(k) or 0)) > tol for k, tol in TOLERANCE.items())
 

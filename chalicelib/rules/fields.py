@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..predict import fields as predictive
 from .operators import OPERATORS_BY_TYPE
-from .stored import BOOLEAN, DATE, ENUM, FIELD_TYPES, LIST, NUMBER, TEXT
-
-CUSTOMER_TYPES = ("Explorer", "Single-minded", "Passionate", "Economical", "Believer")
-PERSUASION_TYPES = ("Reciprocity", "Commitment", "Social proof", "Authority", "Liking", "Scarcity")
+from .stored import BOOLEAN, DATE, ENUM, LIST, NUMBER, TEXT
 
 
 @dataclass(frozen=True)
@@ -55,17 +53,11 @@ BEHAVIOUR_FIELDS = (
     Field("behaviour.last_order_at", "Last order", "behaviour", DATE),
 )
 
-PREDICTIVE_FIELDS = (
-    Field("predictive.conversion_potential", "Conversion potential", "predictive", NUMBER,
-          minimum=0, maximum=100),
-    Field("predictive.clv", "Customer lifetime value", "predictive", NUMBER, minimum=0),
-    Field("predictive.clv_past", "CLV: spend so far", "predictive", NUMBER, minimum=0),
-    Field("predictive.clv_predicted", "CLV: predicted spend", "predictive", NUMBER, minimum=0),
-    Field("predictive.customer_type", "Customer type", "predictive", ENUM, values=CUSTOMER_TYPES),
-    Field("predictive.persuasion_type", "Persuasion type", "predictive", ENUM,
-          values=PERSUASION_TYPES),
-    Field("predictive.scored_at", "Scored at", "predictive", DATE),
-)
+# The predictive fields a rule can name, as predict/fields.py declares them.
+PREDICTIVE_FIELDS = tuple(
+    Field(f.path, f.label, "predictive", f.type, values=f.values, minimum=f.minimum,
+          maximum=f.maximum)
+    for f in predictive.FIELDS if f.segmentable)
 
 # Kind of a stored attribute value -> field type of the attribute in the catalogue.
 ATTRIBUTE_KIND_TYPES = {"string": TEXT, "number": NUMBER, "boolean": BOOLEAN, "list": LIST,

@@ -25,12 +25,12 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from ..infra.errors import ValidationError
+from ..predict import fields as predictive_fields
 
 FORMATS = {"csv": ("text/csv; charset=utf-8", "csv"),
            "jsonl": ("application/x-ndjson", "jsonl")}
-DEFAULT_FIELDS = ("attributes.email", "attributes.phone", "attributes.country",
-                  "predictive.conversion_potential", "predictive.clv",
-                  "predictive.customer_type", "predictive.persuasion_type")
+DEFAULT_FIELDS = ("attributes.email", "attributes.phone", "attributes.country") + tuple(
+    f.path for f in predictive_fields.FIELDS if f.export_default)
 MAX_FIELDS = 100
 EMAIL_ATTRIBUTE, PHONE_ATTRIBUTE = "email", "phone"
 CUSTOMER_MATCH_COLUMNS = ("Email", "Phone")
