@@ -64,8 +64,12 @@ class Stack:
                "PYTHONFAULTHANDLER": "1"}  # SIGABRT on a stop that hangs prints every thread
         self.log = self.data_dir.parent / f"stack-{len(self.logs)}.log"
         started = time.time()
+        # SIGINT as in a terminal, even when this script runs in the background (where the
+        # shell ignores SIGINT, and a child would inherit that and never see the final Ctrl-C)
         self.proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local.stack"], cwd=ROOT,
-                                     env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+                                     env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                      signal.SIG_DFL))
         while time.time() - started < timeout:
             text = self.log.read_text()
             key = re.search(r"^API key: (\S+)$", text, re.M)
