@@ -12,9 +12,9 @@ import threading
 from contextlib import contextmanager
 
 import pytest
+from conftest import ROOT
 from moto import mock_aws
 
-from conftest import ROOT
 from chalicelib import config
 from chalicelib.local import journal
 from chalicelib.local.moto_lock import serialize_moto_calls
@@ -292,6 +292,7 @@ def test_format_1_saves_still_load(tmp_path):
     # WHEN it loads THEN its items and objects are there
     with started(data):
         import boto3
+
         from chalicelib.storage import keys
         assert keys.get_project("old") is not None
         assert boto3.client("s3").get_object(Bucket=bucket, Key="m")["Body"].read() == b"x"
