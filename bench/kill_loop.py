@@ -65,10 +65,11 @@ class Stack:
         self.log = self.data_dir.parent / f"stack-{len(self.logs)}.log"
         started = time.time()
         self.proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local.stack"], cwd=ROOT,
-                                     env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+                                     env=env, stdout=open(self.log, "w"),  # noqa: SIM115
+                                     stderr=subprocess.STDOUT)
         while time.time() - started < timeout:
             text = self.log.read_text()
-            key = re.search(r"^API key: (\S+)$", text, re.M)
+            key = re.search(r"^API key: (\S+)$", text, re.MULTILINE)
             if key and self._up():
                 self.key = key.group(1)
                 self.logs.append(text)
@@ -204,6 +205,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     args = parser.parse_args(argv)
+    # Run in the background, this script inherits an ignored SIGINT, and so would the stack,
+    # which would then never see the final Ctrl-C; a handled signal is reset at exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="kill-loop-"))
     data = work / "data"

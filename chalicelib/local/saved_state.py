@@ -86,7 +86,7 @@ class LocalStore:
                 continue
             try:
                 data = read(path)
-            except Exception as exc:  # any damage: fall back to the previous save
+            except Exception as exc:  # noqa: BLE001 - any damage: fall back to the previous save
                 aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}")
                 os.replace(path, aside)
                 log.error("%s is unreadable (%s: %s); moved it to %s and loading the previous "
@@ -195,5 +195,5 @@ def read(path: Path) -> dict:
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         data = json.load(fh)
     if not isinstance(data, dict) or not isinstance(data.get("tables"), dict):
-        raise ValueError("not a save of the local store")
+        raise TypeError("not a save of the local store")
     return data
