@@ -53,7 +53,7 @@ def main() -> None:
 
     from chalicelib import synthetic
     from chalicelib.services import events as event_service
-    from chalicelib.services import scoring
+    from chalicelib.services import scoring_jobs
     from chalicelib.storage import project_table
     from chalicelib.storage.connection import create_tables
     counter = WriteCounter()
@@ -71,10 +71,10 @@ def main() -> None:
         print(f"loaded {args.profiles} profiles in {time.time() - started:.0f} s")
         counter.items.clear()  # what loading wrote
         as_of = date(2026, 11, 20)
-        first = scoring.rescore_project("bench", as_of)
+        first = scoring_jobs.rescore_project("bench", as_of)
         first_writes = dict(counter.items)
         counter.items.clear()
-        again = scoring.rescore_project("bench", as_of)
+        again = scoring_jobs.rescore_project("bench", as_of)
         again_writes = dict(counter.items)
         n_changed = int(args.profiles * args.changed)
         for v in visitors[:n_changed]:  # 5 %: a new order each
@@ -82,7 +82,7 @@ def main() -> None:
                 "event_id": "bench-extra", "profile_id": v.profile_id, "type": "purchase",
                 "timestamp": "2026-11-19T12:00:00Z", "value": 80.0}]})
         counter.items.clear()
-        third = scoring.rescore_project("bench", as_of)
+        third = scoring_jobs.rescore_project("bench", as_of)
         third_writes = dict(counter.items)
     print(f"\n{'rescore':<34} {'profiles read':>13} {'scores written':>15}  item writes by table")
     for label, result, writes in [("first (every profile new)", first, first_writes),

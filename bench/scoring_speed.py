@@ -1,6 +1,6 @@
 """Rescoring speed: profiles per second for features + prediction (`score()`), fields only and
 with explanations, in rescore batches of 2,000 (what a rescore scores at a time:
-chalicelib.services.scoring.PAGE, about three DynamoDB pages) and
+chalicelib.services.scoring_jobs.PAGE, about three DynamoDB pages) and
 as one in-memory call over the whole set, next to two peers on the same profiles:
 
 - the bare scikit-learn `predict_proba` + `predict` of the packaged model on a feature matrix
@@ -43,7 +43,7 @@ from chalicelib.predict.scoring import cut_of, score  # noqa: E402
 
 END = datetime(2026, 11, 28, tzinfo=timezone.utc)
 AS_OF = END.date()
-from chalicelib.services.scoring import PAGE  # noqa: E402  the rescore's batch
+from chalicelib.services.scoring_jobs import PAGE  # noqa: E402  the rescore's batch
 
 
 def profiles(n: int, pool_size: int, seed: int = 5) -> list[dict]:

@@ -144,15 +144,15 @@ def cmd_import_transactions(args):
 
 
 def cmd_train(args):
-    from .services import scoring
-    result = scoring.train(args.project, args.as_of, args.conversion_horizon_days,
+    from .services import scoring_jobs
+    result = scoring_jobs.train(args.project, args.as_of, args.conversion_horizon_days,
                            args.clv_horizon_days)
     print(json.dumps(result, indent=2, default=str))
 
 
 def cmd_rescore(args):
-    from .services import scoring
-    result = scoring.rescore_project(args.project, args.as_of, "rescore",
+    from .services import scoring_jobs
+    result = scoring_jobs.rescore_project(args.project, args.as_of, "rescore",
                                      args.conversion_horizon_days, args.clv_horizon_days,
                                      progress=Progress(None, "profiles rescored"))
     print(file=sys.stderr)

@@ -5,7 +5,7 @@ import time
 from chalicelib.behaviour import apply_events, parse_event
 from chalicelib.infra.errors import Conflict
 from chalicelib.profile_documents import merge_attributes
-from chalicelib.services import scoring
+from chalicelib.services import scoring_jobs
 from chalicelib.storage import profile_table
 
 
@@ -44,7 +44,7 @@ def test_concurrent_writers_lose_nothing(project):
     def rescore():
         try:
             for _ in range(3):
-                scoring.score_profiles(project["id"], [pid])
+                scoring_jobs.score_profiles(project["id"], [pid])
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -61,7 +61,7 @@ def test_concurrent_writers_lose_nothing(project):
     assert profile.behaviour["revenue"] == threads * per_thread * 1.0
     assert len(profile.attributes) == threads * per_thread  # every attribute survived
     # a final score reflects everything
-    scoring.score_profiles(project["id"], [pid])
+    scoring_jobs.score_profiles(project["id"], [pid])
     assert profile_table.get(project["id"], pid).predictive["clv_past"] == threads * per_thread
 
 

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from chalicelib.infra.errors import ValidationError
-from chalicelib.services import scoring, webhooks
+from chalicelib.services import scoring_jobs, webhooks
 from chalicelib.storage import work_queue
 from chalicelib.storage.work_messages import EvaluateSegment
 
@@ -162,6 +162,6 @@ def test_the_trigger_path_delivers_too(api, project, drain, receiver):
     api.post(f"/segments/{sid}/destinations", {"url": hook.url})
     drain()
     api.post("/events", {"events": [purchase("z", 0, 99)]})
-    scoring.score_profiles(project["id"], ["z"])  # what the stream trigger runs
+    scoring_jobs.score_profiles(project["id"], ["z"])  # what the stream trigger runs
     drain()
     assert [json.loads(b)["changes"][0]["profile_id"] for _, b in hook.deliveries] == ["z"]

@@ -5,7 +5,7 @@ from datetime import date
 from app import app
 from chalicelib.audience.builder import SnapshotBuilder
 from chalicelib.rules.columnar import Snapshot
-from chalicelib.services import scoring
+from chalicelib.services import scoring_jobs
 from chalicelib.storage import change_log, membership_table, snapshot_store
 from chalicelib.storage.connection import bind
 from chalicelib.storage.model_store import s3_client
@@ -42,9 +42,9 @@ def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, mon
                                                            for i in range(5)]})
     sid = api.post("/segments", SEGMENT)[1]["segment_id"]
     drain()
-    scoring.rescore_project(project["id"], date(2026, 11, 20))
+    scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     api.post("/events", {"events": [purchase(ERASED, 1)]})
-    scoring.score_profiles(project["id"], [ERASED])
+    scoring_jobs.score_profiles(project["id"], [ERASED])
     assert ERASED in snapshot_store.latest(project["id"])[0].profile_ids
     assert ERASED in membership_table.members(project["id"], sid)
     # and in an export stored in S3 before the erasure

@@ -4,6 +4,7 @@ from datetime import date
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from chalicelib import synthetic
 from chalicelib.behaviour import apply_events, parse_event
@@ -12,7 +13,6 @@ from chalicelib.predict.explain import PHRASES
 from chalicelib.predict.features import History
 from chalicelib.predict.model import MODEL_FEATURES
 from chalicelib.predict.scoring import cut_of, score
-from conftest import ROOT
 
 CDNOW = ROOT / "data" / "cdnow" / "CDNOW_sample.txt"
 # More of these reads as more likely to buy (or to spend) ...

@@ -246,9 +246,9 @@ def test_too_large_a_segment_is_refused(api, shop, monkeypatch):
 
 def test_the_snapshot_path_reads_members_in_batches_and_stays_fresh(api, shop, project,
                                                                     monkeypatch):
-    from chalicelib.services import scoring
+    from chalicelib.services import scoring_jobs
     from chalicelib.storage import snapshot_store
-    scoring.rescore_project(project["id"], date(2026, 11, 20))  # takes the snapshot
+    scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))  # takes the snapshot
     assert snapshot_store.latest(project["id"]) is not None
     api.put("/profiles/p08", {"attributes": {"country": "NL"}})  # enters after the snapshot
     api.delete("/profiles/p01")  # erased after the snapshot: leaves

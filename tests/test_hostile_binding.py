@@ -8,7 +8,7 @@ from chalicelib.infra import config
 from chalicelib.storage import connection
 
 # the code each event handler hands its work to
-HANDLED_BY = {"rescore_all_projects": (triggers.scoring, "rescore_all"),
+HANDLED_BY = {"rescore_all_projects": (triggers.scoring_jobs, "rescore_all"),
               "run_work": (triggers, "handle_work"),
               "score_changed_profiles": (triggers, "handle_profile_changes")}
 

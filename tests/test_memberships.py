@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from chalicelib.services import memberships, scoring
+from chalicelib.services import memberships, scoring_jobs
 from chalicelib.storage import membership_table
 
 BIG_SPENDERS = {"name": "big spenders", "match": "all", "rules": [
@@ -74,7 +74,7 @@ def test_a_changed_profile_enters_and_leaves_through_the_trigger(shop, project, 
     before = all_changes(shop, sid)[-1]["at"]
     # when: p15 buys for 40 more (20 -> 60) and the trigger scores and evaluates it
     shop.post("/events", {"events": [purchase("p15", 1, 40.0)]})
-    result = scoring.score_profiles(project["id"], ["p15"])
+    result = scoring_jobs.score_profiles(project["id"], ["p15"])
     assert result["entered"] == 1
     # then: it is a member, with its entry recorded after the backfill's entries
     assert "p15" in membership_table.members(project["id"], sid)
@@ -82,7 +82,7 @@ def test_a_changed_profile_enters_and_leaves_through_the_trigger(shop, project, 
     assert [(c["profile_id"], c["change"]) for c in latest if c["at"] >= before][-1] == \
         ("p15", "entered")
     # delivered again: nothing more is recorded
-    assert scoring.score_profiles(project["id"], ["p15"])["entered"] == 0
+    assert scoring_jobs.score_profiles(project["id"], ["p15"])["entered"] == 0
     assert len(all_changes(shop, sid)) == 11
 
 
@@ -126,7 +126,7 @@ def test_a_rescore_evaluates_every_segment(shop, project, drain):
         "segment_id"]
     drain()
     assert membership_table.members(project["id"], sid) == set()  # nobody is scored yet
-    result = scoring.rescore_project(project["id"], date(2026, 11, 20))
+    result = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     assert result["segments"] == {"evaluated": 1, "entered": 20, "exited": 0}
     assert len(membership_table.members(project["id"], sid)) == 20
     assert shop.get(f"/segments/{sid}/stats")[1]["history"][0]["trigger"] == "rescore"

@@ -6,7 +6,7 @@ import logging
 from datetime import date
 
 from chalicelib.infra import observability
-from chalicelib.services import scoring
+from chalicelib.services import scoring_jobs
 
 
 def test_log_lines_are_json_with_the_context(capsys):
@@ -41,7 +41,7 @@ def test_a_rescore_reports_its_duration_and_counts_as_metrics(api, project, caps
     api.post("/events", {"events": [{"event_id": "e1", "profile_id": "u1", "type": "purchase",
                                      "timestamp": "2026-11-01T10:00:00Z", "value": 10}]})
     capsys.readouterr()
-    result = scoring.rescore_project(project["id"], date(2026, 11, 20))
+    result = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
              if line.startswith("{\"_aws\"")]
     job = next(line for line in lines if "JobDuration" in line)

@@ -3,6 +3,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from sklearn.preprocessing import StandardScaler
 
 from chalicelib import synthetic
@@ -11,7 +12,6 @@ from chalicelib.predict import artifact, bgnbd, transactions
 from chalicelib.predict.features import F, History, day_number, matrix, window_outcomes
 from chalicelib.predict.model import Dataset, InsufficientData, fit
 from chalicelib.predict.scoring import score
-from conftest import ROOT
 
 CDNOW = ROOT / "data" / "cdnow" / "CDNOW_sample.txt"
 CAL_END = date(1997, 10, 1)

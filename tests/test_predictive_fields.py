@@ -5,13 +5,13 @@ from datetime import date
 
 import pytest
 
-from chalicelib.services import export_format
 from chalicelib.api import docs_routes
 from chalicelib.predict import artifact
 from chalicelib.predict import fields as predictive
 from chalicelib.predict.scoring import changed, score
 from chalicelib.rules.fields import PREDICTIVE_FIELDS, Catalogue
 from chalicelib.rules.stored import FIELD_TYPES
+from chalicelib.services import export_format
 
 SPEC = json.loads(docs_routes.SPEC_PATH.read_text(encoding="utf-8"))
 

@@ -6,7 +6,7 @@ from chalice.test import Client
 
 from chalicelib.api import triggers
 from chalicelib.predict import artifact
-from chalicelib.services import scoring
+from chalicelib.services import scoring_jobs
 from chalicelib.storage import model_store, profile_table
 from chalicelib.storage.profile_stream import parse_stream_record
 from chalicelib.storage.table_keys import profile_partition
@@ -27,14 +27,14 @@ def shop(api):
 
 
 def test_a_rescore_writes_only_what_changed(shop, project):
-    first = scoring.rescore_project(project["id"], date(2026, 11, 20))
+    first = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     assert (first["profiles_read"], first["written"]) == (40, 40)
-    again = scoring.rescore_project(project["id"], date(2026, 11, 20))
+    again = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     assert (again["profiles_read"], again["changed"], again["written"]) == (40, 0, 0)
     # 2 of 40 profiles (5 %) get new orders: only they are written
     shop.post("/events", {"events": events_for("p01", 9, "2026-11-15")[3:]})
     shop.post("/events", {"events": events_for("p02", 9, "2026-11-15")[3:]})
-    third = scoring.rescore_project(project["id"], date(2026, 11, 20))
+    third = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     assert third["written"] == 2
     status, body = shop.get("/jobs")
     assert [j["written"] for j in body["jobs"]] == [2, 0, 40]
@@ -43,7 +43,7 @@ def test_a_rescore_writes_only_what_changed(shop, project):
 
 def test_scores_are_written_without_touching_client_data(shop, project):
     before = shop.get("/profiles/p03")[1]
-    scoring.rescore_project(project["id"], date(2026, 11, 20))
+    scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     after = shop.get("/profiles/p03")[1]
     assert after["attributes"] == before["attributes"]
     assert after["behaviour"] == before["behaviour"]
@@ -91,7 +91,7 @@ def test_the_trigger_scores_and_reports_failures_per_record(shop, project, monke
     records = [Record("10", "INSERT", keys(project["id"], "p05"),
                       new=image(project["id"], "p05", attributes="{}")),
                Record("11", "INSERT", keys("broken", "x"), new=image("broken", "x"))]
-    real = scoring.score_profiles
+    real = scoring_jobs.score_profiles
 
     def flaky(project_id, ids):
         if project_id == "broken":
@@ -139,8 +139,8 @@ def test_a_broken_project_model_falls_back_to_the_default(shop, project):
     metadata = {**metadata, "version": "bad-1"}
     model_store.put(project["id"], b"corrupt" + blob, metadata)
     model_store.promote(project["id"], "bad-1")
-    assert scoring.current_model(project["id"]) is artifact.default_model()
-    assert scoring.rescore_project(project["id"], date(2026, 11, 20))["written"] == 40
+    assert scoring_jobs.current_model(project["id"]) is artifact.default_model()
+    assert scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))["written"] == 40
 
 
 def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
@@ -164,10 +164,10 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
     monkeypatch.setattr(profile_table, "iter_shard", dying_iter)
     monkeypatch.setattr(profile_table, "write_predictive", counting_write)
     monkeypatch.setattr(scoring, "PAGE", 2)  # small pages, so the dead run wrote some scores
-    job = scoring.start_rescore(project["id"], date(2026, 11, 20))
+    job = scoring_jobs.start_rescore(project["id"], date(2026, 11, 20))
     # when: the workers run; the failed message comes back (SQS redelivery) and succeeds
-    from chalicelib.local.runners import deliver_queue_once
     from app import app
+    from chalicelib.local.runners import deliver_queue_once
     while runs["shard2"] == 0:
         deliver_queue_once(app, "run_work", 1)
     mid = shop.get(f"/jobs/{job['job_id']}")[1]
@@ -184,10 +184,10 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
 
 
 def test_a_redelivered_shard_message_after_the_job_finished_changes_nothing(shop, project, drain):
-    job = scoring.start_rescore(project["id"], date(2026, 11, 20))
+    job = scoring_jobs.start_rescore(project["id"], date(2026, 11, 20))
     drain()
     finished = shop.get(f"/jobs/{job['job_id']}")[1]
-    assert scoring.rescore_shard(project["id"], job["job_id"], 1, date(2026, 11, 20)) == {
+    assert scoring_jobs.rescore_shard(project["id"], job["job_id"], 1, date(2026, 11, 20)) == {
         "skipped": "the job is finished or unknown"}
     assert shop.get(f"/jobs/{job['job_id']}")[1] == finished
 

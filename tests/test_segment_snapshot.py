@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from chalicelib.services import scoring
+from chalicelib.services import scoring_jobs
 from chalicelib.storage import snapshot_store
 
 RULES = {"name": "buyers", "match": "all", "rules": [
@@ -38,7 +38,7 @@ def walk(api, path, body=None):
 
 def test_snapshot_answers_equal_the_walk_and_stay_fresh(shop, project):
     sid = shop.post("/segments", RULES)[1]["segment_id"]
-    scoring.rescore_project(project["id"], date(2026, 11, 20))  # takes the snapshot
+    scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))  # takes the snapshot
     assert snapshot_store.latest(project["id"]) is not None
 
     def check():
@@ -72,7 +72,7 @@ def test_snapshot_answers_equal_the_walk_and_stay_fresh(shop, project):
 
 
 def test_the_snapshot_is_compact(shop, project):
-    result = scoring.rescore_project(project["id"], date(2026, 11, 20))
+    result = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     assert 0 < result["snapshot_bytes_per_profile"] < 80
 
 
@@ -83,10 +83,10 @@ def test_changed_profiles_come_from_the_change_log_not_the_table(shop, project, 
     monkeypatch.setattr(change_log, "MARGIN_SECONDS", 0)
     sid = shop.post("/segments", RULES)[1]["segment_id"]
     time.sleep(1.1)  # profiles written in the snapshot's first second have their scores re-read
-    scoring.rescore_project(project["id"], date(2026, 11, 20))
+    scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     shop.post("/events", {"events": [purchase("p01", 1), purchase("p04", 1)]})
     shop.put("/profiles/p00", {"attributes": {"country": "DE"}})
-    scoring.score_profiles(project["id"], ["p01", "p04"])
+    scoring_jobs.score_profiles(project["id"], ["p01", "p04"])
     shop.delete("/profiles/p06")
     from chalicelib.storage import profile_table
     reread = []

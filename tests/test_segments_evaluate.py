@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.rules import Catalogue, compile_rules, parse_segment
 from chalicelib.predict.fields import CUSTOMER_TYPES
+from chalicelib.rules import Catalogue, compile_rules, parse_segment
 from chalicelib.rules.operators import OPERATORS, OPERATORS_BY_TYPE
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)

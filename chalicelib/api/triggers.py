@@ -8,7 +8,7 @@ from collections import defaultdict
 from chalice import Blueprint, Rate
 
 from ..infra import observability
-from ..services import scoring, work
+from ..services import scoring_jobs, work
 from ..storage.profile_stream import parse_stream_record
 
 bp = Blueprint(__name__)
@@ -36,7 +36,7 @@ def handle_profile_changes(records) -> dict:
     for project_id, changes in by_project.items():
         ids = sorted({c.profile_id for c in changes})
         try:
-            scoring.score_profiles(project_id, ids)
+            scoring_jobs.score_profiles(project_id, ids)
         except Exception:
             log.exception("scoring %d profiles of %s failed", len(ids), project_id)
             failures += [c.sequence_number for c in changes]
@@ -78,7 +78,7 @@ def _retry_later(record) -> None:
 
 @bp.schedule(Rate(RESCORE_RATE_HOURS, unit=Rate.HOURS))
 def rescore_all_projects(event):
-    results = scoring.rescore_all()
+    results = scoring_jobs.rescore_all()
     log.info("scheduled rescoring queued: %s", results)
     return {"projects": len(results)}
 

@@ -17,14 +17,14 @@ __all__ = ["Deliver", "EraseFromSnapshot", "EvaluateSegment", "MalformedMessage"
 
 def process(item: WorkMessage) -> dict:
     from ..storage import snapshot_store
-    from . import destinations, memberships, scoring
+    from . import destinations, memberships, scoring_jobs
     if isinstance(item, Deliver):
         return destinations.deliver(item.project_id, item.segment_id, item.destination_id,
                                     item.delivery_id, item.changes)
     if isinstance(item, EraseFromSnapshot):
         return {"rows_dropped": snapshot_store.drop_profiles(item.project_id, {item.profile_id})}
     if isinstance(item, RescoreShard):
-        return scoring.rescore_shard(item.project_id, item.job_id, item.shard, item.as_of,
+        return scoring_jobs.rescore_shard(item.project_id, item.job_id, item.shard, item.as_of,
                                      item.conversion_horizon, item.clv_horizon)
     if isinstance(item, EvaluateSegment):
         return memberships.evaluate_segment(item.project_id, item.segment_id, item.trigger)
