@@ -97,7 +97,7 @@ def test_the_trigger_scores_and_reports_failures_per_record(shop, project, monke
         if project_id == "broken":
             raise RuntimeError("injected")
         return real(project_id, ids)
-    monkeypatch.setattr(scoring, "score_profiles", flaky)
+    monkeypatch.setattr(scoring_jobs, "score_profiles", flaky)
     result = triggers.handle_profile_changes(records)
     assert result == {"batchItemFailures": [{"itemIdentifier": "11"}]}
     assert shop.get("/profiles/p05")[1]["predictive"]["model_version"] == "default-1"
@@ -163,7 +163,7 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
         return ok
     monkeypatch.setattr(profile_table, "iter_shard", dying_iter)
     monkeypatch.setattr(profile_table, "write_predictive", counting_write)
-    monkeypatch.setattr(scoring, "PAGE", 2)  # small pages, so the dead run wrote some scores
+    monkeypatch.setattr(scoring_jobs, "PAGE", 2)  # small pages, so the dead run wrote some scores
     job = scoring_jobs.start_rescore(project["id"], date(2026, 11, 20))
     # when: the workers run; the failed message comes back (SQS redelivery) and succeeds
     from app import app
