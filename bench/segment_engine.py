@@ -21,9 +21,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from chalicelib.predict.fields import CUSTOMER_TYPES, PERSUASION_TYPES  # noqa: E402
 from chalicelib.rules import Catalogue, parse_segment  # noqa: E402
 from chalicelib.rules.columnar import Snapshot, build_column, compile_mask  # noqa: E402
-from chalicelib.predict.fields import CUSTOMER_TYPES, PERSUASION_TYPES  # noqa: E402
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 COUNTRIES = ["NL", "BE", "DE", "FR", "GB", "US", "ES", "IT", "PL", "SE", "DK", "AT", "CH", "IE",
