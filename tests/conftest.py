@@ -2,6 +2,7 @@
 chalice test client read it then (shared/notes/stack-facts.md)."""
 import json
 import os
+from datetime import date
 
 os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -50,6 +51,19 @@ def drain_work_queue(limit: int = 1000) -> int:
             return handled
         handled += n
     raise AssertionError(f"the work queue still has messages after {limit}")
+
+
+CDNOW_CAL_END = date(1997, 10, 1)  # the CDNOW sample's calibration period ends here
+
+
+@pytest.fixture(scope="session")
+def cdnow():
+    """The CDNOW sample's customers before CDNOW_CAL_END: ids, behaviours, histories."""
+    from chalicelib.predict import transactions
+    from chalicelib.predict.features import History
+    path = ROOT / "data" / "cdnow" / "CDNOW_sample.txt"
+    ids, behaviours = transactions.behaviours(transactions.read_cdnow(path, before=CDNOW_CAL_END))
+    return ids, behaviours, History.from_behaviours(behaviours)
 
 
 @pytest.fixture
