@@ -19,12 +19,13 @@ install: $(STAMP)
 run: $(STAMP)
 	PORT=$(PORT) $(PY) -m chalicelib.local.stack
 
-test: $(STAMP) browser test-ui-unit
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+# Everything: lint, the builder's unit tests, and every tier of the suite on both cores.
+test: $(STAMP) browser lint test-ui-unit
+	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 # The fast inner loop: lint and every test but the slow tiers (local stack, browser, fuzz,
 # package, model training; tests/conftest.py TIERS), on both cores (pytest-xdist).
-check: $(STAMP) lint
+check: $(STAMP) lint test-ui-unit
 	$(PY) -m pytest -q -n 2 -m "not (e2e or browser or fuzz or package or training)" $(PYTEST_ARGS)
 
 # ruff (pyproject.toml): lint, and the format every file is kept in.

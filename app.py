@@ -1,16 +1,17 @@
 """Wires the blueprints; all logic lives in chalicelib."""
+
 from chalice import Chalice
 
 from chalicelib.api import (
-                            docs_routes,
-                            event_routes,
-                            export_routes,
-                            http,
-                            job_routes,
-                            profile_routes,
-                            segment_routes,
-                            triggers,
-                            ui_routes,
+    docs_routes,
+    event_routes,
+    export_routes,
+    http,
+    job_routes,
+    profile_routes,
+    segment_routes,
+    triggers,
+    ui_routes,
 )
 
 app = Chalice(app_name="predictive-segments")

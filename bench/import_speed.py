@@ -5,6 +5,7 @@ times.
 
     .venv/bin/python bench/import_speed.py [--rows 70000 --customers 23000]
 """
+
 import argparse
 import csv
 import os
@@ -33,18 +34,33 @@ def main() -> None:
             for i in range(args.rows):
                 customer = i if i < args.customers else rng.randrange(args.customers)
                 day = date(2025, 1, 1) + timedelta(days=rng.randrange(365))
-                writer.writerow([f"c{customer}", day.isoformat(), round(rng.lognormvariate(3, 1), 2),
-                                 f"o{i}"])
+                writer.writerow(
+                    [f"c{customer}", day.isoformat(), round(rng.lognormvariate(3, 1), 2), f"o{i}"]
+                )
         env = {**os.environ, "LOCAL_DATA_DIR": str(Path(tmp) / "store")}
         for label in ("first import", "same file again"):
             started = time.time()
-            result = subprocess.run([sys.executable, "-m", "chalicelib.cli", "import-transactions",
-                                     str(log), "--project", "speed"], cwd=ROOT, env=env,
-                                    text=True, stdout=subprocess.PIPE)
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "chalicelib.cli",
+                    "import-transactions",
+                    str(log),
+                    "--project",
+                    "speed",
+                ],
+                cwd=ROOT,
+                env=env,
+                text=True,
+                stdout=subprocess.PIPE,
+            )
             elapsed = time.time() - started
             print(result.stdout.strip().splitlines()[-1])
-            print(f"{label}: {args.rows} rows, {args.customers} customers in {elapsed:.1f}s "
-                  f"(CLI process, store load and save included)")
+            print(
+                f"{label}: {args.rows} rows, {args.customers} customers in {elapsed:.1f}s "
+                f"(CLI process, store load and save included)"
+            )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ any check failed.
 
     python bench/kill_loop.py --kills 50
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,16 +58,28 @@ class Stack:
     def start(self, timeout: float = 180) -> float:
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}"
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")
-                  and k not in ("TABLE_PREFIX", "CURSOR_SECRET", "DYNAMODB_ENDPOINT")},
-               "LOCAL_DATA_DIR": str(self.data_dir), "PORT": str(self.port),
-               "DEMO_PROFILES": str(self.demo_profiles), "LOCAL_SAVE_SECONDS": str(self.save_seconds),
-               "PYTHONFAULTHANDLER": "1"}  # SIGABRT on a stop that hangs prints every thread
+        env = {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith("AWS_")
+                and k not in ("TABLE_PREFIX", "CURSOR_SECRET", "DYNAMODB_ENDPOINT")
+            },
+            "LOCAL_DATA_DIR": str(self.data_dir),
+            "PORT": str(self.port),
+            "DEMO_PROFILES": str(self.demo_profiles),
+            "LOCAL_SAVE_SECONDS": str(self.save_seconds),
+            "PYTHONFAULTHANDLER": "1",
+        }  # SIGABRT on a stop that hangs prints every thread
         self.log = self.data_dir.parent / f"stack-{len(self.logs)}.log"
         started = time.time()
-        self.proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local.stack"], cwd=ROOT,
-                                     env=env, stdout=open(self.log, "w"),  # noqa: SIM115
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local.stack"],
+            cwd=ROOT,
+            env=env,
+            stdout=open(self.log, "w"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
         while time.time() - started < timeout:
             text = self.log.read_text()
             key = re.search(r"^API key: (\S+)$", text, re.MULTILINE)
@@ -92,8 +105,13 @@ class Stack:
         self.proc.wait()
 
     def call(self, method: str, path: str, body=None, timeout: float = 30):
-        r = requests.request(method, f"{self.api}/projects/{PROJECT}{path}", json=body,
-                             headers={"x-api-key": self.key}, timeout=timeout)
+        r = requests.request(
+            method,
+            f"{self.api}/projects/{PROJECT}{path}",
+            json=body,
+            headers={"x-api-key": self.key},
+            timeout=timeout,
+        )
         return r.status_code, (r.json() if r.content else None)
 
 
@@ -115,23 +133,37 @@ class Round:
             profile = rng.choice(self.profiles)
             try:
                 if n % 7 == 0:
-                    status, body = stack.call("PUT", f"/profiles/{profile}",
-                                              {"attributes": {f"w{writer}": n}})
+                    status, body = stack.call(
+                        "PUT", f"/profiles/{profile}", {"attributes": {f"w{writer}": n}}
+                    )
                     if status in (200, 201):
                         with self.lock:
                             self.attributes[(profile, f"w{writer}")] = n
                 elif n % 23 == 0:
-                    status, body = stack.call("POST", "/segments", {
-                        "name": f"r{self.number}-w{writer}-{n}", "match": "all", "rules": [
-                            {"field": "behaviour.page_views", "operator": "gte", "value": 1}]})
+                    status, body = stack.call(
+                        "POST",
+                        "/segments",
+                        {
+                            "name": f"r{self.number}-w{writer}-{n}",
+                            "match": "all",
+                            "rules": [
+                                {"field": "behaviour.page_views", "operator": "gte", "value": 1}
+                            ],
+                        },
+                    )
                     if status in (200, 201):
                         with self.lock:
                             self.segments.append(body["segment_id"])
                 else:
-                    events = [{"event_id": f"r{self.number}w{writer}n{n}e{i}",
-                               "profile_id": profile, "type": rng.choice(list(COUNTED)),
-                               "timestamp": "2026-11-01T10:00:00Z"}
-                              for i in range(rng.randint(1, 5))]
+                    events = [
+                        {
+                            "event_id": f"r{self.number}w{writer}n{n}e{i}",
+                            "profile_id": profile,
+                            "type": rng.choice(list(COUNTED)),
+                            "timestamp": "2026-11-01T10:00:00Z",
+                        }
+                        for i in range(rng.randint(1, 5))
+                    ]
                     with self.lock:
                         index = len(self.batches)
                         self.batches.append((profile, events, False))
@@ -196,12 +228,24 @@ def main(argv=None) -> int:
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--writers", type=int, default=3)
     parser.add_argument("--profiles", type=int, default=4, help="profiles written per round")
-    parser.add_argument("--save-seconds", type=float, default=2.0,
-                        help="the stack's save interval (short, so kills land in saves)")
-    parser.add_argument("--demo-profiles", type=int, default=300,
-                        help="seeded on the first start: a store big enough for saves to take time")
-    parser.add_argument("--max-wait", type=float, default=5.0,
-                        help="a kill comes uniformly 0.2..max-wait s after writes start")
+    parser.add_argument(
+        "--save-seconds",
+        type=float,
+        default=2.0,
+        help="the stack's save interval (short, so kills land in saves)",
+    )
+    parser.add_argument(
+        "--demo-profiles",
+        type=int,
+        default=300,
+        help="seeded on the first start: a store big enough for saves to take time",
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=5.0,
+        help="a kill comes uniformly 0.2..max-wait s after writes start",
+    )
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     args = parser.parse_args(argv)
@@ -212,24 +256,43 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="kill-loop-"))
     data = work / "data"
     data.mkdir()
-    figures = dict.fromkeys([
-        "kills", "kills_cutting_a_save_short", "unreadable_stores", "failed_starts",
-        "acked_events", "lost_acked_events", "lost_attribute_writes", "acked_segments",
-        "lost_segments", "inconsistent_profiles", "unrepaired_profiles",
-        "final_mismatched_profiles", "final_stop_seconds"], 0)
+    figures = dict.fromkeys(
+        [
+            "kills",
+            "kills_cutting_a_save_short",
+            "unreadable_stores",
+            "failed_starts",
+            "acked_events",
+            "lost_acked_events",
+            "lost_attribute_writes",
+            "acked_segments",
+            "lost_segments",
+            "inconsistent_profiles",
+            "unrepaired_profiles",
+            "final_mismatched_profiles",
+            "final_stop_seconds",
+        ],
+        0,
+    )
     starts, replayed, rounds = [], [], []
     stack = Stack(data, args.save_seconds, args.demo_profiles)
-    print(f"kill loop: {args.kills} kills, seed {args.seed}, saves every {args.save_seconds}s, "
-          f"data {data}", flush=True)
+    print(
+        f"kill loop: {args.kills} kills, seed {args.seed}, saves every {args.save_seconds}s, "
+        f"data {data}",
+        flush=True,
+    )
     try:
         starts.append(stack.start())
         for number in range(args.kills):
             rnd = Round(number, args.profiles)
             rounds.append(rnd)
             stop = threading.Event()
-            writers = [threading.Thread(target=rnd.write, args=(stack, w, stop,
-                                                                random.Random(rng.random())))
-                       for w in range(args.writers)]
+            writers = [
+                threading.Thread(
+                    target=rnd.write, args=(stack, w, stop, random.Random(rng.random()))
+                )
+                for w in range(args.writers)
+            ]
             for w in writers:
                 w.start()
             time.sleep(rng.uniform(0.2, args.max_wait))
@@ -252,10 +315,13 @@ def main(argv=None) -> int:
             found = re.search(r"replayed (\d+) journal records", log)
             replayed.append(int(found.group(1)) if found else 0)
             check_round(stack, rnd, figures)
-            print(f"round {number + 1}: {sum(b[2] for b in rnd.batches)}/{len(rnd.batches)} "
-                  f"batches acknowledged, {replayed[-1]} journal records replayed; "
-                  f"lost so far {figures['lost_acked_events']}, inconsistent so far "
-                  f"{figures['inconsistent_profiles']}", flush=True)
+            print(
+                f"round {number + 1}: {sum(b[2] for b in rnd.batches)}/{len(rnd.batches)} "
+                f"batches acknowledged, {replayed[-1]} journal records replayed; "
+                f"lost so far {figures['lost_acked_events']}, inconsistent so far "
+                f"{figures['inconsistent_profiles']}",
+                flush=True,
+            )
         if not figures["failed_starts"]:
             final_check(stack, rounds, figures)
             started = time.time()
@@ -276,9 +342,16 @@ def main(argv=None) -> int:
     figures["median_start_seconds"] = round(statistics.median(starts), 1) if starts else None
     figures["max_journal_records_replayed"] = max(replayed, default=0)
     print(json.dumps(figures, indent=1))
-    bad = ("unreadable_stores", "failed_starts", "lost_acked_events", "lost_attribute_writes",
-           "lost_segments", "inconsistent_profiles", "unrepaired_profiles",
-           "final_mismatched_profiles")
+    bad = (
+        "unreadable_stores",
+        "failed_starts",
+        "lost_acked_events",
+        "lost_attribute_writes",
+        "lost_segments",
+        "inconsistent_profiles",
+        "unrepaired_profiles",
+        "final_mismatched_profiles",
+    )
     return 1 if any(figures[name] for name in bad) else 0
 
 

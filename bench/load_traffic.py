@@ -2,6 +2,7 @@
 a site tracker's, with redeliveries and resends; segment previews, counts and member pages), the
 ledger of every event sent and how it was answered, and the latency and status figures per request
 type. Imported by plain name: bench/ is the script's folder, first on sys.path."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,23 +19,44 @@ import requests
 PROJECT = "/projects/demo"
 
 # event type -> (weight, behaviour counter it increments); purchase also adds to `revenue`
-EVENT_TYPES = {"page_view": (35, "page_views"), "product_view": (25, "product_views"),
-               "session_start": (14, "sessions"), "add_to_cart": (9, "add_to_cart"),
-               "search": (5, "searches"), "checkout": (3, "checkouts"),
-               "purchase": (6, "orders"), "remove_from_cart": (2, None), "custom": (1, None)}
+EVENT_TYPES = {
+    "page_view": (35, "page_views"),
+    "product_view": (25, "product_views"),
+    "session_start": (14, "sessions"),
+    "add_to_cart": (9, "add_to_cart"),
+    "search": (5, "searches"),
+    "checkout": (3, "checkouts"),
+    "purchase": (6, "orders"),
+    "remove_from_cart": (2, None),
+    "custom": (1, None),
+}
 
 PREVIEWS = {
-    "conversion_potential >= 50": {"match": "all", "rules": [
-        {"field": "predictive.conversion_potential", "operator": "gte", "value": 50}]},
-    "customer_type = Economical": {"match": "all", "rules": [
-        {"field": "predictive.customer_type", "operator": "eq", "value": "Economical"}]},
-    "orders >= 1": {"match": "all", "rules": [
-        {"field": "behaviour.orders", "operator": "gte", "value": 1}]},
-    "high potential (nested)": {"match": "all", "rules": [
-        {"field": "predictive.conversion_potential", "operator": "gte", "value": 30},
-        {"match": "any", "rules": [
-            {"field": "predictive.customer_type", "operator": "eq", "value": "Economical"},
-            {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]}]}]},
+    "conversion_potential >= 50": {
+        "match": "all",
+        "rules": [{"field": "predictive.conversion_potential", "operator": "gte", "value": 50}],
+    },
+    "customer_type = Economical": {
+        "match": "all",
+        "rules": [{"field": "predictive.customer_type", "operator": "eq", "value": "Economical"}],
+    },
+    "orders >= 1": {
+        "match": "all",
+        "rules": [{"field": "behaviour.orders", "operator": "gte", "value": 1}],
+    },
+    "high potential (nested)": {
+        "match": "all",
+        "rules": [
+            {"field": "predictive.conversion_potential", "operator": "gte", "value": 30},
+            {
+                "match": "any",
+                "rules": [
+                    {"field": "predictive.customer_type", "operator": "eq", "value": "Economical"},
+                    {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]},
+                ],
+            },
+        ],
+    },
 }
 
 
@@ -52,7 +74,8 @@ class Ledger:
         self.lock = threading.Lock()
         self.events: dict[tuple[str, str], Sent] = {}
         self.recent: dict[str, collections.deque] = collections.defaultdict(
-            lambda: collections.deque(maxlen=50))  # profile id -> events sent lately
+            lambda: collections.deque(maxlen=50)
+        )  # profile id -> events sent lately
         self.batches: collections.deque = collections.deque(maxlen=200)
         self.accepted_total = self.duplicates_total = self.rejected_total = 0
         self.events_sent = 0
@@ -82,7 +105,8 @@ class Ledger:
                 self.duplicates_total += body.get("duplicates", 0)
                 self.rejected_total += body.get("rejected", 0)
                 if body.get("accepted", 0) + body.get("duplicates", 0) + body.get(
-                        "rejected", 0) != len(batch) or body.get("rejected", 0) != len(errors):
+                    "rejected", 0
+                ) != len(batch) or body.get("rejected", 0) != len(errors):
                     self.mismatched_answers.append(f"{len(batch)} events -> {body}")
                 ok = True
             else:
@@ -114,8 +138,9 @@ class Recorder:
         self.by_kind: dict[str, Stats] = collections.defaultdict(Stats)
         self.failures: list[str] = []  # examples of 5xx answers and exceptions
 
-    def add(self, kind: str, seconds: float, status: int | None, error: str | None,
-            detail: str) -> None:
+    def add(
+        self, kind: str, seconds: float, status: int | None, error: str | None, detail: str
+    ) -> None:
         with self.lock:
             stats = self.by_kind[kind]
             stats.latencies.append(seconds)
@@ -136,8 +161,17 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 # -- the load -------------------------------------------------------------------------------------
 class Client:
-    def __init__(self, n: int, api: str, key: str, profiles: list[str], segments: list[str],
-                 ledger: Ledger, recorder: Recorder, args: argparse.Namespace):
+    def __init__(
+        self,
+        n: int,
+        api: str,
+        key: str,
+        profiles: list[str],
+        segments: list[str],
+        ledger: Ledger,
+        recorder: Recorder,
+        args: argparse.Namespace,
+    ):
         self.n, self.api, self.profiles, self.segments = n, api, profiles, segments
         self.ledger, self.recorder, self.timeout = ledger, recorder, args.timeout
         self.visitors, self.per_visitor = span(args.visitors), span(args.events_per_visitor)
@@ -155,32 +189,40 @@ class Client:
         types = list(EVENT_TYPES)
         kind = self.rng.choices(types, [EVENT_TYPES[t][0] for t in types])[0]
         when = self.now - timedelta(seconds=self.rng.randint(0, 3 * 86400))
-        event = {"event_id": f"lt-{self.n}-{self.seq}", "profile_id": profile_id,
-                 "type": kind, "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        event = {
+            "event_id": f"lt-{self.n}-{self.seq}",
+            "profile_id": profile_id,
+            "type": kind,
+            "timestamp": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
         if kind == "purchase":
             event["value"] = self.rng.randint(500, 25000) / 100
         if kind == "product_view" and self.rng.random() < 0.2:
-            event["properties"] = {"product_id": f"p-{self.rng.randint(1, 300)}",
-                                   "discount": True}
+            event["properties"] = {"product_id": f"p-{self.rng.randint(1, 300)}", "discount": True}
         self.ledger.add(event)
         return event
 
     def call(self, kind: str, method: str, path: str, body=None):
         started = time.perf_counter()
         try:
-            r = self.session.request(method, self.api + path, json=body,
-                                     timeout=self.timeout)
+            r = self.session.request(method, self.api + path, json=body, timeout=self.timeout)
         except requests.RequestException as exc:
-            self.recorder.add(kind, time.perf_counter() - started, None, type(exc).__name__,
-                              f"{method} {path}: {exc}")
+            self.recorder.add(
+                kind,
+                time.perf_counter() - started,
+                None,
+                type(exc).__name__,
+                f"{method} {path}: {exc}",
+            )
             return None, None
         elapsed = time.perf_counter() - started
         try:
             answer = r.json()
         except ValueError:
             answer = None
-        self.recorder.add(kind, elapsed, r.status_code, None,
-                          f"{method} {path} -> {r.text[:300]!r}")
+        self.recorder.add(
+            kind, elapsed, r.status_code, None, f"{method} {path} -> {r.text[:300]!r}"
+        )
         return r.status_code, answer
 
     def events(self) -> None:
@@ -203,20 +245,26 @@ class Client:
         self.ledger.record(batch, status, answer)
 
     def preview(self) -> None:
-        self.call("preview", "POST", f"{PROJECT}/segments/preview",
-                  self.rng.choice(list(PREVIEWS.values())))
+        self.call(
+            "preview",
+            "POST",
+            f"{PROJECT}/segments/preview",
+            self.rng.choice(list(PREVIEWS.values())),
+        )
 
     def count(self) -> None:
         self.call("count", "GET", f"{PROJECT}/segments/{self.rng.choice(self.segments)}/count")
 
     def members(self) -> None:
-        self.call("members", "GET",
-                  f"{PROJECT}/segments/{self.rng.choice(self.segments)}/members?limit=50")
+        self.call(
+            "members",
+            "GET",
+            f"{PROJECT}/segments/{self.rng.choice(self.segments)}/members?limit=50",
+        )
 
     def run(self, deadline: float) -> None:
         while time.perf_counter() < deadline:
             getattr(self, self.rng.choices(self.kinds, self.weights)[0])()
-
 
 
 # -- the command line's request options -----------------------------------------------------------
@@ -233,4 +281,3 @@ def parse_mix(text: str) -> dict[str, float]:
             raise SystemExit(f"--mix: unknown request type {name!r}")
         mix[name.strip()] = float(weight)
     return mix
-

@@ -10,6 +10,7 @@ server time), the maximum of --repeats runs each, against the 2 s goal of the re
 
     .venv/bin/python bench/request_times.py [--demo-profiles 2000 --repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,22 +40,43 @@ def timed(method: str, url: str, key: str, body=None) -> tuple[float, int]:
 def cases(project: str, segment_id: str, run: int) -> list[tuple[str, str, str, object]]:
     now = datetime.now(timezone.utc) - timedelta(hours=1)
     stamp = (now - timedelta(minutes=run)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    wide = [{"event_id": f"w{run}-{i}", "type": "page_view", "profile_id": f"v{i:06d}",
-             "timestamp": stamp} for i in range(500)]
-    one = [{"event_id": f"o{run}-{i}", "type": "page_view", "profile_id": "v000001",
-            "timestamp": (now - timedelta(days=i % 300)).strftime("%Y-%m-%dT%H:%M:%SZ")}
-           for i in range(500)]
-    profiles = [{"profile_id": f"big{run}-{i:03d}",
-                 "attributes": {f"a{j:02d}": f"value {j} of {i}" for j in range(64)}}
-                for i in range(500)]
+    wide = [
+        {
+            "event_id": f"w{run}-{i}",
+            "type": "page_view",
+            "profile_id": f"v{i:06d}",
+            "timestamp": stamp,
+        }
+        for i in range(500)
+    ]
+    one = [
+        {
+            "event_id": f"o{run}-{i}",
+            "type": "page_view",
+            "profile_id": "v000001",
+            "timestamp": (now - timedelta(days=i % 300)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for i in range(500)
+    ]
+    profiles = [
+        {
+            "profile_id": f"big{run}-{i:03d}",
+            "attributes": {f"a{j:02d}": f"value {j} of {i}" for j in range(64)},
+        }
+        for i in range(500)
+    ]
     p = f"/projects/{project}"
     return [
         ("preview, worst rule tree", "POST", f"{p}/segments/preview", worst_body()),
         ("members, 500 a page", "GET", f"{p}/segments/{segment_id}/members?limit=500", None),
         ("count", "GET", f"{p}/segments/{segment_id}/count", None),
         ("export, CSV", "GET", f"{p}/segments/{segment_id}/export", None),
-        ("export, customer match", "GET",
-         f"{p}/segments/{segment_id}/export?customer_match=true", None),
+        (
+            "export, customer match",
+            "GET",
+            f"{p}/segments/{segment_id}/export?customer_match=true",
+            None,
+        ),
         ("events, 500 profiles", "POST", f"{p}/events", {"events": wide}),
         ("events, 500 for one profile", "POST", f"{p}/events", {"events": one}),
         ("profiles, 500 x 64 attributes", "POST", f"{p}/profiles", {"profiles": profiles}),
@@ -63,18 +85,24 @@ def cases(project: str, segment_id: str, run: int) -> list[tuple[str, str, str, 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--demo-profiles", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    stack = LocalStack(Path(tempfile.mkdtemp(prefix="request-times-")) / "data",
-                       demo_profiles=args.demo_profiles).start(timeout=900)
+    stack = LocalStack(
+        Path(tempfile.mkdtemp(prefix="request-times-")) / "data", demo_profiles=args.demo_profiles
+    ).start(timeout=900)
     try:
         project, key = "demo", stack.key
         body = {"name": "worst within the limits", **worst_body()}
-        r = requests.post(f"{stack.api}/projects/{project}/segments", json=body,
-                          headers={"x-api-key": key}, timeout=300)
+        r = requests.post(
+            f"{stack.api}/projects/{project}/segments",
+            json=body,
+            headers={"x-api-key": key},
+            timeout=300,
+        )
         assert r.status_code == 201, r.text
         segment_id = r.json()["segment_id"]
         worst: dict[str, tuple[float, int]] = {}
@@ -84,8 +112,10 @@ def main() -> int:
                 assert status < 500, (name, status)
                 if seconds > worst.get(name, (0, 0))[0]:
                     worst[name] = (seconds, status)
-        print(f"\n{args.demo_profiles} demo profiles, slowest of {args.repeats} runs each "
-              f"(goal: under {GOAL_SECONDS:.0f} s)")
+        print(
+            f"\n{args.demo_profiles} demo profiles, slowest of {args.repeats} runs each "
+            f"(goal: under {GOAL_SECONDS:.0f} s)"
+        )
         print(f"{'request':34} {'status':>6} {'seconds':>8}")
         for name, (seconds, status) in worst.items():
             flag = "" if seconds < GOAL_SECONDS else "  OVER"

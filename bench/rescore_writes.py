@@ -4,6 +4,7 @@ service's own counters. Peer in the same run: the first rescore, where every pro
 
     .venv/bin/python bench/rescore_writes.py [--profiles 2000] [--changed 0.05]
 """
+
 import argparse
 import os
 import sys
@@ -14,9 +15,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                   "AWS_DEFAULT_REGION": "us-east-1", "TABLE_PREFIX": "bench-",
-                   "CURSOR_SECRET": "bench-cursor-secret-0123456789"})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "TABLE_PREFIX": "bench-",
+        "CURSOR_SECRET": "bench-cursor-secret-0123456789",
+    }
+)
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 
 WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -56,6 +63,7 @@ def main() -> None:
     from chalicelib.services import scoring_jobs
     from chalicelib.storage import project_table
     from chalicelib.storage.connection import create_tables
+
     counter = WriteCounter()
     # every DynamoDB client of the run (each model's, the transactions') is made after this, in a
     # botocore session that registers the built-in handlers: the counter sees every call
@@ -66,8 +74,9 @@ def main() -> None:
         visitors = synthetic.generate(args.profiles, seed=3, days=120)
         started = time.time()
         for v in visitors:
-            event_service.ingest("bench", {"events": [{**e, "profile_id": v.profile_id}
-                                                      for e in v.events[:90]]})
+            event_service.ingest(
+                "bench", {"events": [{**e, "profile_id": v.profile_id} for e in v.events[:90]]}
+            )
         print(f"loaded {args.profiles} profiles in {time.time() - started:.0f} s")
         counter.items.clear()  # what loading wrote
         as_of = date(2026, 11, 20)
@@ -78,23 +87,39 @@ def main() -> None:
         again_writes = dict(counter.items)
         n_changed = int(args.profiles * args.changed)
         for v in visitors[:n_changed]:  # 5 %: a new order each
-            event_service.ingest("bench", {"events": [{
-                "event_id": "bench-extra", "profile_id": v.profile_id, "type": "purchase",
-                "timestamp": "2026-11-19T12:00:00Z", "value": 80.0}]})
+            event_service.ingest(
+                "bench",
+                {
+                    "events": [
+                        {
+                            "event_id": "bench-extra",
+                            "profile_id": v.profile_id,
+                            "type": "purchase",
+                            "timestamp": "2026-11-19T12:00:00Z",
+                            "value": 80.0,
+                        }
+                    ]
+                },
+            )
         counter.items.clear()
         third = scoring_jobs.rescore_project("bench", as_of)
         third_writes = dict(counter.items)
     print(f"\n{'rescore':<34} {'profiles read':>13} {'scores written':>15}  item writes by table")
-    for label, result, writes in [("first (every profile new)", first, first_writes),
-                                  ("again, nothing changed", again, again_writes),
-                                  (f"after {n_changed} profiles changed "
-                                   f"({100 * args.changed:.0f} %)", third, third_writes)]:
-        print(f"{label:<34} {result['profiles_read']:>13,} {result['written']:>15,}  "
-              f"{ {t.removeprefix('bench-'): n for t, n in sorted(writes.items())} }")
+    for label, result, writes in [
+        ("first (every profile new)", first, first_writes),
+        ("again, nothing changed", again, again_writes),
+        (f"after {n_changed} profiles changed ({100 * args.changed:.0f} %)", third, third_writes),
+    ]:
+        print(
+            f"{label:<34} {result['profiles_read']:>13,} {result['written']:>15,}  "
+            f"{ {t.removeprefix('bench-'): n for t, n in sorted(writes.items())} }"
+        )
     profile_writes = third_writes.get("bench-profiles", 0)
-    print(f"\nprofile writes in the 5 % rescore: {profile_writes} for {n_changed} changed profiles "
-          f"({profile_writes / max(n_changed, 1):.2f} per changed profile); the first rescore "
-          f"wrote {first_writes.get('bench-profiles', 0)}")
+    print(
+        f"\nprofile writes in the 5 % rescore: {profile_writes} for {n_changed} changed profiles "
+        f"({profile_writes / max(n_changed, 1):.2f} per changed profile); the first rescore "
+        f"wrote {first_writes.get('bench-profiles', 0)}"
+    )
 
 
 if __name__ == "__main__":

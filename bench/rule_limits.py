@@ -7,6 +7,7 @@ bodies are refused.
 
     .venv/bin/python bench/rule_limits.py [--profiles 1000000] [--walk 20000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,27 +34,38 @@ def worst_body() -> dict:
     countries = [f"X{i:03d}" for i in range(500)]
     # conditions true for most profiles, each under a `none`: false, so nothing short-circuits
     kinds = [
-        ("behaviour.revenue", "not_in", money), ("predictive.clv", "not_in", money),
+        ("behaviour.revenue", "not_in", money),
+        ("predictive.clv", "not_in", money),
         ("attributes.country", "not_in", countries),
         ("attributes.country", "not_contains", "Z" * 1000),
         ("behaviour.last_seen", "between", ["2000-01-01", "2030-01-01"]),
         ("predictive.conversion_potential", "between", [0, 100]),
-        ("attributes.country", "not_contains", "QQ"), ("behaviour.sessions", "neq", -1),
+        ("attributes.country", "not_contains", "QQ"),
+        ("behaviour.sessions", "neq", -1),
         ("predictive.customer_type", "not_in", ["Believer"]),
         ("attributes.newsletter", "exists", None),
     ]
-    conditions = [{"field": f, "operator": o, **({} if v is None else {"value": v})}
-                  for f, o, v in kinds] * 5
+    conditions = [
+        {"field": f, "operator": o, **({} if v is None else {"value": v})} for f, o, v in kinds
+    ] * 5
     negated = [{"match": "none", "rules": [c]} for c in conditions]
-    pairs = [{"match": "any", "rules": negated[i:i + 2]} for i in range(0, 50, 2)]
+    pairs = [{"match": "any", "rules": negated[i : i + 2]} for i in range(0, 50, 2)]
     # the other 74 nodes: a chain of groups 5 deep and empty groups, which evaluation folds away
-    chain = {"match": "any", "rules": [{"match": "all", "rules": [{"match": "any", "rules": [
-        {"match": "any", "rules": []}]}]}]}  # false, as the empty groups are
+    chain = {
+        "match": "any",
+        "rules": [
+            {"match": "all", "rules": [{"match": "any", "rules": [{"match": "any", "rules": []}]}]}
+        ],
+    }  # false, as the empty groups are
     empties = [{"match": "any", "rules": []} for _ in range(74 - 4)]
     body = {"name": "worst", "match": "any", "rules": pairs + [chain] + empties}
     while len(json.dumps(body, separators=(",", ":"))) > MAX_DEFINITION_BYTES:
         for c in conditions:  # trim the lists until the body fits
-            if isinstance(c.get("value"), list) and len(c["value"]) > 2 and c["operator"] != "between":
+            if (
+                isinstance(c.get("value"), list)
+                and len(c["value"]) > 2
+                and c["operator"] != "between"
+            ):
                 c["value"] = c["value"][:-1]
     return body
 
@@ -78,8 +90,10 @@ def main() -> None:
     args = parser.parse_args()
     data = generate(args.profiles)
     fields = {f.path: f for f in CATALOGUE}
-    snapshot = Snapshot(np.array([f"p{i}" for i in range(args.profiles)], dtype=object),
-                        {p: build_column(fields[p].type, absent(v)) for p, v in data.items()})
+    snapshot = Snapshot(
+        np.array([f"p{i}" for i in range(args.profiles)], dtype=object),
+        {p: build_column(fields[p].type, absent(v)) for p, v in data.items()},
+    )
     body = worst_body()
     size = len(json.dumps(body, separators=(",", ":")))
     t_parse, definition = timed(lambda: parse_segment(body, CATALOGUE), 5)
@@ -95,26 +109,44 @@ def main() -> None:
         documents.append(doc)
     predicate = compile_rules(root, NOW)
     t_walk, walked = timed(lambda: sum(map(predicate, documents)), 3)
-    assert walked == int(np.count_nonzero(compile_mask(root, NOW)(snapshot)[:args.walk]))
-    print(f"worst body within the limits: {size:,} bytes, {nodes(body)} nodes, 50 conditions; "
-          f"{count:,} of {args.profiles:,} profiles match")
+    assert walked == int(np.count_nonzero(compile_mask(root, NOW)(snapshot)[: args.walk]))
+    print(
+        f"worst body within the limits: {size:,} bytes, {nodes(body)} nodes, 50 conditions; "
+        f"{count:,} of {args.profiles:,} profiles match"
+    )
     print(f"  parse and check: {t_parse * 1e3:.1f} ms")
-    print(f"  columnar, {args.profiles:,} profiles: {t_mask * 1e3:.1f} ms "
-          "(compilation included, median of 5)")
-    print(f"  per profile, {args.walk:,} profiles: {t_walk * 1e3:.1f} ms = "
-          f"{t_walk / args.walk * 1e6:.1f} us a profile (median of 3)")
+    print(
+        f"  columnar, {args.profiles:,} profiles: {t_mask * 1e3:.1f} ms "
+        "(compilation included, median of 5)"
+    )
+    print(
+        f"  per profile, {args.walk:,} profiles: {t_walk * 1e3:.1f} ms = "
+        f"{t_walk / args.walk * 1e6:.1f} us a profile (median of 3)"
+    )
     for name, hostile in [
         ("76,000 empty groups", {"name": "x", "rules": [{"rules": []}] * 76_000}),
-        ("in with 500 values of 1,000 characters", {"name": "x", "rules": [
-            {"field": "attributes.country", "operator": "in",
-             "value": [f"{i:04d}" + "x" * 996 for i in range(500)]}]}),
+        (
+            "in with 500 values of 1,000 characters",
+            {
+                "name": "x",
+                "rules": [
+                    {
+                        "field": "attributes.country",
+                        "operator": "in",
+                        "value": [f"{i:04d}" + "x" * 996 for i in range(500)],
+                    }
+                ],
+            },
+        ),
     ]:
         started = time.perf_counter()
         try:
             parse_segment(hostile, CATALOGUE)
         except ValidationError as exc:
-            print(f"  refused {name}: {exc.code} at {exc.path} in "
-                  f"{(time.perf_counter() - started) * 1e3:.1f} ms")
+            print(
+                f"  refused {name}: {exc.code} at {exc.path} in "
+                f"{(time.perf_counter() - started) * 1e3:.1f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ shared machine the CPU time is the steadier figure).
 
 (`make bench-scoring` installs the benchmark peers first.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,11 @@ def profiles(n: int, pool_size: int, seed: int = 5) -> list[dict]:
     out = []
     for i in range(n):
         b, k = pool[i % pool_size], rng.randrange(90)
-        doc = {key: value for key, value in b.items()
-               if key not in ("purchases", "activity", "persuasion")}
+        doc = {
+            key: value
+            for key, value in b.items()
+            if key not in ("purchases", "activity", "persuasion")
+        }
         doc["purchases"] = {back(d, k): list(v) for d, v in b["purchases"].items()}
         doc["activity"] = {back(d, k): list(v) for d, v in b["activity"].items()}
         doc["persuasion"] = {p: list(v) for p, v in b["persuasion"].items()}
@@ -84,13 +88,15 @@ def timed(fn, repeats: int) -> tuple[float, float]:
 def in_pages(fn, items, size):
     def run():
         for start in range(0, len(items), size):
-            fn(items[start:start + size])
+            fn(items[start : start + size])
+
     return run
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--profiles", type=int, default=100_000)
     parser.add_argument("--pool", type=int, default=5_000, help="distinct generated visitors")
     parser.add_argument("--repeats", type=int, default=3)
@@ -102,8 +108,10 @@ def main(argv=None) -> None:
     model = artifact.default_model()
     cut = cut_of(AS_OF)
     customers = sum(1 for b in behaviours if b["purchases"])
-    print(f"{n:,} profiles ({customers:,} with purchases), as of {AS_OF}, model "
-          f"{model.metadata.get('version')}; built in {time.perf_counter() - started:.1f} s")
+    print(
+        f"{n:,} profiles ({customers:,} with purchases), as of {AS_OF}, model "
+        f"{model.metadata.get('version')}; built in {time.perf_counter() - started:.1f} s"
+    )
     score(behaviours[:1000], model, AS_OF)  # warm-up (imports, caches)
 
     rows = []
@@ -114,30 +122,44 @@ def main(argv=None) -> None:
 
     for explain in (False, True):
         label = "with explanations" if explain else "fields only"
-        add(f"score(), {label}, pages of {PAGE}",
-            timed(in_pages(lambda page: score(page, model, AS_OF, with_explanations=explain),
-                           behaviours, PAGE), args.repeats))
-        add(f"score(), {label}, whole set",
-            timed(lambda: score(behaviours, model, AS_OF, with_explanations=explain),
-                  args.repeats))
+        add(
+            f"score(), {label}, pages of {PAGE}",
+            timed(
+                in_pages(
+                    lambda page: score(page, model, AS_OF, with_explanations=explain),
+                    behaviours,
+                    PAGE,
+                ),
+                args.repeats,
+            ),
+        )
+        add(
+            f"score(), {label}, whole set",
+            timed(lambda: score(behaviours, model, AS_OF, with_explanations=explain), args.repeats),
+        )
 
     # peer 1: scikit-learn alone on the model's already built, already log-scaled matrices
     history = History.from_behaviours(behaviours)
     base = matrix(history, cut)
-    Xc = transform(np.hstack([base, bg_features(history, cut, model.conversion_label_days,
-                                                model.bg)]))
-    Xv = transform(np.hstack([base, bg_features(history, cut, model.clv_label_days,
-                                                model.bg)]))
+    Xc = transform(
+        np.hstack([base, bg_features(history, cut, model.conversion_label_days, model.bg)])
+    )
+    Xv = transform(np.hstack([base, bg_features(history, cut, model.clv_label_days, model.bg)]))
 
     def bare(lo, hi):
         model.conversion.predict_proba(Xc[lo:hi])
         model.clv.predict(Xv[lo:hi])
 
-    add(f"scikit-learn predict_proba + predict, pages of {PAGE}",
+    add(
+        f"scikit-learn predict_proba + predict, pages of {PAGE}",
         timed(lambda: [bare(s, s + PAGE) for s in range(0, n, PAGE)], args.repeats),
-        "matrix already built")
-    add("scikit-learn predict_proba + predict, whole set",
-        timed(lambda: bare(0, n), args.repeats), "matrix already built")
+        "matrix already built",
+    )
+    add(
+        "scikit-learn predict_proba + predict, whole set",
+        timed(lambda: bare(0, n), args.repeats),
+        "matrix already built",
+    )
 
     # peer 2: lifetimes' BG/NBD conditional expectation with the model's own BG/NBD parameters
     try:
@@ -148,31 +170,51 @@ def main(argv=None) -> None:
         print("(lifetimes not installed: `make bench-scoring` installs it; peer 2 skipped)")
     else:
         bg = BetaGeoFitter()
-        bg.params_ = pd.Series({"r": model.bg.r, "alpha": model.bg.alpha, "a": model.bg.a,
-                                "b": model.bg.b})
+        bg.params_ = pd.Series(
+            {"r": model.bg.r, "alpha": model.bg.alpha, "a": model.bg.a, "b": model.bg.b}
+        )
         _, x, t_x, T = bgnbd.summary(history, cut)  # weeks, as lifetimes is given them
         weeks = model.clv_horizon / 7
-        add("lifetimes BG/NBD expected purchases, whole set",
-            timed(lambda: bg.conditional_expected_number_of_purchases_up_to_time(
-                weeks, x, t_x, T), args.repeats), "summary already built")
-        add(f"lifetimes BG/NBD expected purchases, pages of {PAGE}",
-            timed(lambda: [bg.conditional_expected_number_of_purchases_up_to_time(
-                weeks, x[s:s + PAGE], t_x[s:s + PAGE], T[s:s + PAGE])
-                for s in range(0, n, PAGE)], args.repeats), "summary already built")
+        add(
+            "lifetimes BG/NBD expected purchases, whole set",
+            timed(
+                lambda: bg.conditional_expected_number_of_purchases_up_to_time(weeks, x, t_x, T),
+                args.repeats,
+            ),
+            "summary already built",
+        )
+        add(
+            f"lifetimes BG/NBD expected purchases, pages of {PAGE}",
+            timed(
+                lambda: [
+                    bg.conditional_expected_number_of_purchases_up_to_time(
+                        weeks, x[s : s + PAGE], t_x[s : s + PAGE], T[s : s + PAGE]
+                    )
+                    for s in range(0, n, PAGE)
+                ],
+                args.repeats,
+            ),
+            "summary already built",
+        )
         transactions = pd.DataFrame(
             [(i, day) for i, b in enumerate(behaviours) for day in b["purchases"]],
-            columns=["id", "date"])
+            columns=["id", "date"],
+        )
         transactions["date"] = pd.to_datetime(transactions["date"])
 
         def from_transactions():
             s = summary_data_from_transaction_data(
-                transactions, "id", "date", observation_period_end=pd.Timestamp(AS_OF),
-                freq="D")
+                transactions, "id", "date", observation_period_end=pd.Timestamp(AS_OF), freq="D"
+            )
             bg.conditional_expected_number_of_purchases_up_to_time(
-                weeks, s["frequency"], s["recency"] / 7, s["T"] / 7)
+                weeks, s["frequency"], s["recency"] / 7, s["T"] / 7
+            )
 
-        add("lifetimes summary from transactions + expected purchases, whole set",
-            timed(from_transactions, 1), "customers only, fields none")
+        add(
+            "lifetimes summary from transactions + expected purchases, whole set",
+            timed(from_transactions, 1),
+            "customers only, fields none",
+        )
 
     ours = {name: (wall, cpu) for name, wall, cpu, _ in rows}
     width = max(len(name) for name, *_ in rows)
@@ -183,21 +225,29 @@ def main(argv=None) -> None:
     fields_all = ours["score(), fields only, whole set"]
     sk_page = ours[f"scikit-learn predict_proba + predict, pages of {PAGE}"]
     sk_all = ours["scikit-learn predict_proba + predict, whole set"]
-    print(f"\nscikit-learn alone is {sk_page[1] / fields_page[1]:.1f}x score() fields only in "
-          f"pages of {PAGE}, {sk_all[1] / fields_all[1]:.1f}x on the whole set (CPU time)")
+    print(
+        f"\nscikit-learn alone is {sk_page[1] / fields_page[1]:.1f}x score() fields only in "
+        f"pages of {PAGE}, {sk_all[1] / fields_all[1]:.1f}x on the whole set (CPU time)"
+    )
     expl_page = ours[f"score(), with explanations, pages of {PAGE}"]
-    print(f"explanations cost {fields_page[1] / expl_page[1]:.1f}x the fields-only time in "
-          f"pages of {PAGE}")
+    print(
+        f"explanations cost {fields_page[1] / expl_page[1]:.1f}x the fields-only time in "
+        f"pages of {PAGE}"
+    )
     life = ours.get("lifetimes BG/NBD expected purchases, whole set")
     if life:
-        print(f"score() fields only (whole set) is {fields_all[1] / life[1]:.2f}x lifetimes' "
-              f"BG/NBD expectation alone on prepared arrays (CPU time)")
+        print(
+            f"score() fields only (whole set) is {fields_all[1] / life[1]:.2f}x lifetimes' "
+            f"BG/NBD expectation alone on prepared arrays (CPU time)"
+        )
     goal = 100_000
-    print(f"goal {goal:,}/s fields only: pages of {PAGE} "
-          f"{'reached' if fields_page[0] >= goal else 'not reached'} ({fields_page[0]:,.0f}/s "
-          f"wall, {fields_page[1]:,.0f}/s per CPU second), whole set "
-          f"{'reached' if fields_all[0] >= goal else 'not reached'} ({fields_all[0]:,.0f}/s "
-          f"wall, {fields_all[1]:,.0f}/s per CPU second)")
+    print(
+        f"goal {goal:,}/s fields only: pages of {PAGE} "
+        f"{'reached' if fields_page[0] >= goal else 'not reached'} ({fields_page[0]:,.0f}/s "
+        f"wall, {fields_page[1]:,.0f}/s per CPU second), whole set "
+        f"{'reached' if fields_all[0] >= goal else 'not reached'} ({fields_all[0]:,.0f}/s "
+        f"wall, {fields_all[1]:,.0f}/s per CPU second)"
+    )
 
 
 if __name__ == "__main__":

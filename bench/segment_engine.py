@@ -7,6 +7,7 @@ snapshot's bytes per profile for its 10 fields.
 
 (`make bench-engine` installs DuckDB, benchmark-only, first.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,28 @@ from chalicelib.rules import Catalogue, parse_segment  # noqa: E402
 from chalicelib.rules.columnar import Snapshot, build_column, compile_mask  # noqa: E402
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
-COUNTRIES = ["NL", "BE", "DE", "FR", "GB", "US", "ES", "IT", "PL", "SE", "DK", "AT", "CH", "IE",
-             "PT", "NO", "FI", "CZ", "LU", "GR"]
+COUNTRIES = [
+    "NL",
+    "BE",
+    "DE",
+    "FR",
+    "GB",
+    "US",
+    "ES",
+    "IT",
+    "PL",
+    "SE",
+    "DK",
+    "AT",
+    "CH",
+    "IE",
+    "PT",
+    "NO",
+    "FI",
+    "CZ",
+    "LU",
+    "GR",
+]
 CATALOGUE = Catalogue({"country": {"string": 1}, "newsletter": {"boolean": 1}})
 
 
@@ -42,8 +63,10 @@ def generate(n: int, seed: int = 1) -> dict[str, list]:
     ptype = np.where(rng.random(n) < 0.3, rng.choice(PERSUASION_TYPES, n), None)
     country = rng.choice(COUNTRIES, n, p=np.array([20, 12, 15, 8, 8, 6] + [31 / 14] * 14) / 100)
     sessions = rng.geometric(0.3, n)
-    last_seen = [(NOW - timedelta(seconds=int(s))).strftime("%Y-%m-%dT%H:%M:%SZ")
-                 for s in rng.exponential(40 * 86400, n)]
+    last_seen = [
+        (NOW - timedelta(seconds=int(s))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for s in rng.exponential(40 * 86400, n)
+    ]
     newsletter = rng.random(n) < 0.4
     return {
         "predictive.conversion_potential": conversion.tolist(),
@@ -61,31 +84,52 @@ def generate(n: int, seed: int = 1) -> dict[str, list]:
 
 def absent(values):
     from chalicelib.rules.evaluate import _ABSENT
+
     return [_ABSENT if v is None else v for v in values]
 
 
 SEGMENTS = {
-    "conversion >= 50": {"match": "all", "rules": [
-        {"field": "predictive.conversion_potential", "operator": "gte", "value": 50}]},
-    "CLV >= 1000": {"match": "all", "rules": [
-        {"field": "predictive.clv", "operator": "gte", "value": 1000}]},
-    "type = Economical": {"match": "all", "rules": [
-        {"field": "predictive.customer_type", "operator": "eq", "value": "Economical"}]},
-    "persuasion = Scarcity": {"match": "all", "rules": [
-        {"field": "predictive.persuasion_type", "operator": "eq", "value": "Scarcity"}]},
-    "nested, 10 conditions": {"match": "all", "rules": [
-        {"field": "predictive.conversion_potential", "operator": "gte", "value": 20},
-        {"match": "any", "rules": [
-            {"field": "attributes.country", "operator": "in", "value": ["NL", "BE", "DE"]},
-            {"field": "predictive.customer_type", "operator": "eq", "value": "Believer"}]},
-        {"match": "none", "rules": [
-            {"field": "predictive.persuasion_type", "operator": "eq", "value": "Scarcity"}]},
-        {"field": "behaviour.orders", "operator": "gte", "value": 1},
-        {"field": "behaviour.revenue", "operator": "between", "value": [20, 5000]},
-        {"field": "behaviour.last_seen", "operator": "within_last_days", "value": 90},
-        {"field": "behaviour.sessions", "operator": "gte", "value": 2},
-        {"field": "attributes.newsletter", "operator": "eq", "value": True},
-        {"field": "predictive.clv", "operator": "lt", "value": 10000}]},
+    "conversion >= 50": {
+        "match": "all",
+        "rules": [{"field": "predictive.conversion_potential", "operator": "gte", "value": 50}],
+    },
+    "CLV >= 1000": {
+        "match": "all",
+        "rules": [{"field": "predictive.clv", "operator": "gte", "value": 1000}],
+    },
+    "type = Economical": {
+        "match": "all",
+        "rules": [{"field": "predictive.customer_type", "operator": "eq", "value": "Economical"}],
+    },
+    "persuasion = Scarcity": {
+        "match": "all",
+        "rules": [{"field": "predictive.persuasion_type", "operator": "eq", "value": "Scarcity"}],
+    },
+    "nested, 10 conditions": {
+        "match": "all",
+        "rules": [
+            {"field": "predictive.conversion_potential", "operator": "gte", "value": 20},
+            {
+                "match": "any",
+                "rules": [
+                    {"field": "attributes.country", "operator": "in", "value": ["NL", "BE", "DE"]},
+                    {"field": "predictive.customer_type", "operator": "eq", "value": "Believer"},
+                ],
+            },
+            {
+                "match": "none",
+                "rules": [
+                    {"field": "predictive.persuasion_type", "operator": "eq", "value": "Scarcity"}
+                ],
+            },
+            {"field": "behaviour.orders", "operator": "gte", "value": 1},
+            {"field": "behaviour.revenue", "operator": "between", "value": [20, 5000]},
+            {"field": "behaviour.last_seen", "operator": "within_last_days", "value": 90},
+            {"field": "behaviour.sessions", "operator": "gte", "value": 2},
+            {"field": "attributes.newsletter", "operator": "eq", "value": True},
+            {"field": "predictive.clv", "operator": "lt", "value": 10000},
+        ],
+    },
 }
 
 SQL = {
@@ -97,7 +141,8 @@ SQL = {
         "conversion_potential >= 20 AND (country IN ('NL','BE','DE') OR customer_type = "
         "'Believer') AND NOT coalesce(persuasion_type = 'Scarcity', false) AND orders >= 1 AND "
         "revenue BETWEEN 20 AND 5000 AND last_seen >= TIMESTAMPTZ '{start}' AND last_seen <= "
-        "TIMESTAMPTZ '{now}' AND sessions >= 2 AND newsletter = true AND clv < 10000"),
+        "TIMESTAMPTZ '{now}' AND sessions >= 2 AND newsletter = true AND clv < 10000"
+    ),
 }
 
 
@@ -112,7 +157,7 @@ def hand_written(s: Snapshot) -> dict:
     econ, believer = ctype.dictionary.index("Economical"), ctype.dictionary.index("Believer")
     scarcity = ptype.dictionary.index("Scarcity")
     benelux = [country.dictionary.index(x) for x in ("NL", "BE", "DE")]
-    k = lambda col, v: round(v * 10 ** col.scale)  # noqa: E731
+    k = lambda col, v: round(v * 10**col.scale)  # noqa: E731
     d = lambda v: round(v - seen.offset)  # noqa: E731  (int32 seconds since 2000)
     start = d((NOW - timedelta(days=90)).timestamp())
     cv = country.values
@@ -122,13 +167,24 @@ def hand_written(s: Snapshot) -> dict:
         "type = Economical": lambda: ctype.values == econ,
         "persuasion = Scarcity": lambda: ptype.values == scarcity,
         "nested, 10 conditions": lambda: (
-            (conv.values >= k(conv, 20)) & ((cv == benelux[0]) | (cv == benelux[1]) |
-                                            (cv == benelux[2]) | (ctype.values == believer))
-            & (ptype.values != scarcity) & (orders.values >= 1)
-            & (revenue.values >= k(revenue, 20)) & (revenue.values <= k(revenue, 5000))
-            & (seen.values >= start) & (seen.values <= d(NOW.timestamp()))
-            & (sessions.values >= 2) & (news.values == 1)
-            & (clv.values < k(clv, 10000)) & (clv.values > -(2 ** 31))),
+            (conv.values >= k(conv, 20))
+            & (
+                (cv == benelux[0])
+                | (cv == benelux[1])
+                | (cv == benelux[2])
+                | (ctype.values == believer)
+            )
+            & (ptype.values != scarcity)
+            & (orders.values >= 1)
+            & (revenue.values >= k(revenue, 20))
+            & (revenue.values <= k(revenue, 5000))
+            & (seen.values >= start)
+            & (seen.values <= d(NOW.timestamp()))
+            & (sessions.values >= 2)
+            & (news.values == 1)
+            & (clv.values < k(clv, 10000))
+            & (clv.values > -(2**31))
+        ),
     }
 
 
@@ -151,16 +207,21 @@ def main() -> None:
     print(f"generated {n:,} profiles in {time.perf_counter() - started:.1f}s")
     started = time.perf_counter()
     fields = {f.path: f for f in CATALOGUE}
-    columns = {path: build_column(fields[path].type, absent(values))
-               for path, values in data.items()}
+    columns = {
+        path: build_column(fields[path].type, absent(values)) for path, values in data.items()
+    }
     snapshot = Snapshot(np.array([f"p{i}" for i in range(n)], dtype=object), columns)
-    print(f"snapshot built in {time.perf_counter() - started:.1f}s: {snapshot.nbytes() / n:.1f} "
-          f"bytes per profile for {len(columns)} fields "
-          f"({', '.join(f'{p.split(chr(46))[1]} {c.values.dtype}' for p, c in columns.items())})")
+    print(
+        f"snapshot built in {time.perf_counter() - started:.1f}s: {snapshot.nbytes() / n:.1f} "
+        f"bytes per profile for {len(columns)} fields "
+        f"({', '.join(f'{p.split(chr(46))[1]} {c.values.dtype}' for p, c in columns.items())})"
+    )
 
     import duckdb
+
     con = duckdb.connect()
     import pandas as pd
+
     frame = pd.DataFrame({p.split(".")[1]: v for p, v in data.items()})
     frame["last_seen"] = pd.to_datetime(frame["last_seen"], utc=True)
     con.execute("SET threads TO 2")
@@ -169,26 +230,35 @@ def main() -> None:
     start = (NOW - timedelta(days=90)).isoformat()
     manual = hand_written(snapshot)
 
-    print(f"\n{'segment':24} {'members':>9} {'ours ms':>8} {'DuckDB ms':>10} {'numpy ms':>9} "
-          f"{'DuckDB/ours':>12} {'ours/numpy':>11}")
+    print(
+        f"\n{'segment':24} {'members':>9} {'ours ms':>8} {'DuckDB ms':>10} {'numpy ms':>9} "
+        f"{'DuckDB/ours':>12} {'ours/numpy':>11}"
+    )
     worst = []
     for name, body in SEGMENTS.items():
+
         def ours():
             root = parse_segment({"name": name, **body}, CATALOGUE).root
             return np.count_nonzero(compile_mask(root, NOW)(snapshot))
-        sql = f"SELECT count(*) FROM profiles WHERE {SQL[name]}".format(start=start,
-                                                                      now=NOW.isoformat())
+
+        sql = f"SELECT count(*) FROM profiles WHERE {SQL[name]}".format(
+            start=start, now=NOW.isoformat()
+        )
         t_ours, count = timed(ours, 30)
         t_duck, duck = timed(lambda: con.execute(sql).fetchone()[0], 10)
         t_np, np_count = timed(lambda: np.count_nonzero(manual[name]()), 30)
         assert count == duck == np_count, (name, count, duck, np_count)
         worst.append((t_duck / t_ours, t_ours / t_np, t_ours))
-        print(f"{name:24} {count:9,} {t_ours * 1e3:8.2f} {t_duck * 1e3:10.2f} {t_np * 1e3:9.2f} "
-              f"{t_duck / t_ours:12.1f} {t_ours / t_np:11.2f}")
-    print(f"\ngoals: DuckDB/ours >= 4 (worst {min(w[0] for w in worst):.1f}), ours/numpy <= 2 "
-          f"(worst {max(w[1] for w in worst):.2f}), ours < 5 ms (worst "
-          f"{max(w[2] for w in worst) * 1e3:.2f} ms); median of 30 runs (DuckDB 10), 2 threads "
-          "for DuckDB, rule parsing and compilation included in ours")
+        print(
+            f"{name:24} {count:9,} {t_ours * 1e3:8.2f} {t_duck * 1e3:10.2f} {t_np * 1e3:9.2f} "
+            f"{t_duck / t_ours:12.1f} {t_ours / t_np:11.2f}"
+        )
+    print(
+        f"\ngoals: DuckDB/ours >= 4 (worst {min(w[0] for w in worst):.1f}), ours/numpy <= 2 "
+        f"(worst {max(w[1] for w in worst):.2f}), ours < 5 ms (worst "
+        f"{max(w[2] for w in worst) * 1e3:.2f} ms); median of 30 runs (DuckDB 10), 2 threads "
+        "for DuckDB, rule parsing and compilation included in ours"
+    )
 
 
 if __name__ == "__main__":

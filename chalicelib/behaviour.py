@@ -3,6 +3,7 @@
 Aggregation is commutative (counts, sums, min/max of times), so events may arrive in any order;
 idempotency (an event counted once) is the storage layer's job, keyed by event_id.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,11 +15,26 @@ from .infra.errors import ValidationError
 from .predict.fields import PERSUASION_TYPES
 from .validation import check_id, check_number, check_text, check_timestamp, expect_object, iso
 
-EVENT_TYPES = ("session_start", "page_view", "product_view", "add_to_cart", "remove_from_cart",
-               "checkout", "purchase", "search", "persuasion", "custom")
-COUNTERS = {"session_start": "sessions", "page_view": "page_views",
-            "product_view": "product_views", "add_to_cart": "add_to_cart",
-            "search": "searches", "checkout": "checkouts"}
+EVENT_TYPES = (
+    "session_start",
+    "page_view",
+    "product_view",
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout",
+    "purchase",
+    "search",
+    "persuasion",
+    "custom",
+)
+COUNTERS = {
+    "session_start": "sessions",
+    "page_view": "page_views",
+    "product_view": "product_views",
+    "add_to_cart": "add_to_cart",
+    "search": "searches",
+    "checkout": "checkouts",
+}
 ACTIVITY_SLOTS = {"session_start": 0, "page_view": 1, "product_view": 2, "add_to_cart": 3}
 MAX_PROPERTIES_BYTES = 4096
 MAX_ORDER_VALUE = 1e9
@@ -56,8 +72,9 @@ def _check_properties(value: Any, path: str) -> dict:
     if not isinstance(value, dict):
         raise ValidationError("properties must be an object", path, "invalid_type")
     if len(json.dumps(value)) > MAX_PROPERTIES_BYTES:
-        raise ValidationError(f"properties take at most {MAX_PROPERTIES_BYTES} bytes of JSON",
-                              path, "too_large")
+        raise ValidationError(
+            f"properties take at most {MAX_PROPERTIES_BYTES} bytes of JSON", path, "too_large"
+        )
     for key, item in value.items():
         check_text(key, f"{path}/{key[:64]}", 64)
         if isinstance(item, float):
@@ -65,25 +82,35 @@ def _check_properties(value: Any, path: str) -> dict:
     if "discount" in value and not isinstance(value["discount"], bool):
         raise ValidationError("discount must be true or false", f"{path}/discount", "invalid_type")
     if "persuasion" in value:
-        p = expect_object(value["persuasion"], f"{path}/persuasion", {"principle", "responded"},
-                          {"principle"})
+        p = expect_object(
+            value["persuasion"], f"{path}/persuasion", {"principle", "responded"}, {"principle"}
+        )
         if p["principle"] not in PERSUASION_TYPES:
-            raise ValidationError(f"principle must be one of {list(PERSUASION_TYPES)}",
-                                  f"{path}/persuasion/principle", "invalid_value")
+            raise ValidationError(
+                f"principle must be one of {list(PERSUASION_TYPES)}",
+                f"{path}/persuasion/principle",
+                "invalid_value",
+            )
         if not isinstance(p.get("responded", False), bool):
-            raise ValidationError("responded must be true or false",
-                                  f"{path}/persuasion/responded", "invalid_type")
+            raise ValidationError(
+                "responded must be true or false", f"{path}/persuasion/responded", "invalid_type"
+            )
     return value
 
 
 def parse_event(raw: Any, path: str, now: datetime | None = None) -> Event:
     """A raw event from the API or an import turned into an Event, or a ValidationError."""
-    body = expect_object(raw, path, {"event_id", "profile_id", "type", "timestamp", "value",
-                                     "properties"}, {"event_id", "profile_id", "type", "timestamp"})
+    body = expect_object(
+        raw,
+        path,
+        {"event_id", "profile_id", "type", "timestamp", "value", "properties"},
+        {"event_id", "profile_id", "type", "timestamp"},
+    )
     event_type = body["type"]
     if event_type not in EVENT_TYPES:
-        raise ValidationError(f"type must be one of {list(EVENT_TYPES)}", f"{path}/type",
-                              "invalid_value")
+        raise ValidationError(
+            f"type must be one of {list(EVENT_TYPES)}", f"{path}/type", "invalid_value"
+        )
     value = body.get("value")
     if value is not None:
         value = check_number(value, f"{path}/value", 0, MAX_ORDER_VALUE)
@@ -146,12 +173,20 @@ def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
             counts[0] += 1
             counts[1] += 1 if shown.get("responded") else 0
     if events:
-        cutoff = (date.fromisoformat(out["last_seen"][:10])
-                  - timedelta(days=DAILY_HISTORY_DAYS)).isoformat()
+        cutoff = (
+            date.fromisoformat(out["last_seen"][:10]) - timedelta(days=DAILY_HISTORY_DAYS)
+        ).isoformat()
         _sum_into_months(activity, cutoff)
         _sum_into_months(purchases, cutoff)
-    for name in ("sessions", "page_views", "product_views", "add_to_cart", "orders", "revenue",
-                 "discount_interactions"):
+    for name in (
+        "sessions",
+        "page_views",
+        "product_views",
+        "add_to_cart",
+        "orders",
+        "revenue",
+        "discount_interactions",
+    ):
         out.setdefault(name, 0)
     out["average_order_value"] = round(out["revenue"] / out["orders"], 2) if out["orders"] else 0
     return out

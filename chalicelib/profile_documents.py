@@ -1,4 +1,5 @@
 """Profile documents: merging attribute updates, and the kind counts the catalogue types by. Pure."""
+
 from __future__ import annotations
 
 import json
@@ -41,10 +42,22 @@ def stored_bytes(attributes: dict, behaviour: dict, predictive: dict) -> int:
     return len(json.dumps(attributes)) + len(json.dumps(behaviour)) + len(json.dumps(predictive))
 
 
-def profile_document(profile_id: str, attributes: dict, behaviour: dict, predictive: dict,
-                     created_at: str, updated_at: str) -> dict:
-    return {"profile_id": profile_id, "attributes": attributes, "behaviour": behaviour,
-            "predictive": predictive, "created_at": created_at, "updated_at": updated_at}
+def profile_document(
+    profile_id: str,
+    attributes: dict,
+    behaviour: dict,
+    predictive: dict,
+    created_at: str,
+    updated_at: str,
+) -> dict:
+    return {
+        "profile_id": profile_id,
+        "attributes": attributes,
+        "behaviour": behaviour,
+        "predictive": predictive,
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }
 
 
 # Parts of a profile no segment rule reads: the day-by-day history the models read, and the

@@ -13,6 +13,7 @@ Ground-truth process (docs/predictive.md states it in full):
   probability 0.35 if it is their principle, else 0.06.
 - Order values are log-normal with a type-dependent median.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,11 +27,11 @@ from .predict.fields import CUSTOMER_TYPES, PERSUASION_TYPES
 #        p(buy | cart), median order value, p(discount interaction | session), mean sessions
 #        before churn)
 TYPE_PARAMS = {
-    "Explorer":      (0.34, 1.2, 4.0, 3.0, 0.10, 0.15, 45.0, 0.10, 4),
+    "Explorer": (0.34, 1.2, 4.0, 3.0, 0.10, 0.15, 45.0, 0.10, 4),
     "Single-minded": (0.20, 0.4, 1.5, 1.2, 0.45, 0.55, 70.0, 0.05, 2),
-    "Passionate":    (0.14, 0.8, 2.5, 2.0, 0.50, 0.70, 60.0, 0.10, 3),
-    "Economical":    (0.20, 1.0, 3.0, 2.5, 0.30, 0.35, 30.0, 0.60, 5),
-    "Believer":      (0.12, 1.5, 2.5, 2.0, 0.40, 0.60, 80.0, 0.15, 15),
+    "Passionate": (0.14, 0.8, 2.5, 2.0, 0.50, 0.70, 60.0, 0.10, 3),
+    "Economical": (0.20, 1.0, 3.0, 2.5, 0.30, 0.35, 30.0, 0.60, 5),
+    "Believer": (0.12, 1.5, 2.5, 2.0, 0.40, 0.60, 80.0, 0.15, 15),
 }
 TYPE_SHARES = [TYPE_PARAMS[t][0] for t in CUSTOMER_TYPES]
 COUNTRIES = ["NL", "NL", "NL", "BE", "BE", "DE", "DE", "FR", "GB", "US"]
@@ -61,7 +62,9 @@ def _iso(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def generate_visitor(rng: random.Random, profile_id: str, start: datetime, end: datetime) -> Visitor:
+def generate_visitor(
+    rng: random.Random, profile_id: str, start: datetime, end: datetime
+) -> Visitor:
     ctype = rng.choices(CUSTOMER_TYPES, TYPE_SHARES)[0]
     principle = rng.choice(PERSUASION_TYPES)
     _, rate, pv, prv, p_cart, p_buy, median_value, p_discount, lifetime = TYPE_PARAMS[ctype]
@@ -72,8 +75,15 @@ def generate_visitor(rng: random.Random, profile_id: str, start: datetime, end: 
     n = 0
 
     def add(kind: str, when: datetime, **extra) -> None:
-        events.append({"event_id": f"{profile_id}-{len(events)}", "profile_id": profile_id,
-                       "type": kind, "timestamp": _iso(when), **extra})
+        events.append(
+            {
+                "event_id": f"{profile_id}-{len(events)}",
+                "profile_id": profile_id,
+                "type": kind,
+                "timestamp": _iso(when),
+                **extra,
+            }
+        )
 
     while t < end:
         add("session_start", t)
@@ -84,9 +94,14 @@ def generate_visitor(rng: random.Random, profile_id: str, start: datetime, end: 
         discount = rng.random() < p_discount
         for i in range(_poisson(rng, prv)):
             when += timedelta(seconds=rng.randint(10, 180))
-            add("product_view", when, properties={"product_id": f"p{rng.randint(1, 400)}",
-                                                   **({"discount": True} if discount and i == 0
-                                                      else {})})
+            add(
+                "product_view",
+                when,
+                properties={
+                    "product_id": f"p{rng.randint(1, 400)}",
+                    **({"discount": True} if discount and i == 0 else {}),
+                },
+            )
         carts = 0
         while rng.random() < (p_cart if carts == 0 else 0.3):
             carts += 1
@@ -95,8 +110,11 @@ def generate_visitor(rng: random.Random, profile_id: str, start: datetime, end: 
         if rng.random() < 0.5:
             shown = rng.choice(PERSUASION_TYPES)
             responded = rng.random() < (P_RESPOND_OWN if shown == principle else P_RESPOND_OTHER)
-            add("persuasion", when, properties={"persuasion": {"principle": shown,
-                                                               "responded": responded}})
+            add(
+                "persuasion",
+                when,
+                properties={"persuasion": {"principle": shown, "responded": responded}},
+            )
         early = ctype == "Passionate" and (t - first) < timedelta(days=2)
         if carts and rng.random() < min(0.95, p_buy * (1.5 if early else 1.0) + 0.1 * (carts - 1)):
             when += timedelta(seconds=rng.randint(60, 600))
@@ -116,8 +134,9 @@ def generate_visitor(rng: random.Random, profile_id: str, start: datetime, end: 
     return Visitor(profile_id, attributes, events, ctype, principle)
 
 
-def generate(n: int, seed: int = 7, end: datetime | None = None, days: int = 180,
-             prefix: str = "v") -> list[Visitor]:
+def generate(
+    n: int, seed: int = 7, end: datetime | None = None, days: int = 180, prefix: str = "v"
+) -> list[Visitor]:
     """n visitors active in the `days` before `end` (default: now)."""
     rng = random.Random(seed)
     end = end or datetime.now(timezone.utc).replace(microsecond=0)

@@ -1,5 +1,6 @@
 """Input checks shared by the routes: JSON bodies, ids, attribute values. No I/O; the clock is
 read only by `now_iso` and where a timestamp is checked against today (an injectable `now`)."""
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,9 @@ def parse_json_body(raw: bytes | None) -> Any:
     try:  # lone surrogates (\ud800) parse, but are not text and cannot be stored
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise ValidationError("strings must be valid Unicode (no lone surrogates)", "/",
-                              "invalid_unicode") from None
+        raise ValidationError(
+            "strings must be valid Unicode (no lone surrogates)", "/", "invalid_unicode"
+        ) from None
     return body
 
 
@@ -61,19 +63,29 @@ def check_json_tree(body: Any) -> None:
         value, pointer, depth = pending.pop()
         if isinstance(value, (dict, list)):
             if depth >= MAX_DEPTH:
-                raise ValidationError(f"JSON nests at most {MAX_DEPTH} levels", pointer,
-                                      "too_deep")
+                raise ValidationError(f"JSON nests at most {MAX_DEPTH} levels", pointer, "too_deep")
             items = value.items() if isinstance(value, dict) else enumerate(value)
-            pending.extend((item, f"{pointer}/{_pointer_token(key)}", depth + 1)
-                           for key, item in items
-                           if isinstance(item, (dict, list, float, int)))
-        elif isinstance(value, float) and not math.isfinite(value) or \
-                isinstance(value, int) and abs(value) > MAX_FLOAT:
-            raise ValidationError("numbers must be finite (this one overflows a float)",
-                                  pointer or "/", "invalid_number")
+            pending.extend(
+                (item, f"{pointer}/{_pointer_token(key)}", depth + 1)
+                for key, item in items
+                if isinstance(item, (dict, list, float, int))
+            )
+        elif (
+            isinstance(value, float)
+            and not math.isfinite(value)
+            or isinstance(value, int)
+            and abs(value) > MAX_FLOAT
+        ):
+            raise ValidationError(
+                "numbers must be finite (this one overflows a float)",
+                pointer or "/",
+                "invalid_number",
+            )
 
 
-def expect_object(value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
+def expect_object(
+    value: Any, path: str, allowed: set[str], required: set[str] = frozenset()
+) -> dict:
     if not isinstance(value, dict):
         raise ValidationError("expected an object", path or "/", "invalid_type")
     for key in sorted(value):
@@ -89,25 +101,36 @@ def check_id(value: Any, path: str, what: str = "id") -> str:
     if not isinstance(value, str) or not ID_RE.match(value):
         raise ValidationError(
             f"{what} must be 1-128 characters: letters, digits and _ . : @ + - "
-            "(starting with a letter or digit)", path, "invalid_id")
+            "(starting with a letter or digit)",
+            path,
+            "invalid_id",
+        )
     return value
 
 
 def check_project_id(value: Any, path: str = "/project_id") -> str:
     if not isinstance(value, str) or not PROJECT_RE.match(value):
-        raise ValidationError("project id must be 2-63 characters: lower-case letters, digits "
-                              "and -", path, "invalid_id")
+        raise ValidationError(
+            "project id must be 2-63 characters: lower-case letters, digits and -",
+            path,
+            "invalid_id",
+        )
     return value
 
 
-def check_number(value: Any, path: str, minimum: float = -MAX_ABS_NUMBER,
-                 maximum: float = MAX_ABS_NUMBER) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            (isinstance(value, float) and not math.isfinite(value)):
+def check_number(
+    value: Any, path: str, minimum: float = -MAX_ABS_NUMBER, maximum: float = MAX_ABS_NUMBER
+) -> float | int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         raise ValidationError("expected a finite number", path, "invalid_type")
     if not minimum <= value <= maximum:
-        raise ValidationError(f"expected a number from {minimum:g} to {maximum:g}", path,
-                              "out_of_range")
+        raise ValidationError(
+            f"expected a number from {minimum:g} to {maximum:g}", path, "out_of_range"
+        )
     return value
 
 
@@ -133,8 +156,11 @@ def check_attribute_value(value: Any, path: str) -> Any:
         if len(value) > MAX_LIST:
             raise ValidationError(f"a list holds at most {MAX_LIST} strings", path, "too_long")
         return [check_text(v, f"{path}/{i}", 200) for i, v in enumerate(value)]
-    raise ValidationError("attribute values are strings, numbers, booleans, lists of strings "
-                          "or null", path, "invalid_type")
+    raise ValidationError(
+        "attribute values are strings, numbers, booleans, lists of strings or null",
+        path,
+        "invalid_type",
+    )
 
 
 def check_attributes(value: Any, path: str) -> dict:
@@ -145,8 +171,11 @@ def check_attributes(value: Any, path: str) -> dict:
     out = {}
     for name, attr in value.items():
         if not ATTRIBUTE_RE.match(name):
-            raise ValidationError("attribute names are 1-64 letters, digits and _, starting with "
-                                  "a letter", f"{path}/{name[:64]}", "invalid_name")
+            raise ValidationError(
+                "attribute names are 1-64 letters, digits and _, starting with a letter",
+                f"{path}/{name[:64]}",
+                "invalid_name",
+            )
         out[name] = check_attribute_value(attr, f"{path}/{name}")
     return out
 
@@ -187,6 +216,7 @@ def check_limit(raw: str | None, default: int = 50, maximum: int = 1000) -> int:
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
-        raise ValidationError(f"limit must be a whole number from 1 to {maximum}", "/limit",
-                              "invalid_value")
+        raise ValidationError(
+            f"limit must be a whole number from 1 to {maximum}", "/limit", "invalid_value"
+        )
     return int(raw)

@@ -2,14 +2,22 @@
 scikit-learn (chalice exits 0 without them when it finds no wheels) and what the functions
 import at run time (requests, for webhook delivery), and its unzipped size is
 under Lambda's 250 MB limit. Prints the sizes."""
+
 import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
 
 LIMIT = 250 * 1024 * 1024
-REQUIRED = ("numpy/", "scipy/", "sklearn/", "pynamodb/", "skops/", "requests/",
-            "chalicelib/predict/artifacts/")
+REQUIRED = (
+    "numpy/",
+    "scipy/",
+    "sklearn/",
+    "pynamodb/",
+    "skops/",
+    "requests/",
+    "chalicelib/predict/artifacts/",
+)
 
 
 def main(zip_path: str) -> int:
@@ -20,8 +28,10 @@ def main(zip_path: str) -> int:
     tops = Counter()
     for i in infos:
         tops[i.filename.split("/")[0]] += i.file_size
-    print(f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB zipped, {unzipped / 2**20:.1f} MiB "
-          f"unzipped (Lambda limit {LIMIT / 2**20:.0f} MiB)")
+    print(
+        f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB zipped, {unzipped / 2**20:.1f} MiB "
+        f"unzipped (Lambda limit {LIMIT / 2**20:.0f} MiB)"
+    )
     for name, size in tops.most_common(8):
         print(f"  {name:30} {size / 2**20:7.1f} MiB")
     missing = [r for r in REQUIRED if not any(i.filename.startswith(r) for i in infos)]

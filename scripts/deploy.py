@@ -6,6 +6,7 @@ updates the CloudFormation stack `predictive-segments-<stage>` through a change 
 
 Refuses to deploy a stage whose CURSOR_SECRET is still the placeholder of .chalice/config.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PLACEHOLDER_SECRETS = {"set-a-long-random-secret-before-deploying",
-                       "dev-only-cursor-secret-change-me"}
+PLACEHOLDER_SECRETS = {
+    "set-a-long-random-secret-before-deploying",
+    "dev-only-cursor-secret-change-me",
+}
 
 
 def stack_name(stage: str) -> str:
@@ -29,8 +32,10 @@ def prepare(package_dir: Path, stage: str, bucket: str) -> tuple[dict, str, byte
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     secret = config["stages"][stage].get("environment_variables", {}).get("CURSOR_SECRET", "")
     if secret in PLACEHOLDER_SECRETS or len(secret) < 32:
-        raise SystemExit(f"set a random CURSOR_SECRET of 32+ characters for stage {stage!r} in "
-                         ".chalice/config.json first (it signs page cursors)")
+        raise SystemExit(
+            f"set a random CURSOR_SECRET of 32+ characters for stage {stage!r} in "
+            ".chalice/config.json first (it signs page cursors)"
+        )
     if not bucket:
         raise SystemExit("give --bucket (or DEPLOY_BUCKET=...): an S3 bucket for the Lambda zip")
     template = json.loads((package_dir / "sam.json").read_text())
@@ -44,13 +49,15 @@ def prepare(package_dir: Path, stage: str, bucket: str) -> tuple[dict, str, byte
 
 def deploy(template: dict, stage: str, bucket: str, key: str, blob: bytes) -> dict:
     import boto3
+
     s3, cfn = boto3.client("s3"), boto3.client("cloudformation")
     s3.put_object(Bucket=bucket, Key=key, Body=blob)
     body = json.dumps(template)
     template_key = key.replace(".zip", ".json")
     s3.put_object(Bucket=bucket, Key=template_key, Body=body.encode())  # over 51,200 bytes
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": template_key},
-                                    ExpiresIn=3600)
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": template_key}, ExpiresIn=3600
+    )
     name = stack_name(stage)
     try:
         cfn.describe_stacks(StackName=name)
@@ -58,12 +65,15 @@ def deploy(template: dict, stage: str, bucket: str, key: str, blob: bytes) -> di
     except cfn.exceptions.ClientError:
         kind = "CREATE"
     change_set = f"deploy-{int(time.time())}"
-    cfn.create_change_set(StackName=name, ChangeSetName=change_set, ChangeSetType=kind,
-                          TemplateURL=url,
-                          Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+    cfn.create_change_set(
+        StackName=name,
+        ChangeSetName=change_set,
+        ChangeSetType=kind,
+        TemplateURL=url,
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
     try:
-        cfn.get_waiter("change_set_create_complete").wait(StackName=name,
-                                                          ChangeSetName=change_set)
+        cfn.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName=change_set)
     except Exception:
         status = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)
         if "didn't contain changes" in status.get("StatusReason", ""):
@@ -82,14 +92,18 @@ def main(argv=None) -> int:
     parser.add_argument("package_dir", type=Path)
     parser.add_argument("--stage", default="prod")
     parser.add_argument("--bucket", default="")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="check and prepare everything, touch no AWS resource")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check and prepare everything, touch no AWS resource"
+    )
     args = parser.parse_args(argv)
     template, key, blob = prepare(args.package_dir, args.stage, args.bucket)
-    functions = [n for n, r in template["Resources"].items()
-                 if r.get("Type") == "AWS::Serverless::Function"]
-    print(f"stack {stack_name(args.stage)}: {len(template['Resources'])} resources, functions "
-          f"{', '.join(functions)}; code s3://{args.bucket}/{key} ({len(blob) / 2**20:.1f} MiB)")
+    functions = [
+        n for n, r in template["Resources"].items() if r.get("Type") == "AWS::Serverless::Function"
+    ]
+    print(
+        f"stack {stack_name(args.stage)}: {len(template['Resources'])} resources, functions "
+        f"{', '.join(functions)}; code s3://{args.bucket}/{key} ({len(blob) / 2**20:.1f} MiB)"
+    )
     if args.dry_run:
         return 0
     for name, value in deploy(template, args.stage, args.bucket, key, blob).items():

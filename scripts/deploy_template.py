@@ -7,6 +7,7 @@ least-privilege policy for the functions' role.
 
     python scripts/deploy_template.py STAGE OUT.json
 """
+
 from __future__ import annotations
 
 import json
@@ -52,14 +53,20 @@ def table(model, prefix: str) -> dict:
             elif attribute.is_range_key:
                 index_keys.append({"AttributeName": attribute.attr_name, "KeyType": "RANGE"})
                 defined[attribute.attr_name] = _type(attribute)
-        indexes.append({"IndexName": index.Meta.index_name, "KeySchema": index_keys,
-                        "Projection": {"ProjectionType": index.Meta.projection.projection_type}})
+        indexes.append(
+            {
+                "IndexName": index.Meta.index_name,
+                "KeySchema": index_keys,
+                "Projection": {"ProjectionType": index.Meta.projection.projection_type},
+            }
+        )
     properties = {
         "TableName": prefix + BASE_NAMES[model],
         "BillingMode": "PAY_PER_REQUEST",
         "KeySchema": keys,
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t}
-                                 for n, t in defined.items()],
+        "AttributeDefinitions": [
+            {"AttributeName": n, "AttributeType": t} for n, t in defined.items()
+        ],
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "SSESpecification": {"SSEEnabled": True},
     }
@@ -68,10 +75,16 @@ def table(model, prefix: str) -> dict:
     if model is ProfileModel:
         properties["StreamSpecification"] = {"StreamViewType": model.Meta.stream_view_type}
     if "expires" in attrs:
-        properties["TimeToLiveSpecification"] = {"AttributeName": attrs["expires"].attr_name,
-                                                 "Enabled": True}
-    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain", "Properties": properties}
+        properties["TimeToLiveSpecification"] = {
+            "AttributeName": attrs["expires"].attr_name,
+            "Enabled": True,
+        }
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
 
 
 # the models' base table names, before chalicelib.storage.connection.bind() prefixes them
@@ -80,13 +93,16 @@ BASE_NAMES = {}
 
 def _base_names() -> None:
     from chalicelib.storage import connection
+
     BASE_NAMES.update(connection._BASE_NAMES)
 
 
 def stage_settings(stage: str) -> dict:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    env = {**config.get("environment_variables", {}),
-           **config["stages"][stage].get("environment_variables", {})}
+    env = {
+        **config.get("environment_variables", {}),
+        **config["stages"][stage].get("environment_variables", {}),
+    }
     return env
 
 
@@ -97,77 +113,185 @@ def build(stage: str) -> dict:
     resources = {logical_id(BASE_NAMES[m], "Table"): table(m, prefix) for m in ALL_MODELS}
     profiles_table = logical_id(BASE_NAMES[ProfileModel], "Table")
     resources["ModelBucket"] = {
-        "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
         "Properties": {
             "BucketName": bucket,
             "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True},
-            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
-            "LifecycleConfiguration": {"Rules": [
-                {"Id": "exports-expire", "Prefix": "exports/", "Status": "Enabled",
-                 "ExpirationInDays": 1},
-                {"Id": "snapshot-parts-expire", "Prefix": "snapshot-parts/", "Status": "Enabled",
-                 "ExpirationInDays": 2}]}}}
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "LifecycleConfiguration": {
+                "Rules": [
+                    {
+                        "Id": "exports-expire",
+                        "Prefix": "exports/",
+                        "Status": "Enabled",
+                        "ExpirationInDays": 1,
+                    },
+                    {
+                        "Id": "snapshot-parts-expire",
+                        "Prefix": "snapshot-parts/",
+                        "Status": "Enabled",
+                        "ExpirationInDays": 2,
+                    },
+                ]
+            },
+        },
+    }
     resources["WorkDeadLetterQueue"] = {
         "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": queue + "-dead", "MessageRetentionPeriod": 1209600,
-                       "SqsManagedSseEnabled": True}}
+        "Properties": {
+            "QueueName": queue + "-dead",
+            "MessageRetentionPeriod": 1209600,
+            "SqsManagedSseEnabled": True,
+        },
+    }
     resources["WorkQueue"] = {
         "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": queue, "VisibilityTimeout": QUEUE_VISIBILITY_SECONDS,
-                       "SqsManagedSseEnabled": True,
-                       "RedrivePolicy": {"deadLetterTargetArn": {
-                           "Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]},
-                           "maxReceiveCount": MAX_RECEIVES}}}
+        "Properties": {
+            "QueueName": queue,
+            "VisibilityTimeout": QUEUE_VISIBILITY_SECONDS,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]},
+                "maxReceiveCount": MAX_RECEIVES,
+            },
+        },
+    }
     # the event sources chalice wrote from placeholders, pointed at the resources above
-    resources["ScoreChangedProfiles"] = {"Properties": {"Events": {
-        "ScoreChangedProfilesDynamodbEventSource": {"Properties": {
-            "Stream": {"Fn::GetAtt": [profiles_table, "StreamArn"]},
-            "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}}}
-    resources["RunWork"] = {"Properties": {"Events": {
-        "RunWorkSqsEventSource": {"Properties": {
-            # chalice wrote {"Fn::Sub": "<arn from the name>"}: the merge replaces that key
-            "Queue": {"Fn::Sub": "${WorkQueue.Arn}"},
-            "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}}}
-    table_arns = [{"Fn::GetAtt": [name, "Arn"]} for name in resources
-                  if name.endswith("Table")]
+    resources["ScoreChangedProfiles"] = {
+        "Properties": {
+            "Events": {
+                "ScoreChangedProfilesDynamodbEventSource": {
+                    "Properties": {
+                        "Stream": {"Fn::GetAtt": [profiles_table, "StreamArn"]},
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    }
+                }
+            }
+        }
+    }
+    resources["RunWork"] = {
+        "Properties": {
+            "Events": {
+                "RunWorkSqsEventSource": {
+                    "Properties": {
+                        # chalice wrote {"Fn::Sub": "<arn from the name>"}: the merge replaces that key
+                        "Queue": {"Fn::Sub": "${WorkQueue.Arn}"},
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    }
+                }
+            }
+        }
+    }
+    table_arns = [{"Fn::GetAtt": [name, "Arn"]} for name in resources if name.endswith("Table")]
     index_arns = [{"Fn::Sub": ["${Arn}/index/*", {"Arn": arn}]} for arn in table_arns]
-    resources["DefaultRole"] = {"Properties": {"Policies": [{
-        "PolicyName": "DefaultRolePolicy",
-        "PolicyDocument": {"Version": "2012-10-17", "Statement": [
-            {"Sid": "Logs", "Effect": "Allow",
-             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": "arn:*:logs:*:*:*"},
-            {"Sid": "Tables", "Effect": "Allow",
-             "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                        "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem",
-                        "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
-                        "dynamodb:DescribeTable"],
-             "Resource": table_arns + index_arns},
-            {"Sid": "ProfilesStream", "Effect": "Allow",
-             "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
-                        "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
-             "Resource": {"Fn::GetAtt": [profiles_table, "StreamArn"]}},
-            {"Sid": "Bucket", "Effect": "Allow", "Action": ["s3:ListBucket"],
-             "Resource": {"Fn::GetAtt": ["ModelBucket", "Arn"]}},
-            {"Sid": "Objects", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-             "Resource": {"Fn::Sub": ["${Arn}/*", {"Arn": {"Fn::GetAtt": ["ModelBucket",
-                                                                           "Arn"]}}]}},
-            {"Sid": "WorkQueue", "Effect": "Allow",
-             "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-                        "sqs:GetQueueUrl", "sqs:GetQueueAttributes",
-                        "sqs:ChangeMessageVisibility"],
-             "Resource": {"Fn::GetAtt": ["WorkQueue", "Arn"]}},
-            {"Sid": "Metrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"],
-             "Resource": "*",
-             "Condition": {"StringEquals": {"cloudwatch:namespace": "PredictiveSegments"}}},
-        ]}}]}}
-    return {"Resources": resources,
-            "Outputs": {"WorkQueueUrl": {"Value": {"Ref": "WorkQueue"}},
-                        "ModelBucketName": {"Value": {"Ref": "ModelBucket"}}}}
+    resources["DefaultRole"] = {
+        "Properties": {
+            "Policies": [
+                {
+                    "PolicyName": "DefaultRolePolicy",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "Logs",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "logs:CreateLogGroup",
+                                    "logs:CreateLogStream",
+                                    "logs:PutLogEvents",
+                                ],
+                                "Resource": "arn:*:logs:*:*:*",
+                            },
+                            {
+                                "Sid": "Tables",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "dynamodb:GetItem",
+                                    "dynamodb:PutItem",
+                                    "dynamodb:UpdateItem",
+                                    "dynamodb:DeleteItem",
+                                    "dynamodb:Query",
+                                    "dynamodb:BatchGetItem",
+                                    "dynamodb:BatchWriteItem",
+                                    "dynamodb:ConditionCheckItem",
+                                    "dynamodb:DescribeTable",
+                                ],
+                                "Resource": table_arns + index_arns,
+                            },
+                            {
+                                "Sid": "ProfilesStream",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "dynamodb:DescribeStream",
+                                    "dynamodb:GetRecords",
+                                    "dynamodb:GetShardIterator",
+                                    "dynamodb:ListStreams",
+                                ],
+                                "Resource": {"Fn::GetAtt": [profiles_table, "StreamArn"]},
+                            },
+                            {
+                                "Sid": "Bucket",
+                                "Effect": "Allow",
+                                "Action": ["s3:ListBucket"],
+                                "Resource": {"Fn::GetAtt": ["ModelBucket", "Arn"]},
+                            },
+                            {
+                                "Sid": "Objects",
+                                "Effect": "Allow",
+                                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                "Resource": {
+                                    "Fn::Sub": [
+                                        "${Arn}/*",
+                                        {"Arn": {"Fn::GetAtt": ["ModelBucket", "Arn"]}},
+                                    ]
+                                },
+                            },
+                            {
+                                "Sid": "WorkQueue",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "sqs:SendMessage",
+                                    "sqs:ReceiveMessage",
+                                    "sqs:DeleteMessage",
+                                    "sqs:GetQueueUrl",
+                                    "sqs:GetQueueAttributes",
+                                    "sqs:ChangeMessageVisibility",
+                                ],
+                                "Resource": {"Fn::GetAtt": ["WorkQueue", "Arn"]},
+                            },
+                            {
+                                "Sid": "Metrics",
+                                "Effect": "Allow",
+                                "Action": ["cloudwatch:PutMetricData"],
+                                "Resource": "*",
+                                "Condition": {
+                                    "StringEquals": {"cloudwatch:namespace": "PredictiveSegments"}
+                                },
+                            },
+                        ],
+                    },
+                }
+            ]
+        }
+    }
+    return {
+        "Resources": resources,
+        "Outputs": {
+            "WorkQueueUrl": {"Value": {"Ref": "WorkQueue"}},
+            "ModelBucketName": {"Value": {"Ref": "ModelBucket"}},
+        },
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -21,6 +21,7 @@ What it holds:
 matplotlib (requirements-report.txt) is report-only: nothing in chalicelib imports it, so the
 Lambda package never carries it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,21 @@ from model_report_metrics import (  # noqa: E402  (names the tests read from thi
 )
 from model_report_writing import write_report  # noqa: E402
 
-__all__ = ["BASELINE", "DEFAULT", "IMPORTANCE_METHOD", "OURS", "agreement", "collect", "confusion",
-           "gains", "main", "metrics_rows", "reliability", "targeted_share", "write_report"]
+__all__ = [
+    "BASELINE",
+    "DEFAULT",
+    "IMPORTANCE_METHOD",
+    "OURS",
+    "agreement",
+    "collect",
+    "confusion",
+    "gains",
+    "main",
+    "metrics_rows",
+    "reliability",
+    "targeted_share",
+    "write_report",
+]
 
 CAL_END = date(1997, 9, 30)
 HOLD_END = date(1998, 6, 30)
@@ -63,11 +77,13 @@ IMPORTANCE_METHOD = (
     "standardised coefficient x feature spread: for each feature, |coefficient| of the default "
     "model's logistic regression (on log-scaled, standardised features) times the standard "
     "deviation of the standardised feature over a population, i.e. the spread of that feature's "
-    "contribution to the log-odds of conversion; sign = direction of the coefficient")
+    "contribution to the log-odds of conversion; sign = direction of the coefficient"
+)
 
 
 # ---------------------------------------------------------------------------------------------
 # collecting the figures (slow: the CLI run of the benchmark, about four minutes)
+
 
 def collect(visitors: int = 5000) -> dict:
     from chalicelib.predict import artifact, customer_types, transactions
@@ -86,8 +102,14 @@ def collect(visitors: int = 5000) -> dict:
     # the default model on the same customers, as of the calibration end, for the holdout length
     ids, behaviours = transactions.behaviours([r for r in rows if r[1] <= CAL_END])
     assert ids == customers
-    cd_scores = score(behaviours, model, CAL_END, with_explanations=False,
-                      conversion_horizon=horizon, clv_horizon=horizon)
+    cd_scores = score(
+        behaviours,
+        model,
+        CAL_END,
+        with_explanations=False,
+        conversion_horizon=horizon,
+        clv_horizon=horizon,
+    )
     default_p = np.array([s["conversion_potential"] / 100 for s in cd_scores])
     default_clv = np.array([s["clv_predicted"] for s in cd_scores])
 
@@ -102,10 +124,13 @@ def collect(visitors: int = 5000) -> dict:
     coef = np.ravel(pipeline.named_steps["model"].coef_)
     scaler = pipeline.named_steps["scale"]
     spreads = {}
-    for name, bs, as_of in (("CDNOW customers", behaviours, CAL_END),
-                            ("generated visitors", web_behaviours, SYNTHETIC_END.date())):
-        X = model_matrix(History.from_behaviours(bs), cut_of(as_of),
-                         model.conversion_label_days, model.bg)
+    for name, bs, as_of in (
+        ("CDNOW customers", behaviours, CAL_END),
+        ("generated visitors", web_behaviours, SYNTHETIC_END.date()),
+    ):
+        X = model_matrix(
+            History.from_behaviours(bs), cut_of(as_of), model.conversion_label_days, model.bg
+        )
         Z = scaler.transform(transform(X))
         spreads[name] = np.abs(coef) * Z.std(axis=0)
 
@@ -113,51 +138,70 @@ def collect(visitors: int = 5000) -> dict:
     return {
         "metadata": md,
         "window": {
-            "transactions": ev["transactions"], "first_day": min(r[1] for r in rows).isoformat(),
-            "calibration_end": CAL_END.isoformat(), "holdout_end": HOLD_END.isoformat(),
-            "holdout_days": horizon, "customers": len(customers),
-            "buyers": int(ev["bought"].sum()), "spend": float(ev["spend"].sum()),
+            "transactions": ev["transactions"],
+            "first_day": min(r[1] for r in rows).isoformat(),
+            "calibration_end": CAL_END.isoformat(),
+            "holdout_end": HOLD_END.isoformat(),
+            "holdout_days": horizon,
+            "customers": len(customers),
+            "buyers": int(ev["bought"].sum()),
+            "spend": float(ev["spend"].sum()),
             "ours_version": next(iter(exported.values()))["model_version"],
             "baseline_params": ev["base"]["params"],
         },
-        "bought": ev["bought"], "spend": ev["spend"],
+        "bought": ev["bought"],
+        "spend": ev["spend"],
         "predictions": {
             OURS: {"p": ev["conv"], "clv": ev["clv_pred"]},
             DEFAULT: {"p": default_p, "clv": default_clv},
-            BASELINE: {"p": ev["base"]["p_purchase"], "clv": ev["base"]["clv"],
-                       "expected": ev["base"]["expected"]},
+            BASELINE: {
+                "p": ev["base"]["p_purchase"],
+                "clv": ev["base"]["clv"],
+                "expected": ev["base"]["expected"],
+            },
         },
-        "importance": {"features": list(MODEL_FEATURES), "coef": coef, "spread": spreads,
-                       "method": IMPORTANCE_METHOD},
+        "importance": {
+            "features": list(MODEL_FEATURES),
+            "coef": coef,
+            "spread": spreads,
+            "method": IMPORTANCE_METHOD,
+        },
         "types": {
             "customer_types": list(customer_types.TYPES),
             "persuasion_types": _persuasion_types(),
             "CDNOW customers": {
                 "customer": [s.get("customer_type") for s in cd_scores],
-                "persuasion": [s.get("persuasion_type") for s in cd_scores]},
+                "persuasion": [s.get("persuasion_type") for s in cd_scores],
+            },
             "generated visitors": {
                 "customer": [s.get("customer_type") for s in web_scores],
                 "persuasion": [s.get("persuasion_type") for s in web_scores],
                 "true_customer": [v.customer_type for v in visitors_list],
                 "true_persuasion": [v.persuasion_type for v in visitors_list],
                 "seed": VISITOR_SEED,
-                "as_of": SYNTHETIC_END.date().isoformat()},
+                "as_of": SYNTHETIC_END.date().isoformat(),
+            },
         },
     }
 
 
-
 def _persuasion_types() -> list[str]:
     from chalicelib.predict.fields import PERSUASION_TYPES
+
     return list(PERSUASION_TYPES)
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
-    parser.add_argument("--visitors", type=int, default=5000,
-                        help="generated visitors to score for the type distributions")
+    parser.add_argument(
+        "--visitors",
+        type=int,
+        default=5000,
+        help="generated visitors to score for the type distributions",
+    )
     args = parser.parse_args(argv)
     data = collect(args.visitors)
     written = write_report(data, args.out)
@@ -165,8 +209,12 @@ def main(argv=None) -> None:
     print(f"\n{'metric':34} " + " ".join(f"{c:>20}" for c in columns))
     for name, values in rows:
         print(f"{name:34} " + " ".join(f"{format_metric(v):>20}" for v in values))
-    print("\nwrote " + ", ".join(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
-                                 for p in written.values()))
+    print(
+        "\nwrote "
+        + ", ".join(
+            str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p) for p in written.values()
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 metrics table, reliability bins, cumulative gains, type distributions and agreement, the order of
 feature importance, and how figures are printed. Imported by plain name from model_report.py,
 which puts the repository and bench/ on sys.path first."""
+
 from __future__ import annotations
 
 import accuracy_cdnow as bench
@@ -18,10 +19,15 @@ def metrics_rows(data: dict) -> tuple[list[str], list[tuple[str, list[float]]]]:
     models against the baseline (whose column comes from the first call)."""
     preds = data["predictions"]
     ours = [k for k in preds if k != BASELINE]
-    base = {"p_purchase": preds[BASELINE]["p"], "clv": preds[BASELINE]["clv"],
-            "expected": preds[BASELINE].get("expected", preds[BASELINE]["p"])}
-    tables = [bench.metrics_table(data["bought"], data["spend"], preds[k]["p"], preds[k]["clv"],
-                                  base) for k in ours]
+    base = {
+        "p_purchase": preds[BASELINE]["p"],
+        "clv": preds[BASELINE]["clv"],
+        "expected": preds[BASELINE].get("expected", preds[BASELINE]["p"]),
+    }
+    tables = [
+        bench.metrics_table(data["bought"], data["spend"], preds[k]["p"], preds[k]["clv"], base)
+        for k in ours
+    ]
     rows = []
     for i, (name, _, b) in enumerate(tables[0]):
         rows.append((name, [t[i][1] for t in tables] + [b]))
@@ -34,8 +40,11 @@ def reliability(labels, p, bins: int = CALIBRATION_BINS) -> list[tuple[float, fl
     labels, p = np.asarray(labels, dtype=float), np.asarray(p, dtype=float)
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    return [(float(p[which == b].mean()), float(labels[which == b].mean()), int((which == b).sum()))
-            for b in range(bins) if (which == b).any()]
+    return [
+        (float(p[which == b].mean()), float(labels[which == b].mean()), int((which == b).sum()))
+        for b in range(bins)
+        if (which == b).any()
+    ]
 
 
 def gains(actual, score) -> tuple[np.ndarray, np.ndarray]:
@@ -63,9 +72,12 @@ def type_distribution(types: list, names: list[str]) -> dict[str, float]:
 
 def agreement(assigned: list, truth: list) -> dict:
     typed = [(a, t) for a, t in zip(assigned, truth) if a is not None]
-    return {"coverage": len(typed) / max(len(assigned), 1),
-            "accuracy": (sum(a == t for a, t in typed) / len(typed)) if typed else float("nan"),
-            "typed": len(typed), "scored": len(assigned)}
+    return {
+        "coverage": len(typed) / max(len(assigned), 1),
+        "accuracy": (sum(a == t for a, t in typed) / len(typed)) if typed else float("nan"),
+        "typed": len(typed),
+        "scored": len(assigned),
+    }
 
 
 def confusion(assigned: list, truth: list, names: list[str]) -> np.ndarray:
@@ -77,11 +89,9 @@ def confusion(assigned: list, truth: list, names: list[str]) -> np.ndarray:
     return m
 
 
-
 def importance_order(imp: dict, top: int = 15) -> list[int]:
     total = np.max(np.vstack(list(imp["spread"].values())), axis=0)
     return [int(i) for i in np.argsort(-total, kind="stable")[:top]]
-
 
 
 def format_metric(v) -> str:

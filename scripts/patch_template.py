@@ -1,6 +1,7 @@
 """Completes the SAM template `chalice package` writes with what chalice cannot express:
 partial batch failure reporting on the DynamoDB stream trigger (FunctionResponseTypes), so the
 records a handler reports in `batchItemFailures` are retried and the others are not."""
+
 import json
 import sys
 

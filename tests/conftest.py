@@ -1,17 +1,25 @@
 """Shared fixtures. The environment is set before the app is imported: PynamoDB and the
 chalice test client read it then (shared/notes/stack-facts.md)."""
+
 import json
 import os
 from datetime import date
 
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-    "TABLE_PREFIX": "test-", "CURSOR_SECRET": "test-cursor-secret-0123456789",
-    "PROFILE_SHARDS": "4", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    # failed work messages come back at once; webhooks may go to a test server on 127.0.0.1
-    "WORK_RETRY_BASE_SECONDS": "0", "ALLOW_PRIVATE_WEBHOOKS": "1",
-})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "TABLE_PREFIX": "test-",
+        "CURSOR_SECRET": "test-cursor-secret-0123456789",
+        "PROFILE_SHARDS": "4",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        # failed work messages come back at once; webhooks may go to a test server on 127.0.0.1
+        "WORK_RETRY_BASE_SECONDS": "0",
+        "ALLOW_PRIVATE_WEBHOOKS": "1",
+    }
+)
 os.environ.pop("DYNAMODB_ENDPOINT", None)
 
 from pathlib import Path  # noqa: E402
@@ -44,6 +52,7 @@ def drain_work_queue(limit: int = 1000) -> int:
     """Run the work queue's handler (as Lambda would) until the queue is empty."""
     from app import app
     from chalicelib.local.runners import deliver_queue_once
+
     handled = 0
     while handled < limit:
         n = deliver_queue_once(app, "run_work", 1)
@@ -61,6 +70,7 @@ def cdnow():
     """The CDNOW sample's customers before CDNOW_CAL_END: ids, behaviours, histories."""
     from chalicelib.predict import transactions
     from chalicelib.predict.features import History
+
     path = ROOT / "data" / "cdnow" / "CDNOW_sample.txt"
     ids, behaviours = transactions.behaviours(transactions.read_cdnow(path, before=CDNOW_CAL_END))
     return ids, behaviours, History.from_behaviours(behaviours)
@@ -92,8 +102,11 @@ class Api:
         self.client, self.project = client, project
 
     def call(self, method, path, body=None, key=None, raw=None, headers=None):
-        h = {"x-api-key": key if key is not None else self.project["key"],
-             "content-type": "application/json", **(headers or {})}
+        h = {
+            "x-api-key": key if key is not None else self.project["key"],
+            "content-type": "application/json",
+            **(headers or {}),
+        }
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
         response = getattr(self.client.http, method.lower())(path, headers=h, body=payload)
         try:
@@ -121,6 +134,7 @@ class Api:
 @pytest.fixture
 def client(aws):
     from app import app
+
     with Client(app) as c:
         yield c
 
@@ -134,6 +148,7 @@ def set_predictive(project_id, profile_id, predictive):
     """What the scoring code does: write a profile's predictive fields (clients cannot)."""
     from chalicelib.storage import profile_table
     from chalicelib.storage.tables import ProfileModel
+
     model = ProfileModel.get(profile_table.profile_key(project_id, profile_id), profile_id)
     model.update(actions=[ProfileModel.predictive.set(predictive)])
 

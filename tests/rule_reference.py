@@ -1,6 +1,7 @@
 """What the rule-engine tests share (tests/test_segments_evaluate*.py): a fixed clock and a
 catalogue, hypothesis strategies of profiles and rule trees over every field type, and a plain
 reference evaluator written straight from the contract in the README."""
+
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import strategies as st
@@ -10,8 +11,15 @@ from chalicelib.rules import Catalogue
 from chalicelib.rules.operators import OPERATORS, OPERATORS_BY_TYPE
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
-CATALOGUE = Catalogue({"n": {"number": 1}, "t": {"string": 1}, "l": {"list": 1},
-                       "b": {"boolean": 1}, "d": {"date": 1}})
+CATALOGUE = Catalogue(
+    {
+        "n": {"number": 1},
+        "t": {"string": 1},
+        "l": {"list": 1},
+        "b": {"boolean": 1},
+        "d": {"date": 1},
+    }
+)
 
 
 def cond(field, operator, value=None):
@@ -21,16 +29,28 @@ def cond(field, operator, value=None):
     return rule
 
 
-FIELDS = {"attributes.n": "number", "attributes.t": "text", "attributes.l": "list",
-          "attributes.b": "boolean", "attributes.d": "date", "predictive.customer_type": "enum"}
+FIELDS = {
+    "attributes.n": "number",
+    "attributes.t": "text",
+    "attributes.l": "list",
+    "attributes.b": "boolean",
+    "attributes.d": "date",
+    "predictive.customer_type": "enum",
+}
 # Small value sets, so stored values often hit rule values and boundaries exactly.
 WORDS = st.sampled_from(["", "a", "ab", "b", "ba", "NL", "nl"])
 NUMBERS = st.sampled_from([-1, 0, 1, 2, 0.5, 1.0])
 DAYS = st.integers(-3, 3).map(lambda d: (NOW - timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ"))
 ENUMS = st.sampled_from(CUSTOMER_TYPES)
 
-VALUES = {"number": NUMBERS, "text": WORDS, "list": st.lists(WORDS, max_size=3),
-          "boolean": st.booleans(), "date": DAYS, "enum": ENUMS}
+VALUES = {
+    "number": NUMBERS,
+    "text": WORDS,
+    "list": st.lists(WORDS, max_size=3),
+    "boolean": st.booleans(),
+    "date": DAYS,
+    "enum": ENUMS,
+}
 
 
 def stored(field_type):
@@ -60,7 +80,8 @@ def operator_and_value(field_type):
         "days": st.integers(0, 4),
     }
     return st.sampled_from(OPERATORS_BY_TYPE[field_type]).flatmap(
-        lambda op: st.tuples(st.just(op), shapes[OPERATORS[op].value]))
+        lambda op: st.tuples(st.just(op), shapes[OPERATORS[op].value])
+    )
 
 
 @st.composite
@@ -72,10 +93,13 @@ def conditions(draw):
 
 rule_trees = st.recursive(
     conditions(),
-    lambda children: st.builds(lambda m, r: {"match": m, "rules": r},
-                               st.sampled_from(["all", "any", "none"]),
-                               st.lists(children, max_size=3)),
-    max_leaves=8)
+    lambda children: st.builds(
+        lambda m, r: {"match": m, "rules": r},
+        st.sampled_from(["all", "any", "none"]),
+        st.lists(children, max_size=3),
+    ),
+    max_leaves=8,
+)
 
 
 def _parse_date(text):
@@ -87,8 +111,9 @@ def reference(node, profile):
     if "rules" in node:
         results = [reference(r, profile) for r in node["rules"]]
         match = node.get("match", "all")
-        return all(results) if match == "all" else any(results) if match == "any" \
-            else not any(results)
+        return (
+            all(results) if match == "all" else any(results) if match == "any" else not any(results)
+        )
     group, name = node["field"].split(".")
     value = profile.get(group, {}).get(name)
     op, arg = node["operator"], node.get("value")
@@ -99,8 +124,10 @@ def reference(node, profile):
     field_type = FIELDS[node["field"]]
     type_ok = {
         "number": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "text": isinstance(value, str), "enum": isinstance(value, str),
-        "boolean": isinstance(value, bool), "list": isinstance(value, list),
+        "text": isinstance(value, str),
+        "enum": isinstance(value, str),
+        "boolean": isinstance(value, bool),
+        "list": isinstance(value, list),
         "date": isinstance(value, str) and len(value) >= 10 and value[:4].isdigit(),
     }[field_type]
     if not type_ok:

@@ -1,5 +1,6 @@
 """The real local stack as a child process (as `make run` starts it), for the end-to-end, browser
 and fuzz tiers: started on a free loopback port with its own data folder, driven over HTTP."""
+
 import os
 import re
 import signal
@@ -24,18 +25,29 @@ class LocalStack:
     def __init__(self, data_dir: Path, demo_profiles: int = 150):
         self.data_dir, self.port = data_dir, free_port()
         self.api = f"http://127.0.0.1:{self.port}"
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")
-                       and k not in ("TABLE_PREFIX", "CURSOR_SECRET", "DYNAMODB_ENDPOINT")},
-                    "LOCAL_DATA_DIR": str(data_dir), "PORT": str(self.port),
-                    "DEMO_PROFILES": str(demo_profiles)}
+        self.env = {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith("AWS_")
+                and k not in ("TABLE_PREFIX", "CURSOR_SECRET", "DYNAMODB_ENDPOINT")
+            },
+            "LOCAL_DATA_DIR": str(data_dir),
+            "PORT": str(self.port),
+            "DEMO_PROFILES": str(demo_profiles),
+        }
         self.log = data_dir / "stack.log"
 
     def start(self, timeout=180):
         data_dir = self.data_dir
         data_dir.mkdir(exist_ok=True)
-        self.proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local.stack"], cwd=ROOT,
-                                     env=self.env, stdout=open(self.log, "w"),
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local.stack"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=open(self.log, "w"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.time() + timeout
         while time.time() < deadline:
             text = self.log.read_text()
@@ -59,10 +71,17 @@ class LocalStack:
         self.proc.wait(timeout=60)
 
     def call(self, method, path, body=None, key=None):
-        r = requests.request(method, self.api + path, json=body, timeout=60,
-                             headers={"x-api-key": key or self.key})
+        r = requests.request(
+            method, self.api + path, json=body, timeout=60, headers={"x-api-key": key or self.key}
+        )
         return r.status_code, r.json()
 
     def cli(self, *args):
-        return subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=ROOT,
-                              env=self.env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "chalicelib.cli", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )

@@ -12,12 +12,19 @@ from chalicelib.predict.features import F, History, day_number
 # model.predict through scikit-learn, persuasion, customer types, explanations, the rows), kept
 # here verbatim as the reference the fast path must equal on every field, value and key order.
 
+
 def _reference_matrix(history, as_of):
     from chalicelib.predict.features import FEATURES, _extreme, _sum
+
     n = history.n
     X = np.zeros((n, len(FEATURES)))
     pm = history.p_day < as_of
-    pi, pd, po, pa = history.p_idx[pm], history.p_day[pm], history.p_orders[pm], history.p_amount[pm]
+    pi, pd, po, pa = (
+        history.p_idx[pm],
+        history.p_day[pm],
+        history.p_orders[pm],
+        history.p_amount[pm],
+    )
     am = history.a_day < as_of
     ai, ad, ac = history.a_idx[am], history.a_day[am], history.a_counts[am]
     orders = _sum(pi, po, n)
@@ -87,13 +94,17 @@ def _reference_predict(m, history, cut, conversion_horizon, clv_horizon):
         with np.errstate(all="ignore"):
             no_h = 1 - m.bg.p_purchase(h / 7, x, t_x, T)
             no_H = 1 - m.bg.p_purchase(H / 7, x, t_x, T)
-            tail = np.where(customer, no_H / np.maximum(no_h, 1e-12),
-                            np.maximum(1 - p_h, 1e-12) ** (H / h - 1))
+            tail = np.where(
+                customer, no_H / np.maximum(no_h, 1e-12), np.maximum(1 - p_h, 1e-12) ** (H / h - 1)
+            )
         p_h = np.clip(1 - (1 - p_h) * tail, 0, 1)
     out["conversion"] = p_h
     h, H = m.clv_label_days, clv_horizon or m.clv_horizon
-    Xv = Xc if h == m.conversion_label_days else np.hstack(
-        [base, _reference_bg_features(history, cut, h, m.bg)])
+    Xv = (
+        Xc
+        if h == m.conversion_label_days
+        else np.hstack([base, _reference_bg_features(history, cut, h, m.bg)])
+    )
     spend_h = m.clv.predict(_reference_transform(Xv))
     if H != h:
         with np.errstate(all="ignore"):
@@ -108,6 +119,7 @@ def _reference_predict(m, history, cut, conversion_horizon, clv_horizon):
 def _reference_reasons(pipeline, Xt, X, names, k=3):
     """explain.grouped_reasons, one row and one group at a time."""
     from chalicelib.predict.explain import DIRECTION, GROUPS, PHRASES, contributions
+
     c = contributions(pipeline, Xt)
     scaler = pipeline.named_steps["scale"]
     Z = (Xt - scaler.mean_) / scaler.scale_
@@ -135,27 +147,44 @@ def _reference_reasons(pipeline, Xt, X, names, k=3):
 
 def _reference_types(X, clv, delay, page_views, discounts, reference):
     from chalicelib.predict.customer_types import TYPES
+
     orders, sessions = X[:, F["orders"]], X[:, F["sessions"]]
     web = X[:, F["has_web_activity"]] > 0
     pages = page_views / np.maximum(sessions, 1)
-    rules = [(orders >= 3) & (clv >= reference),
-             web & (discounts >= 2) & (X[:, F["discount_share"]] >= 0.25),
-             web & (orders >= 1) & (delay <= 2),
-             web & (sessions <= 2) & (pages <= 2.5), web]
+    rules = [
+        (orders >= 3) & (clv >= reference),
+        web & (discounts >= 2) & (X[:, F["discount_share"]] >= 0.25),
+        web & (orders >= 1) & (delay <= 2),
+        web & (sessions <= 2) & (pages <= 2.5),
+        web,
+    ]
     choice = np.select(rules, np.arange(len(TYPES)), default=-1)
     types, reasons = [], []
     for i, c in enumerate(choice):
         kind = TYPES[c] if c >= 0 else None
         types.append(kind)
-        reasons.append([] if kind is None else [{
-            "Believer": lambda: f"{int(orders[i])} orders and a CLV of {clv[i]:.0f} "
-                                f"(average {reference:.0f})",
-            "Economical": lambda: f"{int(discounts[i])} discount interactions",
-            "Passionate": lambda: f"bought {int(delay[i])} days after the first visit",
-            "Single-minded": lambda: f"{int(sessions[i])} sessions, {pages[i]:.1f} pages a "
-                                     f"session: straight to the point",
-            "Explorer": lambda: f"{int(sessions[i])} sessions, {pages[i]:.1f} pages a session, "
-                                f"{int(orders[i])} orders"}[kind]()])
+        reasons.append(
+            []
+            if kind is None
+            else [
+                {
+                    "Believer": lambda: (
+                        f"{int(orders[i])} orders and a CLV of {clv[i]:.0f} "
+                        f"(average {reference:.0f})"
+                    ),
+                    "Economical": lambda: f"{int(discounts[i])} discount interactions",
+                    "Passionate": lambda: f"bought {int(delay[i])} days after the first visit",
+                    "Single-minded": lambda: (
+                        f"{int(sessions[i])} sessions, {pages[i]:.1f} pages a "
+                        f"session: straight to the point"
+                    ),
+                    "Explorer": lambda: (
+                        f"{int(sessions[i])} sessions, {pages[i]:.1f} pages a session, "
+                        f"{int(orders[i])} orders"
+                    ),
+                }[kind]()
+            ]
+        )
     return types, reasons
 
 
@@ -163,6 +192,7 @@ def _reference_persuasion(behaviours, prior):
     from scipy.special import ndtr
 
     from chalicelib.predict import persuasion as ps
+
     types_ = ps.PERSUASION_TYPES
     shown = np.zeros((len(behaviours), len(types_)))
     responded = np.zeros_like(shown)
@@ -188,17 +218,23 @@ def _reference_persuasion(behaviours, prior):
             continue
         j = best[i]
         types.append(types_[j])
-        reasons.append([f"responded to {types_[j]} {int(responded[i, j])} of "
-                        f"{int(shown[i, j])} times (other principles "
-                        f"{int(responded[i].sum() - responded[i, j])} of "
-                        f"{int(shown[i].sum() - shown[i, j])})"])
+        reasons.append(
+            [
+                f"responded to {types_[j]} {int(responded[i, j])} of "
+                f"{int(shown[i, j])} times (other principles "
+                f"{int(responded[i].sum() - responded[i, j])} of "
+                f"{int(shown[i].sum() - shown[i, j])})"
+            ]
+        )
     return types, reasons
 
 
-def _reference_score(behaviours, m, as_of, with_explanations=True, conversion_horizon=None,
-                     clv_horizon=None):
+def _reference_score(
+    behaviours, m, as_of, with_explanations=True, conversion_horizon=None, clv_horizon=None
+):
     from chalicelib.predict.model import MODEL_FEATURES
     from chalicelib.predict.persuasion import DEFAULT_RATE
+
     cut = as_of.toordinal() + 1
     history = History._from_behaviours_general(behaviours)
     conversion_horizon = conversion_horizon or m.conversion_horizon
@@ -211,34 +247,62 @@ def _reference_score(behaviours, m, as_of, with_explanations=True, conversion_ho
     # no purchase and no visit before the cut: the prior, carried at a constant hazard
     from chalicelib.predict.model import PRIOR_FALLBACK
     from chalicelib.predict.scoring import NO_EVIDENCE
+
     prior = m.metadata.get("prior") or PRIOR_FALLBACK
-    unseen = np.array([not any(day_number(d) < cut for d in list(b.get("purchases") or {})
-                               + list(b.get("activity") or {})) for b in behaviours])
-    p[unseen] = 1 - (1 - prior["conversion"]) ** (conversion_horizon
-                                                   / prior["conversion_label_days"])
+    unseen = np.array(
+        [
+            not any(
+                day_number(d) < cut
+                for d in list(b.get("purchases") or {}) + list(b.get("activity") or {})
+            )
+            for b in behaviours
+        ]
+    )
+    p[unseen] = 1 - (1 - prior["conversion"]) ** (
+        conversion_horizon / prior["conversion_label_days"]
+    )
     clv_predicted[unseen] = prior["spend"] * clv_horizon / prior["clv_label_days"]
     clv = clv_past + clv_predicted
     md = m.metadata
     delay = X[:, F["days_since_first_seen"]] - X[:, F["days_since_first_order"]]
     types, type_reasons = _reference_types(
-        X, clv, np.nan_to_num(delay, nan=np.inf), X[:, F["page_views"]],
-        X[:, F["discount_interactions"]], float(md.get("clv_reference", 100.0)))
+        X,
+        clv,
+        np.nan_to_num(delay, nan=np.inf),
+        X[:, F["page_views"]],
+        X[:, F["discount_interactions"]],
+        float(md.get("clv_reference", 100.0)),
+    )
     prior = np.array(md.get("persuasion_prior") or [DEFAULT_RATE] * 6)
     principles, principle_reasons = _reference_persuasion(behaviours, prior)
     if with_explanations:
         Xc = np.hstack([X, _reference_bg_features(history, cut, m.conversion_label_days, m.bg)])
-        conversion_reasons = _reference_reasons(m.conversion, _reference_transform(Xc), Xc,
-                                                MODEL_FEATURES)
-        Xv = Xc if m.clv_label_days == m.conversion_label_days else np.hstack(
-            [X, _reference_bg_features(history, cut, m.clv_label_days, m.bg)])
+        conversion_reasons = _reference_reasons(
+            m.conversion, _reference_transform(Xc), Xc, MODEL_FEATURES
+        )
+        Xv = (
+            Xc
+            if m.clv_label_days == m.conversion_label_days
+            else np.hstack([X, _reference_bg_features(history, cut, m.clv_label_days, m.bg)])
+        )
         clv_reasons = _reference_reasons(m.clv, _reference_transform(Xv), Xv, MODEL_FEATURES)
     from chalicelib.predict.fields import EXPLAINED, FIELDS
-    per_profile = {"conversion_potential": 100 * p, "clv": clv, "clv_past": clv_past,
-                   "clv_predicted": clv_predicted, "customer_type": types,
-                   "persuasion_type": principles}
-    common = {"scored_at": None, "as_of": as_of.isoformat(),
-              "model_version": md.get("version", "unsaved"),
-              "conversion_horizon_days": conversion_horizon, "clv_horizon_days": clv_horizon}
+
+    per_profile = {
+        "conversion_potential": 100 * p,
+        "clv": clv,
+        "clv_past": clv_past,
+        "clv_predicted": clv_predicted,
+        "customer_type": types,
+        "persuasion_type": principles,
+    }
+    common = {
+        "scored_at": None,
+        "as_of": as_of.isoformat(),
+        "model_version": md.get("version", "unsaved"),
+        "conversion_horizon_days": conversion_horizon,
+        "clv_horizon_days": clv_horizon,
+    }
     assert set(per_profile) | set(common) == {f.name for f in FIELDS}
     results = []
     for i in range(len(behaviours)):
@@ -250,8 +314,9 @@ def _reference_score(behaviours, m, as_of, with_explanations=True, conversion_ho
         if with_explanations:
             reasons = {
                 "conversion_potential": conversion_reasons[i],
-                "clv": list(dict.fromkeys([f"spent {clv_past[i]:.0f} so far"]
-                                          + clv_reasons[i]))[:3],
+                "clv": list(dict.fromkeys([f"spent {clv_past[i]:.0f} so far"] + clv_reasons[i]))[
+                    :3
+                ],
                 "customer_type": type_reasons[i],
                 "persuasion_type": principle_reasons[i],
             }

@@ -2,19 +2,39 @@
 
 
 def purchase(i, profile="u1", value=10.0, ts="2026-02-01T10:00:00Z"):
-    return {"event_id": f"o{i}", "profile_id": profile, "type": "purchase", "timestamp": ts,
-            "value": value}
+    return {
+        "event_id": f"o{i}",
+        "profile_id": profile,
+        "type": "purchase",
+        "timestamp": ts,
+        "value": value,
+    }
 
 
 def test_events_create_unknown_profiles_and_build_behaviour(api):
-    status, body = api.post("/events", {"events": [
-        {"event_id": "s1", "profile_id": "u1", "type": "session_start",
-         "timestamp": "2026-02-01T09:00:00Z"},
-        {"event_id": "v1", "profile_id": "u1", "type": "product_view",
-         "timestamp": "2026-02-01T09:01:00Z", "properties": {"product_id": "p9"}},
-        purchase(1), purchase(2, value=5.5, ts="2026-02-03T10:00:00Z")]})
-    assert status == 200 and body == {"accepted": 4, "duplicates": 0, "rejected": 0,
-                                      "errors": []}
+    status, body = api.post(
+        "/events",
+        {
+            "events": [
+                {
+                    "event_id": "s1",
+                    "profile_id": "u1",
+                    "type": "session_start",
+                    "timestamp": "2026-02-01T09:00:00Z",
+                },
+                {
+                    "event_id": "v1",
+                    "profile_id": "u1",
+                    "type": "product_view",
+                    "timestamp": "2026-02-01T09:01:00Z",
+                    "properties": {"product_id": "p9"},
+                },
+                purchase(1),
+                purchase(2, value=5.5, ts="2026-02-03T10:00:00Z"),
+            ]
+        },
+    )
+    assert status == 200 and body == {"accepted": 4, "duplicates": 0, "rejected": 0, "errors": []}
     behaviour = api.get("/profiles/u1")[1]["behaviour"]
     assert behaviour["sessions"] == 1 and behaviour["product_views"] == 1
     assert behaviour["orders"] == 2 and behaviour["revenue"] == 15.5
@@ -44,17 +64,33 @@ def test_the_same_event_twice_in_one_batch_counts_once(api):
 
 
 def test_a_bad_event_does_not_sink_the_batch(api):
-    status, body = api.post("/events", {"events": [
-        purchase(1), {"event_id": "x", "profile_id": "u1", "type": "purchase",
-                      "timestamp": "2026-02-01T10:00:00Z"}, purchase(2, value="12")]})
+    status, body = api.post(
+        "/events",
+        {
+            "events": [
+                purchase(1),
+                {
+                    "event_id": "x",
+                    "profile_id": "u1",
+                    "type": "purchase",
+                    "timestamp": "2026-02-01T10:00:00Z",
+                },
+                purchase(2, value="12"),
+            ]
+        },
+    )
     assert status == 200 and body["accepted"] == 1 and body["rejected"] == 2
     assert [e["error"]["path"] for e in body["errors"]] == ["/events/1/value", "/events/2/value"]
 
 
 def test_batch_shape_and_size(api):
-    for bad, path in [({"events": []}, "/events"), ({"events": {}}, "/events"),
-                      ({}, "/events"), ({"events": [purchase(i) for i in range(501)]}, "/events"),
-                      ({"events": [], "extra": 1}, "/extra")]:
+    for bad, path in [
+        ({"events": []}, "/events"),
+        ({"events": {}}, "/events"),
+        ({}, "/events"),
+        ({"events": [purchase(i) for i in range(501)]}, "/events"),
+        ({"events": [], "extra": 1}, "/extra"),
+    ]:
         status, body = api.post("/events", bad)
         assert status == 400 and body["error"]["path"] == path, bad
 

@@ -1,4 +1,5 @@
 """Profiles over HTTP: upsert, batch, read, page, erase."""
+
 import json
 
 from conftest import set_predictive
@@ -11,8 +12,14 @@ def test_put_creates_then_merges_and_null_removes(api):
     assert status == 200
     assert updated["attributes"] == {"country": "NL", "tags": ["vip"]}
     assert api.get("/profiles/u1")[1]["attributes"] == {"country": "NL", "tags": ["vip"]}
-    assert set(updated) == {"profile_id", "attributes", "behaviour", "predictive", "created_at",
-                            "updated_at"}
+    assert set(updated) == {
+        "profile_id",
+        "attributes",
+        "behaviour",
+        "predictive",
+        "created_at",
+        "updated_at",
+    }
 
 
 def test_clients_cannot_set_predictive_fields(api):
@@ -30,12 +37,14 @@ def test_an_update_keeps_predictive_fields_written_by_scoring(api, project):
 
 def test_bad_attributes_get_a_400_naming_the_field_and_nothing_is_stored(api):
     api.put("/profiles/u1", {"attributes": {"keep": "me"}})
-    for attributes, path in [({"nested": {"a": 1}}, "/attributes/nested"),
-                             ({"big": 1e300}, "/attributes/big"),
-                             ({"ok": 1, "bad name": 1}, "/attributes/bad name"),
-                             ({"list": [1, 2]}, "/attributes/list/0"),
-                             ({"ctl": "a\x00b"}, "/attributes/ctl"),
-                             ({"long": "x" * 1001}, "/attributes/long")]:
+    for attributes, path in [
+        ({"nested": {"a": 1}}, "/attributes/nested"),
+        ({"big": 1e300}, "/attributes/big"),
+        ({"ok": 1, "bad name": 1}, "/attributes/bad name"),
+        ({"list": [1, 2]}, "/attributes/list/0"),
+        ({"ctl": "a\x00b"}, "/attributes/ctl"),
+        ({"long": "x" * 1001}, "/attributes/long"),
+    ]:
         status, body = api.put("/profiles/u1", {"attributes": attributes})
         assert status == 400, attributes
         assert body["error"]["path"] == path
@@ -43,11 +52,17 @@ def test_bad_attributes_get_a_400_naming_the_field_and_nothing_is_stored(api):
 
 
 def test_batch_upsert_reports_each_item(api):
-    status, body = api.post("/profiles", {"profiles": [
-        {"profile_id": "a", "attributes": {"x": 1}},
-        {"profile_id": "b c", "attributes": {}},
-        {"profile_id": "d", "attributes": {"x": {"no": 1}}},
-        {"profile_id": "a", "attributes": {"y": 2}}]})
+    status, body = api.post(
+        "/profiles",
+        {
+            "profiles": [
+                {"profile_id": "a", "attributes": {"x": 1}},
+                {"profile_id": "b c", "attributes": {}},
+                {"profile_id": "d", "attributes": {"x": {"no": 1}}},
+                {"profile_id": "a", "attributes": {"y": 2}},
+            ]
+        },
+    )
     assert status == 200
     assert [r["status"] for r in body["results"]] == ["created", "error", "error", "updated"]
     assert body["results"][1]["error"]["path"] == "/profiles/1/profile_id"
@@ -56,8 +71,9 @@ def test_batch_upsert_reports_each_item(api):
 
 
 def test_batch_limit(api):
-    status, body = api.post("/profiles", {"profiles": [{"profile_id": f"p{i}", "attributes": {}}
-                                                       for i in range(501)]})
+    status, body = api.post(
+        "/profiles", {"profiles": [{"profile_id": f"p{i}", "attributes": {}} for i in range(501)]}
+    )
     assert status == 400 and body["error"]["path"] == "/profiles"
 
 
@@ -77,8 +93,9 @@ def test_paging_returns_every_profile_exactly_once(api):
 
 
 def test_a_tampered_cursor_is_refused(api):
-    api.post("/profiles", {"profiles": [{"profile_id": f"p{i}", "attributes": {}}
-                                        for i in range(3)]})
+    api.post(
+        "/profiles", {"profiles": [{"profile_id": f"p{i}", "attributes": {}} for i in range(3)]}
+    )
     cursor = api.get("/profiles?limit=1")[1]["next_cursor"]
     body, mac = cursor.split(".")
     forged = body[:-2] + ("AA" if body[-2:] != "AA" else "BB") + "." + mac
@@ -88,8 +105,13 @@ def test_a_tampered_cursor_is_refused(api):
 
 
 def test_delete_erases_the_profile_and_its_events(api):
-    event = {"event_id": "e1", "profile_id": "u1", "type": "purchase",
-             "timestamp": "2026-01-05T10:00:00Z", "value": 10}
+    event = {
+        "event_id": "e1",
+        "profile_id": "u1",
+        "type": "purchase",
+        "timestamp": "2026-01-05T10:00:00Z",
+        "value": 10,
+    }
     api.post("/events", {"events": [event]})
     assert api.delete("/profiles/u1")[0] == 200
     assert api.get("/profiles/u1")[0] == 404

@@ -1,4 +1,5 @@
 """Authentication, tenant isolation and hostile input on every route of the app's route table."""
+
 import json
 
 import pytest
@@ -14,8 +15,12 @@ SAMPLE_BODY = {"attributes": {}}
 
 
 def fill(path, project_id):
-    return (path.replace("{project_id}", project_id).replace("{profile_id}", "u1")
-            .replace("{segment_id}", "seg_0000000000000000").replace("{job_id}", "j1"))
+    return (
+        path.replace("{project_id}", project_id)
+        .replace("{profile_id}", "u1")
+        .replace("{segment_id}", "seg_0000000000000000")
+        .replace("{job_id}", "j1")
+    )
 
 
 def test_every_route_but_the_public_ones_lives_under_a_project():
@@ -35,19 +40,20 @@ def test_no_key_or_an_unknown_key_gets_401(api, path, method):
 def test_a_key_of_another_project_gets_403(api, other_project, path, method):
     status, body = api.call(method, fill(path, "acme"), SAMPLE_BODY, key=other_project["key"])
     assert status == 403, (path, method)
-    status, body = api.call(method, fill(path, "no-such-project"), SAMPLE_BODY,
-                            key=other_project["key"])
+    status, body = api.call(
+        method, fill(path, "no-such-project"), SAMPLE_BODY, key=other_project["key"]
+    )
     assert status == 403
 
 
 def test_another_tenants_data_is_not_visible(api, other_project, client):
     from conftest import Api
+
     other = Api(client, other_project)
     api.put("/profiles/shared-id", {"attributes": {"owner": "acme"}})
     other.put("/profiles/shared-id", {"attributes": {"owner": "globex"}})
     assert api.get("/profiles/shared-id")[1]["attributes"] == {"owner": "acme"}
-    assert [p["attributes"] for p in other.get("/profiles")[1]["profiles"]] == [
-        {"owner": "globex"}]
+    assert [p["attributes"] for p in other.get("/profiles")[1]["profiles"]] == [{"owner": "globex"}]
     cursor_holder = [api.put(f"/profiles/p{i}", {"attributes": {}}) for i in range(3)]
     assert cursor_holder
     cursor = api.get("/profiles?limit=1")[1]["next_cursor"]
@@ -64,17 +70,31 @@ def test_a_revoked_key_stops_working_at_once(api, project):
 
 def test_keys_are_stored_hashed(project):
     from chalicelib.storage.tables import ApiKeyModel
+
     stored = [item.attribute_values for item in ApiKeyModel.scan()]  # the table, as stored
     assert stored and project["key"] not in json.dumps(stored)
-    assert project_table.list_keys(project["id"])[0].key_hash == project_table.hash_key(project["key"])
+    assert project_table.list_keys(project["id"])[0].key_hash == project_table.hash_key(
+        project["key"]
+    )
 
 
 HOSTILE_BODIES = [
-    b"", b"{", b"null", b"[]", b'"text"', b"123", b'{"attributes": NaN}',
-    b'{"attributes": {"a": Infinity}}', b'{"attributes": {"a": 1e400}}',
-    b'{"attributes": {"a": -1e400}}', b"\xff\xfe", b'{"attributes": {"a": "\\ud800"}}',
-    b'{"attributes": {"__proto__": 1}}', b'{"attributes": {"a\'; DROP TABLE x;--": 1}}',
-    b'{"attributes": {"a": {"$gt": ""}}}', b'{"events": [' + b"[" * 5000 + b"]" * 5000 + b"]}",
+    b"",
+    b"{",
+    b"null",
+    b"[]",
+    b'"text"',
+    b"123",
+    b'{"attributes": NaN}',
+    b'{"attributes": {"a": Infinity}}',
+    b'{"attributes": {"a": 1e400}}',
+    b'{"attributes": {"a": -1e400}}',
+    b"\xff\xfe",
+    b'{"attributes": {"a": "\\ud800"}}',
+    b'{"attributes": {"__proto__": 1}}',
+    b'{"attributes": {"a\'; DROP TABLE x;--": 1}}',
+    b'{"attributes": {"a": {"$gt": ""}}}',
+    b'{"events": [' + b"[" * 5000 + b"]" * 5000 + b"]}",
     b'{"name": "x", "rules": ' + b'{"rules": [' * 200 + b"]}" * 200 + b"}",
     b'{"profiles": [{"profile_id": 1, "attributes": []}]}',
     b'{"events": [{"event_id": "e", "profile_id": "p", "type": "purchase", '

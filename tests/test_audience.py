@@ -1,5 +1,6 @@
 """The audience interface: both backends (table walk, snapshot + change log) answer alike, and a
 members cursor is valid whichever backend issued it."""
+
 import pytest
 from conftest import set_predictive
 
@@ -8,19 +9,32 @@ from chalicelib.audience.builder import snapshot_project
 from chalicelib.rules import Catalogue, parse_rules
 from chalicelib.storage import profile_table
 
-RULES = {"match": "any", "rules": [
-    {"field": "attributes.country", "operator": "eq", "value": "NL"},
-    {"field": "predictive.conversion_potential", "operator": "gte", "value": 80}]}
+RULES = {
+    "match": "any",
+    "rules": [
+        {"field": "attributes.country", "operator": "eq", "value": "NL"},
+        {"field": "predictive.conversion_potential", "operator": "gte", "value": 80},
+    ],
+}
 
 
 @pytest.fixture
 def shop(api, project):
-    api.post("/profiles", {"profiles": [
-        {"profile_id": f"p{i:02d}", "attributes": {"country": ["NL", "BE", "DE"][i % 3]}}
-        for i in range(30)]})
+    api.post(
+        "/profiles",
+        {
+            "profiles": [
+                {"profile_id": f"p{i:02d}", "attributes": {"country": ["NL", "BE", "DE"][i % 3]}}
+                for i in range(30)
+            ]
+        },
+    )
     for i in range(0, 30, 2):
-        set_predictive(project["id"], f"p{i:02d}", {"conversion_potential": (i * 9) % 100,
-                                                    "clv": i * 50.0, "clv_predicted": i * 5.0})
+        set_predictive(
+            project["id"],
+            f"p{i:02d}",
+            {"conversion_potential": (i * 9) % 100, "clv": i * 50.0, "clv_predicted": i * 5.0},
+        )
     return project["id"]
 
 
@@ -36,9 +50,13 @@ def answers(audience):
         if not more:
             break
         after = ids[-1]
-    return {"count": audience.count(), "ids": audience.ids(), "pages": pages,
-            "worth": audience.worth().to_dict(),
-            "documents": [d["profile_id"] for d in audience.iter_documents(batch=5)]}
+    return {
+        "count": audience.count(),
+        "ids": audience.ids(),
+        "pages": pages,
+        "worth": audience.worth().to_dict(),
+        "documents": [d["profile_id"] for d in audience.iter_documents(batch=5)],
+    }
 
 
 def test_both_backends_give_the_same_answers(api, shop):
@@ -69,11 +87,13 @@ def test_a_members_cursor_from_before_the_first_snapshot_is_valid_after_it(api, 
     assert status == 200 and "next_cursor" in first
     # WHEN the first snapshot is taken and the next page is asked with that cursor
     snapshot_project(shop)
-    status, second = api.get(f"/segments/{segment_id}/members?limit=3"
-                             f"&cursor={first['next_cursor']}")
+    status, second = api.get(
+        f"/segments/{segment_id}/members?limit=3&cursor={first['next_cursor']}"
+    )
     # THEN it is accepted and continues where the first page stopped
     assert status == 200
-    everyone = [p["profile_id"] for p in api.get(f"/segments/{segment_id}/members?limit=100")[1]
-                ["profiles"]]
+    everyone = [
+        p["profile_id"] for p in api.get(f"/segments/{segment_id}/members?limit=100")[1]["profiles"]
+    ]
     got = [p["profile_id"] for p in first["profiles"] + second["profiles"]]
     assert got == everyone[:6]

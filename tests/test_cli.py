@@ -1,4 +1,5 @@
 """The operator CLI on the local store (no `make run`): import, train, rescore, export, keys."""
+
 import csv
 import json
 import os
@@ -11,16 +12,26 @@ from conftest import ROOT
 
 @pytest.fixture
 def cli(tmp_path):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k not in ("TABLE_PREFIX", "CURSOR_SECRET")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k not in ("TABLE_PREFIX", "CURSOR_SECRET")
+    }
     env["LOCAL_DATA_DIR"] = str(tmp_path / "store")
 
     def run(*args, ok=True):
-        result = subprocess.run([sys.executable, "-m", "chalicelib.cli", *map(str, args)],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-m", "chalicelib.cli", *map(str, args)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if ok:
             assert result.returncode == 0, result.stdout + result.stderr
         return result
+
     return run
 
 
@@ -33,13 +44,21 @@ def write_log(path, rows):
 
 def test_import_is_idempotent_and_export_lists_every_profile(cli, tmp_path):
     log = tmp_path / "log.csv"
-    write_log(log, [("c1", "2026-01-05", "10.5", "o1"), ("c1", "2026-02-05", "4.5", "o2"),
-                    ("c2", "2026-01-07T10:00:00Z", "99", "")])
-    first = json.loads(cli("import-transactions", log, "--project", "shop").stdout
-                       .strip().splitlines()[-1])
+    write_log(
+        log,
+        [
+            ("c1", "2026-01-05", "10.5", "o1"),
+            ("c1", "2026-02-05", "4.5", "o2"),
+            ("c2", "2026-01-07T10:00:00Z", "99", ""),
+        ],
+    )
+    first = json.loads(
+        cli("import-transactions", log, "--project", "shop").stdout.strip().splitlines()[-1]
+    )
     assert (first["profiles"], first["events"]) == (2, 3)
-    again = json.loads(cli("import-transactions", log, "--project", "shop").stdout
-                       .strip().splitlines()[-1])
+    again = json.loads(
+        cli("import-transactions", log, "--project", "shop").stdout.strip().splitlines()[-1]
+    )
     assert (again["events"], again["duplicates"]) == (0, 3)
     rescore = json.loads(cli("rescore", "--project", "shop", "--as-of", "2026-03-01").stdout)
     assert rescore["profiles_read"] == 2 and rescore["written"] == 2
@@ -48,8 +67,14 @@ def test_import_is_idempotent_and_export_lists_every_profile(cli, tmp_path):
     rows = {r["profile_id"]: r for r in csv.DictReader(open(out))}
     assert set(rows) == {"c1", "c2"}
     assert float(rows["c1"]["clv_past"]) == 15.0
-    assert {"conversion_potential", "clv", "clv_predicted", "customer_type",
-            "persuasion_type", "model_version"} <= set(rows["c1"])
+    assert {
+        "conversion_potential",
+        "clv",
+        "clv_predicted",
+        "customer_type",
+        "persuasion_type",
+        "model_version",
+    } <= set(rows["c1"])
 
 
 def test_bad_rows_are_refused_with_the_line(cli, tmp_path):
@@ -86,6 +111,7 @@ def test_segments_are_listed_and_counted_and_keys_rotated(cli, tmp_path):
     write_log(log, [("c1", "2026-01-05", "10.5", "o1"), ("c2", "2026-01-07", "99", "o2")])
     cli("import-transactions", log, "--project", "shop")
     from chalicelib.local.session import local_store  # noqa: F401  (the CLI's own store)
+
     key = cli("create-key", "--project", "shop").stdout
     key_id = key.split("key id: ")[1].split()[0]
     rotated = cli("rotate-key", "--project", "shop", key_id).stdout
@@ -100,19 +126,39 @@ def test_segments_are_listed_and_counted_and_keys_rotated(cli, tmp_path):
 
 def test_segment_commands_answer_like_the_api(api, project, capsys):
     from chalicelib import cli as operator_cli
-    api.post("/events", {"events": [{"event_id": f"e{i}", "profile_id": f"p{i}",
-                                     "type": "purchase", "timestamp": "2026-11-01T10:00:00Z",
-                                     "value": 10 * i} for i in range(6)]})
-    sid = api.post("/segments", {"name": "buyers", "match": "all", "rules": [
-        {"field": "behaviour.revenue", "operator": "gte", "value": 30}]})[1]["segment_id"]
+
+    api.post(
+        "/events",
+        {
+            "events": [
+                {
+                    "event_id": f"e{i}",
+                    "profile_id": f"p{i}",
+                    "type": "purchase",
+                    "timestamp": "2026-11-01T10:00:00Z",
+                    "value": 10 * i,
+                }
+                for i in range(6)
+            ]
+        },
+    )
+    sid = api.post(
+        "/segments",
+        {
+            "name": "buyers",
+            "match": "all",
+            "rules": [{"field": "behaviour.revenue", "operator": "gte", "value": 30}],
+        },
+    )[1]["segment_id"]
     capsys.readouterr()
     assert operator_cli.main(["--aws", "segments", "--project", project["id"]]) == 0
     assert capsys.readouterr().out.strip() == f"{sid}  'buyers'  match all  3 members"
     assert operator_cli.main(["--aws", "segment-count", "--project", project["id"], sid]) == 0
     counted = json.loads(capsys.readouterr().out)
     assert counted["count"] == api.get(f"/segments/{sid}/count")[1]["count"] == 3
-    assert operator_cli.main(["--aws", "segment-count", "--project", project["id"],
-                              "seg_nope"]) == 2
+    assert (
+        operator_cli.main(["--aws", "segment-count", "--project", project["id"], "seg_nope"]) == 2
+    )
 
 
 def subcommands() -> set[str]:
@@ -120,6 +166,7 @@ def subcommands() -> set[str]:
     import argparse
 
     from chalicelib.cli import build_parser
+
     action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return set(action.choices)
 
@@ -151,20 +198,30 @@ def test_every_cli_command_stays_on_loopback(tmp_path):
     any other address. (`snapshot` queried AWS's public endpoint, with an unprefixed table
     name, because its first query ran before the models were bound to the local endpoint.)"""
     from test_e2e_local_stack import LocalStack
+
     assert [name for name, _ in COMMANDS] and {name for name, _ in COMMANDS} == subcommands()
     attempts = tmp_path / "network-attempts.log"
     stack = LocalStack(tmp_path / "data", demo_profiles=5)
     stack.env.update(NETGUARD_LOG=str(attempts), PYTHONPATH=str(ROOT / "tests" / "netguard"))
     stack.start()
     try:
-        status, segment = stack.call("POST", "/projects/demo/segments", {
-            "name": "buyers", "match": "all",
-            "rules": [{"field": "behaviour.orders", "operator": "gte", "value": 0}]})
+        status, segment = stack.call(
+            "POST",
+            "/projects/demo/segments",
+            {
+                "name": "buyers",
+                "match": "all",
+                "rules": [{"field": "behaviour.orders", "operator": "gte", "value": 0}],
+            },
+        )
         assert status == 201, segment
         log = tmp_path / "log.csv"
         write_log(log, [("c1", "2026-01-05", "10.5", "o1"), ("c2", "2026-01-07", "99", "o2")])
-        values = {"segment_id": segment["segment_id"], "log": str(log),
-                  "out": str(tmp_path / "export.csv")}
+        values = {
+            "segment_id": segment["segment_id"],
+            "log": str(log),
+            "out": str(tmp_path / "export.csv"),
+        }
         for name, args in COMMANDS:
             result = stack.cli(name, *[a.format(**values) for a in args])
             assert result.returncode == 0, (name, result.stdout, result.stderr[-3000:])

@@ -1,4 +1,5 @@
 """No lost updates: many threads write one profile at once (events, attribute updates, scoring)."""
+
 import threading
 import time
 
@@ -26,18 +27,30 @@ def test_concurrent_writers_lose_nothing(project):
     def events(t):
         try:
             for i in range(per_thread):
-                event = parse_event({"event_id": f"t{t}-{i}", "profile_id": pid,
-                                     "type": "purchase", "timestamp": "2026-11-01T10:00:00Z",
-                                     "value": 1.0}, "/")
-                as_a_client(lambda: profile_table.add_events(project["id"], pid, [event], apply_events))
+                event = parse_event(
+                    {
+                        "event_id": f"t{t}-{i}",
+                        "profile_id": pid,
+                        "type": "purchase",
+                        "timestamp": "2026-11-01T10:00:00Z",
+                        "value": 1.0,
+                    },
+                    "/",
+                )
+                as_a_client(
+                    lambda: profile_table.add_events(project["id"], pid, [event], apply_events)
+                )
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     def attributes(t):
         try:
             for i in range(per_thread):
-                as_a_client(lambda: profile_table.upsert_attributes(project["id"], pid, {f"a{t}_{i}": i},
-                                                                    merge_attributes))
+                as_a_client(
+                    lambda: profile_table.upsert_attributes(
+                        project["id"], pid, {f"a{t}_{i}": i}, merge_attributes
+                    )
+                )
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -70,15 +83,25 @@ def test_an_erasure_among_concurrent_writers_leaves_no_orphan_or_uncounted_event
     counted by the stored profile and every counted order has its event; nothing from before the
     erasure survives it."""
     from chalicelib.storage.tables import EventModel
+
     pid, errors, erased = "hot2", [], threading.Event()
 
     def events(t):
         try:
             for i in range(10):
-                event = parse_event({"event_id": f"t{t}-{i}", "profile_id": pid,
-                                     "type": "purchase", "timestamp": "2026-11-01T10:00:00Z",
-                                     "value": 1.0}, "/")
-                as_a_client(lambda: profile_table.add_events(project["id"], pid, [event], apply_events))
+                event = parse_event(
+                    {
+                        "event_id": f"t{t}-{i}",
+                        "profile_id": pid,
+                        "type": "purchase",
+                        "timestamp": "2026-11-01T10:00:00Z",
+                        "value": 1.0,
+                    },
+                    "/",
+                )
+                as_a_client(
+                    lambda: profile_table.add_events(project["id"], pid, [event], apply_events)
+                )
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 

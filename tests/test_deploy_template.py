@@ -4,6 +4,7 @@ indexes, stream, TTL), wires the stream and the queue to their functions with pa
 responses, and gives the functions' role no wildcard actions. The package is built from a copy of
 the project with no requirements, which gives the same template in seconds (the Lambda zip with
 its dependencies is `make package`'s, on Python 3.12)."""
+
 import json
 import os
 import shutil
@@ -25,47 +26,82 @@ def template(tmp_path_factory):
     project = work / "project"
     project.mkdir()
     shutil.copy(ROOT / "app.py", project)
-    shutil.copytree(ROOT / "chalicelib", project / "chalicelib",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / ".chalice", project / ".chalice",
-                    ignore=shutil.ignore_patterns("deployments", "deployed"))
+    shutil.copytree(
+        ROOT / "chalicelib", project / "chalicelib", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(
+        ROOT / ".chalice",
+        project / ".chalice",
+        ignore=shutil.ignore_patterns("deployments", "deployed"),
+    )
     (project / "requirements.txt").write_text("")
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "deploy_template.py"), "prod",
-                    str(work / "resources.json")], check=True, env=env)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "deploy_template.py"),
+            "prod",
+            str(work / "resources.json"),
+        ],
+        check=True,
+        env=env,
+    )
     chalice = Path(sys.executable).parent / "chalice"
-    subprocess.run([str(chalice), "package", "--stage", "prod", "--merge-template",
-                    str(work / "resources.json"), str(work / "out")], cwd=project, check=True,
-                   env=env, capture_output=True)
+    subprocess.run(
+        [
+            str(chalice),
+            "package",
+            "--stage",
+            "prod",
+            "--merge-template",
+            str(work / "resources.json"),
+            str(work / "out"),
+        ],
+        cwd=project,
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     return work / "out" / "sam.json"
 
 
 def test_the_template_passes_cfn_lint(template):
-    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(template)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(template)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_table_of_the_models_is_declared_with_its_keys(template):
     resources = json.loads(template.read_text())["Resources"]
-    tables = {r["Properties"]["TableName"]: r["Properties"] for r in resources.values()
-              if r["Type"] == "AWS::DynamoDB::Table"}
+    tables = {
+        r["Properties"]["TableName"]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    }
     assert set(tables) == {"segments-prod-" + _BASE_NAMES[m] for m in ALL_MODELS}
     for model in ALL_MODELS:
         props = tables["segments-prod-" + _BASE_NAMES[model]]
-        assert props["KeySchema"][0] == {"AttributeName": key_attributes(model)[0][1].attr_name,
-                                         "KeyType": "HASH"}
-        assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == \
-            {i.Meta.index_name for i in indexes(model)}
+        assert props["KeySchema"][0] == {
+            "AttributeName": key_attributes(model)[0][1].attr_name,
+            "KeyType": "HASH",
+        }
+        assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == {
+            i.Meta.index_name for i in indexes(model)
+        }
         assert ("TimeToLiveSpecification" in props) == ("expires" in model.get_attributes())
     assert tables["segments-prod-profiles"]["StreamSpecification"] == {
-        "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        "StreamViewType": "NEW_AND_OLD_IMAGES"
+    }
 
 
 def test_the_stream_and_the_queue_reach_their_functions(template):
     resources = json.loads(template.read_text())["Resources"]
     stream = resources["ScoreChangedProfiles"]["Properties"]["Events"][
-        "ScoreChangedProfilesDynamodbEventSource"]["Properties"]
+        "ScoreChangedProfilesDynamodbEventSource"
+    ]["Properties"]
     assert stream["Stream"] == {"Fn::GetAtt": ["ProfilesTable", "StreamArn"]}
     queue = resources["RunWork"]["Properties"]["Events"]["RunWorkSqsEventSource"]["Properties"]
     assert queue["Queue"] == {"Fn::Sub": "${WorkQueue.Arn}"}
@@ -75,15 +111,19 @@ def test_the_stream_and_the_queue_reach_their_functions(template):
     worker_timeout = resources["RunWork"]["Properties"]["Timeout"]
     assert work_queue["VisibilityTimeout"] >= worker_timeout == 900
     assert work_queue["RedrivePolicy"]["deadLetterTargetArn"] == {
-        "Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]}
+        "Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]
+    }
 
 
 def test_the_role_allows_no_wildcard_action(template):
     resources = json.loads(template.read_text())["Resources"]
     policies = resources["DefaultRole"]["Properties"]["Policies"]
     statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
-    actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str)
-                                               else s["Action"])]
+    actions = [
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
     assert actions and all("*" not in a for a in actions)
     assert not any(s["Resource"] == "*" and "Condition" not in s for s in statements)
 
@@ -91,8 +131,19 @@ def test_the_role_allows_no_wildcard_action(template):
 def test_deploy_refuses_the_placeholder_secret_and_prepares_the_stack(tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
     import deploy
-    (tmp_path / "sam.json").write_text(json.dumps({"Resources": {
-        "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "./x.zip"}}}}))
+
+    (tmp_path / "sam.json").write_text(
+        json.dumps(
+            {
+                "Resources": {
+                    "Fn": {
+                        "Type": "AWS::Serverless::Function",
+                        "Properties": {"CodeUri": "./x.zip"},
+                    }
+                }
+            }
+        )
+    )
     (tmp_path / "deployment.zip").write_bytes(b"zip")
     with pytest.raises(SystemExit, match="CURSOR_SECRET"):
         deploy.prepare(tmp_path, "prod", "artifacts")

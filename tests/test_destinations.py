@@ -1,5 +1,6 @@
 """Webhook destinations: entries and exits POSTed signed to a receiver, retried with backoff when
 it fails, dead-lettered after five deliveries; URLs checked against SSRF."""
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -11,8 +12,11 @@ from chalicelib.services import scoring_jobs, webhooks
 from chalicelib.storage import work_queue
 from chalicelib.storage.work_messages import EvaluateSegment
 
-SEGMENT = {"name": "big spenders", "match": "all", "rules": [
-    {"field": "behaviour.revenue", "operator": "gte", "value": 50}]}
+SEGMENT = {
+    "name": "big spenders",
+    "match": "all",
+    "rules": [{"field": "behaviour.revenue", "operator": "gte", "value": 50}],
+}
 
 
 class Receiver:
@@ -33,6 +37,7 @@ class Receiver:
 
             def log_message(self, *args):
                 pass
+
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -48,14 +53,20 @@ def receiver():
     def make(statuses=()):
         made.append(Receiver(statuses))
         return made[-1]
+
     yield make
     for r in made:
         r.close()
 
 
 def purchase(pid, i, value):
-    return {"event_id": f"{pid}-{i}", "profile_id": pid, "type": "purchase",
-            "timestamp": "2026-11-01T10:00:00Z", "value": value}
+    return {
+        "event_id": f"{pid}-{i}",
+        "profile_id": pid,
+        "type": "purchase",
+        "timestamp": "2026-11-01T10:00:00Z",
+        "value": value,
+    }
 
 
 def test_entries_and_exits_are_posted_signed(api, project, drain, receiver):
@@ -65,13 +76,16 @@ def test_entries_and_exits_are_posted_signed(api, project, drain, receiver):
     assert status == 201 and destination["secret"].startswith("whsec_")
     assert "secret" not in api.get(f"/segments/{sid}/destinations")[1]["destinations"][0]
     # when: two profiles enter (the backfill), then one leaves when its data changes
-    api.post("/events", {"events": [purchase("a", 0, 60), purchase("b", 0, 70),
-                                    purchase("c", 0, 10)]})
+    api.post(
+        "/events", {"events": [purchase("a", 0, 60), purchase("b", 0, 70), purchase("c", 0, 10)]}
+    )
     drain()
     api.put("/profiles/a", {"attributes": {"vip": True}})
     # (a refund is not an event type: move "a" out by editing the rule instead)
-    api.put(f"/segments/{sid}", {**SEGMENT, "rules": [
-        {"field": "behaviour.revenue", "operator": "gte", "value": 65}]})
+    api.put(
+        f"/segments/{sid}",
+        {**SEGMENT, "rules": [{"field": "behaviour.revenue", "operator": "gte", "value": 65}]},
+    )
     drain()
     # then: every delivery is signed with the destination's secret and names its changes
     changes = []
@@ -79,8 +93,10 @@ def test_entries_and_exits_are_posted_signed(api, project, drain, receiver):
         assert webhooks.verify(destination["secret"], body, headers["X-Segments-Signature"])
         assert not webhooks.verify("whsec_wrong", body, headers["X-Segments-Signature"])
         document = json.loads(body)
-        assert document["segment_id"] == sid and document["delivery_id"] == \
-            headers["X-Segments-Delivery"]
+        assert (
+            document["segment_id"] == sid
+            and document["delivery_id"] == headers["X-Segments-Delivery"]
+        )
         changes += [(c["profile_id"], c["change"]) for c in document["changes"]]
     assert sorted(changes) == [("a", "entered"), ("a", "exited"), ("b", "entered")]
 
@@ -106,14 +122,17 @@ def test_a_receiver_that_keeps_failing_is_dead_lettered(api, project, drain, rec
     assert len(hook.deliveries) == work_queue.MAX_RECEIVES
     sqs = work_queue.sqs_client()
     dead = sqs.get_queue_url(QueueName=work_queue.bind().work_queue + "-dead")["QueueUrl"]
-    bodies = [json.loads(m["Body"]) for m in sqs.receive_message(
-        QueueUrl=dead, MaxNumberOfMessages=10).get("Messages", [])]
+    bodies = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10).get("Messages", [])
+    ]
     assert [b["kind"] for b in bodies] == ["deliver"]
 
 
 def test_a_failed_message_is_hidden_for_longer_each_time(aws, monkeypatch):
     monkeypatch.setenv("WORK_RETRY_BASE_SECONDS", "10")
     from chalicelib.infra import config
+
     config.reset()  # settings are read once; read them again
     work_queue.send([EvaluateSegment("acme", "seg_none")])
     sqs, url = work_queue.sqs_client(), work_queue.queue_url()
@@ -121,18 +140,22 @@ def test_a_failed_message_is_hidden_for_longer_each_time(aws, monkeypatch):
     assert [work_queue.retry_later(handle, n) for n in (1, 2, 3, 8)] == [10, 20, 40, 900]
 
 
-@pytest.mark.parametrize("url, allow_private", [
-    ("http://example.com/hook", False),            # not https
-    ("https://127.0.0.1/hook", False),             # loopback
-    ("https://169.254.169.254/latest", False),     # the instance metadata service
-    ("https://10.0.0.5/hook", False),              # private network
-    ("https://user:pw@example.com/hook", False),   # credentials in the URL
-    ("ftp://example.com/x", True),
-    ("https://" + "a" * 3000, True),
-])
+@pytest.mark.parametrize(
+    "url, allow_private",
+    [
+        ("http://example.com/hook", False),  # not https
+        ("https://127.0.0.1/hook", False),  # loopback
+        ("https://169.254.169.254/latest", False),  # the instance metadata service
+        ("https://10.0.0.5/hook", False),  # private network
+        ("https://user:pw@example.com/hook", False),  # credentials in the URL
+        ("ftp://example.com/x", True),
+        ("https://" + "a" * 3000, True),
+    ],
+)
 def test_webhook_urls_that_could_reach_inside_are_refused(url, allow_private):
     def resolve(host, port):
         return [(None, None, None, None, (host if host[0].isdigit() else "93.184.215.14", port))]
+
     with pytest.raises(ValidationError) as error:
         webhooks.check_url(url, allow_private, resolve=resolve)
     assert error.value.path == "/url"

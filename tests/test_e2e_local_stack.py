@@ -1,5 +1,6 @@
 """End to end: the real local stack (moto server + chalice local server, as `make run` starts it),
 driven over HTTP by the README's walk-through, the CLI beside it, and a restart that keeps data."""
+
 import os
 import re
 import subprocess
@@ -26,9 +27,14 @@ def stack(tmp_path):
 
 def test_readme_walkthrough_runs_verbatim_against_the_local_stack(stack):
     script = readme_walkthrough().replace("curl -s ", "curl -s --fail-with-body ")
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT,
-                            env={**os.environ, "API": stack.api, "KEY": stack.key},
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "API": stack.api, "KEY": stack.key},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert '"error"' not in result.stdout
     status, alice = stack.call("GET", "/projects/demo/profiles/alice")
@@ -36,11 +42,27 @@ def test_readme_walkthrough_runs_verbatim_against_the_local_stack(stack):
 
 
 def test_a_new_profile_is_scored_within_seconds(stack):
-    stack.call("POST", "/projects/demo/events", {"events": [
-        {"event_id": "n1", "profile_id": "newbie", "type": "session_start",
-         "timestamp": "2026-11-01T10:00:00Z"},
-        {"event_id": "n2", "profile_id": "newbie", "type": "purchase",
-         "timestamp": "2026-11-01T10:04:00Z", "value": 25}]})
+    stack.call(
+        "POST",
+        "/projects/demo/events",
+        {
+            "events": [
+                {
+                    "event_id": "n1",
+                    "profile_id": "newbie",
+                    "type": "session_start",
+                    "timestamp": "2026-11-01T10:00:00Z",
+                },
+                {
+                    "event_id": "n2",
+                    "profile_id": "newbie",
+                    "type": "purchase",
+                    "timestamp": "2026-11-01T10:04:00Z",
+                    "value": 25,
+                },
+            ]
+        },
+    )
     started = time.time()
     while time.time() - started < 20:
         predictive = stack.call("GET", "/projects/demo/profiles/newbie")[1]["predictive"]
@@ -57,8 +79,11 @@ def test_a_new_profile_is_scored_within_seconds(stack):
 def test_demo_data_cli_and_restart(stack):
     status, page = stack.call("GET", "/projects/demo/profiles?limit=5")
     assert status == 200 and len(page["profiles"]) == 5 and "next_cursor" in page
-    status, preview = stack.call("POST", "/projects/demo/segments/preview", {
-        "match": "all", "rules": [{"field": "behaviour.orders", "operator": "gte", "value": 1}]})
+    status, preview = stack.call(
+        "POST",
+        "/projects/demo/segments/preview",
+        {"match": "all", "rules": [{"field": "behaviour.orders", "operator": "gte", "value": 1}]},
+    )
     assert status == 200 and 0 < preview["count"] < 150
 
     # the CLI works beside the running stack, on the same store
@@ -66,8 +91,12 @@ def test_demo_data_cli_and_restart(stack):
     assert out.returncode == 0, out.stderr
     out = stack.cli("create-key", "--project", "shop2")
     shop2_key = re.search(r"API key: (\S+)", out.stdout).group(1)
-    assert stack.call("PUT", "/projects/shop2/profiles/bob", {"attributes": {"a": 1}},
-                      key=shop2_key)[0] == 201
+    assert (
+        stack.call("PUT", "/projects/shop2/profiles/bob", {"attributes": {"a": 1}}, key=shop2_key)[
+            0
+        ]
+        == 201
+    )
     assert stack.call("GET", "/projects/demo/profiles/bob", key=shop2_key)[0] == 403
 
     stack.stop()
@@ -78,9 +107,13 @@ def test_demo_data_cli_and_restart(stack):
     assert "shop2" in out.stdout, out.stderr
 
     stack.start()  # no reseed; everything is still there, with the same dev key
-    assert stack.call("GET", "/projects/shop2/profiles/bob", key=shop2_key)[1][
-        "attributes"] == {"a": 1}
-    status, again = stack.call("POST", "/projects/demo/segments/preview", {
-        "match": "all", "rules": [{"field": "behaviour.orders", "operator": "gte", "value": 1}]})
+    assert stack.call("GET", "/projects/shop2/profiles/bob", key=shop2_key)[1]["attributes"] == {
+        "a": 1
+    }
+    status, again = stack.call(
+        "POST",
+        "/projects/demo/segments/preview",
+        {"match": "all", "rules": [{"field": "behaviour.orders", "operator": "gte", "value": 1}]},
+    )
     assert again["count"] == preview["count"]
     assert "Seeding" not in stack.log.read_text()

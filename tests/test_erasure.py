@@ -1,5 +1,6 @@
 """Erasure: after DELETE /profiles/{id}, nothing of the profile can be read back: not by any
 route of the app's route table, not from the tables, not from the snapshots in S3."""
+
 from datetime import date
 
 from app import app
@@ -13,13 +14,21 @@ from chalicelib.storage.tables import ALL_MODELS
 
 ERASED = "erase-me-7f3a"
 SECRET = "erase.me.7f3a@example.com"
-SEGMENT = {"name": "buyers", "match": "all", "rules": [
-    {"field": "behaviour.orders", "operator": "gte", "value": 1}]}
+SEGMENT = {
+    "name": "buyers",
+    "match": "all",
+    "rules": [{"field": "behaviour.orders", "operator": "gte", "value": 1}],
+}
 
 
 def purchase(pid, i):
-    return {"event_id": f"{pid}-{i}", "profile_id": pid, "type": "purchase",
-            "timestamp": "2026-11-01T10:00:00Z", "value": 30.0}
+    return {
+        "event_id": f"{pid}-{i}",
+        "profile_id": pid,
+        "type": "purchase",
+        "timestamp": "2026-11-01T10:00:00Z",
+        "value": 30.0,
+    }
 
 
 def every_stored_item() -> list[str]:
@@ -30,16 +39,20 @@ def every_stored_item() -> list[str]:
 
 def every_s3_object() -> dict[str, bytes]:
     s3, bucket = s3_client(), bind().model_bucket
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-            for o in page.get("Contents", [])]
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for o in page.get("Contents", [])
+    ]
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
 def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, monkeypatch):
     # given: the profile is stored, scored, in a segment, in the snapshot, and changed after it
     api.put(f"/profiles/{ERASED}", {"attributes": {"email": SECRET, "country": "NL"}})
-    api.post("/events", {"events": [purchase(ERASED, 0)] + [purchase(f"p{i}", 0)
-                                                           for i in range(5)]})
+    api.post(
+        "/events", {"events": [purchase(ERASED, 0)] + [purchase(f"p{i}", 0) for i in range(5)]}
+    )
     sid = api.post("/segments", SEGMENT)[1]["segment_id"]
     drain()
     scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
@@ -49,6 +62,7 @@ def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, mon
     assert ERASED in membership_table.members(project["id"], sid)
     # and in an export stored in S3 before the erasure
     from chalicelib.services import exports
+
     monkeypatch.setattr(exports, "INLINE_MAX_ROWS", 1)
     status, stored = api.get(f"/segments/{sid}/export?format=jsonl")
     assert status == 200 and stored["export_id"]
@@ -60,14 +74,20 @@ def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, mon
     for path, methods in app.routes.items():
         if "GET" not in methods:
             continue
-        url = (path.replace("{project_id}", project["id"]).replace("{profile_id}", ERASED)
-               .replace("{segment_id}", sid).replace("{job_id}", "none")
-               .replace("{export_id}", stored["export_id"]))
+        url = (
+            path.replace("{project_id}", project["id"])
+            .replace("{profile_id}", ERASED)
+            .replace("{segment_id}", sid)
+            .replace("{job_id}", "none")
+            .replace("{export_id}", stored["export_id"])
+        )
         for query in ("", "?limit=500", "?since=2000-01-01T00:00:00Z&limit=500"):
             status, body = api.call("GET", url + query)
             text = str(body)
-            assert ERASED not in text.replace(f"profile {ERASED!r} not found", "") \
-                and SECRET not in text, (url + query, status)
+            assert (
+                ERASED not in text.replace(f"profile {ERASED!r} not found", "")
+                and SECRET not in text
+            ), (url + query, status)
     status, preview = api.post("/segments/preview", SEGMENT)
     assert status == 200 and ERASED not in str(preview) and preview["count"] == 5
     # no table holds its data; the change log keeps only a tombstone with its id (no data),
@@ -89,6 +109,7 @@ def test_a_snapshot_taken_while_a_profile_is_erased_drops_its_row(api, project):
     api.post("/events", {"events": [purchase(ERASED, 0), purchase("p1", 0)]})
     builder = SnapshotBuilder(project["id"])
     from chalicelib.storage import profile_table
+
     builder.add(list(profile_table.documents(project["id"], [ERASED, "p1"]).values()))
     # the profile is erased after the snapshot read it, before the snapshot is saved
     api.delete(f"/profiles/{ERASED}")

@@ -1,5 +1,6 @@
 """Explanations agree with their words: over the CDNOW customers and generated visitors, no reason
 that raises a score says the opposite of what the profile shows."""
+
 from datetime import date
 
 import numpy as np
@@ -16,11 +17,27 @@ from chalicelib.predict.scoring import cut_of, score
 
 CDNOW = ROOT / "data" / "cdnow" / "CDNOW_sample.txt"
 # More of these reads as more likely to buy (or to spend) ...
-MORE_IS_BETTER = {"orders", "purchase_days", "spend", "avg_order_value", "orders_90d",
-                  "spend_90d", "active_days", "sessions", "sessions_30d", "sessions_90d",
-                  "page_views_30d", "product_views_30d", "add_to_cart_30d", "add_to_cart",
-                  "has_web_activity", "page_views", "bg_expected_purchases", "bg_p_alive",
-                  "bg_p_purchase"}
+MORE_IS_BETTER = {
+    "orders",
+    "purchase_days",
+    "spend",
+    "avg_order_value",
+    "orders_90d",
+    "spend_90d",
+    "active_days",
+    "sessions",
+    "sessions_30d",
+    "sessions_90d",
+    "page_views_30d",
+    "product_views_30d",
+    "add_to_cart_30d",
+    "add_to_cart",
+    "has_web_activity",
+    "page_views",
+    "bg_expected_purchases",
+    "bg_p_alive",
+    "bg_p_purchase",
+}
 # ... and less of these.
 LESS_IS_BETTER = {"days_since_last_order", "days_since_last_seen"}
 SPEND = MODEL_FEATURES.index("spend")
@@ -33,13 +50,18 @@ def _contradictions(behaviours, as_of):
     rows = score(behaviours, model, as_of)
     out = model.predict_arrays(History.from_behaviours(behaviours), cut_of(as_of))
     found, reasons = [], 0
-    for field, pipeline, X in (("conversion_potential", model.conversion, out["conversion_X"]),
-                               ("clv", model.clv, out["clv_X"])):
+    for field, pipeline, X in (
+        ("conversion_potential", model.conversion, out["conversion_X"]),
+        ("clv", model.clv, out["clv_X"]),
+    ):
         mean = pipeline.named_steps["scale"].mean_
         reference = np.sign(mean) * np.expm1(np.abs(mean))  # transform()'s inverse
         for i, row in enumerate(rows):
-            phrases = {PHRASES[name](X[i, j]): j for j, name in enumerate(MODEL_FEATURES)
-                       if not np.isnan(X[i, j])}
+            phrases = {
+                PHRASES[name](X[i, j]): j
+                for j, name in enumerate(MODEL_FEATURES)
+                if not np.isnan(X[i, j])
+            }
             for phrase in row["explanations"][field]:
                 if field == "clv" and phrase == f"spent {X[i, SPEND]:.0f} so far":
                     continue  # the CLV's opening statement, not a reason that raises it
@@ -49,7 +71,8 @@ def _contradictions(behaviours, as_of):
                 j = phrases[phrase]
                 name, value = MODEL_FEATURES[j], X[i, j]
                 if (name in MORE_IS_BETTER and value <= reference[j]) or (
-                        name in LESS_IS_BETTER and value >= reference[j]):
+                    name in LESS_IS_BETTER and value >= reference[j]
+                ):
                     found.append((field, phrase, value, reference[j]))
     return found, reasons
 
@@ -59,7 +82,8 @@ def test_no_reason_contradicts_its_words_over_the_cdnow_customers():
     explanations THEN no reason claims to raise a score with a value on the lowering side of the
     reference (before: 1,639 got "last order >= 180 days ago" as a reason to buy)."""
     _, behaviours = transactions.behaviours(
-        transactions.read_cdnow(CDNOW, before=date(1997, 10, 1)))
+        transactions.read_cdnow(CDNOW, before=date(1997, 10, 1))
+    )
     found, reasons = _contradictions(behaviours, date(1997, 9, 30))
     assert reasons > 2000  # the check saw reasons to judge
     assert found == []
@@ -75,5 +99,6 @@ def test_no_reason_contradicts_its_words_over_generated_visitors(seed):
     found, reasons = _contradictions(behaviours + [{}], date(2026, 6, 1))
     assert reasons > 500 and found == []
     rows = score(behaviours, artifact.default_model(), date(2026, 6, 1))
-    assert not any("no web visits recorded" in r["explanations"]["conversion_potential"]
-                   for r in rows)
+    assert not any(
+        "no web visits recorded" in r["explanations"]["conversion_potential"] for r in rows
+    )

@@ -1,6 +1,7 @@
 """Faults injected at the wire (botocore's before-send, ahead of moto): throttling and transient
 errors from DynamoDB, S3 and SQS are retried with backoff, unprocessed batch items are sent
 again, and what cannot be done after the retries is a clear 503, not a 500 or a half-write."""
+
 import json
 
 import pytest
@@ -43,14 +44,16 @@ class Injector:
 
 
 def dynamodb_error(code: str):
-    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}",
-                       "message": "injected"}).encode()
+    body = json.dumps(
+        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}
+    ).encode()
     return lambda request: (400, {"x-amzn-ErrorType": code}, body)
 
 
 @pytest.fixture
 def injected(monkeypatch):
     from moto.core.botocore_stubber import BotocoreStubber
+
     made = []
     real = BotocoreStubber.__call__
 
@@ -60,12 +63,14 @@ def injected(monkeypatch):
             if response is not None:
                 return response
         return real(self, event_name, request, **kwargs)
+
     monkeypatch.setattr(BotocoreStubber, "__call__", stubber)
 
     def inject(client, event, times, make):  # client: which one is retried is up to botocore
         injector = Injector(event, times, make)
         made.append(injector)
         return injector
+
     inject.stop = made.clear
     return inject
 
@@ -75,13 +80,18 @@ def no_sleeping(monkeypatch):
     """Backoff is real but short in tests: botocore's and ours."""
     monkeypatch.setattr(batch, "backoff", lambda round_: None)
     import botocore.retries.standard as standard
+
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
 
 
 def test_a_throttled_profile_write_is_retried_and_succeeds(api, injected):
     client = transaction_connection().client
-    throttle = injected(client, "dynamodb.TransactWriteItems", 2,
-                        dynamodb_error("ProvisionedThroughputExceededException"))
+    throttle = injected(
+        client,
+        "dynamodb.TransactWriteItems",
+        2,
+        dynamodb_error("ProvisionedThroughputExceededException"),
+    )
     status, body = api.put("/profiles/u1", {"attributes": {"plan": "gold"}})
     assert status == 201 and throttle.calls == 3
     assert api.get("/profiles/u1")[1]["attributes"] == {"plan": "gold"}
@@ -89,8 +99,12 @@ def test_a_throttled_profile_write_is_retried_and_succeeds(api, injected):
 
 def test_throttling_that_outlasts_the_retries_is_a_503_and_writes_nothing(api, injected):
     client = transaction_connection().client
-    injected(client, "dynamodb.TransactWriteItems", 100,
-             dynamodb_error("ProvisionedThroughputExceededException"))
+    injected(
+        client,
+        "dynamodb.TransactWriteItems",
+        100,
+        dynamodb_error("ProvisionedThroughputExceededException"),
+    )
     status, body = api.put("/profiles/u2", {"attributes": {"plan": "gold"}})
     assert status == 503 and body["error"]["code"] == "unavailable"
 
@@ -98,9 +112,22 @@ def test_throttling_that_outlasts_the_retries_is_a_503_and_writes_nothing(api, i
 def test_a_503_leaves_nothing_half_written(api, injected):
     client = transaction_connection().client
     injected(client, "dynamodb.TransactWriteItems", 100, dynamodb_error("ThrottlingException"))
-    assert api.post("/events", {"events": [{
-        "event_id": "e1", "profile_id": "u3", "type": "page_view",
-        "timestamp": "2026-11-01T10:00:00Z"}]})[0] == 503
+    assert (
+        api.post(
+            "/events",
+            {
+                "events": [
+                    {
+                        "event_id": "e1",
+                        "profile_id": "u3",
+                        "type": "page_view",
+                        "timestamp": "2026-11-01T10:00:00Z",
+                    }
+                ]
+            },
+        )[0]
+        == 503
+    )
     injected.stop()
     assert api.get("/profiles/u3")[0] == 404  # the transaction never ran: no profile, no event
     assert list(EventModel.query("acme#u3")) == []
@@ -117,6 +144,7 @@ def test_unprocessed_batch_items_are_sent_again_until_all_are_written(aws, injec
         half = len(requests) // 2
         processed.extend(r["PutRequest"]["Item"]["event_id"]["S"] for r in requests[:half])
         return 200, {}, json.dumps({"UnprocessedItems": {table: requests[half:]}}).encode()
+
     injector = injected(client, "dynamodb.BatchWriteItem", 3, leave_half)
     events = [EventModel("acme#u9", f"e{i:02d}", data={"type": "page_view"}) for i in range(20)]
     batch.write(EventModel, events)
@@ -133,15 +161,22 @@ def test_unprocessed_batch_items_are_sent_again_until_all_are_written(aws, injec
 
 def test_unprocessed_batch_keys_are_read_again(aws, injected):
     for i in range(5):
-        ProfileModel(f"acme#00{i}", f"u{i}", project_id="acme", created_at="x",
-                     updated_at="x").save()
+        ProfileModel(
+            f"acme#00{i}", f"u{i}", project_id="acme", created_at="x", updated_at="x"
+        ).save()
     client = batch._client(ProfileModel)
 
     def process_none(request):
         items = json.loads(request.body)["RequestItems"]
         table, request_items = next(iter(items.items()))
-        return 200, {}, json.dumps({"Responses": {table: []},
-                                    "UnprocessedKeys": {table: request_items}}).encode()
+        return (
+            200,
+            {},
+            json.dumps(
+                {"Responses": {table: []}, "UnprocessedKeys": {table: request_items}}
+            ).encode(),
+        )
+
     injected(client, "dynamodb.BatchGetItem", 2, process_none)
     found = batch.get(ProfileModel, [(f"acme#00{i}", f"u{i}") for i in range(5)])
     assert sorted(m.profile_id for m in found) == [f"u{i}" for i in range(5)]
@@ -153,6 +188,7 @@ def test_batches_that_stay_unprocessed_raise_instead_of_dropping_items(aws, inje
     def leave_all(request):
         items = json.loads(request.body)["RequestItems"]
         return 200, {}, json.dumps({"UnprocessedItems": items}).encode()
+
     injected(client, "dynamodb.BatchWriteItem", 1000, leave_all)
     with pytest.raises(batch.Unprocessed):
         batch.write(EventModel, [EventModel("acme#u8", "e1", data={})])
@@ -161,14 +197,24 @@ def test_batches_that_stay_unprocessed_raise_instead_of_dropping_items(aws, inje
 def test_s3_slow_downs_are_retried(aws, injected):
     model_store.ensure_bucket()
     s3 = model_store.s3_client()
-    slow = injected(s3, "s3.PutObject", 3, lambda request: (
-        503, {}, b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>"))
+    slow = injected(
+        s3,
+        "s3.PutObject",
+        3,
+        lambda request: (
+            503,
+            {},
+            b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>",
+        ),
+    )
     from chalicelib.rules.columnar import Snapshot
     from chalicelib.storage import project_table, snapshot_store
+
     project_table.create_project("acme")
-    snapshot = Snapshot.build([{"profile_id": "u1", "attributes": {}, "behaviour": {},
-                                "predictive": {}}], __import__("chalicelib.rules",
-                                                               fromlist=["Catalogue"]).Catalogue({}))
+    snapshot = Snapshot.build(
+        [{"profile_id": "u1", "attributes": {}, "behaviour": {}, "predictive": {}}],
+        __import__("chalicelib.rules", fromlist=["Catalogue"]).Catalogue({}),
+    )
     assert snapshot_store.save("acme", snapshot, "2026-11-28T10:00:00.000000Z")
     assert slow.calls == 4
     assert list(snapshot_store.latest("acme")[0].profile_ids) == ["u1"]
@@ -181,11 +227,16 @@ def test_sqs_entries_refused_in_a_batch_are_sent_again(aws, injected):
     def refuse_first_two(request):
         attempts.append(request.body)
         entries = json.loads(request.body)["Entries"]
-        ok = [{"Id": e["Id"], "MessageId": f"m{e['Id']}", "MD5OfMessageBody": "x"}
-              for e in entries[2:]]
-        failed = [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError",
-                   "Message": "injected"} for e in entries[:2]]
+        ok = [
+            {"Id": e["Id"], "MessageId": f"m{e['Id']}", "MD5OfMessageBody": "x"}
+            for e in entries[2:]
+        ]
+        failed = [
+            {"Id": e["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"}
+            for e in entries[:2]
+        ]
         return 200, {}, json.dumps({"Successful": ok, "Failed": failed}).encode()
+
     injected(sqs, "sqs.SendMessageBatch", 1, refuse_first_two)
     work_queue.send([EvaluateSegment("acme", f"s{i}") for i in range(5)])
     # the first call "sent" entries 2-4 (answered by the injector, not moto): only the two
@@ -197,10 +248,18 @@ def test_sqs_entries_refused_in_a_batch_are_sent_again(aws, injected):
 
 def test_a_throttled_sqs_call_is_retried(aws, injected):
     sqs = work_queue.sqs_client()
-    throttled = injected(sqs, "sqs.SendMessageBatch", 2, lambda request: (
-        400, {"x-amzn-query-error": "ThrottlingException;Sender"},
-        json.dumps({"__type": "com.amazonaws.sqs#ThrottlingException",
-                    "message": "injected"}).encode()))
+    throttled = injected(
+        sqs,
+        "sqs.SendMessageBatch",
+        2,
+        lambda request: (
+            400,
+            {"x-amzn-query-error": "ThrottlingException;Sender"},
+            json.dumps(
+                {"__type": "com.amazonaws.sqs#ThrottlingException", "message": "injected"}
+            ).encode(),
+        ),
+    )
     work_queue.send([EvaluateSegment("acme", "s1")])
     assert throttled.calls == 3
     got = sqs.receive_message(QueueUrl=work_queue.queue_url())["Messages"]

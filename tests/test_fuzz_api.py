@@ -17,6 +17,7 @@ derandomized, so the same cases run every time. `make fuzz` runs a longer one
 (FUZZ_EXAMPLES=200) with FUZZ_SEED set, printed for replaying a failure. Both tests print their
 requests, statuses and slowest response; the last one the totals of the module.
 """
+
 import json
 import os
 import re
@@ -38,13 +39,21 @@ from chalicelib.api.docs_routes import SPEC_PATH
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 SEED = os.environ.get("FUZZ_SEED")
-CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
-          checks.content_type_conformance, checks.response_schema_conformance]
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
 # Known failures whose fix lies outside the API edge, left for their owners:
 # "METHOD /path" -> reason. Their cases still run; their failures are printed, not asserted.
 KNOWN: dict[str, str] = {}
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-ASSIGNED = {"segment_id", "job_id", "export_id"}  # ids the server makes up; profile ids are the client's
+ASSIGNED = {
+    "segment_id",
+    "job_id",
+    "export_id",
+}  # ids the server makes up; profile ids are the client's
 
 
 @dataclass
@@ -64,8 +73,10 @@ class Tally:
         self.statuses[response.status_code] += 1
         self.by_run.setdefault(label, Counter())[response.status_code] += 1
         if elapsed > self.slowest[0]:
-            self.slowest = (elapsed, f"{response.request.method} "
-                                     f"{response.request.url[:150]} ({label})")
+            self.slowest = (
+                elapsed,
+                f"{response.request.method} {response.request.url[:150]} ({label})",
+            )
 
 
 MODULE = Tally()  # both tests' requests, for the figures printed at the end
@@ -86,31 +97,70 @@ def schema(stack):
     served = requests.get(stack.api + "/openapi.json", timeout=30)
     assert served.status_code == 200 and served.json() == json.loads(SPEC_PATH.read_text())
     loaded = schemathesis.openapi.from_dict(served.json())
-    loaded.config.update(base_url=stack.api, headers={"x-api-key": stack.key},
-                         request_timeout=60)
+    loaded.config.update(base_url=stack.api, headers={"x-api-key": stack.key}, request_timeout=60)
     return loaded
 
 
 @pytest.fixture(scope="module")
 def known(stack):
     """Ids that exist: a profile with events, a saved segment, a job, a file of the UI."""
-    assert stack.call("PUT", "/projects/demo/profiles/fuzz-known", {"attributes": {
-        "country": "NL", "age": 41, "newsletter": True, "interests": ["vinyl"],
-        "signup": "2026-01-05"}})[0] in (200, 201)
-    assert stack.call("POST", "/projects/demo/events", {"events": [
-        {"event_id": "k1", "profile_id": "fuzz-known", "type": "session_start",
-         "timestamp": "2026-11-01T10:00:00Z"},
-        {"event_id": "k2", "profile_id": "fuzz-known", "type": "purchase",
-         "timestamp": "2026-11-01T10:05:00Z", "value": 30,
-         "properties": {"discount": True}}]})[0] == 200
-    status, segment = stack.call("POST", "/projects/demo/segments", {
-        "name": "Known", "match": "any", "rules": [
-            {"field": "behaviour.orders", "operator": "gte", "value": 1},
-            {"match": "all", "rules": [
-                {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]}]}]})
+    assert stack.call(
+        "PUT",
+        "/projects/demo/profiles/fuzz-known",
+        {
+            "attributes": {
+                "country": "NL",
+                "age": 41,
+                "newsletter": True,
+                "interests": ["vinyl"],
+                "signup": "2026-01-05",
+            }
+        },
+    )[0] in (200, 201)
+    assert (
+        stack.call(
+            "POST",
+            "/projects/demo/events",
+            {
+                "events": [
+                    {
+                        "event_id": "k1",
+                        "profile_id": "fuzz-known",
+                        "type": "session_start",
+                        "timestamp": "2026-11-01T10:00:00Z",
+                    },
+                    {
+                        "event_id": "k2",
+                        "profile_id": "fuzz-known",
+                        "type": "purchase",
+                        "timestamp": "2026-11-01T10:05:00Z",
+                        "value": 30,
+                        "properties": {"discount": True},
+                    },
+                ]
+            },
+        )[0]
+        == 200
+    )
+    status, segment = stack.call(
+        "POST",
+        "/projects/demo/segments",
+        {
+            "name": "Known",
+            "match": "any",
+            "rules": [
+                {"field": "behaviour.orders", "operator": "gte", "value": 1},
+                {
+                    "match": "all",
+                    "rules": [
+                        {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]}
+                    ],
+                },
+            ],
+        },
+    )
     assert status == 201, segment
-    ids = {"profile_id": "fuzz-known", "segment_id": segment["segment_id"],
-           "asset": "app.js"}
+    ids = {"profile_id": "fuzz-known", "segment_id": segment["segment_id"], "asset": "app.js"}
     deadline = time.time() + 30
     while "job_id" not in ids and time.time() < deadline:  # the start-up rescore writes one
         jobs = stack.call("GET", "/projects/demo/jobs")[1]["jobs"]
@@ -125,8 +175,15 @@ def fuzz(operation, mode, path_parameters, stack, tally):
     """Up to EXAMPLES generated cases of one operation; failures are collected, not raised, so
     that one run reports every kind. False when the mode has nothing to generate."""
     label = f"{operation.label} {mode.value}{' known ids' if len(path_parameters) > 1 else ''}"
-    @settings(max_examples=EXAMPLES, derandomize=SEED is None, database=None, deadline=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=SEED is None,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
     def run(case):
         response = case.call(timeout=60)
@@ -136,13 +193,19 @@ def fuzz(operation, mode, path_parameters, stack, tally):
             case.validate_response(response, checks=CHECKS, headers={"x-api-key": stack.key})
         except FailureGroup as group:
             for failure in group.exceptions:
-                tally.failures.append({
-                    "operation": operation.label, "mode": mode.value,
-                    "ids": "known" if len(path_parameters) > 1 else "generated",
-                    "title": failure.title, "message": str(failure.message)[:1500],
-                    "request": f"{case.method} {response.request.url}",
-                    "body": _short(case.body), "status": response.status_code,
-                    "response": response.text[:1500]})
+                tally.failures.append(
+                    {
+                        "operation": operation.label,
+                        "mode": mode.value,
+                        "ids": "known" if len(path_parameters) > 1 else "generated",
+                        "title": failure.title,
+                        "message": str(failure.message)[:1500],
+                        "request": f"{case.method} {response.request.url}",
+                        "body": _short(case.body),
+                        "status": response.status_code,
+                        "response": response.text[:1500],
+                    }
+                )
 
     if SEED is not None:
         run = seed(int(SEED))(run)
@@ -158,55 +221,120 @@ def fuzz(operation, mode, path_parameters, stack, tally):
 # Raw JSON text put in place of each leaf of a valid body, of the whole body, and under a new key.
 # Each has to be answered below 500, in the error shape when refused.
 HOSTILE_JSON = {
-    "integer 1e309": "1" + "0" * 309, "integer -1e400": "-1" + "0" * 400,
-    "integer of 5,000 digits": "9" * 5000, "1e309": "1e309", "-1e309": "-1e309",
-    "1e-400": "1e-400", "2**63": str(2 ** 63), "-0.0": "-0.0", "NaN": "NaN",
-    "Infinity": "Infinity", "-Infinity": "-Infinity",
+    "integer 1e309": "1" + "0" * 309,
+    "integer -1e400": "-1" + "0" * 400,
+    "integer of 5,000 digits": "9" * 5000,
+    "1e309": "1e309",
+    "-1e309": "-1e309",
+    "1e-400": "1e-400",
+    "2**63": str(2**63),
+    "-0.0": "-0.0",
+    "NaN": "NaN",
+    "Infinity": "Infinity",
+    "-Infinity": "-Infinity",
     "5,000 nested arrays": "[" * 5000 + "]" * 5000,
     "40 nested objects": '{"a":' * 40 + "1" + "}" * 40,
     "wide object": "{" + ",".join(f'"k{i}":{i}' for i in range(20000)) + "}",
     "long list": "[" + ",".join(['"x"'] * 20000) + "]",
-    "huge string": '"' + "x" * 300_000 + '"', "control characters": '"a\\u0000b\\u001fc\\u007f"',
-    "raw control bytes": '"a\x00b\x01c"', "lone surrogate": '"\\ud800"',
-    "empty string": '""', "null": "null", "true": "true", "empty object": "{}",
-    "empty list": "[]", "unclosed IPv6 URL": '"https://[::1"',
+    "huge string": '"' + "x" * 300_000 + '"',
+    "control characters": '"a\\u0000b\\u001fc\\u007f"',
+    "raw control bytes": '"a\x00b\x01c"',
+    "lone surrogate": '"\\ud800"',
+    "empty string": '""',
+    "null": "null",
+    "true": "true",
+    "empty object": "{}",
+    "empty list": "[]",
+    "unclosed IPv6 URL": '"https://[::1"',
     "URL port 99999": '"http://127.0.0.1:99999/x"',
     "URL to NAT64 metadata": '"https://[64:ff9b::a9fe:a9fe]/"',
 }
-HOSTILE_QUERY = ["1" + "0" * 309, "1e309", "NaN", "-Infinity", "-1", "0", "1.5", "x" * 5000,
-                 "\x00", "\x01\x1f", "\ud800", "0999-12-31T00:00:00Z", "%", "[]", ""]
+HOSTILE_QUERY = [
+    "1" + "0" * 309,
+    "1e309",
+    "NaN",
+    "-Infinity",
+    "-1",
+    "0",
+    "1.5",
+    "x" * 5000,
+    "\x00",
+    "\x01\x1f",
+    "\ud800",
+    "0999-12-31T00:00:00Z",
+    "%",
+    "[]",
+    "",
+]
 # A valid body of each JSON operation ({project_id} is demo; ids from the `known` fixture).
 VALID_BODIES = {
-    "PUT /projects/{project_id}/profiles/{profile_id}": {"attributes": {
-        "country": "NL", "age": 41, "newsletter": True, "interests": ["vinyl"], "gone": None}},
-    "POST /projects/{project_id}/profiles": {"profiles": [
-        {"profile_id": "hostile-1", "attributes": {"age": 30, "tags": ["a"]}}]},
-    "POST /projects/{project_id}/events": {"events": [
-        {"event_id": "h-1", "profile_id": "hostile-1", "type": "purchase",
-         "timestamp": "2026-11-01T10:00:00Z", "value": 30,
-         "properties": {"discount": True, "nested": {"x": [1, 2.5]}}}]},
-    "POST /projects/{project_id}/segments/preview": {"match": "all", "rules": [
-        {"field": "behaviour.revenue", "operator": "gte", "value": 50}]},
+    "PUT /projects/{project_id}/profiles/{profile_id}": {
+        "attributes": {
+            "country": "NL",
+            "age": 41,
+            "newsletter": True,
+            "interests": ["vinyl"],
+            "gone": None,
+        }
+    },
+    "POST /projects/{project_id}/profiles": {
+        "profiles": [{"profile_id": "hostile-1", "attributes": {"age": 30, "tags": ["a"]}}]
+    },
+    "POST /projects/{project_id}/events": {
+        "events": [
+            {
+                "event_id": "h-1",
+                "profile_id": "hostile-1",
+                "type": "purchase",
+                "timestamp": "2026-11-01T10:00:00Z",
+                "value": 30,
+                "properties": {"discount": True, "nested": {"x": [1, 2.5]}},
+            }
+        ]
+    },
+    "POST /projects/{project_id}/segments/preview": {
+        "match": "all",
+        "rules": [{"field": "behaviour.revenue", "operator": "gte", "value": 50}],
+    },
     "POST /projects/{project_id}/segments": {
-        "name": "Hostile", "description": "d", "match": "any", "rules": [
+        "name": "Hostile",
+        "description": "d",
+        "match": "any",
+        "rules": [
             {"field": "behaviour.orders", "operator": "between", "value": [1, 5]},
-            {"match": "all", "rules": [
-                {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]}]}]},
+            {
+                "match": "all",
+                "rules": [{"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]}],
+            },
+        ],
+    },
     "PUT /projects/{project_id}/segments/{segment_id}": {
-        "name": "Known", "match": "any", "rules": [
+        "name": "Known",
+        "match": "any",
+        "rules": [
             {"field": "behaviour.orders", "operator": "gte", "value": 1},
-            {"match": "all", "rules": [
-                {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]}]}]},
+            {
+                "match": "all",
+                "rules": [{"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]}],
+            },
+        ],
+    },
     "POST /projects/{project_id}/segments/{segment_id}/destinations": {
-        "url": "http://127.0.0.1:9/hook"},
+        "url": "http://127.0.0.1:9/hook"
+    },
 }
 MARK = "__hostile__"
 
 
 def leaf_pointers(value, pointer=""):
     """The JSON pointers of every leaf (and every empty container) of a document."""
-    items = value.items() if isinstance(value, dict) else enumerate(value) \
-        if isinstance(value, list) else ()
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
     items = list(items)
     if not items:
         yield pointer
@@ -237,22 +365,32 @@ def hostile_requests(known):
         places = ["", *leaf_pointers(document)]
         for name, raw in HOSTILE_JSON.items():
             for pointer in places:
-                yield (f"{label} {pointer or '(body)'} = {name}", method, path,
-                       with_mark(document, pointer).replace(json.dumps(MARK), raw))
+                yield (
+                    f"{label} {pointer or '(body)'} = {name}",
+                    method,
+                    path,
+                    with_mark(document, pointer).replace(json.dumps(MARK), raw),
+                )
             extra = json.dumps({**document, "extra": MARK}).replace(json.dumps(MARK), raw)
             yield f"{label} /extra = {name}", method, path, extra
     for template, item in spec["paths"].items():
         operation = item.get("get") or {}
-        names = [p.get("name") or p["$ref"].rsplit("/", 1)[-1].lower()
-                 for p in operation.get("parameters", [])
-                 if p.get("in") == "query" or "Cursor" in p.get("$ref", "")]
+        names = [
+            p.get("name") or p["$ref"].rsplit("/", 1)[-1].lower()
+            for p in operation.get("parameters", [])
+            if p.get("in") == "query" or "Cursor" in p.get("$ref", "")
+        ]
         if not names or not set(re.findall(r"{(\w+)}", template)) <= set(ids):
             continue
         path = template.format(**ids)
         for name in names:
             for value in HOSTILE_QUERY:
-                yield (f"GET {template}?{name}={value[:20]!r}", "GET",
-                       f"{path}?{name}={quote(value, safe='', errors='surrogatepass')}", None)
+                yield (
+                    f"GET {template}?{name}={value[:20]!r}",
+                    "GET",
+                    f"{path}?{name}={quote(value, safe='', errors='surrogatepass')}",
+                    None,
+                )
 
 
 def test_hostile_bodies_and_queries(stack, known):
@@ -264,18 +402,28 @@ def test_hostile_bodies_and_queries(stack, known):
     session = requests.Session()
     session.headers.update({"x-api-key": stack.key, "Content-Type": "application/json"})
     for label, method, path, raw in hostile_requests(known):
-        response = session.request(method, stack.api + path, timeout=60,
-                                    data=None if raw is None else raw.encode("utf-8",
-                                                                             "surrogatepass"))
+        response = session.request(
+            method,
+            stack.api + path,
+            timeout=60,
+            data=None if raw is None else raw.encode("utf-8", "surrogatepass"),
+        )
         tally.record(response, f"{method} {_operation(label)}")
         MODULE.record(response, "hostile " + label[:120])
         shaped = response.status_code < 400 or _error_shaped(response)
         if response.status_code >= 500 or response.status_code in (401, 403) or not shaped:
-            bad.append({"case": label[:200], "status": response.status_code,
-                        "response": response.text[:500]})
-    print(f"\nhostile cases: {sum(tally.statuses.values())} requests in "
-          f"{time.time() - started:.1f}s; statuses {dict(sorted(tally.statuses.items()))}; "
-          f"slowest response {tally.slowest[0] * 1000:.0f} ms: {tally.slowest[1]}")
+            bad.append(
+                {
+                    "case": label[:200],
+                    "status": response.status_code,
+                    "response": response.text[:500],
+                }
+            )
+    print(
+        f"\nhostile cases: {sum(tally.statuses.values())} requests in "
+        f"{time.time() - started:.1f}s; statuses {dict(sorted(tally.statuses.items()))}; "
+        f"slowest response {tally.slowest[0] * 1000:.0f} ms: {tally.slowest[1]}"
+    )
     for label, statuses in tally.by_run.items():
         print(f"  {label}: {dict(sorted(statuses.items()))}")
     known_bad = [b for b in bad if f"{b['case'].split()[0]} {_operation(b['case'])}" in KNOWN]
@@ -296,7 +444,10 @@ def _error_shaped(response) -> bool:
     except ValueError:
         return False
     return set(body) == {"error"} and {"code", "message"} <= set(body["error"]) <= {
-        "code", "message", "path"}
+        "code",
+        "message",
+        "path",
+    }
 
 
 def test_fuzz_the_local_stack(stack, schema, known):
@@ -318,22 +469,27 @@ def test_fuzz_the_local_stack(stack, schema, known):
             begun = time.time()
             tally.runs += fuzz(operation, mode, {"project_id": "demo", **ids}, stack, tally)
             tally.timings[operation.label] = tally.timings.get(operation.label, 0) + (
-                time.time() - begun)
+                time.time() - begun
+            )
     seconds = time.time() - started
-    print(f"\nschemathesis: {len(operations)} operations, {tally.runs} runs (operation x mode x "
-          f"generated/known ids) of up to {EXAMPLES} examples"
-          f"{'' if SEED is None else f', seed {SEED}'}: {sum(tally.statuses.values())} requests "
-          f"in {seconds:.1f}s ({tally.http_seconds:.1f}s waiting for responses); statuses "
-          f"{dict(sorted(tally.statuses.items()))}; {len(tally.failures)} failures")
+    print(
+        f"\nschemathesis: {len(operations)} operations, {tally.runs} runs (operation x mode x "
+        f"generated/known ids) of up to {EXAMPLES} examples"
+        f"{'' if SEED is None else f', seed {SEED}'}: {sum(tally.statuses.values())} requests "
+        f"in {seconds:.1f}s ({tally.http_seconds:.1f}s waiting for responses); statuses "
+        f"{dict(sorted(tally.statuses.items()))}; {len(tally.failures)} failures"
+    )
     for label, statuses in tally.by_run.items():
         print(f"  {label}: {dict(sorted(statuses.items()))}")
     for label, spent in sorted(tally.timings.items(), key=lambda kv: -kv[1])[:3]:
         print(f"  {spent:5.1f}s {label}")
     print(f"slowest response {tally.slowest[0] * 1000:.0f} ms: {tally.slowest[1]}")
-    print(f"module totals (hostile + fuzzed): {sum(MODULE.statuses.values())} requests, "
-          f"statuses {dict(sorted(MODULE.statuses.items()))}, 5xx "
-          f"{sum(n for code, n in MODULE.statuses.items() if code >= 500)}, slowest response "
-          f"{MODULE.slowest[0] * 1000:.0f} ms: {MODULE.slowest[1]}")
+    print(
+        f"module totals (hostile + fuzzed): {sum(MODULE.statuses.values())} requests, "
+        f"statuses {dict(sorted(MODULE.statuses.items()))}, 5xx "
+        f"{sum(n for code, n in MODULE.statuses.items() if code >= 500)}, slowest response "
+        f"{MODULE.slowest[0] * 1000:.0f} ms: {MODULE.slowest[1]}"
+    )
     # pinned to the demo project and its key: every call passed authentication
     assert not tally.statuses[401] and not tally.statuses[403], tally.by_run
     assert {op.label for op in operations} == {f"{m.upper()} {p}" for m, p in _spec_operations()}
@@ -349,15 +505,23 @@ def test_fuzz_the_local_stack(stack, schema, known):
         for f in new:
             key = (f["operation"], f["mode"], f["ids"], f["title"], f["status"])
             kinds.setdefault(key, {**f, "times": 0})["times"] += 1
-        tracebacks = re.findall(r"^\S.*unhandled error.*\n(?:(?:Traceback| |\S+Error).*\n)+",
-                                stack.log.read_text(), re.M)
-        pytest.fail(f"{len(new)} failures of {len(kinds)} kinds (all in {report}):\n"
-                    + json.dumps(list(kinds.values()), indent=1)[:20000]
-                    + "\n\nstack log tracebacks:\n" + "\n".join(tracebacks[:5])[-8000:])
+        tracebacks = re.findall(
+            r"^\S.*unhandled error.*\n(?:(?:Traceback| |\S+Error).*\n)+",
+            stack.log.read_text(),
+            re.M,
+        )
+        pytest.fail(
+            f"{len(new)} failures of {len(kinds)} kinds (all in {report}):\n"
+            + json.dumps(list(kinds.values()), indent=1)[:20000]
+            + "\n\nstack log tracebacks:\n"
+            + "\n".join(tracebacks[:5])[-8000:]
+        )
     assert tally.statuses[500] == 0
     if known_failures:
-        pytest.xfail("known failures outside the API edge: " + "; ".join(sorted(
-            {KNOWN[f["operation"]] for f in known_failures})))
+        pytest.xfail(
+            "known failures outside the API edge: "
+            + "; ".join(sorted({KNOWN[f["operation"]] for f in known_failures}))
+        )
 
 
 def _spec_operations():

@@ -1,5 +1,6 @@
 """A hostile tester's webhook URLs: malformed ones are a 400 naming /url (not a 500), and no
 address that leads inside the network passes the SSRF filter, however it is wrapped."""
+
 import ipaddress
 
 import pytest
@@ -8,21 +9,62 @@ from chalicelib.infra import config
 from chalicelib.infra.errors import ValidationError
 from chalicelib.services import webhooks
 
-SEGMENT = {"name": "hooked", "match": "all", "rules": [
-    {"field": "behaviour.revenue", "operator": "gte", "value": 50}]}
-MALFORMED = ["https://[::1", "https://hooks.example.com:99999/x", "https://hooks.example.com:abc/x",
-             "https://hooks.example.com:0/x", "https://[not-an-address]/x",
-             "https://hooks.example.com/a b", "https://hooks.example.com/\x00"]
+SEGMENT = {
+    "name": "hooked",
+    "match": "all",
+    "rules": [{"field": "behaviour.revenue", "operator": "gte", "value": 50}],
+}
+MALFORMED = [
+    "https://[::1",
+    "https://hooks.example.com:99999/x",
+    "https://hooks.example.com:abc/x",
+    "https://hooks.example.com:0/x",
+    "https://[not-an-address]/x",
+    "https://hooks.example.com/a b",
+    "https://hooks.example.com/\x00",
+]
 # each leads to an address inside the network, to a group, or to nowhere
-INSIDE = ["64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "64:ff9b:1::a00:1", "2002:a9fe:a9fe::",
-          "2002:7f00:1::", "::127.0.0.1", "::a9fe:a9fe", "::ffff:127.0.0.1",
-          "::ffff:169.254.169.254", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "224.0.0.1",
-          "239.255.255.250", "ff02::1", "ff0e::1", "0.0.0.0", "::", "240.0.0.1",
-          "255.255.255.255", "100.64.0.1", "fe80::1", "127.0.0.1", "::1", "10.1.2.3"]
-NEVER = ["224.0.0.1", "ff02::1", "0.0.0.0", "::", "240.0.0.1", "64:ff9b::e000:1",
-         "2002:e000:1::"]  # refused even where private addresses are allowed (local runs)
-PUBLIC = ["93.184.215.14", "2606:4700::1111", "::ffff:93.184.215.14", "64:ff9b::5db8:d70e",
-          "2002:5db8:d70e::"]
+INSIDE = [
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b::7f00:1",
+    "64:ff9b:1::a00:1",
+    "2002:a9fe:a9fe::",
+    "2002:7f00:1::",
+    "::127.0.0.1",
+    "::a9fe:a9fe",
+    "::ffff:127.0.0.1",
+    "::ffff:169.254.169.254",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+    "224.0.0.1",
+    "239.255.255.250",
+    "ff02::1",
+    "ff0e::1",
+    "0.0.0.0",
+    "::",
+    "240.0.0.1",
+    "255.255.255.255",
+    "100.64.0.1",
+    "fe80::1",
+    "127.0.0.1",
+    "::1",
+    "10.1.2.3",
+]
+NEVER = [
+    "224.0.0.1",
+    "ff02::1",
+    "0.0.0.0",
+    "::",
+    "240.0.0.1",
+    "64:ff9b::e000:1",
+    "2002:e000:1::",
+]  # refused even where private addresses are allowed (local runs)
+PUBLIC = [
+    "93.184.215.14",
+    "2606:4700::1111",
+    "::ffff:93.184.215.14",
+    "64:ff9b::5db8:d70e",
+    "2002:5db8:d70e::",
+]
 
 
 @pytest.mark.parametrize("url", MALFORMED)
@@ -74,13 +116,19 @@ def test_a_host_resolving_inside_is_refused_with_the_flag_off(address, monkeypat
         assert not config.settings().allow_private_webhooks
         resolve = lambda host, port: [(None, None, None, None, (address, port))]  # noqa: E731
         with pytest.raises(ValidationError) as error:
-            webhooks.check_url("https://hooks.example.com/x",
-                               config.settings().allow_private_webhooks, resolve=resolve)
+            webhooks.check_url(
+                "https://hooks.example.com/x",
+                config.settings().allow_private_webhooks,
+                resolve=resolve,
+            )
         assert error.value.path == "/url"
         bracketed = f"[{address}]" if ":" in address else address
         with pytest.raises(ValidationError):
-            webhooks.check_url(f"https://{bracketed}/x", False, resolve=lambda h, p: [
-                (None, None, None, None, (h, p))])
+            webhooks.check_url(
+                f"https://{bracketed}/x",
+                False,
+                resolve=lambda h, p: [(None, None, None, None, (h, p))],
+            )
     finally:
         monkeypatch.undo()
         config.reset()

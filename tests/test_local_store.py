@@ -1,6 +1,7 @@
 """The local store (chalicelib/local/saved_state.py, journal.py): a save is one consistent moment,
 written atomically however many saves run at once; a damaged save never stops a start; and a
 write moto acknowledged outlives a kill -9 of the process."""
+
 import gzip
 import logging
 import os
@@ -41,8 +42,12 @@ def moto():
 
 def store_at(data_dir):
     data_dir.mkdir(exist_ok=True)
-    return LocalStore({"store": data_dir / "dynamodb.json.gz"}, "us-east-1",
-                      config.settings().table_prefix, config.settings().model_bucket)
+    return LocalStore(
+        {"store": data_dir / "dynamodb.json.gz"},
+        "us-east-1",
+        config.settings().table_prefix,
+        config.settings().model_bucket,
+    )
 
 
 @contextmanager
@@ -58,9 +63,20 @@ def started(data_dir):
 
 
 def send(profile_id, event_ids):
-    result = event_service.ingest(PROJECT, {"events": [
-        {"event_id": e, "profile_id": profile_id, "type": "page_view",
-         "timestamp": "2026-11-01T10:00:00Z"} for e in event_ids]})
+    result = event_service.ingest(
+        PROJECT,
+        {
+            "events": [
+                {
+                    "event_id": e,
+                    "profile_id": profile_id,
+                    "type": "page_view",
+                    "timestamp": "2026-11-01T10:00:00Z",
+                }
+                for e in event_ids
+            ]
+        },
+    )
     assert result["rejected"] == 0, result
     return result
 
@@ -89,6 +105,7 @@ def test_two_saves_at_once_both_complete_and_the_file_loads(tmp_path):
                     store.save()
             except Exception as exc:  # noqa: BLE001 - the test reports any failure
                 errors.append(exc)
+
         threads = [threading.Thread(target=saves) for _ in range(2)]
         for t in threads:
             t.start()
@@ -119,6 +136,7 @@ def test_a_save_racing_writes_is_one_moment(tmp_path):
                     i += 1
             except Exception as exc:  # noqa: BLE001
                 errors.append(exc)
+
         threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
         for t in threads:
             t.start()
@@ -152,7 +170,8 @@ def test_an_unreadable_save_starts_from_the_previous_one(tmp_path, caplog, damag
         send("c", ["c1"])
     good = (data / "dynamodb.json.gz").read_bytes()
     (data / "dynamodb.json.gz").write_bytes(
-        {"truncated": good[:len(good) // 2], "garbage": os.urandom(500), "empty": b""}[damage])
+        {"truncated": good[: len(good) // 2], "garbage": os.urandom(500), "empty": b""}[damage]
+    )
     # WHEN the store starts
     caplog.set_level(logging.INFO)
     with started(data) as store:
@@ -203,12 +222,14 @@ def test_a_journal_record_cut_short_is_dropped_and_later_writes_are_kept(tmp_pat
 
 def test_objects_keep_their_metadata_across_a_save_and_the_journal(tmp_path):
     import boto3
+
     data = tmp_path / "data"
     with started(data) as store:
         s3 = boto3.client("s3")
         bucket = config.settings().model_bucket
-        s3.put_object(Bucket=bucket, Key="saved", Body=b"1", ContentType="text/csv",
-                      Metadata={"rows": "1"})
+        s3.put_object(
+            Bucket=bucket, Key="saved", Body=b"1", ContentType="text/csv", Metadata={"rows": "1"}
+        )
         store.save()
         s3.put_object(Bucket=bucket, Key="journaled", Body=b"2", ContentType="text/csv")
         s3.delete_object(Bucket=bucket, Key="saved")
@@ -250,10 +271,18 @@ with mock_aws():
 def test_writes_acknowledged_before_a_kill_9_are_kept(tmp_path):
     # GIVEN a process writing events one by one, with no save after its start
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")
-           and k not in ("TABLE_PREFIX", "CURSOR_SECRET")}
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(data)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, text=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k not in ("TABLE_PREFIX", "CURSOR_SECRET")
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(data)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     acked = -1
     for line in proc.stdout:  # WHEN it is killed (SIGKILL) after 40 acknowledged writes
         if line.startswith("acked"):
@@ -281,18 +310,27 @@ def test_format_1_saves_still_load(tmp_path):
     # GIVEN a save written before the journal existed (objects as bare base64 bodies)
     import base64
     import json
+
     data = tmp_path / "data"
     data.mkdir()
     with moto():
         table = config.settings().table_prefix + "projects"
         bucket = config.settings().model_bucket
         with gzip.open(data / "dynamodb.json.gz", "wt") as fh:
-            json.dump({"format": 1, "tables": {table: [{"project_id": {"S": "old"}}]},
-                       "bucket": bucket, "objects": {"m": base64.b64encode(b"x").decode()}}, fh)
+            json.dump(
+                {
+                    "format": 1,
+                    "tables": {table: [{"project_id": {"S": "old"}}]},
+                    "bucket": bucket,
+                    "objects": {"m": base64.b64encode(b"x").decode()},
+                },
+                fh,
+            )
     # WHEN it loads THEN its items and objects are there
     with started(data):
         import boto3
 
         from chalicelib.storage import project_table
+
         assert project_table.get_project("old") is not None
         assert boto3.client("s3").get_object(Bucket=bucket, Key="m")["Body"].read() == b"x"

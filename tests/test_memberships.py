@@ -1,5 +1,6 @@
 """Segment membership and its history: backfill on save, entries and exits when profiles change
 or are rescored, size over time, exactly-once transitions, and erasure."""
+
 from datetime import date
 
 import pytest
@@ -7,28 +8,40 @@ import pytest
 from chalicelib.services import memberships, scoring_jobs
 from chalicelib.storage import membership_table
 
-BIG_SPENDERS = {"name": "big spenders", "match": "all", "rules": [
-    {"field": "behaviour.revenue", "operator": "gte", "value": 50}]}
+BIG_SPENDERS = {
+    "name": "big spenders",
+    "match": "all",
+    "rules": [{"field": "behaviour.revenue", "operator": "gte", "value": 50}],
+}
 
 
 def purchase(pid, i, value):
-    return {"event_id": f"{pid}-{i}", "profile_id": pid, "type": "purchase",
-            "timestamp": "2026-11-01T10:00:00Z", "value": value}
+    return {
+        "event_id": f"{pid}-{i}",
+        "profile_id": pid,
+        "type": "purchase",
+        "timestamp": "2026-11-01T10:00:00Z",
+        "value": value,
+    }
 
 
 @pytest.fixture
 def shop(api):
     # p00..p09 spent 60 (members), p10..p19 spent 20 (not)
-    api.post("/events", {"events": [purchase(f"p{i:02d}", 0, 60.0 if i < 10 else 20.0)
-                                    for i in range(20)]})
+    api.post(
+        "/events",
+        {"events": [purchase(f"p{i:02d}", 0, 60.0 if i < 10 else 20.0) for i in range(20)]},
+    )
     return api
 
 
 def all_changes(api, sid, since="2000-01-01T00:00:00Z", limit=500):
     out, cursor = [], None
     while True:
-        page = api.get(f"/segments/{sid}/changes?since={since}&limit={limit}"
-                       + (f"&cursor={cursor}" if cursor else ""))[1]
+        page = api.get(
+            f"/segments/{sid}/changes?since={since}&limit={limit}"
+            + (f"&cursor={cursor}" if cursor else "")
+        )[1]
         out += page["changes"]
         cursor = page.get("next_cursor")
         if not cursor:
@@ -47,8 +60,9 @@ def test_saving_a_segment_backfills_its_membership_in_the_background(shop, proje
     assert {c["change"] for c in changes} == {"entered"}
     stats = shop.get(f"/segments/{sid}/stats")[1]
     assert stats["size"] == 10
-    assert [(h["size"], h["entered"], h["exited"], h["trigger"]) for h in stats["history"]] == \
-        [(10, 10, 0, "saved")]
+    assert [(h["size"], h["entered"], h["exited"], h["trigger"]) for h in stats["history"]] == [
+        (10, 10, 0, "saved")
+    ]
     assert stats["last_computed_at"] == stats["history"][0]["at"]
     assert stats["last_duration_ms"] >= 0
 
@@ -56,8 +70,10 @@ def test_saving_a_segment_backfills_its_membership_in_the_background(shop, proje
 def test_editing_a_segment_records_who_left_and_who_came_in(shop, project, drain):
     sid = shop.post("/segments", BIG_SPENDERS)[1]["segment_id"]
     drain()
-    edited = {**BIG_SPENDERS, "rules": [{"field": "behaviour.revenue", "operator": "lt",
-                                          "value": 50}]}
+    edited = {
+        **BIG_SPENDERS,
+        "rules": [{"field": "behaviour.revenue", "operator": "lt", "value": 50}],
+    }
     assert shop.put(f"/segments/{sid}", edited)[0] == 200
     drain()
     assert membership_table.members(project["id"], sid) == {f"p{i:02d}" for i in range(10, 20)}
@@ -79,8 +95,10 @@ def test_a_changed_profile_enters_and_leaves_through_the_trigger(shop, project, 
     # then: it is a member, with its entry recorded after the backfill's entries
     assert "p15" in membership_table.members(project["id"], sid)
     latest = all_changes(shop, sid, since=before)
-    assert [(c["profile_id"], c["change"]) for c in latest if c["at"] >= before][-1] == \
-        ("p15", "entered")
+    assert [(c["profile_id"], c["change"]) for c in latest if c["at"] >= before][-1] == (
+        "p15",
+        "entered",
+    )
     # delivered again: nothing more is recorded
     assert scoring_jobs.score_profiles(project["id"], ["p15"])["entered"] == 0
     assert len(all_changes(shop, sid)) == 11
@@ -89,6 +107,7 @@ def test_a_changed_profile_enters_and_leaves_through_the_trigger(shop, project, 
 def test_the_stream_trigger_updates_membership(shop, project, drain):
     from chalicelib.api import triggers
     from chalicelib.storage.table_keys import profile_partition
+
     sid = shop.post("/segments", BIG_SPENDERS)[1]["segment_id"]
     drain()
     shop.post("/events", {"events": [purchase("p11", 1, 35.0)]})
@@ -96,8 +115,9 @@ def test_the_stream_trigger_updates_membership(shop, project, drain):
     class Record:
         sequence_number, event_name = "1", "MODIFY"
         keys = {"pk": {"S": profile_partition(project["id"], 0)}, "profile_id": {"S": "p11"}}
-        new_image = {**keys, "attributes": {"S": "{\"a\": 1}"}}
+        new_image = {**keys, "attributes": {"S": '{"a": 1}'}}
         old_image = {**keys, "attributes": {"S": "{}"}}
+
     assert triggers.handle_profile_changes([Record()]) == {"batchItemFailures": []}
     assert "p11" in membership_table.members(project["id"], sid)
 
@@ -108,7 +128,11 @@ def test_a_transition_is_recorded_once_however_often_it_is_applied(project):
     assert membership_table.apply(project["id"], "seg_x", set(), {"a", "zz"}) == (0, 1)
     items, more = membership_table.history(project["id"], "seg_x", "2000", None, 100)
     assert sorted((i.profile_id, i.change) for i in items) == [
-        ("a", "entered"), ("a", "exited"), ("b", "entered"), ("c", "entered")]
+        ("a", "entered"),
+        ("a", "exited"),
+        ("b", "entered"),
+        ("c", "entered"),
+    ]
     assert membership_table.members(project["id"], "seg_x") == {"b", "c"}
 
 
@@ -121,9 +145,14 @@ def test_redelivered_evaluations_change_nothing(shop, project, drain):
 
 
 def test_a_rescore_evaluates_every_segment(shop, project, drain):
-    sid = shop.post("/segments", {"name": "scored", "match": "all", "rules": [
-        {"field": "predictive.conversion_potential", "operator": "gte", "value": 0}]})[1][
-        "segment_id"]
+    sid = shop.post(
+        "/segments",
+        {
+            "name": "scored",
+            "match": "all",
+            "rules": [{"field": "predictive.conversion_potential", "operator": "gte", "value": 0}],
+        },
+    )[1]["segment_id"]
     drain()
     assert membership_table.members(project["id"], sid) == set()  # nobody is scored yet
     result = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
@@ -139,14 +168,21 @@ def test_changes_paginate_with_a_cursor_bound_to_the_query(shop, project, drain)
     assert len(pages) == 10 and len({c["profile_id"] for c in pages}) == 10
     first = shop.get(f"/segments/{sid}/changes?since=2000-01-01T00:00:00Z&limit=3")[1]
     # the cursor of one query is refused by another (different since)
-    status, body = shop.get(f"/segments/{sid}/changes?since=2001-01-01T00:00:00Z&limit=3"
-                            f"&cursor={first['next_cursor']}")
+    status, body = shop.get(
+        f"/segments/{sid}/changes?since=2001-01-01T00:00:00Z&limit=3&cursor={first['next_cursor']}"
+    )
     assert (status, body["error"]["code"]) == (400, "invalid_cursor")
 
 
-@pytest.mark.parametrize("query, path", [("since=yesterday", "/since"),
-                                         ("since=2026-13-01T00:00:00Z", "/since"),
-                                         ("limit=0", "/limit"), ("limit=abc", "/limit")])
+@pytest.mark.parametrize(
+    "query, path",
+    [
+        ("since=yesterday", "/since"),
+        ("since=2026-13-01T00:00:00Z", "/since"),
+        ("limit=0", "/limit"),
+        ("limit=abc", "/limit"),
+    ],
+)
 def test_bad_changes_queries_get_a_400_naming_the_parameter(shop, project, query, path):
     sid = shop.post("/segments", BIG_SPENDERS)[1]["segment_id"]
     status, body = shop.get(f"/segments/{sid}/changes?{query}")
@@ -177,11 +213,18 @@ def test_deleting_a_segment_removes_its_memberships_history_and_stats(shop, proj
 
 def test_a_profile_lists_the_segments_it_is_in(shop, project, drain):
     sid = shop.post("/segments", BIG_SPENDERS)[1]["segment_id"]
-    other = shop.post("/segments", {**BIG_SPENDERS, "name": "small", "rules": [
-        {"field": "behaviour.revenue", "operator": "lt", "value": 50}]})[1]["segment_id"]
+    other = shop.post(
+        "/segments",
+        {
+            **BIG_SPENDERS,
+            "name": "small",
+            "rules": [{"field": "behaviour.revenue", "operator": "lt", "value": 50}],
+        },
+    )[1]["segment_id"]
     drain()
     assert shop.get("/profiles/p01/segments")[1] == {
-        "profile_id": "p01", "segments": [{"segment_id": sid, "name": "big spenders"}]}
-    assert [s["segment_id"] for s in shop.get("/profiles/p12/segments")[1]["segments"]] == \
-        [other]
+        "profile_id": "p01",
+        "segments": [{"segment_id": sid, "name": "big spenders"}],
+    }
+    assert [s["segment_id"] for s in shop.get("/profiles/p12/segments")[1]["segments"]] == [other]
     assert shop.get("/profiles/nobody/segments")[0] == 404

@@ -2,6 +2,7 @@
 table, self-contained HTML and valid PNG plots. Small made-up inputs (no CLI run, no lifetimes);
 skipped where matplotlib is not installed (`make test` installs requirements-dev.txt only;
 `make model-report` installs requirements-report.txt)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,8 +20,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def report():
-    spec = importlib.util.spec_from_file_location("model_report",
-                                                  ROOT / "scripts" / "model_report.py")
+    spec = importlib.util.spec_from_file_location(
+        "model_report", ROOT / "scripts" / "model_report.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -42,39 +44,69 @@ def small_input(report, n=400, visitors=300, seed=3):
     true_p = list(rng.choice(ptypes, visitors))
     features = [f"f{i}" for i in range(8)]
     return {
-        "metadata": {"version": "test-1", "trained_at": "2026-01-01T00:00:00Z",
-                     "conversion_horizon_days": 30, "clv_horizon_days": 365,
-                     "conversion_label_days": 30, "clv_label_days": 91,
-                     "bgnbd": {"r": 0.2, "alpha": 1.4, "a": 1.4, "b": 2.5},
-                     "libraries": {"numpy": np.__version__},
-                     "training_data": {"made up": "400 customers"},
-                     "backtest": {"made up": {"profiles": 80, "buyers": 12, "conversion_auc": 0.8,
-                                              "clv_gini": 0.7, "label_days": 30}}},
-        "window": {"transactions": 900, "first_day": "1997-01-01",
-                   "calibration_end": "1997-09-30", "holdout_end": "1998-06-30",
-                   "holdout_days": 273, "customers": n, "buyers": int(bought.sum()),
-                   "spend": float(spend.sum()), "ours_version": "mtest",
-                   "baseline_params": {"r": 0.24}},
-        "bought": bought, "spend": spend,
+        "metadata": {
+            "version": "test-1",
+            "trained_at": "2026-01-01T00:00:00Z",
+            "conversion_horizon_days": 30,
+            "clv_horizon_days": 365,
+            "conversion_label_days": 30,
+            "clv_label_days": 91,
+            "bgnbd": {"r": 0.2, "alpha": 1.4, "a": 1.4, "b": 2.5},
+            "libraries": {"numpy": np.__version__},
+            "training_data": {"made up": "400 customers"},
+            "backtest": {
+                "made up": {
+                    "profiles": 80,
+                    "buyers": 12,
+                    "conversion_auc": 0.8,
+                    "clv_gini": 0.7,
+                    "label_days": 30,
+                }
+            },
+        },
+        "window": {
+            "transactions": 900,
+            "first_day": "1997-01-01",
+            "calibration_end": "1997-09-30",
+            "holdout_end": "1998-06-30",
+            "holdout_days": 273,
+            "customers": n,
+            "buyers": int(bought.sum()),
+            "spend": float(spend.sum()),
+            "ours_version": "mtest",
+            "baseline_params": {"r": 0.24},
+        },
+        "bought": bought,
+        "spend": spend,
         "predictions": {
             report.OURS: {"p": noisy(1.0), "clv": noisy(1.0) * 60},
             report.DEFAULT: {"p": noisy(0.8), "clv": noisy(0.8) * 50},
-            report.BASELINE: {"p": noisy(0.7), "clv": noisy(0.7) * 40,
-                              "expected": noisy(0.7) * 2},
+            report.BASELINE: {"p": noisy(0.7), "clv": noisy(0.7) * 40, "expected": noisy(0.7) * 2},
         },
-        "importance": {"features": features, "coef": rng.normal(size=len(features)),
-                       "spread": {"CDNOW customers": rng.random(len(features)),
-                                  "generated visitors": rng.random(len(features))},
-                       "method": report.IMPORTANCE_METHOD},
+        "importance": {
+            "features": features,
+            "coef": rng.normal(size=len(features)),
+            "spread": {
+                "CDNOW customers": rng.random(len(features)),
+                "generated visitors": rng.random(len(features)),
+            },
+            "method": report.IMPORTANCE_METHOD,
+        },
         "types": {
-            "customer_types": ctypes, "persuasion_types": ptypes,
-            "CDNOW customers": {"customer": [None, "Believer"] * (n // 2),
-                                "persuasion": [None] * n},
+            "customer_types": ctypes,
+            "persuasion_types": ptypes,
+            "CDNOW customers": {
+                "customer": [None, "Believer"] * (n // 2),
+                "persuasion": [None] * n,
+            },
             "generated visitors": {
                 "customer": [t if rng.random() < 0.6 else rng.choice(ctypes) for t in true_c],
                 "persuasion": [t if rng.random() < 0.05 else None for t in true_p],
-                "true_customer": true_c, "true_persuasion": true_p, "seed": 29,
-                "as_of": "2025-12-31"},
+                "true_customer": true_c,
+                "true_persuasion": true_p,
+                "seed": 29,
+                "as_of": "2025-12-31",
+            },
         },
     }
 
@@ -82,8 +114,15 @@ def small_input(report, n=400, visitors=300, seed=3):
 def test_report_files_plots_and_metrics_table(report, tmp_path):
     data = small_input(report)
     written = report.write_report(data, tmp_path / "reports", dpi=40)  # small: fast
-    names = {"model-report.md", "model-report.html", "calibration.png", "gains.png",
-             "feature-importance.png", "types.png", "types-ground-truth.png"}
+    names = {
+        "model-report.md",
+        "model-report.html",
+        "calibration.png",
+        "gains.png",
+        "feature-importance.png",
+        "types.png",
+        "types-ground-truth.png",
+    }
     assert set(written) == names
     for name in names:
         assert (tmp_path / "reports" / name).stat().st_size > 0
@@ -96,13 +135,22 @@ def test_report_files_plots_and_metrics_table(report, tmp_path):
     md = (tmp_path / "reports" / "model-report.md").read_text()
     assert "| metric | ours (CLI-trained) | default model | BG/NBD + GG |" in md
     columns, rows = report.metrics_rows(data)
-    assert [r[0] for r in rows] == ["AUC, conversion potential", "normalised Gini, CLV predicted",
-                                    "Spearman, CLV predicted", "total predicted / actual spend",
-                                    "expected calibration error"]
+    assert [r[0] for r in rows] == [
+        "AUC, conversion potential",
+        "normalised Gini, CLV predicted",
+        "Spearman, CLV predicted",
+        "total predicted / actual spend",
+        "expected calibration error",
+    ]
     for name, values in rows:  # each table row carries the computed figures
         assert f"| {name} | " + " | ".join(f"{v:.4f}" for v in values) + " |" in md
-    for png in ("calibration.png", "gains.png", "feature-importance.png", "types.png",
-                "types-ground-truth.png"):
+    for png in (
+        "calibration.png",
+        "gains.png",
+        "feature-importance.png",
+        "types.png",
+        "types-ground-truth.png",
+    ):
         assert f"]({png})" in md
     assert "273 days" in md and "test-1" in md
 
@@ -115,6 +163,7 @@ def test_report_files_plots_and_metrics_table(report, tmp_path):
 
 def test_figures_the_plots_rest_on(report):
     from chalicelib.predict import metrics
+
     labels = np.array([0, 1, 1, 0, 1, 0, 0, 1])
     p = np.array([0.05, 0.95, 0.85, 0.15, 0.55, 0.45, 0.05, 0.95])
     bins = report.reliability(labels, p)
@@ -128,4 +177,8 @@ def test_figures_the_plots_rest_on(report):
     m = report.confusion(["A", None, "B", "A"], ["A", "A", "B", "B"], ["A", "B"])
     assert m.tolist() == [[1, 0, 1], [1, 1, 0]]
     assert report.agreement(["A", None, "B", "A"], ["A", "A", "B", "B"]) == {
-        "coverage": 0.75, "accuracy": pytest.approx(2 / 3), "typed": 3, "scored": 4}
+        "coverage": 0.75,
+        "accuracy": pytest.approx(2 / 3),
+        "typed": 3,
+        "scored": 4,
+    }

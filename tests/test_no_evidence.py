@@ -1,5 +1,6 @@
 """A profile with no behaviour at all (created from attributes alone, e.g. a CRM import) gets the
 population's prior through the scoring code, never a confident score."""
+
 from dataclasses import replace
 from datetime import date
 
@@ -10,9 +11,12 @@ from chalicelib.predict.model import PRIOR_FALLBACK
 from chalicelib.predict.scoring import NO_EVIDENCE, score
 
 AS_OF = date(2026, 6, 1)
-NO_BEHAVIOUR = [{}, {"purchases": {}, "activity": {}, "persuasion": {}},
-                {"purchases": None, "activity": None},
-                {"activity": {"2026-06-20": [1, 3, 1, 0, 0]}}]  # seen only after the as-of date
+NO_BEHAVIOUR = [
+    {},
+    {"purchases": {}, "activity": {}, "persuasion": {}},
+    {"purchases": None, "activity": None},
+    {"activity": {"2026-06-20": [1, 3, 1, 0, 0]}},
+]  # seen only after the as-of date
 ONE_PAGE_VIEW = {"activity": {"2026-05-31": [1, 1, 0, 0, 0]}}
 
 
@@ -24,8 +28,9 @@ def test_a_profile_without_behaviour_gets_the_prior_not_a_confident_score():
     model = artifact.default_model()
     assert model.prior and model.prior["rows"] > 0  # the default records what its prior is
     p, spend = model.prior_scores(30, 365)
-    rows = score(NO_BEHAVIOUR + [ONE_PAGE_VIEW], model, AS_OF, conversion_horizon=30,
-                 clv_horizon=365)
+    rows = score(
+        NO_BEHAVIOUR + [ONE_PAGE_VIEW], model, AS_OF, conversion_horizon=30, clv_horizon=365
+    )
     *empty, viewer = rows
     for row in empty:
         assert row["conversion_potential"] == pytest.approx(100 * p, abs=0.05)

@@ -1,5 +1,6 @@
 """The OpenAPI document (chalicelib/api/openapi.json): it names exactly the app's routes, it is a
 valid OpenAPI document, and GET /openapi.json serves it without a key."""
+
 import inspect
 import json
 import re
@@ -18,13 +19,20 @@ UPSERTS = {("PUT", "/projects/{project_id}/profiles/{profile_id}")}  # an unknow
 
 
 def spec_operations():
-    return {(method.upper(), path): op for path, item in SPEC["paths"].items()
-            for method, op in item.items() if method in METHODS}
+    return {
+        (method.upper(), path): op
+        for path, item in SPEC["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    }
 
 
 def app_routes():
-    return {(method, path): entry for path, by_method in app.routes.items()
-            for method, entry in by_method.items()}
+    return {
+        (method, path): entry
+        for path, by_method in app.routes.items()
+        for method, entry in by_method.items()
+    }
 
 
 def test_the_spec_names_exactly_the_routes_of_the_app():
@@ -75,7 +83,8 @@ def test_error_responses_have_the_error_shape():
     assert set(error["required"]) == {"code", "message"} and "path" in error["properties"]
     for name, response in SPEC["components"]["responses"].items():
         assert response["content"]["application/json"]["schema"] == {
-            "$ref": "#/components/schemas/Error"}, name
+            "$ref": "#/components/schemas/Error"
+        }, name
 
 
 def test_api_key_security_scheme_applies_to_every_project_route():
@@ -108,8 +117,11 @@ def test_limits_in_the_spec_match_the_routes():
         if found:
             limit = query["limit"]
             assert (limit["default"], limit["maximum"], limit["minimum"]) == (
-                int(found[1]), int(found[2]), 1), (method, path)
-        assert ("cursor" in query) == ("\"cursor\"" in source), (method, path)
+                int(found[1]),
+                int(found[2]),
+                1,
+            ), (method, path)
+        assert ("cursor" in query) == ('"cursor"' in source), (method, path)
 
 
 def test_get_openapi_json_serves_the_spec_without_a_key():
@@ -160,8 +172,7 @@ def test_operator_enums_and_rule_limits_come_from_the_registry():
     assert {k: p["const"] for k, p in limits["properties"].items()} == tree.LIMITS
     definition = schemas["SegmentDefinition"]
     assert definition["properties"]["description"]["maxLength"] == tree.MAX_DESCRIPTION
-    for number in (tree.MAX_CONDITIONS, tree.MAX_NODES, tree.MAX_DEPTH,
-                   tree.MAX_DEFINITION_BYTES):
+    for number in (tree.MAX_CONDITIONS, tree.MAX_NODES, tree.MAX_DEPTH, tree.MAX_DEFINITION_BYTES):
         assert f" {number} " in definition["description"], number
     value = schemas["ConditionValue"]["anyOf"]
     assert {"type": "string", "maxLength": tree.MAX_TEXT} in value
@@ -169,15 +180,31 @@ def test_operator_enums_and_rule_limits_come_from_the_registry():
     assert many["maxItems"] == tree.MAX_IN_VALUES
 
 
-@pytest.mark.parametrize("text", ["ok", " x ", "  ", "a\x00b", "tab\there", "line\nbreak",
-                                  "del\x7f", "c1\x85", "two\r\nlines", "bell\x07"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ok",
+        " x ",
+        "  ",
+        "a\x00b",
+        "tab\there",
+        "line\nbreak",
+        "del\x7f",
+        "c1\x85",
+        "two\r\nlines",
+        "bell\x07",
+    ],
+)
 def test_name_and_description_patterns_agree_with_the_parser(text):
     """What the spec's patterns allow in a segment's name and description, the parser takes."""
     from chalicelib.infra.errors import ValidationError
     from chalicelib.rules import Catalogue, parse_segment
 
     props = SPEC["components"]["schemas"]["SegmentDefinition"]["properties"]
-    for key, body in [("name", {"name": text}), ("description", {"name": "n", "description": text})]:
+    for key, body in [
+        ("name", {"name": text}),
+        ("description", {"name": "n", "description": text}),
+    ]:
         try:
             parse_segment({**body, "rules": []}, Catalogue())
             accepted = True

@@ -1,5 +1,6 @@
 """The operator registry declares each operator once; its self-check keeps the columnar evaluator
 able to answer every rule the parser accepts."""
+
 import pytest
 
 from chalicelib.rules import vectors
@@ -18,11 +19,23 @@ def test_an_operator_without_a_mask_for_one_of_its_types_is_refused():
     # GIVEN an operator that applies to numbers and text but has a mask for numbers only
     # WHEN it is declared THEN the declaration fails (at import, for the registry)
     with pytest.raises(ValueError, match="no column mask for \\['text'\\]"):
-        Operator("same", "is the same", ("number", "text"), "scalar",
-                 lambda s, x, now: s == x, {"number": vectors.compare("eq")})
+        Operator(
+            "same",
+            "is the same",
+            ("number", "text"),
+            "scalar",
+            lambda s, x, now: s == x,
+            {"number": vectors.compare("eq")},
+        )
 
 
 def test_an_unknown_value_shape_is_refused():
     with pytest.raises(ValueError, match="value shape"):
-        Operator("odd", "odd", ("number",), "triple", lambda s, x, now: True,
-                 {"number": vectors.typed_rows})
+        Operator(
+            "odd",
+            "odd",
+            ("number",),
+            "triple",
+            lambda s, x, now: True,
+            {"number": vectors.typed_rows},
+        )

@@ -1,4 +1,5 @@
 """Features, BG/NBD, the model and its artifact: the pure predictive core."""
+
 from datetime import date, timedelta
 
 import numpy as np
@@ -18,8 +19,9 @@ CAL_END = CDNOW_CAL_END
 
 @pytest.fixture(scope="module")
 def visitors():
-    vs = synthetic.generate(600, seed=3, end=synthetic.datetime(2026, 6, 1,
-                                                                tzinfo=synthetic.timezone.utc))
+    vs = synthetic.generate(
+        600, seed=3, end=synthetic.datetime(2026, 6, 1, tzinfo=synthetic.timezone.utc)
+    )
     return vs, [apply_events(None, [parse_event(e, "/") for e in v.events]) for v in vs]
 
 
@@ -27,22 +29,30 @@ def test_features_never_read_days_after_the_cut(cdnow):
     _, behaviours, history = cdnow
     cut = date(1997, 6, 1).toordinal()
     before = matrix(history, cut)
-    future = [{"purchases": {**b["purchases"], "1997-08-01": [5, 500.0]},
-               "activity": {"1997-07-01": [3, 9, 9, 2, 1]}} for b in behaviours]
+    future = [
+        {
+            "purchases": {**b["purchases"], "1997-08-01": [5, 500.0]},
+            "activity": {"1997-07-01": [3, 9, 9, 2, 1]},
+        }
+        for b in behaviours
+    ]
     after = matrix(History.from_behaviours(future), cut)
     assert np.array_equal(np.nan_to_num(before, nan=-7), np.nan_to_num(after, nan=-7))
 
 
 def test_features_of_one_profile():
-    b = {"purchases": {"2026-01-01": [1, 10.0], "2026-03-01": [2, 30.0]},
-         "activity": {"2026-03-01": [1, 4, 2, 1, 1], "2026-02-20": [1, 2, 1, 0, 0]}}
+    b = {
+        "purchases": {"2026-01-01": [1, 10.0], "2026-03-01": [2, 30.0]},
+        "activity": {"2026-03-01": [1, 4, 2, 1, 1], "2026-02-20": [1, 2, 1, 0, 0]},
+    }
     X = matrix(History.from_behaviours([b]), date(2026, 3, 11).toordinal())[0]
     assert X[F["orders"]] == 3 and X[F["spend"]] == 40 and X[F["purchase_days"]] == 2
     assert X[F["days_since_last_order"]] == 10 and X[F["days_since_first_order"]] == 69
     assert X[F["sessions_30d"]] == 2 and X[F["page_views"]] == 6
     assert X[F["discount_share"]] == pytest.approx(1 / 3)
-    bought, spend = window_outcomes(History.from_behaviours([b]),
-                                    date(2026, 2, 1).toordinal(), date(2026, 3, 2).toordinal())
+    bought, spend = window_outcomes(
+        History.from_behaviours([b]), date(2026, 2, 1).toordinal(), date(2026, 3, 2).toordinal()
+    )
     assert bought[0] and spend[0] == 30
 
 
@@ -61,8 +71,14 @@ def test_bgnbd_recovers_the_published_cdnow_parameters(cdnow):
 def trained(cdnow, visitors):
     _, _, history = cdnow
     _, web = visitors
-    return fit([Dataset(history, CAL_END.toordinal()),
-                Dataset(History.from_behaviours(web), date(2026, 6, 2).toordinal())], 30, 365)
+    return fit(
+        [
+            Dataset(history, CAL_END.toordinal()),
+            Dataset(History.from_behaviours(web), date(2026, 6, 2).toordinal()),
+        ],
+        30,
+        365,
+    )
 
 
 def test_longer_horizons_give_higher_probabilities_and_spend(trained, cdnow):
@@ -105,8 +121,10 @@ def test_a_corrupt_or_tampered_artifact_is_refused(trained):
     with pytest.raises(artifact.ArtifactError, match="checksum"):
         artifact.from_bytes(blob[:-10] + b"0" * 10, metadata)
     with pytest.raises(artifact.ArtifactError):
-        artifact.from_bytes(b"not a zip", {**metadata, "sha256": __import__("hashlib")
-                                           .sha256(b"not a zip").hexdigest()})
+        artifact.from_bytes(
+            b"not a zip",
+            {**metadata, "sha256": __import__("hashlib").sha256(b"not a zip").hexdigest()},
+        )
 
 
 class Sneaky(StandardScaler):
@@ -117,8 +135,8 @@ def test_an_artifact_with_untrusted_types_is_refused(trained):
     import hashlib
 
     import skops.io as sio
-    blob = sio.dumps({"conversion": trained.conversion, "clv": trained.clv,
-                      "payload": Sneaky()})
+
+    blob = sio.dumps({"conversion": trained.conversion, "clv": trained.clv, "payload": Sneaky()})
     _, metadata = artifact.to_bytes(trained)
     with pytest.raises(artifact.ArtifactError, match="untrusted"):
         artifact.from_bytes(blob, {**metadata, "sha256": hashlib.sha256(blob).hexdigest()})
@@ -139,7 +157,11 @@ def test_scored_fields_and_explanations(visitors):
     for row in rows:
         assert 0 <= row["conversion_potential"] <= 100
         assert row["clv"] == pytest.approx(row["clv_past"] + row["clv_predicted"], abs=0.02)
-        assert set(row["explanations"]) == {"conversion_potential", "clv", "customer_type",
-                                            "persuasion_type"}
+        assert set(row["explanations"]) == {
+            "conversion_potential",
+            "clv",
+            "customer_type",
+            "persuasion_type",
+        }
     assert any(r["explanations"]["conversion_potential"] for r in rows)
     assert {r.get("customer_type") for r in rows} >= {"Explorer", "Single-minded"}

@@ -1,5 +1,6 @@
 """The predictive fields are declared once (chalicelib/predict/fields.py): the scoring code, the
 segment catalogue, the exports, the rescore's write rule and the OpenAPI spec agree with it."""
+
 import json
 from datetime import date
 
@@ -68,8 +69,9 @@ def test_every_enum_of_the_spec_with_a_type_or_predictive_path_equals_the_declar
 def test_the_catalogue_and_the_exports_read_the_declaration():
     """GIVEN the declaration WHEN the field catalogue and the export defaults are built THEN
     they hold the segmentable fields and the export-default ones, typed for the catalogue."""
-    assert [f.path for f in PREDICTIVE_FIELDS] == [f.path for f in predictive.FIELDS
-                                                   if f.segmentable]
+    assert [f.path for f in PREDICTIVE_FIELDS] == [
+        f.path for f in predictive.FIELDS if f.segmentable
+    ]
     catalogue = Catalogue()
     for f in predictive.FIELDS:
         entry = catalogue.get(f.path)
@@ -77,7 +79,12 @@ def test_the_catalogue_and_the_exports_read_the_declaration():
         if entry is not None:
             assert f.type in FIELD_TYPES and entry.operators
             assert (entry.label, entry.type, entry.values, entry.minimum, entry.maximum) == (
-                f.label, f.type, f.values, f.minimum, f.maximum)
+                f.label,
+                f.type,
+                f.values,
+                f.minimum,
+                f.maximum,
+            )
     exported = [p for p in export_format.DEFAULT_FIELDS if p.startswith("predictive.")]
     assert exported == [f.path for f in predictive.FIELDS if f.export_default]
 
@@ -86,15 +93,18 @@ def test_a_scored_row_has_the_declared_fields_in_order():
     """GIVEN a visitor and a customer WHEN scored THEN each row's keys are the declared fields
     in order (an optional one without a value left out), numbers rounded as declared, and the
     explanations cover the explained fields."""
-    behaviours = [{"activity": {"2026-05-01": [1, 3, 1, 0, 0]}},
-                  {"purchases": {"2026-01-05": [1, 20.0], "2026-04-01": [2, 55.5]},
-                   "activity": {"2026-04-01": [2, 9, 4, 2, 1]},
-                   "persuasion": {"Liking": [20, 15], "Authority": [20, 0]}}]
+    behaviours = [
+        {"activity": {"2026-05-01": [1, 3, 1, 0, 0]}},
+        {
+            "purchases": {"2026-01-05": [1, 20.0], "2026-04-01": [2, 55.5]},
+            "activity": {"2026-04-01": [2, 9, 4, 2, 1]},
+            "persuasion": {"Liking": [20, 15], "Authority": [20, 0]},
+        },
+    ]
     rows = score(behaviours, artifact.default_model(), date(2026, 6, 1))
     for row in rows:
         keys = [k for k in row if k != "explanations"]
-        assert keys == [f.name for f in predictive.FIELDS
-                        if f.name in row or not f.optional]
+        assert keys == [f.name for f in predictive.FIELDS if f.name in row or not f.optional]
         for f in predictive.FIELDS:
             if f.decimals is not None:
                 assert row[f.name] == round(row[f.name], f.decimals)
@@ -102,20 +112,35 @@ def test_a_scored_row_has_the_declared_fields_in_order():
     assert rows[1]["persuasion_type"] == "Liking"
 
 
-@pytest.mark.parametrize("field", [f for f in predictive.FIELDS if f.rewrite_above is not None],
-                         ids=lambda f: f.name)
+@pytest.mark.parametrize(
+    "field", [f for f in predictive.FIELDS if f.rewrite_above is not None], ids=lambda f: f.name
+)
 def test_a_rescore_rewrites_when_a_declared_value_moves_past_its_tolerance(field):
     """GIVEN a stored score WHEN a field moves by its tolerance THEN it is kept, and WHEN it
     moves further (or, at tolerance 0, changes at all) THEN the profile is rewritten."""
-    old = {"conversion_potential": 40.0, "clv": 100.0, "clv_past": 50.0, "clv_predicted": 50.0,
-           "customer_type": "Explorer", "persuasion_type": "Liking", "model_version": "v1",
-           "conversion_horizon_days": 30, "clv_horizon_days": 365,
-           "scored_at": "2026-06-01T00:00:00Z", "as_of": "2026-06-01"}
+    old = {
+        "conversion_potential": 40.0,
+        "clv": 100.0,
+        "clv_past": 50.0,
+        "clv_predicted": 50.0,
+        "customer_type": "Explorer",
+        "persuasion_type": "Liking",
+        "model_version": "v1",
+        "conversion_horizon_days": 30,
+        "clv_horizon_days": 365,
+        "scored_at": "2026-06-01T00:00:00Z",
+        "as_of": "2026-06-01",
+    }
     assert not changed(old, {**old, "scored_at": "2026-06-02T00:00:00Z", "as_of": "2026-06-02"})
     if field.rewrite_above:
         assert not changed(old, {**old, field.name: old[field.name] + field.rewrite_above / 2})
         assert changed(old, {**old, field.name: old[field.name] + 2 * field.rewrite_above})
     else:
-        other = {"customer_type": "Believer", "persuasion_type": None, "model_version": "v2",
-                 "conversion_horizon_days": 7, "clv_horizon_days": 90}[field.name]
+        other = {
+            "customer_type": "Believer",
+            "persuasion_type": None,
+            "model_version": "v2",
+            "conversion_horizon_days": 7,
+            "clv_horizon_days": 90,
+        }[field.name]
         assert changed(old, {**old, field.name: other})

@@ -1,6 +1,7 @@
 """A profile's size: its day-by-day history stays bounded, a write that would take the profile
 over its limit is refused whole (nothing of the request is stored), and every profile within the
 limit can still be written on the store we run on (moto: locally and in these tests)."""
+
 import json
 from datetime import date, datetime, timedelta, timezone
 
@@ -21,8 +22,13 @@ def page_view(event_id, day, profile="big"):
 
 
 def purchase(event_id, day, value=10.0, profile="big"):
-    return {"event_id": event_id, "profile_id": profile, "type": "purchase", "timestamp": ts(day),
-            "value": value}
+    return {
+        "event_id": event_id,
+        "profile_id": profile,
+        "type": "purchase",
+        "timestamp": ts(day),
+        "value": value,
+    }
 
 
 def events(raw):
@@ -56,6 +62,7 @@ def profile_bytes(document) -> int:
 
 # -- bounded history (pure) ------------------------------------------------------------------------
 
+
 def test_days_older_than_the_daily_window_are_summed_into_their_month():
     """GIVEN page views and purchases on every day of 40 years
     WHEN they are aggregated
@@ -81,8 +88,9 @@ def test_the_bounded_history_does_not_depend_on_arrival_order():
     """GIVEN three years of daily events
     WHEN they arrive newest first, oldest first, or all at once
     THEN the behaviour is the same (aggregation stays commutative)."""
-    raw = daily(3 * 365) + [purchase(f"o{i}", START + timedelta(days=7 * i), 3.3)
-                            for i in range(150)]
+    raw = daily(3 * 365) + [
+        purchase(f"o{i}", START + timedelta(days=7 * i), 3.3) for i in range(150)
+    ]
     all_at_once = apply_events(None, events(raw))
     old_first = apply_events(apply_events(None, events(raw[:400])), events(raw[400:]))
     new_first = apply_events(apply_events(None, events(raw[400:])), events(raw[:400]))
@@ -95,6 +103,7 @@ def test_the_bounded_history_does_not_depend_on_arrival_order():
 
 # -- the write path (in-process moto) --------------------------------------------------------------
 
+
 def test_a_profile_stored_with_decades_of_daily_history_keeps_taking_events(api, project):
     """GIVEN a profile stored with 25 years of day-by-day activity (about 280 KB, as profiles
     were kept before histories were bounded)
@@ -102,11 +111,13 @@ def test_a_profile_stored_with_decades_of_daily_history_keeps_taking_events(api,
     THEN the events are accepted (not a 500) and the stored history is bounded again."""
     api.put("/profiles/big", {"attributes": {"plan": "gold"}})
     old = apply_events(None, [])
-    old["activity"] = {(START + timedelta(days=i)).isoformat(): [0, 1, 0, 0, 0]
-                       for i in range(25 * 365)}
+    old["activity"] = {
+        (START + timedelta(days=i)).isoformat(): [0, 1, 0, 0, 0] for i in range(25 * 365)
+    }
     old["page_views"] = 25 * 365
     ProfileModel.get(profile_table.profile_key(project["id"], "big"), "big").update(
-        actions=[ProfileModel.behaviour.set(old)])  # planted as older code stored it
+        actions=[ProfileModel.behaviour.set(old)]
+    )  # planted as older code stored it
     assert len(json.dumps(old)) > 250_000
 
     newest = START + timedelta(days=25 * 365)
@@ -123,8 +134,9 @@ def test_a_profile_just_under_the_limit_can_still_be_written(api):
     WHEN an event arrives that keeps it under the limit, then attributes that take it over
     THEN the event is stored (the store accepts every profile the limit lets through, not a 500),
     and the attributes are a 413 naming /attributes."""
-    status, _ = api.put("/profiles/big",
-                        {"attributes": attributes_of(profile_table.MAX_PROFILE_BYTES - 2_000 - 4)})
+    status, _ = api.put(
+        "/profiles/big", {"attributes": attributes_of(profile_table.MAX_PROFILE_BYTES - 2_000 - 4)}
+    )
     assert status == 201
     status, body = api.post("/events", {"events": daily(1, date(2026, 1, 1))})
     assert status == 200 and body["accepted"] == 1, body
@@ -140,13 +152,19 @@ def test_a_batch_that_would_outgrow_the_profile_writes_nothing(api, project):
     WHEN the batch is sent, and sent again
     THEN the profile's 180 events are each rejected (413 payload_too_large at /profile_id), none of
     them is stored or counted, and the other profile's event is accepted."""
-    api.put("/profiles/big", {"attributes": attributes_of(profile_table.MAX_PROFILE_BYTES - 4_000 - 4)})
+    api.put(
+        "/profiles/big", {"attributes": attributes_of(profile_table.MAX_PROFILE_BYTES - 4_000 - 4)}
+    )
     before = api.get("/profiles/big")[1]
     batch = daily(180, date(2025, 1, 1)) + [page_view("x1", date(2025, 1, 1), profile="other")]
     grown = apply_events(None, events(batch[:90]))
-    assert profile_bytes({**before, "behaviour": grown}) <= profile_table.MAX_PROFILE_BYTES  # premise
+    assert (
+        profile_bytes({**before, "behaviour": grown}) <= profile_table.MAX_PROFILE_BYTES
+    )  # premise
     grown = apply_events(None, events(batch[:180]))
-    assert profile_bytes({**before, "behaviour": grown}) > profile_table.MAX_PROFILE_BYTES  # premise
+    assert (
+        profile_bytes({**before, "behaviour": grown}) > profile_table.MAX_PROFILE_BYTES
+    )  # premise
 
     for attempt in range(2):
         status, body = api.post("/events", {"events": batch})
@@ -154,8 +172,9 @@ def test_a_batch_that_would_outgrow_the_profile_writes_nothing(api, project):
         assert api.get("/profiles/big")[1] == before
         assert [e.event_id for e in EventModel.query(f"{project['id']}#big")] == []
         assert (body["accepted"], body["rejected"]) == (1 - attempt, 180), body
-        assert {(e["error"]["code"], e["error"]["path"]) for e in body["errors"]} == \
-            {("payload_too_large", "/profile_id")}
+        assert {(e["error"]["code"], e["error"]["path"]) for e in body["errors"]} == {
+            ("payload_too_large", "/profile_id")
+        }
 
 
 def test_a_redelivered_batch_of_a_profile_near_the_limit_is_answered_as_duplicates(api):
@@ -175,6 +194,9 @@ def test_a_redelivered_batch_of_a_profile_near_the_limit_is_answered_as_duplicat
     assert profile_bytes(stored) == profile_table.MAX_PROFILE_BYTES - 100
 
     status, body = api.post("/events", {"events": batch})
-    assert status == 200 and (body["accepted"], body["duplicates"], body["rejected"]) == \
-        (0, 180, 0), body
+    assert status == 200 and (body["accepted"], body["duplicates"], body["rejected"]) == (
+        0,
+        180,
+        0,
+    ), body
     assert api.get("/profiles/big")[1] == stored

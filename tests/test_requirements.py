@@ -1,6 +1,7 @@
 """What the Lambda functions import at run time is declared in requirements.txt, the file chalice
 packages from: a module imported by chalicelib but only installed as a dev dependency would pass
 every local test and fail in Lambda (webhook delivery's `requests` did)."""
+
 import ast
 import re
 import sys
@@ -29,8 +30,11 @@ def imported_top_levels() -> set[str]:
 
 def declared() -> set[str]:
     lines = (ROOT / "requirements.txt").read_text().splitlines()
-    return {re.split(r"[=<>!~\[ ;#]", line.strip())[0].lower().replace("_", "-")
-            for line in lines if line.strip() and not line.startswith(("#", "-"))}
+    return {
+        re.split(r"[=<>!~\[ ;#]", line.strip())[0].lower().replace("_", "-")
+        for line in lines
+        if line.strip() and not line.startswith(("#", "-"))
+    }
 
 
 def test_every_run_time_import_is_in_requirements_txt():

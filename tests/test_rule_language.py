@@ -1,5 +1,6 @@
 """GET /fields describes the rule language from the operator registry and rules.py: operators
 with labels and value shapes, the matches, and the limits the parser enforces."""
+
 from chalicelib.rules.operators import OPERATORS
 from chalicelib.rules.tree import LIMITS, MATCHES
 
@@ -11,14 +12,24 @@ def test_fields_lists_operators_matches_and_limits(api):
     assert status == 200
     assert any(f["path"] == "behaviour.orders" for f in body["fields"])
     assert [op["name"] for op in body["operators"]] == list(OPERATORS)
-    assert body["operators"][0] == {"name": "eq", "label": "is", "value": "scalar",
-                                    "types": ["number", "text", "enum", "boolean"]}
+    assert body["operators"][0] == {
+        "name": "eq",
+        "label": "is",
+        "value": "scalar",
+        "types": ["number", "text", "enum", "boolean"],
+    }
     shapes = {op["name"]: op["value"] for op in body["operators"]}
     assert (shapes["between"], shapes["in"], shapes["within_last_days"], shapes["exists"]) == (
-        "pair", "list", "days", "none")
-    assert body["matches"] == [{"name": "all", "label": "all the rules"},
-                               {"name": "any", "label": "one or more rules"},
-                               {"name": "none", "label": "none of the rules"}]
+        "pair",
+        "list",
+        "days",
+        "none",
+    )
+    assert body["matches"] == [
+        {"name": "all", "label": "all the rules"},
+        {"name": "any", "label": "one or more rules"},
+        {"name": "none", "label": "none of the rules"},
+    ]
     assert list(MATCHES) == ["all", "any", "none"]
     assert body["limits"] == LIMITS
     assert body["limits"]["max_depth"] == 5 and body["limits"]["max_in_values"] == 500
@@ -39,4 +50,5 @@ def test_the_readme_operator_table_is_the_registry():
     assert all(everywhere <= set(ops) for ops in OPERATORS_BY_TYPE.values())
     assert "and `exists`, `not_exists` (no value) on every type" in section
     assert {t: re.findall(r"`(\w+)`", ops) for t, ops in rows.items()} == {
-        t: [op for op in ops if op not in everywhere] for t, ops in OPERATORS_BY_TYPE.items()}
+        t: [op for op in ops if op not in everywhere] for t, ops in OPERATORS_BY_TYPE.items()
+    }

@@ -1,4 +1,5 @@
 """Rescoring jobs, the stream trigger and the schedule, on moto."""
+
 from datetime import date
 
 import pytest
@@ -13,10 +14,16 @@ from chalicelib.storage.table_keys import profile_partition
 
 
 def events_for(profile, n, day="2026-11-01"):
-    return [{"event_id": f"{profile}-{i}", "profile_id": profile,
-             "type": "purchase" if i % 3 == 0 else "page_view",
-             "timestamp": f"{day}T1{i % 10}:00:00Z", **({"value": 20.0} if i % 3 == 0 else {})}
-            for i in range(n)]
+    return [
+        {
+            "event_id": f"{profile}-{i}",
+            "profile_id": profile,
+            "type": "purchase" if i % 3 == 0 else "page_view",
+            "timestamp": f"{day}T1{i % 10}:00:00Z",
+            **({"value": 20.0} if i % 3 == 0 else {}),
+        }
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
@@ -74,11 +81,21 @@ def image(project, profile, **attrs):
 
 def test_the_trigger_ignores_score_only_changes_and_removals():
     keys = {"pk": {"S": profile_partition("acme", 1)}, "profile_id": {"S": "p1"}}
-    score_only = Record("1", "MODIFY", keys, new=image("acme", "p1", predictive="{\"a\": 2}"),
-                        old=image("acme", "p1", predictive="{\"a\": 1}"))
+    score_only = Record(
+        "1",
+        "MODIFY",
+        keys,
+        new=image("acme", "p1", predictive='{"a": 2}'),
+        old=image("acme", "p1", predictive='{"a": 1}'),
+    )
     removal = Record("2", "REMOVE", keys, old=image("acme", "p1"))
-    content = Record("3", "MODIFY", keys, new=image("acme", "p1", attributes="{\"x\": 2}"),
-                     old=image("acme", "p1", attributes="{\"x\": 1}"))
+    content = Record(
+        "3",
+        "MODIFY",
+        keys,
+        new=image("acme", "p1", attributes='{"x": 2}'),
+        old=image("acme", "p1", attributes='{"x": 1}'),
+    )
     assert not parse_stream_record(score_only).needs_scoring
     assert not parse_stream_record(removal).needs_scoring
     change = parse_stream_record(content)
@@ -86,17 +103,25 @@ def test_the_trigger_ignores_score_only_changes_and_removals():
 
 
 def test_the_trigger_scores_and_reports_failures_per_record(shop, project, monkeypatch):
-    keys = lambda p, pid: {"pk": {"S": profile_partition(p, 0)},  # noqa: E731
-                           "profile_id": {"S": pid}}
-    records = [Record("10", "INSERT", keys(project["id"], "p05"),
-                      new=image(project["id"], "p05", attributes="{}")),
-               Record("11", "INSERT", keys("broken", "x"), new=image("broken", "x"))]
+    def keys(p, pid):
+        return {"pk": {"S": profile_partition(p, 0)}, "profile_id": {"S": pid}}
+
+    records = [
+        Record(
+            "10",
+            "INSERT",
+            keys(project["id"], "p05"),
+            new=image(project["id"], "p05", attributes="{}"),
+        ),
+        Record("11", "INSERT", keys("broken", "x"), new=image("broken", "x")),
+    ]
     real = scoring_jobs.score_profiles
 
     def flaky(project_id, ids):
         if project_id == "broken":
             raise RuntimeError("injected")
         return real(project_id, ids)
+
     monkeypatch.setattr(scoring_jobs, "score_profiles", flaky)
     result = triggers.handle_profile_changes(records)
     assert result == {"batchItemFailures": [{"itemIdentifier": "11"}]}
@@ -105,16 +130,18 @@ def test_the_trigger_scores_and_reports_failures_per_record(shop, project, monke
     first = shop.get("/profiles/p05")[1]["predictive"]
     triggers.handle_profile_changes(records[:1])
     again = shop.get("/profiles/p05")[1]["predictive"]
-    assert {k: v for k, v in again.items() if k != "scored_at"} == \
-        {k: v for k, v in first.items() if k != "scored_at"}
+    assert {k: v for k, v in again.items() if k != "scored_at"} == {
+        k: v for k, v in first.items() if k != "scored_at"
+    }
 
 
-def test_the_scheduled_handler_fans_out_one_message_per_shard(shop, project, other_project,
-                                                             drain):
+def test_the_scheduled_handler_fans_out_one_message_per_shard(shop, project, other_project, drain):
     from app import app
+
     with Client(app) as client:
-        event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
-                                                resources=[], detail={})
+        event = client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", resources=[], detail={}
+        )
         assert client.lambda_.invoke("rescore_all_projects", event).payload == {"projects": 2}
     job = shop.get("/jobs")[1]["jobs"][0]
     assert job["status"] == "running"
@@ -128,6 +155,7 @@ def test_the_scheduled_handler_fans_out_one_message_per_shard(shop, project, oth
     assert (job["profiles_read"], job["written"]) == (40, 40)
     assert shop.get("/profiles/p00")[1]["predictive"]["conversion_potential"] >= 0
     from chalicelib.storage import snapshot_store
+
     snapshot, taken_at = snapshot_store.latest(project["id"])
     assert sorted(snapshot.profile_ids) == [f"p{p:02d}" for p in range(40)]
     assert list(snapshot.profile_ids) == sorted(snapshot.profile_ids)
@@ -144,7 +172,8 @@ def test_a_broken_project_model_falls_back_to_the_default(shop, project):
 
 
 def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
-        shop, project, drain, monkeypatch):
+    shop, project, drain, monkeypatch
+):
     # given: shard 2's first run dies after scoring part of it
     real_iter, real_write = profile_table.iter_shard, profile_table.write_predictive
     runs, writes = {"shard2": 0}, {}
@@ -161,6 +190,7 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
         ok = real_write(model, predictive, change_at)
         writes[model.profile_id] = writes.get(model.profile_id, 0) + ok
         return ok
+
     monkeypatch.setattr(profile_table, "iter_shard", dying_iter)
     monkeypatch.setattr(profile_table, "write_predictive", counting_write)
     monkeypatch.setattr(scoring_jobs, "PAGE", 2)  # small pages, so the dead run wrote some scores
@@ -168,6 +198,7 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
     # when: the workers run; the failed message comes back (SQS redelivery) and succeeds
     from app import app
     from chalicelib.local.runners import deliver_queue_once
+
     while runs["shard2"] == 0:
         deliver_queue_once(app, "run_work", 1)
     mid = shop.get(f"/jobs/{job['job_id']}")[1]
@@ -188,7 +219,8 @@ def test_a_redelivered_shard_message_after_the_job_finished_changes_nothing(shop
     drain()
     finished = shop.get(f"/jobs/{job['job_id']}")[1]
     assert scoring_jobs.rescore_shard(project["id"], job["job_id"], 1, date(2026, 11, 20)) == {
-        "skipped": "the job is finished or unknown"}
+        "skipped": "the job is finished or unknown"
+    }
     assert shop.get(f"/jobs/{job['job_id']}")[1] == finished
 
 
@@ -198,14 +230,25 @@ def test_unknown_jobs_are_404(shop):
 
 def test_stream_records_out_of_order_or_twice_give_the_same_stored_result(shop, project):
     keys = {"pk": {"S": f"{project['id']}#000"}, "profile_id": {"S": "p06"}}
-    older = Record("20", "MODIFY", keys, new=image(project["id"], "p06", attributes="{\"v\": 1}"),
-                   old=image(project["id"], "p06", attributes="{}"))
-    newer = Record("21", "MODIFY", keys, new=image(project["id"], "p06", attributes="{\"v\": 2}"),
-                   old=image(project["id"], "p06", attributes="{\"v\": 1}"))
+    older = Record(
+        "20",
+        "MODIFY",
+        keys,
+        new=image(project["id"], "p06", attributes='{"v": 1}'),
+        old=image(project["id"], "p06", attributes="{}"),
+    )
+    newer = Record(
+        "21",
+        "MODIFY",
+        keys,
+        new=image(project["id"], "p06", attributes='{"v": 2}'),
+        old=image(project["id"], "p06", attributes='{"v": 1}'),
+    )
 
     def stored():
         predictive = shop.get("/profiles/p06")[1]["predictive"]
         return {k: v for k, v in predictive.items() if k != "scored_at"}
+
     assert triggers.handle_profile_changes([older, newer]) == {"batchItemFailures": []}
     in_order = stored()
     for records in ([newer, older], [newer, newer, older, older]):

@@ -1,6 +1,7 @@
 """Evaluation semantics of the rule engine, and a property test against a plain reference
 evaluator written straight from the contract in the README (tests/rule_reference.py). The
 vectorised engine's agreement with it: tests/test_segments_evaluate_columnar.py."""
+
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -18,8 +19,12 @@ def matches(rules, profile, match="all"):
 def test_missing_field_matches_only_not_exists():
     profile = {"attributes": {}}
     assert matches([cond("attributes.t", "not_exists")], profile)
-    for rule in [cond("attributes.t", "neq", "x"), cond("attributes.t", "not_in", ["x"]),
-                 cond("attributes.t", "not_contains", "x"), cond("attributes.t", "exists")]:
+    for rule in [
+        cond("attributes.t", "neq", "x"),
+        cond("attributes.t", "not_in", ["x"]),
+        cond("attributes.t", "not_contains", "x"),
+        cond("attributes.t", "exists"),
+    ]:
         assert not matches([rule], profile)
 
 
@@ -52,8 +57,10 @@ def test_contains_on_a_list_means_has_this_element():
 
 def test_between_is_inclusive():
     for value, expected in [(10, True), (20, True), (9.99, False), (20.01, False)]:
-        assert matches([cond("attributes.n", "between", [10, 20])],
-                       {"attributes": {"n": value}}) is expected
+        assert (
+            matches([cond("attributes.n", "between", [10, 20])], {"attributes": {"n": value}})
+            is expected
+        )
 
 
 def test_relative_dates_are_anchored_at_now():
@@ -63,18 +70,25 @@ def test_relative_dates_are_anchored_at_now():
     assert not matches([cond("attributes.d", "within_last_days", 7)], {"attributes": {"d": old}})
     assert matches([cond("attributes.d", "more_than_days_ago", 30)], {"attributes": {"d": old}})
     assert matches([cond("attributes.d", "before", "2026-05-01")], {"attributes": {"d": old}})
-    assert matches([cond("attributes.d", "after", "2026-05-01T00:00:00+02:00")],
-                   {"attributes": {"d": recent}})
+    assert matches(
+        [cond("attributes.d", "after", "2026-05-01T00:00:00+02:00")], {"attributes": {"d": recent}}
+    )
 
 
 def test_predictive_enum_fields():
     profile = {"predictive": {"customer_type": "Economical", "conversion_potential": 62.5}}
-    assert matches([cond("predictive.customer_type", "eq", "Economical"),
-                    cond("predictive.conversion_potential", "gte", 50)], profile)
-    assert not matches([cond("predictive.customer_type", "in", ["Believer", "Explorer"])],
-                       profile)
+    assert matches(
+        [
+            cond("predictive.customer_type", "eq", "Economical"),
+            cond("predictive.conversion_potential", "gte", 50),
+        ],
+        profile,
+    )
+    assert not matches([cond("predictive.customer_type", "in", ["Believer", "Explorer"])], profile)
+
 
 # --- property test against a reference evaluator -----------------------------------------------
+
 
 @settings(max_examples=400, deadline=None)
 @given(tree=rule_trees, population=st.lists(profiles(), min_size=1, max_size=5))

@@ -1,5 +1,6 @@
 """Hostile segment bodies get a 400 naming the place, on preview, create and replace, and a refused
 replace leaves the stored segment as it was."""
+
 import json
 
 import pytest
@@ -33,12 +34,15 @@ HOW = ["preview", "create", "replace"]
 
 
 @pytest.mark.parametrize("how", HOW)
-@pytest.mark.parametrize("operator, value, path", [
-    ("gte", BIG, "/rules/0/value"),
-    ("eq", "-" + BIG, "/rules/0/value"),
-    ("between", f"[1, {BIG}]", "/rules/0/value/1"),
-    ("in", f"[1, 2, {BIG}]", "/rules/0/value/2"),
-])
+@pytest.mark.parametrize(
+    "operator, value, path",
+    [
+        ("gte", BIG, "/rules/0/value"),
+        ("eq", "-" + BIG, "/rules/0/value"),
+        ("between", f"[1, {BIG}]", "/rules/0/value/1"),
+        ("in", f"[1, 2, {BIG}]", "/rules/0/value/2"),
+    ],
+)
 def test_an_integer_too_large_for_a_float_is_refused(api, how, operator, value, path):
     # GIVEN a rule value of 1 followed by 309 zeros (today: OverflowError, a 500)
     # WHEN it is previewed, saved or saved over a segment
@@ -77,7 +81,9 @@ def test_nested_nodes_are_counted_too(api):
     # THEN the 201st node is named
     assert status == 400, body
     assert (body["error"]["code"], body["error"]["path"]) == (
-        "too_many_nodes", "/rules/0/rules/49/rules/99")
+        "too_many_nodes",
+        "/rules/0/rules/49/rules/99",
+    )
 
 
 @pytest.mark.parametrize("how", HOW)
@@ -97,24 +103,28 @@ def test_a_segment_too_large_to_store_is_refused(api, how):
 def test_a_segment_just_within_the_size_limit_is_saved(api):
     api.put("/profiles/p1", {"attributes": {"city": "Utrecht"}})
     values = [f"{i:04d}" + "x" * 96 for i in range(500)]  # about 51 KB
-    status, body = api.post("/segments", {"name": "s", "rules": [
-        {"field": "attributes.city", "operator": "in", "value": values}]})
+    status, body = api.post(
+        "/segments",
+        {"name": "s", "rules": [{"field": "attributes.city", "operator": "in", "value": values}]},
+    )
     assert status == 201, body
     assert api.get(f"/segments/{body['segment_id']}")[1]["rules"][0]["value"] == values
 
 
 @pytest.mark.parametrize("how", ["create", "replace"])
-@pytest.mark.parametrize("name, description, path", [
-    ('"a\\u0000b"', None, "/name"),
-    ('"tab\\there"', None, "/name"),
-    ('"line\\nbreak"', None, "/name"),
-    ('"del\\u007f"', None, "/name"),
-    ('"c1\\u0085"', None, "/name"),
-    ('"ok"', '"a\\u0000b"', "/description"),
-    ('"ok"', '"bell\\u0007"', "/description"),
-])
-def test_control_characters_in_name_or_description_are_refused(api, how, name, description,
-                                                                path):
+@pytest.mark.parametrize(
+    "name, description, path",
+    [
+        ('"a\\u0000b"', None, "/name"),
+        ('"tab\\there"', None, "/name"),
+        ('"line\\nbreak"', None, "/name"),
+        ('"del\\u007f"', None, "/name"),
+        ('"c1\\u0085"', None, "/name"),
+        ('"ok"', '"a\\u0000b"', "/description"),
+        ('"ok"', '"bell\\u0007"', "/description"),
+    ],
+)
+def test_control_characters_in_name_or_description_are_refused(api, how, name, description, path):
     # GIVEN a NUL or another control character in the name or the description
     extra = f'"description": {description}, ' if description else ""
     status, body = send(api, how, segment(ORDERS % ("gte", 1), name=name, extra=extra))

@@ -1,4 +1,5 @@
 """The one module that builds and parses table keys: every key reads back as what built it."""
+
 import pytest
 
 from chalicelib.storage import table_keys as keys
@@ -34,14 +35,18 @@ def test_the_key_formats_are_the_stored_ones():
     assert keys.profile_ref("acme", "p1") == "acme#p1"
     assert keys.segment_ref("acme", "seg_1") == "acme#seg_1"
     assert keys.change_id("2026-11-28T10:00:00.000000Z", "p1") == "2026-11-28T10:00:00.000000Z#p1"
-    assert keys.profile_walk_start("acme", 2, "p9") == {"pk": {"S": "acme#002"},
-                                                       "profile_id": {"S": "p9"}}
+    assert keys.profile_walk_start("acme", 2, "p9") == {
+        "pk": {"S": "acme#002"},
+        "profile_id": {"S": "p9"},
+    }
 
 
 def test_change_ids_sort_by_time_whatever_the_profile_id():
     # GIVEN entries of one second  THEN their sort keys order by time first
-    ids = [keys.change_id(f"2026-11-28T10:00:00.00000{i}Z", pid)
-           for i, pid in enumerate(["z", "a#b", "m"])]
+    ids = [
+        keys.change_id(f"2026-11-28T10:00:00.00000{i}Z", pid)
+        for i, pid in enumerate(["z", "a#b", "m"])
+    ]
     assert sorted(ids) == ids
 
 

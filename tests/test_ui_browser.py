@@ -6,6 +6,7 @@ one, deletes another, shows an API validation error beside its rule, and opens a
 
 UI_SCREENSHOTS=1 (`make screenshots`) also writes docs/img/ui-*.png; UI_DEMO_PROFILES sets the demo
 data's size (150 by default)."""
+
 import json
 import os
 import time
@@ -16,32 +17,62 @@ import requests
 from running_stack import LocalStack
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "img" if os.environ.get("UI_SCREENSHOTS") else None
 
 # The four segments of the brief, as the builder must send them (key order as the page builds them).
-HIGH_POTENTIAL = {"match": "all", "rules": [
-    {"field": "predictive.conversion_potential", "operator": "gte", "value": 50}]}
-ECONOMICAL = {"match": "all", "rules": [
-    {"field": "predictive.customer_type", "operator": "eq", "value": "Economical"}]}
-SCARCITY_OR_DEALS = {"match": "any", "rules": [
-    {"field": "predictive.persuasion_type", "operator": "eq", "value": "Scarcity"},
-    {"field": "behaviour.discount_interactions", "operator": "gte", "value": 2}]}
-BENELUX_PROMISING = {"match": "all", "rules": [
-    {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]},
-    {"field": "behaviour.orders", "operator": "gte", "value": 1},
-    {"match": "any", "rules": [
-        {"field": "predictive.customer_type", "operator": "in", "value": ["Passionate", "Believer"]},
-        {"field": "predictive.conversion_potential", "operator": "gte", "value": 20}]}]}
+HIGH_POTENTIAL = {
+    "match": "all",
+    "rules": [{"field": "predictive.conversion_potential", "operator": "gte", "value": 50}],
+}
+ECONOMICAL = {
+    "match": "all",
+    "rules": [{"field": "predictive.customer_type", "operator": "eq", "value": "Economical"}],
+}
+SCARCITY_OR_DEALS = {
+    "match": "any",
+    "rules": [
+        {"field": "predictive.persuasion_type", "operator": "eq", "value": "Scarcity"},
+        {"field": "behaviour.discount_interactions", "operator": "gte", "value": 2},
+    ],
+}
+BENELUX_PROMISING = {
+    "match": "all",
+    "rules": [
+        {"field": "attributes.country", "operator": "in", "value": ["NL", "BE"]},
+        {"field": "behaviour.orders", "operator": "gte", "value": 1},
+        {
+            "match": "any",
+            "rules": [
+                {
+                    "field": "predictive.customer_type",
+                    "operator": "in",
+                    "value": ["Passionate", "Believer"],
+                },
+                {"field": "predictive.conversion_potential", "operator": "gte", "value": 20},
+            ],
+        },
+    ],
+}
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     t0 = time.time()
-    s = LocalStack(tmp_path_factory.mktemp("ui") / "data",
-                   demo_profiles=int(os.environ.get("UI_DEMO_PROFILES", "150")))
+    s = LocalStack(
+        tmp_path_factory.mktemp("ui") / "data",
+        demo_profiles=int(os.environ.get("UI_DEMO_PROFILES", "150")),
+    )
     # `make run` rescores every project 5 s after it starts (here: at once); let that first
     # rescore finish so that the page and the API are compared on the same scores
     s.env["LOCAL_FIRST_SCHEDULE_SECONDS"] = "0"
@@ -67,6 +98,7 @@ def stack(tmp_path_factory):
 def browser():
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make browser` installs it"
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -86,8 +118,13 @@ def page(browser, stack):
 
 
 def api(stack, method, path, body=None):
-    r = requests.request(method, f"{stack.api}/projects/demo{path}", json=body, timeout=60,
-                         headers={"x-api-key": stack.key})
+    r = requests.request(
+        method,
+        f"{stack.api}/projects/demo{path}",
+        json=body,
+        timeout=60,
+        headers={"x-api-key": stack.key},
+    )
     assert r.status_code < 300, (method, path, r.status_code, r.text)
     return r.json()
 
@@ -154,13 +191,16 @@ def wait_for_preview(page, rules):
     page.wait_for_function(
         """expected => { const p = document.getElementById('preview');
              return p && p.dataset.state === 'ready' && p.dataset.rules === expected; }""",
-        arg=json.dumps(rules, separators=(",", ":")))
-    return {"count": int(page.get_attribute("#preview-count", "data-count")),
-            "shown": page.inner_text("#preview-count"),
-            "expected_conversions": float(page.get_attribute("#preview-conversions", "data-value")),
-            "expected_value": float(page.get_attribute("#preview-value", "data-value")),
-            "bars": page.locator("[data-testid=histogram-conversion] rect.bar").count()
-            + page.locator("[data-testid=histogram-clv] rect.bar").count()}
+        arg=json.dumps(rules, separators=(",", ":")),
+    )
+    return {
+        "count": int(page.get_attribute("#preview-count", "data-count")),
+        "shown": page.inner_text("#preview-count"),
+        "expected_conversions": float(page.get_attribute("#preview-conversions", "data-value")),
+        "expected_value": float(page.get_attribute("#preview-value", "data-value")),
+        "bars": page.locator("[data-testid=histogram-conversion] rect.bar").count()
+        + page.locator("[data-testid=histogram-clv] rect.bar").count(),
+    }
 
 
 def create_segment(page, stack, name, rules, screenshot=None):
@@ -175,7 +215,8 @@ def create_segment(page, stack, name, rules, screenshot=None):
     assert shown["expected_conversions"] == expected["expected_conversions"]
     assert shown["expected_value"] == expected["expected_value"]
     assert shown["bars"] == len(expected["histograms"]["conversion_potential"]) + len(
-        expected["histograms"]["clv"])
+        expected["histograms"]["clv"]
+    )
     if screenshot:
         shot(page, screenshot)
     page.click("#save-segment")
@@ -189,6 +230,7 @@ def create_segment(page, stack, name, rules, screenshot=None):
 
 # --- the test -------------------------------------------------------------------------------
 
+
 def test_marketer_builds_the_brief_segments_in_a_browser(stack, page):
     started = time.time()
     page.goto(stack.api + "/")
@@ -201,10 +243,11 @@ def test_marketer_builds_the_brief_segments_in_a_browser(stack, page):
     # the four segments of the brief, built by clicking and checked against the API
     segments = {}
     for name, rules, screenshot in [
-            ("High conversion potential", HIGH_POTENTIAL, None),
-            ("Economical customers", ECONOMICAL, None),
-            ("Scarcity-minded or deal seekers", SCARCITY_OR_DEALS, None),
-            ("Promising Benelux buyers", BENELUX_PROMISING, "builder")]:
+        ("High conversion potential", HIGH_POTENTIAL, None),
+        ("Economical customers", ECONOMICAL, None),
+        ("Scarcity-minded or deal seekers", SCARCITY_OR_DEALS, None),
+        ("Promising Benelux buyers", BENELUX_PROMISING, "builder"),
+    ]:
         segments[name] = create_segment(page, stack, name, rules, screenshot)
 
     # the segment list shows them with their sizes
@@ -228,8 +271,19 @@ def test_marketer_builds_the_brief_segments_in_a_browser(stack, page):
     page.wait_for_selector("#preview[data-state=error]")
     assert "low must not be greater than high" in rule.locator(".rule-error").inner_text()
     rule.locator("input.value").nth(1).fill("90")
-    wait_for_preview(page, {"match": "all", "rules": [
-        {"field": "predictive.conversion_potential", "operator": "between", "value": [60, 90]}]})
+    wait_for_preview(
+        page,
+        {
+            "match": "all",
+            "rules": [
+                {
+                    "field": "predictive.conversion_potential",
+                    "operator": "between",
+                    "value": [60, 90],
+                }
+            ],
+        },
+    )
     assert rule.locator(".rule-error").inner_text() == ""
     # save it, then delete it (two clicks: delete, confirm)
     page.fill("#segment-name", "Temporary")
@@ -267,7 +321,8 @@ def test_marketer_builds_the_brief_segments_in_a_browser(stack, page):
     assert page.locator("[data-testid=size-chart] circle").count() == len(stats["history"])
     changes = api(stack, "GET", f"/segments/{benelux_id}/changes?limit=500")["changes"]
     shown = page.locator("#changes-table tbody tr").evaluate_all(
-        "rows => rows.map(r => r.querySelector('a').textContent + ' ' + r.querySelector('.tag').textContent)")
+        "rows => rows.map(r => r.querySelector('a').textContent + ' ' + r.querySelector('.tag').textContent)"
+    )
     assert shown == [f"{c['profile_id']} {c['change']}" for c in changes[::-1][:15]]
     shot(page, "segment")
 
@@ -278,13 +333,17 @@ def test_marketer_builds_the_brief_segments_in_a_browser(stack, page):
     members = api(stack, "GET", f"/segments/{big_id}/members?limit=20")
     assert int(page.get_attribute("#members-count", "data-count")) == members["count"]
     assert page.locator("#members-table tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.profileId)") == [p["profile_id"] for p in members["profiles"]]
+        "rows => rows.map(r => r.dataset.profileId)"
+    ) == [p["profile_id"] for p in members["profiles"]]
     assert members.get("next_cursor"), "the largest segment should have more than one page"
     page.click("#members-next")
     page.wait_for_selector("[data-testid=members][data-state=ready][data-page='2']")
-    second = api(stack, "GET", f"/segments/{big_id}/members?limit=20&cursor={members['next_cursor']}")
+    second = api(
+        stack, "GET", f"/segments/{big_id}/members?limit=20&cursor={members['next_cursor']}"
+    )
     assert page.locator("#members-table tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.profileId)") == [p["profile_id"] for p in second["profiles"]]
+        "rows => rows.map(r => r.dataset.profileId)"
+    ) == [p["profile_id"] for p in second["profiles"]]
     page.click("#members-prev")
     page.wait_for_selector("[data-testid=members][data-state=ready][data-page='1']")
 
@@ -309,10 +368,12 @@ def test_marketer_builds_the_brief_segments_in_a_browser(stack, page):
         time.sleep(0.5)
     page.reload()
     page.wait_for_selector("[data-testid=profile-segments] li a")
-    listed = page.eval_on_selector_all("[data-testid=profile-segments] li a",
-                                       "links => links.map(a => a.textContent)")
-    assert listed == [s["name"] for s in member_of] and big_id in \
-        [s["segment_id"] for s in member_of]
+    listed = page.eval_on_selector_all(
+        "[data-testid=profile-segments] li a", "links => links.map(a => a.textContent)"
+    )
+    assert listed == [s["name"] for s in member_of] and big_id in [
+        s["segment_id"] for s in member_of
+    ]
     shot(page, "profile")
     print(f"browser test ran {time.time() - started:.1f}s after the stack started")
 
@@ -330,21 +391,39 @@ def test_the_page_and_only_its_own_files_are_served_without_a_key():
     from chalice.test import Client
 
     from app import app
+
     pages = sorted(p.name for p in UI_DIR.iterdir() if p.suffix in KINDS)
     assert {"index.html", "app.js", "style.css", "rules.js", "catalogue.js"} <= set(pages)
-    imported = {name for p in UI_DIR.glob("*.js")
-                for name in re.findall(r'from "\./([^"]+)"', p.read_text())}
+    imported = {
+        name
+        for p in UI_DIR.glob("*.js")
+        for name in re.findall(r'from "\./([^"]+)"', p.read_text())
+    }
     assert imported and imported <= set(pages), imported - set(pages)
     with Client(app) as client:
-        for path, kind in [("/", "text/html")] + [(f"/ui/{n}", KINDS[Path(n).suffix]) for n in pages]:
+        for path, kind in [("/", "text/html")] + [
+            (f"/ui/{n}", KINDS[Path(n).suffix]) for n in pages
+        ]:
             r = client.http.get(path)
             assert r.status_code == 200 and r.headers["Content-Type"].startswith(kind), path
             assert r.headers["X-Content-Type-Options"] == "nosniff"
             assert "default-src 'none'" in r.headers["Content-Security-Policy"]
             assert "script-src 'self'" in r.headers["Content-Security-Policy"]
-        for name in ["ui.py", "app.py", "index.htm", "..", "..%2Fapi%2Fui.py", "%2e%2e%2fapp.py",
-                     "..%5Capp.py", "package.json", "..%2Fui%2Fapp.js", "%2Fapp.js", ".js",
-                     "APP.JS", "app.js%00.py"]:
+        for name in [
+            "ui.py",
+            "app.py",
+            "index.htm",
+            "..",
+            "..%2Fapi%2Fui.py",
+            "%2e%2e%2fapp.py",
+            "..%5Capp.py",
+            "package.json",
+            "..%2Fui%2Fapp.js",
+            "%2Fapp.js",
+            ".js",
+            "APP.JS",
+            "app.js%00.py",
+        ]:
             r = client.http.get(f"/ui/{name}")
             assert r.status_code in (403, 404), name  # 403: chalice routes no such path
             assert b"import" not in r.body, name
@@ -359,6 +438,7 @@ def test_the_unit_tests_catalogue_agrees_with_the_servers(client, project):
     and the server uses no value shape the builder does not know (it would show a bare text box
     for it). An operator added with a known shape needs no change here."""
     from chalicelib.rules.fields import Catalogue
+
     fixture = json.loads((ROOT / "tests" / "ui" / "fields.json").read_text())
     r = client.http.get(f"/projects/{project['id']}/fields", headers={"x-api-key": project["key"]})
     body = json.loads(r.body)
@@ -369,6 +449,11 @@ def test_the_unit_tests_catalogue_agrees_with_the_servers(client, project):
     assert all(m in body["matches"] for m in fixture["matches"])
     assert set(fixture["limits"]) == set(body["limits"])
     # the file's attributes as a project whose profiles hold such values gets them
-    fields = {f["path"]: f for f in body["fields"] + Catalogue(
-        {"country": {"string": 1}, "interests": {"list": 1}, "newsletter": {"boolean": 1}}).to_list()}
+    fields = {
+        f["path"]: f
+        for f in body["fields"]
+        + Catalogue(
+            {"country": {"string": 1}, "interests": {"list": 1}, "newsletter": {"boolean": 1}}
+        ).to_list()
+    }
     assert all(fields[f["path"]] == f for f in fixture["fields"])

@@ -1,5 +1,6 @@
 """Work-queue messages are typed: built in one module, read back the same, and a body that is not
 one of them fails its own record, not the batch."""
+
 import json
 from datetime import date
 
@@ -13,8 +14,13 @@ EXAMPLES = [
     messages.RescoreShard("acme", "job-1", 0),
     messages.EvaluateSegment("acme", "seg_1", "rescore"),
     messages.EraseFromSnapshot("acme", "p1"),
-    messages.Deliver("acme", "seg_1", "dst_1", "dlv_1",
-                     [{"profile_id": "p1", "change": "entered", "at": "2026-11-28T10:00:00.000Z"}]),
+    messages.Deliver(
+        "acme",
+        "seg_1",
+        "dst_1",
+        "dlv_1",
+        [{"profile_id": "p1", "change": "entered", "at": "2026-11-28T10:00:00.000Z"}],
+    ),
 ]
 
 
@@ -27,13 +33,27 @@ def test_a_message_reads_back_as_what_was_sent(message):
     assert json.loads(body)["kind"] == message.kind
 
 
-@pytest.mark.parametrize("body", [
-    "not json", "[1, 2]", json.dumps({"kind": "noop"}), json.dumps({"kind": ["rescore_shard"]}),
-    json.dumps({"kind": "rescore_shard", "project_id": "acme"}),
-    json.dumps({"kind": "rescore_shard", "project_id": "a", "job_id": "j", "shard": "x"}),
-    json.dumps({"kind": "deliver", "project_id": "a", "segment_id": "s", "destination_id": "d",
-                "delivery_id": "x", "changes": "not a list"}),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[1, 2]",
+        json.dumps({"kind": "noop"}),
+        json.dumps({"kind": ["rescore_shard"]}),
+        json.dumps({"kind": "rescore_shard", "project_id": "acme"}),
+        json.dumps({"kind": "rescore_shard", "project_id": "a", "job_id": "j", "shard": "x"}),
+        json.dumps(
+            {
+                "kind": "deliver",
+                "project_id": "a",
+                "segment_id": "s",
+                "destination_id": "d",
+                "delivery_id": "x",
+                "changes": "not a list",
+            }
+        ),
+    ],
+)
 def test_a_malformed_body_is_refused_by_name(body):
     with pytest.raises(messages.MalformedMessage):
         messages.parse(body)
@@ -53,9 +73,13 @@ def test_a_malformed_message_fails_its_record_and_the_others_run(aws, monkeypatc
     done = []
     monkeypatch.setattr(triggers.work, "process", lambda item: done.append(item) or {})
     good = messages.EraseFromSnapshot("acme", "p1")
-    records = [SqsRecord("m1", json.dumps({"kind": "noop", "project_id": "acme"})),
-               SqsRecord("m2", "{oops"), SqsRecord("m3", json.dumps(good.to_message()))]
+    records = [
+        SqsRecord("m1", json.dumps({"kind": "noop", "project_id": "acme"})),
+        SqsRecord("m2", "{oops"),
+        SqsRecord("m3", json.dumps(good.to_message())),
+    ]
     # WHEN the worker handles it  THEN only the two bad records are reported failed
     assert triggers.handle_work(records) == {
-        "batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
+        "batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]
+    }
     assert done == [good]

@@ -10,9 +10,11 @@ def _answer(result) -> Response:
     """An export's file (with its name and row counts in the headers), or a JSON document."""
     if not isinstance(result, exports.ExportFile):
         return json_response(result)
-    headers = {"Content-Type": result.content_type,
-               "Content-Disposition": f'attachment; filename="{result.filename}"',
-               "Cache-Control": "no-store"}
+    headers = {
+        "Content-Type": result.content_type,
+        "Content-Disposition": f'attachment; filename="{result.filename}"',
+        "Cache-Control": "no-store",
+    }
     if result.rows is not None:
         headers["X-Export-Rows"] = str(result.rows)
     if result.skipped is not None:
@@ -22,8 +24,15 @@ def _answer(result) -> Response:
 
 @project_route(bp, "/segments/{segment_id}/export", methods=["GET"])
 def export_segment(project_id, segment_id):
-    return _answer(exports.export(project_id, segment_id, query_param(bp, "format"),
-                                  query_param(bp, "customer_match"), query_param(bp, "fields")))
+    return _answer(
+        exports.export(
+            project_id,
+            segment_id,
+            query_param(bp, "format"),
+            query_param(bp, "customer_match"),
+            query_param(bp, "fields"),
+        )
+    )
 
 
 @project_route(bp, "/exports/{export_id}", methods=["GET"])

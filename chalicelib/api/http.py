@@ -1,5 +1,6 @@
 """What every route shares: authentication, strict JSON bodies, and the one place where domain
 errors become HTTP responses."""
+
 from __future__ import annotations
 
 import functools
@@ -18,9 +19,15 @@ from ..validation import parse_json_body
 log = logging.getLogger(__name__)
 
 
-THROTTLING_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException",
-                    "RequestLimitExceeded", "SlowDown", "Throttling", "ServiceUnavailable",
-                    "InternalServerError"}
+THROTTLING_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "Throttling",
+    "ServiceUnavailable",
+    "InternalServerError",
+}
 
 
 def is_throttling(exc: BaseException | None) -> bool:
@@ -29,10 +36,15 @@ def is_throttling(exc: BaseException | None) -> bool:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code") \
-            if isinstance(getattr(exc, "response", None), dict) else None
-        if code in THROTTLING_CODES or getattr(exc, "cause_response_code", None) in \
-                THROTTLING_CODES:
+        code = (
+            getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if isinstance(getattr(exc, "response", None), dict)
+            else None
+        )
+        if (
+            code in THROTTLING_CODES
+            or getattr(exc, "cause_response_code", None) in THROTTLING_CODES
+        ):
             return True
         exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
     return False
@@ -64,8 +76,7 @@ def uniform_errors(request, get_response):
     binary answer, 500 for an uncaught exception) in the shape of every other error."""
     response = get_response(request)
     body = response.body
-    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code",
-                                                                                "Message"}:
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
         if response.status_code >= 500:
             error = {"code": "internal", "message": "internal error"}  # no detail leaks
         else:
@@ -99,11 +110,13 @@ def query_param(blueprint: Blueprint, name: str) -> str | None:
 
 def project_route(blueprint: Blueprint, path: str, **options):
     """A route under /projects/{project_id}: authorised, with domain errors mapped to HTTP."""
+
     def decorator(view):
         @functools.wraps(view)
         def wrapped(project_id: str, **params):
-            request_id = (blueprint.current_request.context or {}).get("requestId") \
-                or uuid.uuid4().hex[:16]
+            request_id = (blueprint.current_request.context or {}).get(
+                "requestId"
+            ) or uuid.uuid4().hex[:16]
             with observability.context(request_id=request_id, project_id=project_id[:64]):
                 response = _answer(view, project_id, params)
             response.headers["X-Request-Id"] = request_id
@@ -118,12 +131,21 @@ def project_route(blueprint: Blueprint, path: str, **options):
             except Exception as exc:  # never leak a stack trace; log it for the operator
                 if is_throttling(exc):  # retried with backoff already: the client tries later
                     log.warning("throttled on %s after retries: %s", path, exc)
-                    return Response(body={"error": {
-                        "code": "unavailable",
-                        "message": "the service is busy; retry in a moment"}}, status_code=503,
-                        headers={"Content-Type": "application/json", "Retry-After": "1"})
+                    return Response(
+                        body={
+                            "error": {
+                                "code": "unavailable",
+                                "message": "the service is busy; retry in a moment",
+                            }
+                        },
+                        status_code=503,
+                        headers={"Content-Type": "application/json", "Retry-After": "1"},
+                    )
                 log.exception("unhandled error on %s", path)
-                return json_response({"error": {"code": "internal",
-                                                "message": "internal error"}}, 500)
+                return json_response(
+                    {"error": {"code": "internal", "message": "internal error"}}, 500
+                )
+
         return blueprint.route("/projects/{project_id}" + path, **options)(wrapped)
+
     return decorator

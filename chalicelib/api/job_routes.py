@@ -11,7 +11,9 @@ bp = Blueprint(__name__)
 @project_route(bp, "/jobs", methods=["GET"])
 def list_jobs(project_id):
     limit = check_limit(query_param(bp, "limit"), default=20, maximum=100)
-    return json_response({"jobs": [job_table.to_document(j) for j in job_table.recent(project_id, limit)]})
+    return json_response(
+        {"jobs": [job_table.to_document(j) for j in job_table.recent(project_id, limit)]}
+    )
 
 
 @project_route(bp, "/jobs/{job_id}", methods=["GET"])

@@ -47,8 +47,7 @@ def delete_segment(project_id, segment_id):
 @project_route(bp, "/segments/{segment_id}/members", methods=["GET"])
 def segment_members(project_id, segment_id):
     limit = check_limit(query_param(bp, "limit"), default=50, maximum=500)
-    return json_response(segments.members(project_id, segment_id, limit,
-                                          query_param(bp, "cursor")))
+    return json_response(segments.members(project_id, segment_id, limit, query_param(bp, "cursor")))
 
 
 @project_route(bp, "/segments/{segment_id}/count", methods=["GET"])
@@ -59,8 +58,11 @@ def segment_count(project_id, segment_id):
 @project_route(bp, "/segments/{segment_id}/changes", methods=["GET"])
 def segment_changes(project_id, segment_id):
     limit = check_limit(query_param(bp, "limit"), default=100, maximum=500)
-    return json_response(memberships.changes(project_id, segment_id, query_param(bp, "since"),
-                                             limit, query_param(bp, "cursor")))
+    return json_response(
+        memberships.changes(
+            project_id, segment_id, query_param(bp, "since"), limit, query_param(bp, "cursor")
+        )
+    )
 
 
 @project_route(bp, "/segments/{segment_id}/stats", methods=["GET"])

@@ -1,4 +1,5 @@
 """Event handlers: the scheduled rescoring, the profiles-stream trigger, the work-queue worker."""
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 RESCORE_RATE_HOURS = int(os.environ.get("RESCORE_RATE_HOURS", "24"))
 PROFILES_STREAM_ARN = os.environ.get(
     "PROFILES_STREAM_ARN",
-    "arn:aws:dynamodb:us-east-1:123456789012:table/segments-dev-profiles/stream/local")
+    "arn:aws:dynamodb:us-east-1:123456789012:table/segments-dev-profiles/stream/local",
+)
 WORK_QUEUE = os.environ.get("WORK_QUEUE", "segments-dev-work")
 
 
@@ -51,8 +53,9 @@ def handle_work(records) -> dict:
         message_id = record.to_dict().get("messageId")
         try:
             item = work.parse(record.body)
-            with observability.context(job_id=getattr(item, "job_id", None) or message_id,
-                                       project_id=item.project_id):
+            with observability.context(
+                job_id=getattr(item, "job_id", None) or message_id, project_id=item.project_id
+            ):
                 result = work.process(item)
                 log.info("work %s done: %s", type(item).__name__, result)
         except work.MalformedMessage as exc:  # redelivered, then dead-lettered, for a look

@@ -2,6 +2,7 @@
 with the Lambda). No key needed: they hold no data; the page asks for a project and key and calls
 the API with them. Served: the .html, .js and .css files directly in that folder, by name; anything
 else (another extension, a subfolder, a path with a separator or `..`) is a 404."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ CONTENT_TYPES = {
 # The page loads only its own scripts and stylesheet and talks only to this origin.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
-                               "form-action 'none'; frame-ancestors 'none'",
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
@@ -31,8 +32,11 @@ bp = Blueprint(__name__)
 def served_assets() -> dict[str, str]:
     """File name -> content type of every file served. The name is matched against this listing,
     never joined to a path as given, so nothing outside the folder can be named."""
-    return {p.name: CONTENT_TYPES[p.suffix] for p in UI_DIR.iterdir()
-            if p.is_file() and p.suffix in CONTENT_TYPES}
+    return {
+        p.name: CONTENT_TYPES[p.suffix]
+        for p in UI_DIR.iterdir()
+        if p.is_file() and p.suffix in CONTENT_TYPES
+    }
 
 
 def asset_text(name: str) -> str:
@@ -41,8 +45,11 @@ def asset_text(name: str) -> str:
 
 
 def _asset(name: str, content_type: str) -> Response:
-    return Response(body=asset_text(name), status_code=200,
-                    headers={"Content-Type": content_type, **SECURITY_HEADERS})
+    return Response(
+        body=asset_text(name),
+        status_code=200,
+        headers={"Content-Type": content_type, **SECURITY_HEADERS},
+    )
 
 
 @bp.route("/", methods=["GET"])
@@ -54,7 +61,11 @@ def index():
 def ui_asset(asset):
     content_type = served_assets().get(asset)
     if content_type is None:
-        return Response(body=json.dumps({"error": {"code": "not_found",
-                                                   "message": "no such file", "path": "/asset"}}),
-                        status_code=404, headers={"Content-Type": "application/json"})
+        return Response(
+            body=json.dumps(
+                {"error": {"code": "not_found", "message": "no such file", "path": "/asset"}}
+            ),
+            status_code=404,
+            headers={"Content-Type": "application/json"},
+        )
     return _asset(asset, content_type)

@@ -3,6 +3,7 @@
 the change log when they can answer exactly, else from a walk of the profile table.
 
 `builder` makes the snapshots the first backend reads."""
+
 from __future__ import annotations
 
 from .base import Audience
@@ -17,5 +18,14 @@ def audience_of(project_id: str, root) -> Audience:
     return SnapshotAudience.open(project_id, root) or TableWalkAudience(project_id, root)
 
 
-__all__ = ["Audience", "catalogue", "CLV_BINS", "CONVERSION_BINS", "MAX_OVERLAY", "SegmentWorth",
-           "SnapshotAudience", "TableWalkAudience", "audience_of"]
+__all__ = [
+    "Audience",
+    "catalogue",
+    "CLV_BINS",
+    "CONVERSION_BINS",
+    "MAX_OVERLAY",
+    "SegmentWorth",
+    "SnapshotAudience",
+    "TableWalkAudience",
+    "audience_of",
+]

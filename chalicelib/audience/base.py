@@ -1,4 +1,5 @@
 """The one question every segment answer asks: who matches a rule tree now."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

@@ -1,5 +1,6 @@
 """Columnar snapshots of a project's profiles, built from their documents: during a rescore
 (shard by shard, merged at the end) or on demand. The snapshot audience reads them."""
+
 from __future__ import annotations
 
 import time
@@ -20,8 +21,9 @@ class SnapshotBuilder:
     def __init__(self, project_id: str, taken_at: str | None = None, fields=None):
         self.project_id = project_id
         self.taken_at = taken_at or change_log.stamp()
-        self.fields = [(f.path, f.type) for f in catalogue(project_id)] \
-            if fields is None else fields
+        self.fields = (
+            [(f.path, f.type) for f in catalogue(project_id)] if fields is None else fields
+        )
         self.ids: list[str] = []
         self.values = {path: (ftype, []) for path, ftype in self.fields}
 
@@ -36,17 +38,21 @@ class SnapshotBuilder:
         fields = {}
         for path, (ftype, raw) in self.values.items():
             absent = [i for i, v in enumerate(raw) if v is ABSENT]
-            fields[path] = {"type": ftype, "absent": absent,
-                            "values": [None if v is ABSENT else v for v in raw]}
+            fields[path] = {
+                "type": ftype,
+                "absent": absent,
+                "values": [None if v is ABSENT else v for v in raw],
+            }
         return {"ids": self.ids, "fields": fields, "totals": totals}
 
     @classmethod
     def from_parts(cls, project_id: str, taken_at: str, parts: list[dict]) -> "SnapshotBuilder":
-        kinds = {tuple(sorted((p, f["type"]) for p, f in part["fields"].items()))
-                 for part in parts}
+        kinds = {tuple(sorted((p, f["type"]) for p, f in part["fields"].items())) for part in parts}
         if len(kinds) > 1:
-            raise ValueError("the field catalogue changed while the shards were rescored; the "
-                             "next rescore takes the snapshot")
+            raise ValueError(
+                "the field catalogue changed while the shards were rescored; the "
+                "next rescore takes the snapshot"
+            )
         fields = list(kinds.pop()) if kinds else []
         builder = cls(project_id, taken_at, fields)
         for part in parts:
@@ -80,5 +86,8 @@ def snapshot_project(project_id: str) -> dict:
             builder.add(batch)
             batch = []
     builder.add(batch)
-    return {"profiles": len(builder.ids), "bytes_per_profile": builder.save(),
-            "seconds": round(time.time() - started, 2)}
+    return {
+        "profiles": len(builder.ids),
+        "bytes_per_profile": builder.save(),
+        "seconds": round(time.time() - started, 2),
+    }

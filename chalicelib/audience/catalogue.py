@@ -1,4 +1,5 @@
 """A project's field catalogue: the built-in fields and the attributes it has stored."""
+
 from __future__ import annotations
 
 from ..rules import Catalogue

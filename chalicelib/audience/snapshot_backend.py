@@ -1,6 +1,7 @@
 """The audience found in the project's columnar snapshot, corrected by the change log: the
 snapshot's mask less the profiles changed since it was taken, plus those of them that match
 today (their documents come from the change log or, where it does not tell, from the table)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,7 +57,7 @@ class SnapshotAudience(Audience):
         found = []
         window = max(4 * limit, 1024)
         while start < len(ids) and len(found) <= limit:
-            hits = np.flatnonzero(self.mask[start:start + window]) + start
+            hits = np.flatnonzero(self.mask[start : start + window]) + start
             found.extend(ids[hits[: limit + 1 - len(found)]])
             start += window
         extra = [pid for pid in self.extra if after is None or pid > after]
@@ -69,9 +70,11 @@ class SnapshotAudience(Audience):
     def worth(self) -> SegmentWorth:
         worth = SegmentWorth()
         s = self.snapshot
-        worth.add_columns(s.decoded("predictive.conversion_potential")[self.mask],
-                          s.decoded("predictive.clv")[self.mask],
-                          s.decoded("predictive.clv_predicted")[self.mask])
+        worth.add_columns(
+            s.decoded("predictive.conversion_potential")[self.mask],
+            s.decoded("predictive.clv")[self.mask],
+            s.decoded("predictive.clv_predicted")[self.mask],
+        )
         for document in self.extra.values():
             worth.add(document["predictive"])
         return worth

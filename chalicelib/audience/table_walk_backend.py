@@ -1,5 +1,6 @@
 """The audience found by reading every profile of the project: the answer before the first
 snapshot, or when the change log since it is too long to overlay."""
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -30,7 +31,7 @@ class TableWalkAudience(Audience):
 
     def page(self, after: str | None, limit: int) -> tuple[list[str], bool]:
         start = bisect_right(self._ids, after) if after is not None else 0
-        chunk = self._ids[start:start + limit + 1]
+        chunk = self._ids[start : start + limit + 1]
         return chunk[:limit], len(chunk) > limit
 
     def ids(self) -> list[str]:

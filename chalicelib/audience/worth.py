@@ -1,4 +1,5 @@
 """What a segment is worth: running sums and histograms of its members' predictive fields. Pure."""
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -46,11 +47,21 @@ class SegmentWorth:
 
     def to_dict(self) -> dict:
         def histogram(edges, counts):
-            return [{"from": edges[i], "to": None if edges[i + 1] == float("inf")
-                     else round(edges[i + 1]), "count": c} for i, c in enumerate(counts)]
-        return {"scored": self.scored,
-                "expected_conversions": round(self.expected_conversions, 2),
-                "expected_value": round(self.expected_value, 2),
-                "histograms": {"conversion_potential": histogram(CONVERSION_BINS,
-                                                                 self.conversion_counts),
-                               "clv": histogram(CLV_BINS, self.clv_counts)}}
+            return [
+                {
+                    "from": edges[i],
+                    "to": None if edges[i + 1] == float("inf") else round(edges[i + 1]),
+                    "count": c,
+                }
+                for i, c in enumerate(counts)
+            ]
+
+        return {
+            "scored": self.scored,
+            "expected_conversions": round(self.expected_conversions, 2),
+            "expected_value": round(self.expected_value, 2),
+            "histograms": {
+                "conversion_potential": histogram(CONVERSION_BINS, self.conversion_counts),
+                "clv": histogram(CLV_BINS, self.clv_counts),
+            },
+        }

@@ -1,4 +1,5 @@
 """Settings from the environment, read lazily (on first use, not at import) and cached."""
+
 from __future__ import annotations
 
 import os

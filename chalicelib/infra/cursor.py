@@ -1,5 +1,6 @@
 """Opaque page cursors, signed and bound to their project and query: a forged, altered or foreign
 cursor is refused (400), never read as another position or another tenant's data."""
+
 from __future__ import annotations
 
 import base64
@@ -42,5 +43,6 @@ def decode(cursor: str | None, scope: str, secret: str) -> list | None:
             raise ValueError
         return position
     except (ValueError, UnicodeError, TypeError):
-        raise ValidationError("cursor is invalid, or belongs to another query", "/cursor",
-                              "invalid_cursor") from None
+        raise ValidationError(
+            "cursor is invalid, or belongs to another query", "/cursor", "invalid_cursor"
+        ) from None

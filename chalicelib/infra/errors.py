@@ -1,4 +1,5 @@
 """Domain errors. Raised anywhere in chalicelib, mapped to HTTP once, in chalicelib.api.http."""
+
 from __future__ import annotations
 
 

@@ -7,6 +7,7 @@
   no PutMetricData call, no extra latency. Namespace PredictiveSegments. Printed in Lambda, or
   with EMIT_METRICS=1.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -34,10 +35,14 @@ def context(**fields):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-                + f".{int(record.msecs):03d}Z",
-                "level": record.levelname, "logger": record.name,
-                "message": record.getMessage(), **_context.get({})}
+        line = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **_context.get({}),
+        }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
@@ -45,8 +50,11 @@ class JsonFormatter(logging.Formatter):
 
 def configure(force: bool = False) -> bool:
     """JSON logs on every handler of the root logger (Lambda's included). Idempotent."""
-    if not (force or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-            or os.environ.get("LOG_FORMAT") == "json"):
+    if not (
+        force
+        or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        or os.environ.get("LOG_FORMAT") == "json"
+    ):
         return False
     root = logging.getLogger()
     if not root.handlers:
@@ -59,11 +67,23 @@ def configure(force: bool = False) -> bool:
 
 def emit_metrics(metrics: dict[str, tuple[float, str]], stream=None, **dimensions) -> dict:
     """One embedded-metric-format line: {name: (value, unit)} under the given dimensions."""
-    document = {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{
-        "Namespace": NAMESPACE, "Dimensions": [sorted(dimensions)],
-        "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()]}]},
+    document = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [sorted(dimensions)],
+                    "Metrics": [
+                        {"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()
+                    ],
+                }
+            ],
+        },
         **{k: str(v) for k, v in dimensions.items()},
-        **{name: value for name, (value, _) in metrics.items()}, **_context.get({})}
+        **{name: value for name, (value, _) in metrics.items()},
+        **_context.get({}),
+    }
     # in Lambda a stdout line is a log event, which CloudWatch reads metrics from; elsewhere (the
     # CLI prints its results as JSON on stdout) only when asked
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("EMIT_METRICS") == "1":
@@ -73,10 +93,15 @@ def emit_metrics(metrics: dict[str, tuple[float, str]], stream=None, **dimension
 
 def job_metrics(kind: str, status: str, summary: dict) -> dict:
     """What a finished job reports: its duration, and its counts."""
-    metrics = {"JobDuration": (float(summary.get("duration_seconds", 0)), "Seconds"),
-               "JobSucceeded": (1.0 if status in ("succeeded", "promoted") else 0.0, "Count")}
-    for key, name in (("profiles_read", "ProfilesRead"), ("written", "ScoresWritten"),
-                      ("changed", "ScoresChanged")):
+    metrics = {
+        "JobDuration": (float(summary.get("duration_seconds", 0)), "Seconds"),
+        "JobSucceeded": (1.0 if status in ("succeeded", "promoted") else 0.0, "Count"),
+    }
+    for key, name in (
+        ("profiles_read", "ProfilesRead"),
+        ("written", "ScoresWritten"),
+        ("changed", "ScoresChanged"),
+    ):
         if key in summary:
             metrics[name] = (float(summary[key]), "Count")
     return emit_metrics(metrics, kind=kind)

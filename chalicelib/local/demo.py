@@ -1,4 +1,5 @@
 """The demo project `make run` seeds: generated visitors (chalicelib.synthetic) with their events."""
+
 from __future__ import annotations
 
 import sys
@@ -45,4 +46,6 @@ def seed(project_id: str, n: int = DEMO_PROFILES, seed: int = 7, out=sys.stdout)
         if profiles % 500 == 0 or profiles == n:
             print(f"  seeded {profiles}/{n} profiles, {events} events", file=out, flush=True)
 
-    return bulk_import.import_profiles(project_id, items(), merge_attributes, apply_events, progress)
+    return bulk_import.import_profiles(
+        project_id, items(), merge_attributes, apply_events, progress
+    )

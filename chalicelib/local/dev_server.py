@@ -4,6 +4,7 @@ errors (a malformed request line, a bad Content-Length) a 4xx, all as
 `{"error": {"code", "message"}}` JSON. chalice's server answers an unknown route with API
 Gateway's 403 `{"message": "Missing Authentication Token"}` and a method it has no `do_*` for
 (TRACE, CONNECT, ...) with the standard library's 501 HTML page."""
+
 from __future__ import annotations
 
 import functools
@@ -15,7 +16,6 @@ from chalice.local import ChaliceRequestHandler, ForbiddenError
 
 
 class UniformErrorsHandler(ChaliceRequestHandler):
-
     def __getattr__(self, name: str):
         # BaseHTTPRequestHandler looks up do_<METHOD>: every method goes to the app
         if name.startswith("do_"):
@@ -46,8 +46,9 @@ class UniformErrorsHandler(ChaliceRequestHandler):
             name = HTTPStatus(code).phrase
         except ValueError:
             name = "error"
-        self._send_error_json(code, name.lower().replace(" ", "_").replace("-", "_"),
-                              message or name)
+        self._send_error_json(
+            code, name.lower().replace(" ", "_").replace("-", "_"), message or name
+        )
 
     def _send_error_json(self, code: int, error_code: str, message: str) -> None:
         body = json.dumps({"error": {"code": error_code, "message": message}}).encode()
@@ -63,6 +64,7 @@ def create_local_server(factory, host: str, port: int, stage: str):
     """chalice.cli.create_local_server, with the handler above."""
     server = chalice_local_server(factory, host, port, stage)
     plain = server.server.RequestHandlerClass  # functools.partial(ChaliceRequestHandler, ...)
-    server.server.RequestHandlerClass = functools.partial(UniformErrorsHandler, *plain.args,
-                                                          **plain.keywords)
+    server.server.RequestHandlerClass = functools.partial(
+        UniformErrorsHandler, *plain.args, **plain.keywords
+    )
     return server

@@ -12,6 +12,7 @@ framed with its length and CRC-32, so one cut short by a kill is recognised and 
 hold states, not requests: replaying a record twice, or over a save that already has it, changes
 nothing, and replay needs no condition or update expression to come out as it did.
 """
+
 from __future__ import annotations
 
 import base64
@@ -71,7 +72,7 @@ class Journal:
         payload = json.dumps(record, separators=(",", ":")).encode()
         data = memoryview(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
         while data:
-            data = data[os.write(self._fd, data):]
+            data = data[os.write(self._fd, data) :]
         self.records += 1
 
     def rotate(self) -> tuple[int, int]:
@@ -113,17 +114,22 @@ def activate(journal: Journal | None) -> None:
 
 # -- recording ------------------------------------------------------------------------------
 
+
 def _touch_item(backend, table_name, key_attrs) -> None:
     journal = _active
-    if journal is None or not isinstance(table_name, str) or not table_name.startswith(
-            journal.prefix):
+    if (
+        journal is None
+        or not isinstance(table_name, str)
+        or not table_name.startswith(journal.prefix)
+    ):
         return
     table = backend.tables.get(table_name)
     if table is None or not isinstance(key_attrs, dict):
         return
     try:
-        key = {name: key_attrs[name] for name in (table.hash_key_attr, table.range_key_attr)
-               if name}
+        key = {
+            name: key_attrs[name] for name in (table.hash_key_attr, table.range_key_attr) if name
+        }
     except KeyError:  # moto refuses the call itself
         return
     _touched.setdefault(("d", table_name, json.dumps(key, sort_keys=True)), (backend, key))
@@ -143,13 +149,13 @@ def _wrap(cls, name: str, touch, key_argument: str) -> None:
     @functools.wraps(original)
     def recorded(self, *args, **kwargs):
         try:
-            container = args[0] if args else kwargs.get(
-                "table_name", kwargs.get("bucket_name"))
+            container = args[0] if args else kwargs.get("table_name", kwargs.get("bucket_name"))
             key = args[1] if len(args) > 1 else kwargs.get(key_argument)
             touch(self, container, key)
         except Exception:  # recording must never change how moto answers
             log.exception("could not record a change for the journal")
         return original(self, *args, **kwargs)
+
     recorded._journaled = True
     setattr(cls, name, recorded)
 
@@ -157,6 +163,7 @@ def _wrap(cls, name: str, touch, key_argument: str) -> None:
 def _install_hooks() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.s3.models import S3Backend
+
     # BatchWriteItem and TransactWriteItems (and moto_lock's rollback) go through these three
     _wrap(DynamoDBBackend, "put_item", _touch_item, "item_attrs")
     _wrap(DynamoDBBackend, "update_item", _touch_item, "key")
@@ -169,6 +176,7 @@ def _install_hooks() -> None:
 
 def _object_state(obj) -> dict | None:
     from moto.s3.models import FakeKey
+
     if not isinstance(obj, FakeKey):
         return None
     return {"body": base64.b64encode(obj.value).decode(), "meta": dict(obj.metadata)}
@@ -203,6 +211,7 @@ def write_pending() -> None:
 
 # -- replay ---------------------------------------------------------------------------------
 
+
 def read_records(path: Path) -> list[dict]:
     """The complete records of one file. A record cut short (a kill mid-write) or damaged ends
     the file: it is truncated there, so records appended later are not hidden behind it."""
@@ -210,7 +219,7 @@ def read_records(path: Path) -> list[dict]:
     records, pos = [], 0
     while pos + HEADER.size <= len(data):
         length, crc = HEADER.unpack_from(data, pos)
-        payload = data[pos + HEADER.size:pos + HEADER.size + length]
+        payload = data[pos + HEADER.size : pos + HEADER.size + length]
         if len(payload) < length or zlib.crc32(payload) != crc:
             break
         try:
@@ -219,8 +228,11 @@ def read_records(path: Path) -> list[dict]:
             break
         pos += HEADER.size + length
     if pos < len(data):
-        log.warning("%s: dropped %d bytes after its last complete record (a write cut short)",
-                    path.name, len(data) - pos)
+        log.warning(
+            "%s: dropped %d bytes after its last complete record (a write cut short)",
+            path.name,
+            len(data) - pos,
+        )
         os.truncate(path, pos)
     return records
 
@@ -228,6 +240,7 @@ def read_records(path: Path) -> list[dict]:
 def apply(record: dict, dynamodb, s3) -> int:
     """Put back what one record says, straight into moto's backends. Returns the entries applied."""
     from moto.dynamodb.models.dynamo_type import DynamoType
+
     applied = 0
     for table_name, key, item in record.get("d", []):
         table = dynamodb.tables.get(table_name)
@@ -237,8 +250,9 @@ def apply(record: dict, dynamodb, s3) -> int:
             table.put_item(item, overwrite=True)
         else:
             range_key = key.get(table.range_key_attr) if table.range_key_attr else None
-            table.delete_item(DynamoType(key[table.hash_key_attr]),
-                              DynamoType(range_key) if range_key else None)
+            table.delete_item(
+                DynamoType(key[table.hash_key_attr]), DynamoType(range_key) if range_key else None
+            )
         applied += 1
     for bucket, key, state in record.get("s", []):
         if bucket not in s3.buckets:
@@ -246,8 +260,7 @@ def apply(record: dict, dynamodb, s3) -> int:
         if state is None:
             s3.delete_object(bucket, key)
         else:
-            s3.put_object(bucket, key, base64.b64decode(state["body"])).set_metadata(
-                state["meta"])
+            s3.put_object(bucket, key, base64.b64decode(state["body"])).set_metadata(state["meta"])
         applied += 1
     return applied
 

@@ -11,6 +11,7 @@ roll back on failure: a profile write with its events copied the whole events ta
 times, so each write took seconds once a few thousand profiles were stored. `fast_transactions`
 backs up only the items the transaction touches, and restores them if it fails.
 """
+
 from __future__ import annotations
 
 import functools
@@ -60,6 +61,7 @@ def serialize_moto_calls() -> None:
         @functools.wraps(original)
         def locked(self, *args, __original=original, **kwargs):
             return _call_locked(__original, self, *args, **kwargs)
+
         cls.__call__ = locked
     _done = True
 
@@ -70,6 +72,7 @@ class _NoTableCopies:
 
     def __init__(self, table_class):
         import copy
+
         self._copy, self._table = copy, table_class
 
     def deepcopy(self, value, memo=None):
@@ -85,6 +88,7 @@ def fast_transactions() -> None:
     import moto.dynamodb.models as backend_module
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+
     if getattr(DynamoDBBackend.transact_write_items, "_fast", False):
         return
     original = DynamoDBBackend.transact_write_items
@@ -97,8 +101,11 @@ def fast_transactions() -> None:
             try:
                 _, op = next(iter(item.items()))
                 table = self.tables[op["TableName"]]
-                key = op.get("Key") or {name: op["Item"][name] for name in
-                                        (table.hash_key_attr, table.range_key_attr) if name}
+                key = op.get("Key") or {
+                    name: op["Item"][name]
+                    for name in (table.hash_key_attr, table.range_key_attr)
+                    if name
+                }
                 current = self.get_item(op["TableName"], key)
             except Exception:  # a malformed item: moto's own checks report it
                 continue
@@ -113,5 +120,6 @@ def fast_transactions() -> None:
                 else:
                     self.put_item(table_name, before.to_json()["Attributes"])
             raise
+
     transact_write_items._fast = True
     DynamoDBBackend.transact_write_items = transact_write_items

@@ -8,6 +8,7 @@ code that Lambda runs.
   as failed comes back after the queue's visibility timeout, and after five deliveries it goes to
   the dead-letter queue, as on AWS.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,6 +33,7 @@ def _context(name: str) -> LambdaContext:
 
 def _rate_seconds(config: ScheduledEventConfig) -> float:
     from chalice import Rate
+
     expr = config.schedule_expression
     if isinstance(expr, Rate):
         unit = {"MINUTES": 60, "HOURS": 3600, "DAYS": 86400}[expr.unit.upper()]
@@ -40,10 +42,17 @@ def _rate_seconds(config: ScheduledEventConfig) -> float:
 
 
 def cloudwatch_event() -> dict:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-            "source": "aws.events", "account": "123456789012",
-            "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": "us-east-1", "resources": [], "detail": {}}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
 
 
 def schedule_runner(app, config: ScheduledEventConfig, stop: threading.Event):
@@ -56,6 +65,7 @@ def schedule_runner(app, config: ScheduledEventConfig, stop: threading.Event):
             except Exception:
                 log.exception("scheduled handler %s failed", config.name)
             wait = _rate_seconds(config)
+
     return run
 
 
@@ -80,15 +90,17 @@ def stream_runner(app, config: DynamoDBEventConfig, table_name: str, stop: threa
         streams = boto3.client("dynamodbstreams")
         arn = ddb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-        iterators = [streams.get_shard_iterator(
-            StreamArn=arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            for s in shards]
+        iterators = [
+            streams.get_shard_iterator(
+                StreamArn=arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            for s in shards
+        ]
         while not stop.is_set():
             busy = False
             try:
                 for i, iterator in enumerate(iterators):
-                    response = streams.get_records(ShardIterator=iterator,
-                                                   Limit=config.batch_size)
+                    response = streams.get_records(ShardIterator=iterator, Limit=config.batch_size)
                     iterators[i] = response.get("NextShardIterator", iterator)
                     if response["Records"]:
                         busy = True
@@ -98,6 +110,7 @@ def stream_runner(app, config: DynamoDBEventConfig, table_name: str, stop: threa
                 stop.wait(1)
             if not busy:
                 stop.wait(POLL_SECONDS)
+
     return run
 
 
@@ -107,33 +120,50 @@ def _deliver(app, config, event) -> None:
             result = app.handler_map[config.name](event, _context(config.name)) or {}
         except Exception:
             log.exception("stream handler %s failed", config.name)
-            result = {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]}
-                                            for r in event["Records"]]}
+            result = {
+                "batchItemFailures": [
+                    {"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in event["Records"]
+                ]
+            }
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         if not failed:
             return
-        event = {"Records": [r for r in event["Records"]
-                             if r["dynamodb"]["SequenceNumber"] in failed]}
+        event = {
+            "Records": [r for r in event["Records"] if r["dynamodb"]["SequenceNumber"] in failed]
+        }
         time.sleep(0.5)
     log.error("%d stream records failed twice; dropped locally", len(event["Records"]))
 
 
 def sqs_event(messages: list[dict], queue_arn: str) -> dict:
     """Messages from ReceiveMessage as Lambda delivers them."""
-    return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
-                         "body": m["Body"], "attributes": m.get("Attributes", {}),
-                         "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
-                         "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
-                         "awsRegion": "us-east-1"} for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
 
 
 def deliver_queue_once(app, name: str, batch_size: int) -> int:
     """Receive one batch from the work queue, run the handler on it, delete what succeeded.
     Returns how many messages were received (tests drain the queue with it)."""
     from ..storage import work_queue
+
     sqs, url = work_queue.sqs_client(), work_queue.queue_url()
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(batch_size, 10),
-                                   AttributeNames=["All"]).get("Messages", [])
+    messages = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=min(batch_size, 10), AttributeNames=["All"]
+    ).get("Messages", [])
     if not messages:
         return 0
     arn = "arn:aws:sqs:us-east-1:123456789012:" + url.rsplit("/", 1)[-1]
@@ -145,9 +175,13 @@ def deliver_queue_once(app, name: str, batch_size: int) -> int:
         failed = {m["MessageId"] for m in messages}
     done = [m for m in messages if m["MessageId"] not in failed]
     for start in range(0, len(done), 10):
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-            for i, m in enumerate(done[start:start + 10])])
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(done[start : start + 10])
+            ],
+        )
     return len(messages)
 
 
@@ -160,6 +194,7 @@ def queue_runner(app, config: SQSEventConfig, stop: threading.Event):
             except Exception:
                 log.exception("polling the work queue failed")
                 stop.wait(5)
+
     return run
 
 
@@ -168,13 +203,18 @@ def runners(stop: threading.Event) -> list:
     from app import app
 
     from ..storage.tables import ProfileModel
+
     out = []
     for source in app.event_sources:
         if isinstance(source, ScheduledEventConfig):
             out.append((f"schedule:{source.name}", schedule_runner(app, source, stop)))
         elif isinstance(source, DynamoDBEventConfig):
-            out.append((f"stream:{source.name}", stream_runner(app, source,
-                                                               ProfileModel.Meta.table_name, stop)))
+            out.append(
+                (
+                    f"stream:{source.name}",
+                    stream_runner(app, source, ProfileModel.Meta.table_name, stop),
+                )
+            )
         elif isinstance(source, SQSEventConfig):
             out.append((f"queue:{source.name}", queue_runner(app, source, stop)))
     return out

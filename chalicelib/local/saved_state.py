@@ -9,6 +9,7 @@ previous one if the save is unreadable (it is moved aside, never overwritten, an
 so), then replays the journal files written after it. A crash therefore loses no write moto
 acknowledged (see journal.py for what a power loss can take).
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,12 +34,12 @@ FORMAT = 2  # 1: no journal, objects as bare base64 bodies
 def _backends(region: str):
     from moto.dynamodb.models import dynamodb_backends
     from moto.s3.models import s3_backends
+
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][region], s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
 
 
 class LocalStore:
-    def __init__(self, paths: dict[str, Path], region: str, table_prefix: str,
-                 bucket: str | None):
+    def __init__(self, paths: dict[str, Path], region: str, table_prefix: str, bucket: str | None):
         self.path = paths["store"]
         self.previous = self.path.with_name(self.path.name + ".prev")
         self.dir = self.path.parent
@@ -62,14 +63,21 @@ class LocalStore:
             self._kept_from = int(data.get("journal_from", 0))
         records, entries = journal.replay(self.dir, self._kept_from, dynamodb, s3)
         if records:
-            log.info("replayed %d journal records (%d items and objects) written after the save",
-                     records, entries)
+            log.info(
+                "replayed %d journal records (%d items and objects) written after the save",
+                records,
+                entries,
+            )
         for table in dynamodb.tables.values():
             if table.stream_shard is not None:
                 table.stream_shard.items = []  # restored items are not new changes
         existing = journal.files(self.dir)
-        self.journal = journal.Journal(self.dir, self.prefix, self.bucket,
-                                       max([self._kept_from] + [n for n, _ in existing]) + 1)
+        self.journal = journal.Journal(
+            self.dir,
+            self.prefix,
+            self.bucket,
+            max([self._kept_from] + [n for n, _ in existing]) + 1,
+        )
         journal.activate(self.journal)
         self.last_save = time.time()
         return count + entries
@@ -89,8 +97,13 @@ class LocalStore:
             except Exception as exc:  # noqa: BLE001 - any damage: fall back to the previous save
                 aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}")
                 os.replace(path, aside)
-                log.error("%s is unreadable (%s: %s); moved it to %s and loading the previous "
-                          "save", path, type(exc).__name__, exc, aside.name)
+                log.error(
+                    "%s is unreadable (%s: %s); moved it to %s and loading the previous save",
+                    path,
+                    type(exc).__name__,
+                    exc,
+                    aside.name,
+                )
                 continue
             if path == self.previous:
                 log.warning("loaded the previous save %s", path)
@@ -123,9 +136,11 @@ class LocalStore:
             old_fd = None
             with moto_lock.held():  # no call changes anything until the copy is complete
                 paused = time.perf_counter()
-                tables = {name: [item.to_json()["Attributes"] for item in _items(table)]
-                          for name, table in list(dynamodb.tables.items())
-                          if name.startswith(self.prefix)}
+                tables = {
+                    name: [item.to_json()["Attributes"] for item in _items(table)]
+                    for name, table in list(dynamodb.tables.items())
+                    if name.startswith(self.prefix)
+                }
                 objects = _objects(s3, self.bucket)
                 journal_from = 0
                 if self.journal is not None:
@@ -134,8 +149,15 @@ class LocalStore:
             if old_fd is not None:
                 os.fsync(old_fd)  # what the save leaves to the journal must outlive a power loss
                 os.close(old_fd)
-            self._write({"format": FORMAT, "journal_from": journal_from, "tables": tables,
-                         "bucket": self.bucket, "objects": objects})
+            self._write(
+                {
+                    "format": FORMAT,
+                    "journal_from": journal_from,
+                    "tables": tables,
+                    "bucket": self.bucket,
+                    "objects": objects,
+                }
+            )
             if self.journal is not None:
                 self.journal.drop_before(self._kept_from)
             self._kept_from = journal_from
@@ -183,11 +205,15 @@ def _items(table) -> list:
 
 def _objects(s3, bucket: str | None) -> dict[str, dict]:
     from moto.s3.models import FakeKey
+
     found = s3.buckets.get(bucket) if bucket else None
     if found is None:
         return {}
-    return {key: {"body": base64.b64encode(obj.value).decode(), "meta": dict(obj.metadata)}
-            for key, obj in found.keys.items() if isinstance(obj, FakeKey)}
+    return {
+        key: {"body": base64.b64encode(obj.value).decode(), "meta": dict(obj.metadata)}
+        for key, obj in found.keys.items()
+        if isinstance(obj, FakeKey)
+    }
 
 
 def read(path: Path) -> dict:

@@ -1,6 +1,7 @@
 """Where the CLI finds the local store: the running `make run` stack, or, when none runs, an
 in-process moto loaded from the data folder, journaled as it writes, and saved back when the
 command ends (saved_state.py)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,24 +23,35 @@ MODEL_BUCKET = "local-models"
 def paths(data_dir: Path = None) -> dict[str, Path]:
     d = Path(data_dir or DATA_DIR)
     d.mkdir(parents=True, exist_ok=True)
-    return {"dir": d, "lock": d / "stack.lock", "stack": d / "stack.json",
-            "store": d / "dynamodb.json.gz", "secret": d / "cursor-secret",
-            "dev_key": d / "dev-api-key"}
+    return {
+        "dir": d,
+        "lock": d / "stack.lock",
+        "stack": d / "stack.json",
+        "store": d / "dynamodb.json.gz",
+        "secret": d / "cursor-secret",
+        "dev_key": d / "dev-api-key",
+    }
 
 
 def local_environment(p: dict[str, Path], endpoint: str | None) -> None:
     """The settings every local process shares (read lazily by chalicelib.infra.config)."""
     if not p["secret"].exists():
         p["secret"].write_text(secrets.token_urlsafe(32))
-    os.environ.update({
-        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "TABLE_PREFIX": TABLE_PREFIX, "CURSOR_SECRET": p["secret"].read_text().strip(),
-        "MODEL_BUCKET": MODEL_BUCKET,
-        # webhooks to a receiver on this machine; failed work retried after 2, 4, 8... s
-        "ALLOW_PRIVATE_WEBHOOKS": "1", "WORK_RETRY_BASE_SECONDS": "2",
-    })
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "TABLE_PREFIX": TABLE_PREFIX,
+            "CURSOR_SECRET": p["secret"].read_text().strip(),
+            "MODEL_BUCKET": MODEL_BUCKET,
+            # webhooks to a receiver on this machine; failed work retried after 2, 4, 8... s
+            "ALLOW_PRIVATE_WEBHOOKS": "1",
+            "WORK_RETRY_BASE_SECONDS": "2",
+        }
+    )
     for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT"):
         if endpoint:
             os.environ[name] = endpoint
@@ -70,8 +82,10 @@ def local_store(data_dir: Path = None):
                 break
             time.sleep(0.5)
         else:
-            raise SystemExit(f"{p['dir']} is locked by another process that is not a running "
-                             "local stack; wait for it to finish")
+            raise SystemExit(
+                f"{p['dir']} is locked by another process that is not a running "
+                "local stack; wait for it to finish"
+            )
         stack = json.loads(p["stack"].read_text())
         local_environment(p, stack["endpoint"])
         yield stack
@@ -80,9 +94,11 @@ def local_store(data_dir: Path = None):
 
     from ..storage.connection import create_tables
     from .moto_lock import serialize_moto_calls
+
     serialize_moto_calls()
     from ..storage.model_store import ensure_bucket
     from . import saved_state
+
     saved = None
     try:
         local_environment(p, None)

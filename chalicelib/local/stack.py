@@ -5,6 +5,7 @@ project, serves the API with chalice's local server, and runs what Lambda would 
 (schedules, stream triggers) as threads. Every write is journaled as moto makes it, the store is
 saved every saved_state.SAVE_EVERY seconds, and Ctrl-C saves and stops (saved_state.py, journal.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,12 +39,14 @@ class Stack:
     def start(self) -> None:
         self.lock = session.try_lock(self.paths)
         if self.lock is None:
-            raise SystemExit(f"another local stack (or CLI command) is using {self.paths['dir']}; "
-                             "stop it first")
+            raise SystemExit(
+                f"another local stack (or CLI command) is using {self.paths['dir']}; stop it first"
+            )
         from moto import mock_aws
         from moto.server import ThreadedMotoServer
 
         from .moto_lock import serialize_moto_calls
+
         serialize_moto_calls()
         # This process reaches moto in-process (mock_aws: no HTTP hop, several times faster);
         # other processes (the CLI) reach the same in-memory tables over HTTP.
@@ -57,26 +60,34 @@ class Stack:
 
         from ..storage.connection import create_tables
         from ..storage.model_store import ensure_bucket
+
         create_tables()
         ensure_bucket()
         from ..storage.work_queue import ensure_queue
+
         ensure_queue(visibility_timeout=10)  # a failed message comes back after 10 s locally
-        self.store = saved_state.LocalStore(self.paths, session.REGION, session.TABLE_PREFIX,
-                                            session.MODEL_BUCKET)
+        self.store = saved_state.LocalStore(
+            self.paths, session.REGION, session.TABLE_PREFIX, session.MODEL_BUCKET
+        )
         loaded = self.store.load()
-        print(f"Local DynamoDB on {endpoint}; loaded {loaded} items from {self.paths['store']}",
-              flush=True)
+        print(
+            f"Local DynamoDB on {endpoint}; loaded {loaded} items from {self.paths['store']}",
+            flush=True,
+        )
         api_key = self._demo()
-        self.paths["stack"].write_text(json.dumps({
-            "endpoint": endpoint, "api": f"http://127.0.0.1:{self.port}", "pid": os.getpid()}))
+        self.paths["stack"].write_text(
+            json.dumps(
+                {"endpoint": endpoint, "api": f"http://127.0.0.1:{self.port}", "pid": os.getpid()}
+            )
+        )
         self._background(self._save_periodically, "saver")
         self._start_runners()
 
         from chalice.cli.factory import CLIFactory
 
         from .dev_server import create_local_server  # chalice's, with uniform error answers
-        self.http = create_local_server(CLIFactory(str(PROJECT_DIR)), "127.0.0.1", self.port,
-                                        "dev")
+
+        self.http = create_local_server(CLIFactory(str(PROJECT_DIR)), "127.0.0.1", self.port, "dev")
         print(f"API on http://127.0.0.1:{self.port}", flush=True)
         print("Project: demo", flush=True)
         print(f"API key: {api_key}", flush=True)
@@ -84,11 +95,15 @@ class Stack:
 
     def _demo(self) -> str:
         from . import demo
+
         demo.ensure_project(demo.DEMO_PROJECT)
         key = demo.dev_key(demo.DEMO_PROJECT, self.paths["dev_key"])
         if self.demo_profiles and demo.is_empty(demo.DEMO_PROJECT):
-            print(f"Seeding the demo project with {self.demo_profiles} generated profiles "
-                  "(first run only)...", flush=True)
+            print(
+                f"Seeding the demo project with {self.demo_profiles} generated profiles "
+                "(first run only)...",
+                flush=True,
+            )
             started = time.time()
             demo.seed(demo.DEMO_PROJECT, self.demo_profiles)
             self.save()
@@ -98,6 +113,7 @@ class Stack:
     def _start_runners(self) -> None:
         """Stand-ins for Lambda's event sources (schedules, streams); see runners.py."""
         from . import runners
+
         for name, target in runners.runners(self.stop):
             self._background(target, name)
 
@@ -112,7 +128,10 @@ class Stack:
                 self.store.sync()
             except Exception:
                 log.exception("syncing the journal failed")
-            if time.time() - self.store.last_save >= saved_state.SAVE_EVERY and self.store.has_changes():
+            if (
+                time.time() - self.store.last_save >= saved_state.SAVE_EVERY
+                and self.store.has_changes()
+            ):
                 self.save()
 
     def save(self) -> None:
@@ -120,8 +139,12 @@ class Stack:
         try:
             started = time.time()
             items = self.store.save()
-            log.info("saved %d items in %.2fs (writes paused %.2fs)", items,
-                     time.time() - started, self.store.last_pause)
+            log.info(
+                "saved %d items in %.2fs (writes paused %.2fs)",
+                items,
+                time.time() - started,
+                self.store.last_pause,
+            )
         except Exception:  # a failed periodic save must not take the stack down
             log.exception("saving the local store failed")
 
@@ -157,9 +180,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--data-dir", type=Path, default=session.DATA_DIR)
-    parser.add_argument("--demo-profiles", type=int,
-                        default=int(os.environ.get("DEMO_PROFILES", "2000")),
-                        help="profiles to seed into an empty demo project (0: none)")
+    parser.add_argument(
+        "--demo-profiles",
+        type=int,
+        default=int(os.environ.get("DEMO_PROFILES", "2000")),
+        help="profiles to seed into an empty demo project (0: none)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -4,6 +4,7 @@
 Loading refuses any type outside TRUSTED_TYPES (skops does not execute arbitrary pickles), and a
 loaded model is cached by version, so a warm Lambda loads each model once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,13 @@ class ArtifactError(Exception):
 
 
 def library_versions() -> dict:
-    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
-            "numpy": numpy.__version__, "scipy": scipy.__version__, "skops": skops.__version__}
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "skops": skops.__version__,
+    }
 
 
 def to_bytes(model: PredictiveModel) -> tuple[bytes, dict]:
@@ -84,10 +90,17 @@ def from_bytes(blob: bytes, metadata: dict) -> PredictiveModel:
     if metadata.get("features") != list(MODEL_FEATURES):
         raise ArtifactError("artifact was trained on other features than this code builds")
     bg = BGNBD(**metadata["bgnbd"])
-    return PredictiveModel(pipelines["conversion"], pipelines["clv"], bg,
-                           metadata["conversion_horizon_days"], metadata["clv_horizon_days"],
-                           metadata["conversion_label_days"], metadata["clv_label_days"],
-                           metadata, metadata.get("prior"))
+    return PredictiveModel(
+        pipelines["conversion"],
+        pipelines["clv"],
+        bg,
+        metadata["conversion_horizon_days"],
+        metadata["clv_horizon_days"],
+        metadata["conversion_label_days"],
+        metadata["clv_label_days"],
+        metadata,
+        metadata.get("prior"),
+    )
 
 
 def save(model: PredictiveModel, directory: Path, name: str) -> dict:
@@ -126,5 +139,12 @@ def cached(version: str, loader) -> PredictiveModel:
         return _cache[version]
 
 
-__all__ = ["ArtifactError", "TRUSTED_TYPES", "default_model", "from_bytes", "load", "save",
-           "to_bytes"]
+__all__ = [
+    "ArtifactError",
+    "TRUSTED_TYPES",
+    "default_model",
+    "from_bytes",
+    "load",
+    "save",
+    "to_bytes",
+]

@@ -4,6 +4,7 @@ The models use it for one thing: to carry predictions past the longest window th
 (see model.py). Time unit: weeks. A customer is summarised by x (repeat purchase days), t_x (weeks
 from first to last purchase) and T (weeks from first purchase to the as-of date).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ class BGNBD:
         """E[purchases in (T, T + t]] given the history."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-        numerator = (a + b + x - 1) / (a - 1) * (
-            1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
+        numerator = (
+            (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
+        )
         return numerator / self._inverse_alive_odds(x, t_x, T)
 
     def p_purchase(self, t, x, t_x, T):
@@ -51,23 +53,29 @@ def _negative_log_likelihood(log_params, x, t_x, T):
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-12))
-                      - (r + x) * np.log(alpha + t_x), -np.inf)
+        a4 = np.where(
+            x > 0,
+            np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
     ll = a1 + a2 + np.logaddexp(a3, a4)
-    return -ll.sum() + 1e-6 * np.sum(log_params ** 2)  # a whisper of ridge keeps it finite
+    return -ll.sum() + 1e-6 * np.sum(log_params**2)  # a whisper of ridge keeps it finite
 
 
 def fit(x, t_x, T) -> BGNBD:
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    result = minimize(_negative_log_likelihood, np.zeros(4), args=(x, t_x, T),
-                      method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6,
-                                                     "fatol": 1e-6})
+    result = minimize(
+        _negative_log_likelihood,
+        np.zeros(4),
+        args=(x, t_x, T),
+        method="Nelder-Mead",
+        options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-6},
+    )
     r, alpha, a, b = np.exp(result.x)
     return BGNBD(float(r), float(alpha), float(a), float(b))
 
 
-def summary(history: History, as_of: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                  np.ndarray]:
+def summary(history: History, as_of: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(is_customer, x, t_x, T) per profile from purchase days before `as_of`, in weeks."""
     m = history.p_day < as_of
     idx, day = history.p_idx[m], history.p_day[m].astype(float)

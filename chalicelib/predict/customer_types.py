@@ -10,6 +10,7 @@ A profile without web activity that is not a Believer gets no type: there is not
 The generator in chalicelib/synthetic.py plants these types; the tests measure how many the rules
 recover (see docs/predictive.md).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,9 +20,15 @@ from .features import F
 TYPES = ("Believer", "Economical", "Passionate", "Single-minded", "Explorer")
 
 
-def classify(X: np.ndarray, clv: np.ndarray, first_order_delay_days: np.ndarray,
-             page_views: np.ndarray, discount_interactions: np.ndarray,
-             clv_reference: float, with_reasons: bool = True) -> tuple[list, list]:
+def classify(
+    X: np.ndarray,
+    clv: np.ndarray,
+    first_order_delay_days: np.ndarray,
+    page_views: np.ndarray,
+    discount_interactions: np.ndarray,
+    clv_reference: float,
+    with_reasons: bool = True,
+) -> tuple[list, list]:
     """Types (or None) and a reason for each profile, from the feature matrix and a few totals."""
     orders, sessions = X[:, F["orders"]], X[:, F["sessions"]]
     web = X[:, F["has_web_activity"]] > 0
@@ -46,8 +53,15 @@ def classify(X: np.ndarray, clv: np.ndarray, first_order_delay_days: np.ndarray,
             continue
         # the same f-strings on the same values as one profile at a time, each distinct set of
         # values formatted once
-        columns = _REASON_VALUES[kind](rows, orders, sessions, clv, discount_interactions,
-                                       first_order_delay_days, pages_per_session)
+        columns = _REASON_VALUES[kind](
+            rows,
+            orders,
+            sessions,
+            clv,
+            discount_interactions,
+            first_order_delay_days,
+            pages_per_session,
+        )
         template = _REASON_FORMATS[kind]
         keys = list(zip(*(column.tolist() for column in columns)))
         if any((np.signbit(column) & (column == 0)).any() for column in columns):
@@ -68,18 +82,26 @@ _REASON_VALUES = {
     "Believer": lambda i, orders, sessions, clv, discounts, delay, pages: (orders[i], clv[i]),
     "Economical": lambda i, orders, sessions, clv, discounts, delay, pages: (discounts[i],),
     "Passionate": lambda i, orders, sessions, clv, discounts, delay, pages: (delay[i],),
-    "Single-minded": lambda i, orders, sessions, clv, discounts, delay, pages: (sessions[i],
-                                                                               pages[i]),
-    "Explorer": lambda i, orders, sessions, clv, discounts, delay, pages: (sessions[i], pages[i],
-                                                                          orders[i]),
+    "Single-minded": lambda i, orders, sessions, clv, discounts, delay, pages: (
+        sessions[i],
+        pages[i],
+    ),
+    "Explorer": lambda i, orders, sessions, clv, discounts, delay, pages: (
+        sessions[i],
+        pages[i],
+        orders[i],
+    ),
 }
 _REASON_FORMATS = {
-    "Believer": lambda reference, orders, clv:
-        f"{int(orders)} orders and a CLV of {clv:.0f} (average {reference:.0f})",
+    "Believer": lambda reference, orders, clv: (
+        f"{int(orders)} orders and a CLV of {clv:.0f} (average {reference:.0f})"
+    ),
     "Economical": lambda reference, discounts: f"{int(discounts)} discount interactions",
     "Passionate": lambda reference, delay: f"bought {int(delay)} days after the first visit",
-    "Single-minded": lambda reference, sessions, pages:
-        f"{int(sessions)} sessions, {pages:.1f} pages a session: straight to the point",
-    "Explorer": lambda reference, sessions, pages, orders:
-        f"{int(sessions)} sessions, {pages:.1f} pages a session, {int(orders)} orders",
+    "Single-minded": lambda reference, sessions, pages: (
+        f"{int(sessions)} sessions, {pages:.1f} pages a session: straight to the point"
+    ),
+    "Explorer": lambda reference, sessions, pages, orders: (
+        f"{int(sessions)} sessions, {pages:.1f} pages a session, {int(orders)} orders"
+    ),
 }

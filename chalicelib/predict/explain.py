@@ -10,6 +10,7 @@ members', and it gives a reason only when that sum raises the score and one memb
 and reads in the same direction (DIRECTION: more purchases, spend and visits raise a score, a
 longer time since the last order or visit lowers it). That member's phrase is the reason.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,19 +47,38 @@ PHRASES = {
 
 # Related features: one reason per group, the members' contributions summed.
 GROUPS = (
-    ("orders", "purchase_days", "orders_90d", "bg_expected_purchases", "bg_p_purchase",
-     "bg_p_alive"),
+    (
+        "orders",
+        "purchase_days",
+        "orders_90d",
+        "bg_expected_purchases",
+        "bg_p_purchase",
+        "bg_p_alive",
+    ),
     ("spend", "avg_order_value", "spend_90d"),
     ("days_since_last_order", "days_since_last_seen"),
     ("days_since_first_order", "days_since_first_seen"),
-    ("sessions", "sessions_30d", "sessions_90d", "page_views", "page_views_30d",
-     "product_views_30d", "add_to_cart", "add_to_cart_30d", "active_days", "has_web_activity"),
+    (
+        "sessions",
+        "sessions_30d",
+        "sessions_90d",
+        "page_views",
+        "page_views_30d",
+        "product_views_30d",
+        "add_to_cart",
+        "add_to_cart_30d",
+        "active_days",
+        "has_web_activity",
+    ),
     ("discount_share", "discount_interactions"),
 )
 # The plain reading of a feature's phrase: +1 when more of it reads as more likely to buy, -1
 # when less of it does; features not named (tenure, discounts) have no direction.
-DIRECTION = {**{f: 1 for group in (GROUPS[0], GROUPS[1], GROUPS[4]) for f in group},
-             "days_since_last_order": -1, "days_since_last_seen": -1}
+DIRECTION = {
+    **{f: 1 for group in (GROUPS[0], GROUPS[1], GROUPS[4]) for f in group},
+    "days_since_last_order": -1,
+    "days_since_last_seen": -1,
+}
 
 
 def contributions(pipeline: Pipeline, Xt: np.ndarray) -> np.ndarray:
@@ -67,21 +87,23 @@ def contributions(pipeline: Pipeline, Xt: np.ndarray) -> np.ndarray:
     return (Xt - scaler.mean_) / scaler.scale_ * coef
 
 
-def reasons(pipeline: Pipeline, Xt: np.ndarray, X: np.ndarray, names: tuple[str, ...],
-            k: int = 3) -> list[list[str]]:
+def reasons(
+    pipeline: Pipeline, Xt: np.ndarray, X: np.ndarray, names: tuple[str, ...], k: int = 3
+) -> list[list[str]]:
     """For each row, up to k phrases for the features that raise its score most."""
     return reasons_from_contributions(contributions(pipeline, Xt), X, names, k)
 
 
-def reasons_from_contributions(c: np.ndarray, X: np.ndarray, names: tuple[str, ...],
-                               k: int = 3) -> list[list[str]]:
+def reasons_from_contributions(
+    c: np.ndarray, X: np.ndarray, names: tuple[str, ...], k: int = 3
+) -> list[list[str]]:
     """For each row, the phrases of the first k of its top k + 3 features (by contribution) that
     raise the score (contribution > 0) and have a value that says something (not NaN, not 0
     except for has_web_activity). Every distinct (feature, value) is formatted once."""
     n = len(X)
     if n == 0:
         return []
-    top = np.argsort(-c, axis=1)[:, :k + 3]  # a few spare, for the ones skipped below
+    top = np.argsort(-c, axis=1)[:, : k + 3]  # a few spare, for the ones skipped below
     rows = np.arange(n)[:, None]
     gain, value = c[rows, top], X[rows, top]
     keep_zero = np.array([name == "has_web_activity" for name in names])
@@ -105,11 +127,12 @@ def reasons_from_contributions(c: np.ndarray, X: np.ndarray, names: tuple[str, .
     counts = np.bincount(r, minlength=n)
     out = phrases.tolist()
     ends = np.cumsum(counts).tolist()
-    return [out[e - m:e] for e, m in zip(ends, counts.tolist())]
+    return [out[e - m : e] for e, m in zip(ends, counts.tolist())]
 
 
-def grouped_reasons(c: np.ndarray, Z: np.ndarray, X: np.ndarray, names: tuple[str, ...],
-                    k: int = 3) -> list[list[str]]:
+def grouped_reasons(
+    c: np.ndarray, Z: np.ndarray, X: np.ndarray, names: tuple[str, ...], k: int = 3
+) -> list[list[str]]:
     """For each row, up to k phrases, one per group of related features (GROUPS), groups in the
     order of their summed contribution: a group whose sum raises the score, phrased by its member
     that raises the score most among those that read in their plain direction (the sign of the
@@ -143,7 +166,7 @@ def grouped_reasons(c: np.ndarray, Z: np.ndarray, X: np.ndarray, names: tuple[st
     phrases = _phrases(feature, v, names)
     counts = np.bincount(r, minlength=n)
     ends = np.cumsum(counts).tolist()
-    return [phrases[e - m:e] for e, m in zip(ends, counts.tolist())]
+    return [phrases[e - m : e] for e, m in zip(ends, counts.tolist())]
 
 
 def _phrases(feature: np.ndarray, v: np.ndarray, names: tuple[str, ...]) -> list[str]:

@@ -5,6 +5,7 @@ model trained on features at an earlier date never sees what came after it.
 Vectorised: profiles are flattened once into arrays of (profile, day, counts), and every
 feature is a masked bincount over them.
 """
+
 from __future__ import annotations
 
 import struct
@@ -17,11 +18,28 @@ from operator import iadd
 import numpy as np
 
 FEATURES = (
-    "orders", "purchase_days", "spend", "avg_order_value", "days_since_last_order",
-    "days_since_first_order", "orders_90d", "spend_90d", "days_since_first_seen",
-    "days_since_last_seen", "active_days", "sessions", "sessions_30d", "sessions_90d",
-    "page_views_30d", "product_views_30d", "add_to_cart_30d", "add_to_cart", "discount_share",
-    "has_web_activity", "page_views", "discount_interactions",
+    "orders",
+    "purchase_days",
+    "spend",
+    "avg_order_value",
+    "days_since_last_order",
+    "days_since_first_order",
+    "orders_90d",
+    "spend_90d",
+    "days_since_first_seen",
+    "days_since_last_seen",
+    "active_days",
+    "sessions",
+    "sessions_30d",
+    "sessions_90d",
+    "page_views_30d",
+    "product_views_30d",
+    "add_to_cart_30d",
+    "add_to_cart",
+    "discount_share",
+    "has_web_activity",
+    "page_views",
+    "discount_interactions",
 )
 F = {name: i for i, name in enumerate(FEATURES)}
 
@@ -34,12 +52,13 @@ def day_number(day: str) -> int:
 @dataclass
 class History:
     """Every profile's day-by-day history as flat arrays (one row per profile-day)."""
+
     n: int
-    p_idx: np.ndarray    # purchases: profile index
-    p_day: np.ndarray    # day number
+    p_idx: np.ndarray  # purchases: profile index
+    p_day: np.ndarray  # day number
     p_orders: np.ndarray
     p_amount: np.ndarray
-    a_idx: np.ndarray    # activity: profile index
+    a_idx: np.ndarray  # activity: profile index
     a_day: np.ndarray
     a_counts: np.ndarray  # (rows, 5): sessions, page views, product views, carts, discounts
 
@@ -70,11 +89,16 @@ class History:
                 a_day.extend(map(day_number, activity))
                 a_counts.extend(activity.values())
         purchases = np.array(p_values, dtype=np.float64).reshape(-1, 2)
-        return cls(len(behaviours), np.array(p_idx, dtype=np.int64),
-                   np.array(p_day, dtype=np.int64), purchases[:, 0].copy(),
-                   purchases[:, 1].copy(), np.array(a_idx, dtype=np.int64),
-                   np.array(a_day, dtype=np.int64),
-                   np.array(a_counts, dtype=np.float64).reshape(-1, 5))
+        return cls(
+            len(behaviours),
+            np.array(p_idx, dtype=np.int64),
+            np.array(p_day, dtype=np.int64),
+            purchases[:, 0].copy(),
+            purchases[:, 1].copy(),
+            np.array(a_idx, dtype=np.int64),
+            np.array(a_day, dtype=np.int64),
+            np.array(a_counts, dtype=np.float64).reshape(-1, 5),
+        )
 
     def first_day(self) -> int | None:
         days = np.concatenate([self.p_day, self.a_day])
@@ -132,11 +156,16 @@ def _flatten(behaviours: list[dict]) -> History | None:
     rows = np.arange(n, dtype=np.int64)
     day = _DAYS.__getitem__
     return History(
-        n, np.repeat(rows, np.fromiter(map(len, purchases), np.int64, n)),
+        n,
+        np.repeat(rows, np.fromiter(map(len, purchases), np.int64, n)),
         _int64(list(map(day, chain.from_iterable(purchases)))),
-        p_values[:, 0].copy(), p_values[:, 1].copy(),
+        p_values[:, 0].copy(),
+        p_values[:, 1].copy(),
         np.repeat(rows, np.fromiter(map(len, activity), np.int64, n)),
-        _int64(list(map(day, chain.from_iterable(activity)))), a_counts)
+        _int64(list(map(day, chain.from_iterable(activity)))),
+        a_counts,
+    )
+
 
 def _sum(idx, weights, n):
     return np.bincount(idx, weights=weights, minlength=n)[:n] if idx.size else np.zeros(n)
@@ -167,8 +196,9 @@ def matrix(history: History, as_of: int) -> np.ndarray:
     Missing values (no order yet) are NaN, which the gradient-boosted trees handle natively."""
     n = history.n
     X = np.empty((n, len(FEATURES)))
-    pi, pd, po, pa = _rows(history.p_day < as_of, history.p_idx, history.p_day,
-                           history.p_orders, history.p_amount)
+    pi, pd, po, pa = _rows(
+        history.p_day < as_of, history.p_idx, history.p_day, history.p_orders, history.p_amount
+    )
     ai, ad, ac = _rows(history.a_day < as_of, history.a_idx, history.a_day, history.a_counts)
 
     orders = _sum(pi, po, n)

@@ -9,6 +9,7 @@ predictive field: its module in predict/, one declaration here, its tests.
 Pure: standard library only. Types use the field catalogue's vocabulary (number, enum, date,
 text) plus integer for whole-day horizons.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,15 +20,15 @@ PERSUASION_TYPES = ("Reciprocity", "Commitment", "Social proof", "Authority", "L
 
 @dataclass(frozen=True)
 class PredictiveField:
-    name: str                  # the key in a profile's `predictive` document
+    name: str  # the key in a profile's `predictive` document
     label: str
-    type: str                  # number | integer | enum | date | text
+    type: str  # number | integer | enum | date | text
     minimum: float | None = None
     maximum: float | None = None
     values: tuple[str, ...] = ()  # an enum's values
-    decimals: int | None = None   # a number is stored rounded to this many decimals
-    optional: bool = False     # left out of a scored row when it has no value
-    explained: bool = False    # scoring gives plain-word reasons for it (explanations[name])
+    decimals: int | None = None  # a number is stored rounded to this many decimals
+    optional: bool = False  # left out of a scored row when it has no value
+    explained: bool = False  # scoring gives plain-word reasons for it (explanations[name])
     segmentable: bool = False  # a segment rule can name it (predictive.<name> in the catalogue)
     export_default: bool = False  # among a segment export's default columns
     # When a rescore rewrites a stored score: a number that moved by more than this, any change
@@ -40,28 +41,82 @@ class PredictiveField:
 
 
 FIELDS = (
-    PredictiveField("conversion_potential", "Conversion potential", "number", minimum=0,
-                    maximum=100, decimals=1, explained=True, segmentable=True,
-                    export_default=True, rewrite_above=0.5),
-    PredictiveField("clv", "Customer lifetime value", "number", minimum=0, decimals=2,
-                    explained=True, segmentable=True, export_default=True, rewrite_above=0.5),
-    PredictiveField("clv_past", "CLV: spend so far", "number", minimum=0, decimals=2,
-                    segmentable=True, rewrite_above=0.005),
-    PredictiveField("clv_predicted", "CLV: predicted spend", "number", minimum=0, decimals=2,
-                    segmentable=True, rewrite_above=0.5),
-    PredictiveField("customer_type", "Customer type", "enum", values=CUSTOMER_TYPES,
-                    optional=True, explained=True, segmentable=True, export_default=True,
-                    rewrite_above=0),
-    PredictiveField("persuasion_type", "Persuasion type", "enum", values=PERSUASION_TYPES,
-                    optional=True, explained=True, segmentable=True, export_default=True,
-                    rewrite_above=0),
+    PredictiveField(
+        "conversion_potential",
+        "Conversion potential",
+        "number",
+        minimum=0,
+        maximum=100,
+        decimals=1,
+        explained=True,
+        segmentable=True,
+        export_default=True,
+        rewrite_above=0.5,
+    ),
+    PredictiveField(
+        "clv",
+        "Customer lifetime value",
+        "number",
+        minimum=0,
+        decimals=2,
+        explained=True,
+        segmentable=True,
+        export_default=True,
+        rewrite_above=0.5,
+    ),
+    PredictiveField(
+        "clv_past",
+        "CLV: spend so far",
+        "number",
+        minimum=0,
+        decimals=2,
+        segmentable=True,
+        rewrite_above=0.005,
+    ),
+    PredictiveField(
+        "clv_predicted",
+        "CLV: predicted spend",
+        "number",
+        minimum=0,
+        decimals=2,
+        segmentable=True,
+        rewrite_above=0.5,
+    ),
+    PredictiveField(
+        "customer_type",
+        "Customer type",
+        "enum",
+        values=CUSTOMER_TYPES,
+        optional=True,
+        explained=True,
+        segmentable=True,
+        export_default=True,
+        rewrite_above=0,
+    ),
+    PredictiveField(
+        "persuasion_type",
+        "Persuasion type",
+        "enum",
+        values=PERSUASION_TYPES,
+        optional=True,
+        explained=True,
+        segmentable=True,
+        export_default=True,
+        rewrite_above=0,
+    ),
     PredictiveField("scored_at", "Scored at", "date", segmentable=True),
     PredictiveField("as_of", "Scored as of", "date"),
     PredictiveField("model_version", "Model version", "text", rewrite_above=0),
-    PredictiveField("conversion_horizon_days", "Conversion horizon (days)", "integer", minimum=1,
-                    rewrite_above=0),
-    PredictiveField("clv_horizon_days", "CLV horizon (days)", "integer", minimum=1,
-                    rewrite_above=0),
+    PredictiveField(
+        "conversion_horizon_days",
+        "Conversion horizon (days)",
+        "integer",
+        minimum=1,
+        rewrite_above=0,
+    ),
+    PredictiveField(
+        "clv_horizon_days", "CLV horizon (days)", "integer", minimum=1, rewrite_above=0
+    ),
 )
 
 BY_NAME = {f.name: f for f in FIELDS}

@@ -1,4 +1,5 @@
 """Accuracy measures used by training reports, backtests and benchmarks."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -13,6 +13,7 @@ is read, and no row's features see its own label window.
   E[purchases in H] / E[purchases in h]; for visitors without a purchase, a constant hazard.
 - BG/NBD's own expectations are also features (the ML model learns when to trust them).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,8 +34,13 @@ MAX_TRAINING_ROWS = 400_000
 BG_FEATURES = ("bg_expected_purchases", "bg_p_alive", "bg_p_purchase")
 MODEL_FEATURES = FEATURES + BG_FEATURES
 # A model without a recorded prior: a low purchase rate and no spend, stated as a prior.
-PRIOR_FALLBACK = {"conversion": 0.01, "conversion_label_days": 30, "spend": 0.0,
-                  "clv_label_days": 30, "rows": 0}
+PRIOR_FALLBACK = {
+    "conversion": 0.01,
+    "conversion_label_days": 30,
+    "spend": 0.0,
+    "clv_label_days": 30,
+    "rows": 0,
+}
 
 
 class InsufficientData(Exception):
@@ -44,6 +50,7 @@ class InsufficientData(Exception):
 @dataclass
 class Dataset:
     """One population's history and the day number its data ends before (as-of + 1 day)."""
+
     history: History
     cut: int
     name: str = ""
@@ -153,8 +160,9 @@ class _BGValues:
         """The features and their transform(): elementwise, so computed on customers' rows
         only; everyone else's NaN scales to transform(NaN)."""
         weeks = days / 7
-        values = self.customers(np.column_stack(
-            [self.expected(weeks), self.alive, self.purchase(weeks)]))
+        values = self.customers(
+            np.column_stack([self.expected(weeks), self.alive, self.purchase(weeks)])
+        )
         out = np.full((self.n, 3), np.nan)
         out[self.customer] = values
         scaled = np.full((self.n, 3), _TRANSFORMED_NAN)
@@ -183,8 +191,9 @@ def fit_bgnbd(datasets: list[Dataset], cut_shift: int = 0) -> bgnbd.BGNBD:
     return bgnbd.fit(x, t_x, T)
 
 
-def training_rows(datasets: list[Dataset], days: int, rng: np.random.Generator,
-                  max_cuts: int | None = None):
+def training_rows(
+    datasets: list[Dataset], days: int, rng: np.random.Generator, max_cuts: int | None = None
+):
     """Stacked (X, bought, spend) rows at weekly cuts before each dataset's as-of date."""
     X, bought, spend = [], [], []
     max_cuts = max_cuts or MAX_CUTS
@@ -237,16 +246,26 @@ class PredictiveModel:
         spend = max(float(prior["spend"]), 0.0) * clv_horizon / prior["clv_label_days"]
         return float(p_h), float(spend)
 
-    def predict(self, history: History, cut: int, conversion_horizon: int | None = None,
-                clv_horizon: int | None = None) -> dict[str, np.ndarray]:
+    def predict(
+        self,
+        history: History,
+        cut: int,
+        conversion_horizon: int | None = None,
+        clv_horizon: int | None = None,
+    ) -> dict[str, np.ndarray]:
         """Per profile: conversion probability within the conversion horizon, predicted spend
         within the CLV horizon (the model's own horizons unless others are asked for), and the
         feature matrix explanations use."""
         out = self.predict_arrays(history, cut, conversion_horizon, clv_horizon)
         return {k: out[k] for k in ("features", "customer", "conversion", "clv_predicted")}
 
-    def predict_arrays(self, history: History, cut: int, conversion_horizon: int | None = None,
-                       clv_horizon: int | None = None) -> dict[str, np.ndarray]:
+    def predict_arrays(
+        self,
+        history: History,
+        cut: int,
+        conversion_horizon: int | None = None,
+        clv_horizon: int | None = None,
+    ) -> dict[str, np.ndarray]:
         """`predict`, plus what explanations read: each model's feature matrix (`conversion_X`,
         `clv_X`) and its standardised log-scaled matrix (`conversion_Z`, `clv_Z`). Every BG/NBD
         quantity and log scaling is computed once."""
@@ -260,8 +279,9 @@ class PredictiveModel:
         # log scaling is elementwise: scaling the blocks is scaling the stacked matrix
         Xc, Xtc = np.hstack([base, bg_c]), np.hstack([base_t, bg_ct])
         h_v = self.clv_label_days
-        Zc, p_h = _standardised(self.conversion, Xtc, probability=True,
-                                inplace=h_v != self.conversion_label_days)
+        Zc, p_h = _standardised(
+            self.conversion, Xtc, probability=True, inplace=h_v != self.conversion_label_days
+        )
         out["conversion"] = self._carry_probability(p_h, h, H, bgv)
         out["conversion_X"], out["conversion_Z"] = Xc, Zc
         h, H = self.clv_label_days, clv_horizon or self.clv_horizon
@@ -309,16 +329,29 @@ def _standardised(pipeline: Pipeline, Xt: np.ndarray, probability: bool, inplace
     steps = getattr(pipeline, "steps", None)
     scaler, model = (steps[0][1], steps[-1][1]) if steps and len(steps) == 2 else (None, None)
     kind = type(model)
-    plain = (type(scaler) is StandardScaler and scaler.with_mean and scaler.with_std
-             and getattr(scaler, "n_features_in_", None) == Xt.shape[1]
-             and ((probability and kind is LogisticRegression and len(model.classes_) == 2
-                   and model.coef_.shape == (1, Xt.shape[1]))
-                  or (not probability and kind is PoissonRegressor)))
+    plain = (
+        type(scaler) is StandardScaler
+        and scaler.with_mean
+        and scaler.with_std
+        and getattr(scaler, "n_features_in_", None) == Xt.shape[1]
+        and (
+            (
+                probability
+                and kind is LogisticRegression
+                and len(model.classes_) == 2
+                and model.coef_.shape == (1, Xt.shape[1])
+            )
+            or (not probability and kind is PoissonRegressor)
+        )
+    )
     if not plain:
         Z = _standardise_generic(pipeline, Xt)
         return Z, (pipeline.predict_proba(Xt)[:, 1] if probability else pipeline.predict(Xt))
-    Z = Xt if inplace and Xt.dtype == np.float64 and Xt.flags.c_contiguous else np.array(
-        Xt, dtype=np.float64, order="C", copy=True)
+    Z = (
+        Xt
+        if inplace and Xt.dtype == np.float64 and Xt.flags.c_contiguous
+        else np.array(Xt, dtype=np.float64, order="C", copy=True)
+    )
     Z -= scaler.mean_.astype(np.float64)  # StandardScaler.transform, in place as it does
     Z /= scaler.scale_.astype(np.float64)
     if probability:  # LogisticRegression.decision_function, then the binary predict_proba
@@ -335,8 +368,9 @@ def _standardise_generic(pipeline: Pipeline, Xt: np.ndarray) -> np.ndarray | Non
     return (Xt - scaler.mean_) / scaler.scale_
 
 
-def fit(datasets: list[Dataset], conversion_horizon: int = 30, clv_horizon: int = 365,
-        seed: int = 0) -> PredictiveModel:
+def fit(
+    datasets: list[Dataset], conversion_horizon: int = 30, clv_horizon: int = 365, seed: int = 0
+) -> PredictiveModel:
     """Train on the datasets' history before their as-of dates."""
     rng = np.random.default_rng(seed)
     spans = [d.cut - d.history.first_day() for d in datasets if d.history.first_day() is not None]
@@ -348,15 +382,25 @@ def fit(datasets: list[Dataset], conversion_horizon: int = 30, clv_horizon: int 
     X, bought, spend = training_rows(datasets, h_conv, rng)
     if bought.sum() < 30 or (~bought).sum() < 30:
         raise InsufficientData(f"{int(bought.sum())} purchases in the label windows; need 30")
-    conversion = Pipeline([("scale", StandardScaler()),
-                           ("model", LogisticRegression(C=0.5, max_iter=3000))])
+    conversion = Pipeline(
+        [("scale", StandardScaler()), ("model", LogisticRegression(C=0.5, max_iter=3000))]
+    )
     conversion.fit(transform(X), bought)
     prior = {"conversion": round(float(bought.mean()), 6), "conversion_label_days": h_conv}
     if h_clv != h_conv:
         X, bought, spend = training_rows(datasets, h_clv, rng)
-    clv = Pipeline([("scale", StandardScaler()),
-                    ("model", PoissonRegressor(alpha=1e-3, max_iter=3000))])
+    clv = Pipeline(
+        [("scale", StandardScaler()), ("model", PoissonRegressor(alpha=1e-3, max_iter=3000))]
+    )
     clv.fit(transform(X), spend)
     prior.update(spend=round(float(spend.mean()), 4), clv_label_days=h_clv, rows=len(X))
-    return PredictiveModel(conversion, clv, fit_bgnbd(datasets), conversion_horizon, clv_horizon,
-                           h_conv, h_clv, prior=prior)
+    return PredictiveModel(
+        conversion,
+        clv,
+        fit_bgnbd(datasets),
+        conversion_horizon,
+        clv_horizon,
+        h_conv,
+        h_clv,
+        prior=prior,
+    )

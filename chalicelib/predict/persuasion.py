@@ -7,6 +7,7 @@ given only when the evidence is enough: at least MIN_SHOWN exposures in all, and
 probability of at least MIN_CONFIDENCE (normal approximation) that the best principle beats the
 runner-up. Otherwise the field stays empty.
 """
+
 from __future__ import annotations
 
 import struct
@@ -63,8 +64,9 @@ def _counts_flat(behaviours: list[dict]):
     if set(map(len, pairs)) != {2}:
         return None
     rows = np.repeat(np.arange(n), np.fromiter(map(len, docs), np.int64, n))
-    cols = np.fromiter(map(_COLUMN.get, chain.from_iterable(docs), repeat(-1)), np.int64,
-                       len(pairs))
+    cols = np.fromiter(
+        map(_COLUMN.get, chain.from_iterable(docs), repeat(-1)), np.int64, len(pairs)
+    )
     flat = reduce(iadd, pairs, [])
     try:  # all ints (as stored): via int64 is exact
         values = np.frombuffer(struct.pack(f"{len(flat)}q", *flat), dtype=np.int64)
@@ -81,12 +83,16 @@ def _counts_flat(behaviours: list[dict]):
 
 def population_rates(shown: np.ndarray, responded: np.ndarray) -> np.ndarray:
     total = shown.sum(axis=0)
-    return np.where(total > 0, (responded.sum(axis=0) + DEFAULT_RATE * PRIOR_STRENGTH)
-                    / (total + PRIOR_STRENGTH), DEFAULT_RATE)
+    return np.where(
+        total > 0,
+        (responded.sum(axis=0) + DEFAULT_RATE * PRIOR_STRENGTH) / (total + PRIOR_STRENGTH),
+        DEFAULT_RATE,
+    )
 
 
-def profile(shown: np.ndarray, responded: np.ndarray, prior_rates: np.ndarray,
-            with_reasons: bool = True):
+def profile(
+    shown: np.ndarray, responded: np.ndarray, prior_rates: np.ndarray, with_reasons: bool = True
+):
     """Types (or None), confidence, and a reason for each profile (empty lists without
     `with_reasons`)."""
     best, confidence = _best(shown, responded, prior_rates)
@@ -96,8 +102,9 @@ def profile(shown: np.ndarray, responded: np.ndarray, prior_rates: np.ndarray,
     return types, confidence, reasons
 
 
-def types(shown: np.ndarray, responded: np.ndarray, prior_rates: np.ndarray,
-          with_reasons: bool = True) -> tuple[list, list]:
+def types(
+    shown: np.ndarray, responded: np.ndarray, prior_rates: np.ndarray, with_reasons: bool = True
+) -> tuple[list, list]:
     """profile's types and reasons without the confidence of every profile: only profiles shown
     MIN_SHOWN principles or more can have a type, so only theirs is computed (row by row the
     same arithmetic)."""
@@ -134,11 +141,18 @@ def _typed(n, rows, best, shown, responded, with_reasons):
         own_shown, own_resp = shown[rows, best], responded[rows, best]
         others_shown = shown[rows].sum(axis=1) - own_shown
         others_resp = responded[rows].sum(axis=1) - own_resp
-        for i, name, r, s, orr, os in zip(rows.tolist(), _TYPES[best].tolist(),
-                                          own_resp.tolist(), own_shown.tolist(),
-                                          others_resp.tolist(), others_shown.tolist()):
-            reasons[i] = [f"responded to {name} {int(r)} of {int(s)} times "
-                          f"(other principles {int(orr)} of {int(os)})"]
+        for i, name, r, s, orr, os in zip(
+            rows.tolist(),
+            _TYPES[best].tolist(),
+            own_resp.tolist(),
+            own_shown.tolist(),
+            others_resp.tolist(),
+            others_shown.tolist(),
+        ):
+            reasons[i] = [
+                f"responded to {name} {int(r)} of {int(s)} times "
+                f"(other principles {int(orr)} of {int(os)})"
+            ]
     return types, reasons
 
 

@@ -1,5 +1,6 @@
 """Scoring: profile documents in, the four predictive fields (with explanations) out. Pure and
 vectorised over a batch."""
+
 from __future__ import annotations
 
 import gc
@@ -25,20 +26,23 @@ def cut_of(as_of: date) -> int:
     return as_of.toordinal() + 1
 
 
-def score(behaviours: list[dict], model: PredictiveModel, as_of: date | None = None,
-          with_explanations: bool = True, conversion_horizon: int | None = None,
-          clv_horizon: int | None = None) -> list[dict]:
+def score(
+    behaviours: list[dict],
+    model: PredictiveModel,
+    as_of: date | None = None,
+    with_explanations: bool = True,
+    conversion_horizon: int | None = None,
+    clv_horizon: int | None = None,
+) -> list[dict]:
     if len(behaviours) < _GC_PAUSE_FROM or not gc.isenabled():
-        return _score(behaviours, model, as_of, with_explanations, conversion_horizon,
-                      clv_horizon)
+        return _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_horizon)
     # A big in-memory batch builds millions of short-lived lists and dicts, none of them in a
     # reference cycle: the cyclic collector would walk the whole heap again and again for
     # nothing (a quarter of the time with explanations on 100,000 profiles). Paused, not
     # skipped: it runs as usual once scoring returns.
     gc.disable()
     try:
-        return _score(behaviours, model, as_of, with_explanations, conversion_horizon,
-                      clv_horizon)
+        return _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_horizon)
     finally:
         gc.enable()
 
@@ -70,23 +74,37 @@ def _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_
     md = model.metadata
     delay = X[:, F["days_since_first_seen"]] - X[:, F["days_since_first_order"]]
     types, type_reasons = customer_types.classify(
-        X, clv, _nan_to_num(delay, nan=np.inf), X[:, F["page_views"]],
-        X[:, F["discount_interactions"]], float(md.get("clv_reference", 100.0)),
-        with_reasons=with_explanations)
+        X,
+        clv,
+        _nan_to_num(delay, nan=np.inf),
+        X[:, F["page_views"]],
+        X[:, F["discount_interactions"]],
+        float(md.get("clv_reference", 100.0)),
+        with_reasons=with_explanations,
+    )
     shown, responded = persuasion.counts(behaviours)
     prior = np.array(md.get("persuasion_prior") or [persuasion.DEFAULT_RATE] * shown.shape[1])
-    principles, principle_reasons = persuasion.types(shown, responded, prior,
-                                                     with_reasons=with_explanations)
+    principles, principle_reasons = persuasion.types(
+        shown, responded, prior, with_reasons=with_explanations
+    )
     values = {
-        "conversion_potential": 100 * p, "clv": clv, "clv_past": clv_past,
-        "clv_predicted": clv_predicted, "customer_type": types, "persuasion_type": principles,
-        "scored_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "as_of": as_of.isoformat(),
+        "conversion_potential": 100 * p,
+        "clv": clv,
+        "clv_past": clv_past,
+        "clv_predicted": clv_predicted,
+        "customer_type": types,
+        "persuasion_type": principles,
+        "scored_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "as_of": as_of.isoformat(),
         "model_version": md.get("version", "unsaved"),
-        "conversion_horizon_days": conversion_horizon, "clv_horizon_days": clv_horizon}
+        "conversion_horizon_days": conversion_horizon,
+        "clv_horizon_days": clv_horizon,
+    }
     results = _rows(values)
     if with_explanations:
-        explanations = _explanations(model, out, clv_past, type_reasons, principle_reasons,
-                                     no_evidence)
+        explanations = _explanations(
+            model, out, clv_past, type_reasons, principle_reasons, no_evidence
+        )
         for row, e in zip(results, explanations):
             row["explanations"] = e
     return results
@@ -134,14 +152,14 @@ def _displays(names: tuple[str, ...], optional: tuple[str, ...] = ()):
     for size in range(len(optional), -1, -1):
         for present in combinations(optional, size):
             absent = set(optional) - set(present)
-            display = "{" + ", ".join(f"{n!r}: {variables[n]}" for n in names
-                                      if n not in absent) + "}"
+            display = (
+                "{" + ", ".join(f"{n!r}: {variables[n]}" for n in names if n not in absent) + "}"
+            )
             condition = " and ".join(f"{variables[n]} is not None" for n in present)
             variants.append((condition, display))
     expression = " else ".join(f"{d} if {c}" if c else d for c, d in variants[:-1])
     expression += (" else " if len(variants) > 1 else "") + variants[-1][1]
-    source = (f"lambda columns: [{expression} for {', '.join(variables.values())}"
-              " in zip(*columns)]")
+    source = f"lambda columns: [{expression} for {', '.join(variables.values())} in zip(*columns)]"
     return eval(source, {"__builtins__": {"zip": zip}})  # noqa: S307 - names checked above
 
 
@@ -152,18 +170,27 @@ _EXPLANATIONS = _displays(EXPLAINED)
 NO_EVIDENCE = "no behaviour recorded yet: the average of the profiles the model learned from"
 
 
-def _explanations(model: PredictiveModel, out: dict, clv_past: np.ndarray,
-                  type_reasons: list, principle_reasons: list,
-                  no_evidence: np.ndarray) -> list[dict]:
+def _explanations(
+    model: PredictiveModel,
+    out: dict,
+    clv_past: np.ndarray,
+    type_reasons: list,
+    principle_reasons: list,
+    no_evidence: np.ndarray,
+) -> list[dict]:
     def weighed(pipeline, Z):
         coef = np.ravel(pipeline.named_steps["model"].coef_)
         return Z * coef  # each feature's share of the linear score (explain.contributions)
 
     conversion_reasons = grouped_reasons(
-        weighed(model.conversion, out["conversion_Z"]), out["conversion_Z"],
-        out["conversion_X"], MODEL_FEATURES)
+        weighed(model.conversion, out["conversion_Z"]),
+        out["conversion_Z"],
+        out["conversion_X"],
+        MODEL_FEATURES,
+    )
     clv_reasons = grouped_reasons(
-        weighed(model.clv, out["clv_Z"]), out["clv_Z"], out["clv_X"], MODEL_FEATURES)
+        weighed(model.clv, out["clv_Z"]), out["clv_Z"], out["clv_X"], MODEL_FEATURES
+    )
     # "spent N so far" leads the CLV reasons (once, if a reason says it too)
     clv_lists = []
     for v, r in zip(clv_past.tolist(), clv_reasons):
@@ -173,13 +200,18 @@ def _explanations(model: PredictiveModel, out: dict, clv_past: np.ndarray,
     for i in np.flatnonzero(no_evidence).tolist():
         conversion_reasons[i] = [NO_EVIDENCE]
         clv_lists[i] = [clv_lists[i][0], NO_EVIDENCE]
-    reasons = {"conversion_potential": conversion_reasons, "clv": clv_lists,
-               "customer_type": type_reasons, "persuasion_type": principle_reasons}
+    reasons = {
+        "conversion_potential": conversion_reasons,
+        "clv": clv_lists,
+        "customer_type": type_reasons,
+        "persuasion_type": principle_reasons,
+    }
     return _EXPLANATIONS([reasons[name] for name in EXPLAINED])
 
 
-def _nan_to_num(a: np.ndarray, nan: float, posinf: float | None = None,
-                neginf: float | None = None) -> np.ndarray:
+def _nan_to_num(
+    a: np.ndarray, nan: float, posinf: float | None = None, neginf: float | None = None
+) -> np.ndarray:
     """np.nan_to_num's values; without infinities to replace, a plain np.where (5x faster)."""
     if np.isinf(a).any():
         return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
@@ -197,4 +229,3 @@ def changed(old: dict | None, new: dict) -> bool:
     if any(old.get(key) != new.get(key) for key in COMPARED):
         return True
     return any(abs((old.get(k) or 0) - (new.get(k) or 0)) > tol for k, tol in TOLERANCE.items())
-

@@ -4,6 +4,7 @@ Data: the CDNOW sample's calibration period only (purchases before 1997-10-01, d
 purchase behaviour, and generated web visitors (chalicelib/synthetic.py, seed 11) for visitors who
 have not bought yet. Never the CDNOW holdout period, never any other copy of the CDNOW log.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,21 +45,36 @@ def build(conversion_horizon: int = 30, clv_horizon: int = 365):
     syn_as_of = SYNTHETIC_END.date()
     cd_hist = History.from_behaviours(cd_behaviours)
     web_hist = History.from_behaviours(web_behaviours)
-    datasets = [Dataset(cd_hist, cut_of(CDNOW_AS_OF), "cdnow"),
-                Dataset(web_hist, cut_of(syn_as_of), "synthetic")]
+    datasets = [
+        Dataset(cd_hist, cut_of(CDNOW_AS_OF), "cdnow"),
+        Dataset(web_hist, cut_of(syn_as_of), "synthetic"),
+    ]
 
     # backtest on a held-out 20 % of each population, then fit on everything
     cd_test = split(cd_ids)
     web_test = split([v.profile_id for v in visitors])
     sub = lambda bs, mask, keep: History.from_behaviours([b for b, t in zip(bs, mask) if t == keep])  # noqa: E731
-    held_out = fit([Dataset(sub(cd_behaviours, cd_test, False), cut_of(CDNOW_AS_OF)),
-                    Dataset(sub(web_behaviours, web_test, False), cut_of(syn_as_of))],
-                   conversion_horizon, clv_horizon)
+    held_out = fit(
+        [
+            Dataset(sub(cd_behaviours, cd_test, False), cut_of(CDNOW_AS_OF)),
+            Dataset(sub(web_behaviours, web_test, False), cut_of(syn_as_of)),
+        ],
+        conversion_horizon,
+        clv_horizon,
+    )
     backtest = {
-        "cdnow": evaluate(held_out, sub(cd_behaviours, cd_test, True), cut_of(CDNOW_AS_OF),
-                          held_out.conversion_label_days),
-        "synthetic": evaluate(held_out, sub(web_behaviours, web_test, True), cut_of(syn_as_of),
-                              held_out.conversion_label_days),
+        "cdnow": evaluate(
+            held_out,
+            sub(cd_behaviours, cd_test, True),
+            cut_of(CDNOW_AS_OF),
+            held_out.conversion_label_days,
+        ),
+        "synthetic": evaluate(
+            held_out,
+            sub(web_behaviours, web_test, True),
+            cut_of(syn_as_of),
+            held_out.conversion_label_days,
+        ),
     }
     model = fit(datasets, conversion_horizon, clv_horizon)
     model.metadata = {
@@ -66,15 +82,16 @@ def build(conversion_horizon: int = 30, clv_horizon: int = 365):
         "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "training_data": {
             "cdnow": f"{len(cd_ids)} customers, {len(rows)} purchases from 1997-01-01 to "
-                     f"{CDNOW_AS_OF} (the calibration period of data/cdnow/CDNOW_sample.txt)",
+            f"{CDNOW_AS_OF} (the calibration period of data/cdnow/CDNOW_sample.txt)",
             "synthetic": f"{SYNTHETIC_VISITORS} generated visitors (chalicelib/synthetic.py, seed "
-                         f"11), 240 days to {syn_as_of}",
+            f"11), 240 days to {syn_as_of}",
         },
         "backtest": backtest,
     }
     finish(model, cd_behaviours + web_behaviours, syn_as_of)
-    model.metadata["synthetic_ground_truth"] = ground_truth_recovery(model, visitors,
-                                                                     web_behaviours, syn_as_of)
+    model.metadata["synthetic_ground_truth"] = ground_truth_recovery(
+        model, visitors, web_behaviours, syn_as_of
+    )
     model.metadata["training_seconds"] = round(time.time() - started, 1)
     return model
 
@@ -82,22 +99,31 @@ def build(conversion_horizon: int = 30, clv_horizon: int = 365):
 def ground_truth_recovery(model, visitors, behaviours, as_of) -> dict:
     """How often the customer and persuasion types recover what the generator planted."""
     scores = score(behaviours, model, as_of, with_explanations=False)
-    typed = [(s.get("customer_type"), v.customer_type) for s, v in zip(scores, visitors)
-             if s.get("customer_type")]
-    persuaded = [(s.get("persuasion_type"), v.persuasion_type) for s, v in zip(scores, visitors)
-                 if s.get("persuasion_type")]
+    typed = [
+        (s.get("customer_type"), v.customer_type)
+        for s, v in zip(scores, visitors)
+        if s.get("customer_type")
+    ]
+    persuaded = [
+        (s.get("persuasion_type"), v.persuasion_type)
+        for s, v in zip(scores, visitors)
+        if s.get("persuasion_type")
+    ]
     p = np.array([s["conversion_potential"] / 100 for s in scores])
     return {
         "customer_type_accuracy": round(float(np.mean([a == b for a, b in typed])), 3),
         "customer_type_coverage": round(len(typed) / len(visitors), 3),
         "persuasion_type_precision": round(float(np.mean([a == b for a, b in persuaded])), 3)
-        if persuaded else None,
+        if persuaded
+        else None,
         "persuasion_type_coverage": round(len(persuaded) / len(visitors), 3),
-        "chance_level": {"customer_type": round(1 / len(customer_types.TYPES), 3),
-                         "persuasion_type": round(1 / 6, 3)},
+        "chance_level": {
+            "customer_type": round(1 / len(customer_types.TYPES), 3),
+            "persuasion_type": round(1 / 6, 3),
+        },
         "mean_conversion_potential": round(float(p.mean()), 4),
         "persuasion_rule": f"min {persuasion.MIN_SHOWN} exposures, confidence "
-                           f"{persuasion.MIN_CONFIDENCE}",
+        f"{persuasion.MIN_CONFIDENCE}",
         "scored": len(scores),
     }
 
@@ -108,8 +134,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
     model = build()
     metadata = artifact.save(model, args.out, "default")
-    print(json.dumps({k: metadata[k] for k in ("version", "backtest", "synthetic_ground_truth",
-                                                "clv_reference", "training_seconds")}, indent=2))
+    print(
+        json.dumps(
+            {
+                k: metadata[k]
+                for k in (
+                    "version",
+                    "backtest",
+                    "synthetic_ground_truth",
+                    "clv_reference",
+                    "training_seconds",
+                )
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

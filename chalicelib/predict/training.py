@@ -7,6 +7,7 @@ the test profiles as of `as_of - label_days`, and are judged on what those profi
 recipe is promoted only if it beats the current model on the mean of the conversion AUC and the CLV Gini,
 both models predicting for the backtest's window length.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -43,10 +44,13 @@ def evaluate(model: PredictiveModel, history: History, cut: int, days: int) -> d
     out = model.predict(history, t0, days, days)  # both models judged on the same horizon
     bought, spend = window_outcomes(history, t0, cut)
     b, s = bought[seen], spend[seen]
-    return {"profiles": int(seen.sum()), "buyers": int(b.sum()),
-            "conversion_auc": metrics.auc(b, out["conversion"][seen]),
-            "clv_gini": metrics.normalized_gini(s, out["clv_predicted"][seen]),
-            "label_days": days}
+    return {
+        "profiles": int(seen.sum()),
+        "buyers": int(b.sum()),
+        "conversion_auc": metrics.auc(b, out["conversion"][seen]),
+        "clv_gini": metrics.normalized_gini(s, out["clv_predicted"][seen]),
+        "label_days": days,
+    }
 
 
 def _combined(result: dict) -> float:
@@ -54,12 +58,18 @@ def _combined(result: dict) -> float:
     return (result["conversion_auc"] + result["clv_gini"]) / 2
 
 
-def train_project(profile_ids: list[str], behaviours: list[dict], as_of: date,
-                  conversion_horizon: int, clv_horizon: int,
-                  current: PredictiveModel) -> TrainingResult:
+def train_project(
+    profile_ids: list[str],
+    behaviours: list[dict],
+    as_of: date,
+    conversion_horizon: int,
+    clv_horizon: int,
+    current: PredictiveModel,
+) -> TrainingResult:
     if len(profile_ids) < MIN_PROFILES:
-        return TrainingResult("insufficient_data", f"{len(profile_ids)} profiles; need "
-                              f"{MIN_PROFILES}", None, {})
+        return TrainingResult(
+            "insufficient_data", f"{len(profile_ids)} profiles; need {MIN_PROFILES}", None, {}
+        )
     cut = cut_of(as_of)
     test = split(profile_ids)
     train_hist = History.from_behaviours([b for b, t in zip(behaviours, test) if not t])
@@ -74,30 +84,44 @@ def train_project(profile_ids: list[str], behaviours: list[dict], as_of: date,
         candidate = fit([Dataset(train_hist, cut - days)], conversion_horizon, clv_horizon)
     except InsufficientData as exc:
         return TrainingResult("insufficient_data", str(exc), None, {})
-    backtest = {"candidate": evaluate(candidate, test_hist, cut, days),
-                "current": evaluate(current, test_hist, cut, days),
-                "current_version": current.metadata.get("version")}
+    backtest = {
+        "candidate": evaluate(candidate, test_hist, cut, days),
+        "current": evaluate(current, test_hist, cut, days),
+        "current_version": current.metadata.get("version"),
+    }
     if backtest["candidate"]["buyers"] < 10:
-        return TrainingResult("insufficient_data", "fewer than 10 buyers in the backtest window",
-                              None, backtest)
+        return TrainingResult(
+            "insufficient_data", "fewer than 10 buyers in the backtest window", None, backtest
+        )
     c, k = backtest["candidate"], backtest["current"]
     backtest["candidate"]["score"] = _combined(c)
     backtest["current"]["score"] = _combined(k)
     better = c["score"] > k["score"] or np.isnan(k["score"])
-    candidate.metadata.update({"training_data": f"{len(profile_ids) - int(test.sum())} profiles "
-                               f"of the project before {as_of.isoformat()}",
-                               "backtest": backtest})
+    candidate.metadata.update(
+        {
+            "training_data": f"{len(profile_ids) - int(test.sum())} profiles "
+            f"of the project before {as_of.isoformat()}",
+            "backtest": backtest,
+        }
+    )
     if better:
         # the backtest chose the recipe; the model that serves learns from every profile
-        final = fit([Dataset(History.from_behaviours(behaviours), cut)], conversion_horizon,
-                    clv_horizon)
+        final = fit(
+            [Dataset(History.from_behaviours(behaviours), cut)], conversion_horizon, clv_horizon
+        )
         final.metadata.update(candidate.metadata)
-        final.metadata["training_data"] = (f"{len(profile_ids)} profiles of the project before "
-                                           f"{as_of.isoformat()}")
-        return TrainingResult("promoted", "the candidate beats the current model on the "
-                              "backtest", final, backtest)
-    return TrainingResult("kept_current", "the candidate does not beat the current model on "
-                          "the mean of conversion AUC and CLV Gini", candidate, backtest)
+        final.metadata["training_data"] = (
+            f"{len(profile_ids)} profiles of the project before {as_of.isoformat()}"
+        )
+        return TrainingResult(
+            "promoted", "the candidate beats the current model on the backtest", final, backtest
+        )
+    return TrainingResult(
+        "kept_current",
+        "the candidate does not beat the current model on the mean of conversion AUC and CLV Gini",
+        candidate,
+        backtest,
+    )
 
 
 def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: date) -> dict:
@@ -106,15 +130,19 @@ def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: d
     prior)."""
     from . import persuasion
     from .features import F
+
     history = History.from_behaviours(behaviours)
     out = model.predict(history, cut_of(as_of))
     X = out["features"]
     customers = X[:, F["orders"]] > 0
     clv = X[:, F["spend"]] + np.maximum(out["clv_predicted"], 0)
     shown, responded = persuasion.counts(behaviours)
-    return {"clv_reference": round(float(clv[customers].mean()) if customers.any() else 100.0, 2),
-            "persuasion_prior": [round(float(r), 4)
-                                 for r in persuasion.population_rates(shown, responded)]}
+    return {
+        "clv_reference": round(float(clv[customers].mean()) if customers.any() else 100.0, 2),
+        "persuasion_prior": [
+            round(float(r), 4) for r in persuasion.population_rates(shown, responded)
+        ],
+    }
 
 
 def finish(model: PredictiveModel, behaviours: list[dict], as_of: date) -> PredictiveModel:

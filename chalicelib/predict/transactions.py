@@ -1,5 +1,6 @@
 """Transaction logs (the CDNOW sample format, or CSV `customer_id,timestamp,amount[,order_id]`)
 as behaviour documents with a purchases-by-day history, for training and benchmarks."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,10 @@ def read_cdnow(path: Path, before: date | None = None) -> list[tuple[str, date, 
 
 def read_csv(path: Path) -> list[tuple[str, date, float]]:
     with open(path, newline="") as fh:
-        return [(r["customer_id"], date.fromisoformat(r["timestamp"][:10]), float(r["amount"]))
-                for r in csv.DictReader(fh)]
+        return [
+            (r["customer_id"], date.fromisoformat(r["timestamp"][:10]), float(r["amount"]))
+            for r in csv.DictReader(fh)
+        ]
 
 
 def behaviours(rows: list[tuple[str, date, float]]) -> tuple[list[str], list[dict]]:

@@ -9,6 +9,7 @@ encoding. Pure.
 A packed bit per field and profile says whether the field is stored at all.
 Rules over it compile in columnar.py.
 """
+
 from __future__ import annotations
 
 import io
@@ -35,7 +36,7 @@ from .stored import (
 if TYPE_CHECKING:
     from .fields import Catalogue
 
-INT_SENTINEL = {np.int16: -(2 ** 15), np.int32: -(2 ** 31)}  # the dtype's minimum
+INT_SENTINEL = {np.int16: -(2**15), np.int32: -(2**31)}  # the dtype's minimum
 
 
 @dataclass
@@ -64,13 +65,13 @@ def _encode_numbers(raw: list, offset: float = 0.0) -> tuple[np.ndarray, int]:
     floats = np.array([v - offset if v is not None else np.nan for v in raw], dtype=np.float64)
     finite = floats[~np.isnan(floats)]
     for decimals in range(4):
-        scaled = np.round(finite * 10 ** decimals)
+        scaled = np.round(finite * 10**decimals)
         # exact: every stored double is the double nearest to its integer / 10^d
-        if np.all(np.abs(scaled) < 2 ** 31 - 2) and np.all(scaled / 10 ** decimals == finite):
-            dtype = np.int16 if np.all(np.abs(scaled) < 2 ** 15 - 2) else np.int32
+        if np.all(np.abs(scaled) < 2**31 - 2) and np.all(scaled / 10**decimals == finite):
+            dtype = np.int16 if np.all(np.abs(scaled) < 2**15 - 2) else np.int32
             out = np.full(len(raw), INT_SENTINEL[dtype], dtype=dtype)
             mask = ~np.isnan(floats)
-            out[mask] = np.round(floats[mask] * 10 ** decimals).astype(dtype)
+            out[mask] = np.round(floats[mask] * 10**decimals).astype(dtype)
             return out, decimals
     return floats, -1
 
@@ -82,8 +83,9 @@ def _code_dtype(size: int):
 def _encode_codes(raw: list) -> tuple[np.ndarray, list]:
     dictionary = sorted({v for v in raw if v is not None})
     index = {v: i for i, v in enumerate(dictionary)}
-    codes = np.array([index[v] if v is not None else -1 for v in raw],
-                     dtype=_code_dtype(len(dictionary)))
+    codes = np.array(
+        [index[v] if v is not None else -1 for v in raw], dtype=_code_dtype(len(dictionary))
+    )
     return codes, dictionary
 
 
@@ -101,11 +103,13 @@ def build_column(field_type: str, stored: list) -> Column:
         codes, dictionary = _encode_codes(typed)
         return Column(field_type, present, codes, dictionary=dictionary)
     if field_type == BOOLEAN:
-        return Column(BOOLEAN, present, np.array([-1 if v is None else int(v) for v in typed],
-                                                 dtype=np.int8))
+        return Column(
+            BOOLEAN, present, np.array([-1 if v is None else int(v) for v in typed], dtype=np.int8)
+        )
     if field_type == DATE:
-        values, scale = _encode_numbers([None if v is None else v.timestamp() for v in typed],
-                                        DATE_OFFSET)
+        values, scale = _encode_numbers(
+            [None if v is None else v.timestamp() for v in typed], DATE_OFFSET
+        )
         if scale < 0:
             values = values + DATE_OFFSET
         return Column(DATE, present, values, scale, offset=DATE_OFFSET if scale >= 0 else 0.0)
@@ -113,12 +117,12 @@ def build_column(field_type: str, stored: list) -> Column:
         elements = [[e for e in v if isinstance(e, str)] if v is not None else [] for v in typed]
         dictionary = sorted({e for row in elements for e in row})
         index = {e: i for i, e in enumerate(dictionary)}
-        flat = np.array([index[e] for row in elements for e in row],
-                        dtype=_code_dtype(len(dictionary)))
+        flat = np.array(
+            [index[e] for row in elements for e in row], dtype=_code_dtype(len(dictionary))
+        )
         offsets = np.cumsum([0] + [len(row) for row in elements]).astype(np.int64)
         is_list = np.array([v is not None for v in typed], dtype=bool)
-        return Column(LIST, present, flat, dictionary=dictionary, offsets=offsets,
-                      is_list=is_list)
+        return Column(LIST, present, flat, dictionary=dictionary, offsets=offsets, is_list=is_list)
     raise ValueError(field_type)
 
 
@@ -132,24 +136,28 @@ class Snapshot:
         return len(self.profile_ids)
 
     @classmethod
-    def build(cls, documents: list[dict], catalogue: Catalogue,
-              paths: list[str] | None = None) -> "Snapshot":
+    def build(
+        cls, documents: list[dict], catalogue: Catalogue, paths: list[str] | None = None
+    ) -> "Snapshot":
         fields = [catalogue.get(p) for p in paths] if paths else list(catalogue)
-        columns = {f.path: build_column(f.type, [field_value(d, f.path) for d in documents])
-                   for f in fields}
+        columns = {
+            f.path: build_column(f.type, [field_value(d, f.path) for d in documents])
+            for f in fields
+        }
         return cls(np.array([d["profile_id"] for d in documents], dtype=object), columns)
 
     def nbytes(self) -> int:
         return sum(c.nbytes() for c in self.columns.values())
 
     @classmethod
-    def from_values(cls, profile_ids: list[str], values: dict[str, tuple[str, list]]
-                    ) -> "Snapshot":
+    def from_values(cls, profile_ids: list[str], values: dict[str, tuple[str, list]]) -> "Snapshot":
         """From raw stored values per field path ({path: (type, values)}); rows are sorted by
         profile id, so members come out in id order and a page cursor is an id."""
         order = sorted(range(len(profile_ids)), key=profile_ids.__getitem__)
-        columns = {path: build_column(ftype, [raw[i] for i in order])
-                   for path, (ftype, raw) in values.items()}
+        columns = {
+            path: build_column(ftype, [raw[i] for i in order])
+            for path, (ftype, raw) in values.items()
+        }
         return cls(np.array([profile_ids[i] for i in order], dtype=object), columns)
 
     def without(self, profile_ids: set[str]) -> "Snapshot":
@@ -160,27 +168,46 @@ class Snapshot:
         columns = {}
         for path, col in self.columns.items():
             if col.offsets is not None:
-                rows = [col.values[col.offsets[i]:col.offsets[i + 1]]
-                        for i in np.flatnonzero(keep)]
+                rows = [
+                    col.values[col.offsets[i] : col.offsets[i + 1]] for i in np.flatnonzero(keep)
+                ]
                 used = sorted({int(c) for row in rows for c in row})
                 recode = {old: new for new, old in enumerate(used)}
-                flat = np.array([recode[int(c)] for row in rows for c in row],
-                                dtype=_code_dtype(len(used)))
+                flat = np.array(
+                    [recode[int(c)] for row in rows for c in row], dtype=_code_dtype(len(used))
+                )
                 offsets = np.cumsum([0] + [len(row) for row in rows]).astype(np.int64)
-                columns[path] = Column(col.type, col.present[keep], flat, col.scale, col.offset,
-                                       [col.dictionary[c] for c in used], offsets,
-                                       col.is_list[keep])
+                columns[path] = Column(
+                    col.type,
+                    col.present[keep],
+                    flat,
+                    col.scale,
+                    col.offset,
+                    [col.dictionary[c] for c in used],
+                    offsets,
+                    col.is_list[keep],
+                )
             elif col.type in (TEXT, ENUM):
                 codes = col.values[keep]
                 used = np.unique(codes[codes >= 0])
                 lookup = np.full(len(col.dictionary) + 1, -1, dtype=np.int64)
                 lookup[used] = np.arange(len(used))
                 recoded = np.where(codes >= 0, lookup[codes], -1).astype(_code_dtype(len(used)))
-                columns[path] = Column(col.type, col.present[keep], recoded,
-                                       dictionary=[col.dictionary[c] for c in used])
+                columns[path] = Column(
+                    col.type,
+                    col.present[keep],
+                    recoded,
+                    dictionary=[col.dictionary[c] for c in used],
+                )
             else:
-                columns[path] = Column(col.type, col.present[keep], col.values[keep], col.scale,
-                                       col.offset, list(col.dictionary))
+                columns[path] = Column(
+                    col.type,
+                    col.present[keep],
+                    col.values[keep],
+                    col.scale,
+                    col.offset,
+                    list(col.dictionary),
+                )
         return Snapshot(self.profile_ids[keep], columns)
 
     def decoded(self, path: str) -> np.ndarray:
@@ -190,7 +217,7 @@ class Snapshot:
             return np.full(self.n, np.nan)
         if col.scale < 0:
             return col.values.astype(np.float64)
-        return np.where(valid(col), col.values / 10 ** col.scale, np.nan)
+        return np.where(valid(col), col.values / 10**col.scale, np.nan)
 
     def to_bytes(self) -> bytes:
         if any("\n" in pid for pid in self.profile_ids):  # ids are validated; be sure anyway
@@ -202,10 +229,16 @@ class Snapshot:
             if col.offsets is not None:
                 arrays[f"c{i}_offsets"] = col.offsets
                 arrays[f"c{i}_is_list"] = np.packbits(col.is_list)
-            meta[path] = {"i": i, "type": col.type, "scale": col.scale, "offset": col.offset,
-                          "dictionary": col.dictionary}
-        arrays["meta"] = np.frombuffer(json.dumps({"n": self.n, "columns": meta}).encode(),
-                                       np.uint8)
+            meta[path] = {
+                "i": i,
+                "type": col.type,
+                "scale": col.scale,
+                "offset": col.offset,
+                "dictionary": col.dictionary,
+            }
+        arrays["meta"] = np.frombuffer(
+            json.dumps({"n": self.n, "columns": meta}).encode(), np.uint8
+        )
         out = io.BytesIO()
         np.savez(out, **arrays)
         return out.getvalue()
@@ -224,10 +257,17 @@ class Snapshot:
                 i = m["i"]
                 offsets = z[f"c{i}_offsets"] if f"c{i}_offsets" in z else None
                 columns[path] = Column(
-                    m["type"], np.unpackbits(z[f"c{i}_present"], count=n).astype(bool),
-                    z[f"c{i}_values"], m["scale"], m["offset"], m["dictionary"], offsets,
+                    m["type"],
+                    np.unpackbits(z[f"c{i}_present"], count=n).astype(bool),
+                    z[f"c{i}_values"],
+                    m["scale"],
+                    m["offset"],
+                    m["dictionary"],
+                    offsets,
                     np.unpackbits(z[f"c{i}_is_list"], count=n).astype(bool)
-                    if offsets is not None else None)
+                    if offsets is not None
+                    else None,
+                )
         return cls(ids, columns)
 
 
@@ -235,8 +275,11 @@ def valid(col: Column) -> np.ndarray:
     """Rows holding a value of the column's type (cached on the column)."""
     if col._valid is None:
         if col.type in (NUMBER, DATE):
-            col._valid = ~np.isnan(col.values) if col.scale < 0 else \
-                col.values != np.iinfo(col.values.dtype).min
+            col._valid = (
+                ~np.isnan(col.values)
+                if col.scale < 0
+                else col.values != np.iinfo(col.values.dtype).min
+            )
         elif col.type in (TEXT, ENUM, BOOLEAN):
             col._valid = col.values >= 0
         else:

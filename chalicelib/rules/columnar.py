@@ -4,6 +4,7 @@ A rule tree compiles once into numpy mask operations: each condition asks its op
 mask over the field's column (operators.py, vectors.py); groups combine the masks. Answers equal
 the per-profile evaluator's (a property test checks it).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -22,8 +23,12 @@ class StaleSnapshot(Exception):
 
 
 def _condition_mask(cond: Condition, now: datetime) -> Mask:
-    path, field_type, operator, value = (cond.field.path, cond.field.type, cond.operator,
-                                         cond.value)
+    path, field_type, operator, value = (
+        cond.field.path,
+        cond.field.type,
+        cond.operator,
+        cond.value,
+    )
 
     def mask(s: Snapshot) -> np.ndarray:
         col = s.columns.get(path)

@@ -5,6 +5,7 @@ type than the field's, gets (operators.py): only `not_exists` matches a missing 
 `exists` a value of another type. `all` needs every rule, `any` at least one, `none` no rule (so
 an empty `all`/`none` group matches everyone, an empty `any` group no one).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -27,11 +28,13 @@ def _compile(node: Group | Condition, now: datetime) -> Predicate:
         return _compile_condition(node, now)
     children = [_compile(rule, now) for rule in node.rules]
     if node.match == "all":
+
         def every(profile: Profile) -> bool:
             for child in children:
                 if not child(profile):
                     return False
             return True
+
         return every
 
     def some(profile: Profile) -> bool:
@@ -39,6 +42,7 @@ def _compile(node: Group | Condition, now: datetime) -> Predicate:
             if child(profile):
                 return True
         return False
+
     return some if node.match == "any" else lambda profile: not some(profile)
 
 

@@ -3,13 +3,14 @@
 Built-in fields (behaviour and predictive) are fixed; attribute fields come from what a project has
 stored, typed by the kind most of their values have.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..predict import fields as predictive
 from .operators import OPERATORS_BY_TYPE
-from .stored import BOOLEAN, DATE, ENUM, LIST, NUMBER, TEXT
+from .stored import BOOLEAN, DATE, LIST, NUMBER, TEXT
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,13 @@ class Field:
         return OPERATORS_BY_TYPE[self.type]
 
     def to_dict(self) -> dict:
-        out = {"path": self.path, "label": self.label, "group": self.group, "type": self.type,
-               "operators": list(self.operators)}
+        out = {
+            "path": self.path,
+            "label": self.label,
+            "group": self.group,
+            "type": self.type,
+            "operators": list(self.operators),
+        }
         if self.values:
             out["values"] = list(self.values)
         if self.minimum is not None:
@@ -46,7 +52,9 @@ BEHAVIOUR_FIELDS = (
     Field("behaviour.orders", "Orders", "behaviour", NUMBER, minimum=0),
     Field("behaviour.revenue", "Revenue", "behaviour", NUMBER, minimum=0),
     Field("behaviour.average_order_value", "Average order value", "behaviour", NUMBER, minimum=0),
-    Field("behaviour.discount_interactions", "Discount interactions", "behaviour", NUMBER, minimum=0),
+    Field(
+        "behaviour.discount_interactions", "Discount interactions", "behaviour", NUMBER, minimum=0
+    ),
     Field("behaviour.first_seen", "First seen", "behaviour", DATE),
     Field("behaviour.last_seen", "Last seen", "behaviour", DATE),
     Field("behaviour.first_order_at", "First order", "behaviour", DATE),
@@ -55,13 +63,21 @@ BEHAVIOUR_FIELDS = (
 
 # The predictive fields a rule can name, as predict/fields.py declares them.
 PREDICTIVE_FIELDS = tuple(
-    Field(f.path, f.label, "predictive", f.type, values=f.values, minimum=f.minimum,
-          maximum=f.maximum)
-    for f in predictive.FIELDS if f.segmentable)
+    Field(
+        f.path, f.label, "predictive", f.type, values=f.values, minimum=f.minimum, maximum=f.maximum
+    )
+    for f in predictive.FIELDS
+    if f.segmentable
+)
 
 # Kind of a stored attribute value -> field type of the attribute in the catalogue.
-ATTRIBUTE_KIND_TYPES = {"string": TEXT, "number": NUMBER, "boolean": BOOLEAN, "list": LIST,
-                        "date": DATE}
+ATTRIBUTE_KIND_TYPES = {
+    "string": TEXT,
+    "number": NUMBER,
+    "boolean": BOOLEAN,
+    "list": LIST,
+    "date": DATE,
+}
 
 
 def attribute_field(name: str, kind_counts: dict[str, int]) -> Field | None:
@@ -71,8 +87,12 @@ def attribute_field(name: str, kind_counts: dict[str, int]) -> Field | None:
         return None
     # Ties resolve in a fixed order so the catalogue does not flicker.
     kind = max(sorted(counts), key=lambda k: counts[k])
-    return Field(f"attributes.{name}", name.replace("_", " ").capitalize(), "profile",
-                 ATTRIBUTE_KIND_TYPES[kind])
+    return Field(
+        f"attributes.{name}",
+        name.replace("_", " ").capitalize(),
+        "profile",
+        ATTRIBUTE_KIND_TYPES[kind],
+    )
 
 
 class Catalogue:

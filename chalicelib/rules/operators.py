@@ -4,6 +4,7 @@ gives for a field the profile lacks or holds with another type, its test of one 
 (the per-profile evaluator) and its mask over a column of each type it applies to (the columnar
 evaluator). Both evaluators only walk the tree and ask the operator. Pure: no I/O.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ MAX_DAYS = 36500
 
 # --- value checks: run once when a segment is saved; return the normalised value -------------
 
+
 def _scalar(field_type: str, values: tuple[str, ...], value: Any, path: str) -> Any:
     if field_type == NUMBER:
         if not is_number(value):
@@ -44,8 +46,9 @@ def _scalar(field_type: str, values: tuple[str, ...], value: Any, path: str) -> 
         return value
     if field_type == TEXT:
         if not isinstance(value, str) or len(value) > MAX_TEXT:
-            raise ValidationError(f"expected a string of at most {MAX_TEXT} characters", path,
-                                  "invalid_value")
+            raise ValidationError(
+                f"expected a string of at most {MAX_TEXT} characters", path, "invalid_value"
+            )
         return value
     if field_type == ENUM:
         if value not in values:
@@ -77,15 +80,17 @@ def _check_pair(field_type, values, value, path):
 
 def _check_many(field_type, values, value, path):
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_IN_VALUES:
-        raise ValidationError(f"expected a list of 1 to {MAX_IN_VALUES} values", path,
-                              "invalid_value")
+        raise ValidationError(
+            f"expected a list of 1 to {MAX_IN_VALUES} values", path, "invalid_value"
+        )
     return frozenset(_scalar(field_type, values, v, f"{path}/{i}") for i, v in enumerate(value))
 
 
 def _check_days(field_type, values, value, path):
     if not is_number(value) or not 0 <= value <= MAX_DAYS:
-        raise ValidationError(f"expected a number of days from 0 to {MAX_DAYS}", path,
-                              "invalid_value")
+        raise ValidationError(
+            f"expected a number of days from 0 to {MAX_DAYS}", path, "invalid_value"
+        )
     return timedelta(days=value)
 
 
@@ -98,7 +103,12 @@ def _check_none(field_type, values, value, path):
 NONE, SCALAR, PAIR, MANY, DAYS = "none", "scalar", "pair", "list", "days"
 # A value shape's check: run once when a segment is saved; returns the normalised value.
 VALUE_CHECKS: dict[str, Callable[[str, tuple, Any, str], Any]] = {
-    NONE: _check_none, SCALAR: _scalar, PAIR: _check_pair, MANY: _check_many, DAYS: _check_days}
+    NONE: _check_none,
+    SCALAR: _scalar,
+    PAIR: _check_pair,
+    MANY: _check_many,
+    DAYS: _check_days,
+}
 
 
 @dataclass(frozen=True)
@@ -126,12 +136,17 @@ class Operator:
     def check_value(self, field_type: str, values: tuple, value: Any, path: str) -> Any:
         return VALUE_CHECKS[self.value](field_type, values, value, path)
 
-    def predicate(self, field_type: str, read: Callable[[dict], Any], value: Any,
-                  now: datetime) -> Callable[[dict], bool]:
+    def predicate(
+        self, field_type: str, read: Callable[[dict], Any], value: Any, now: datetime
+    ) -> Callable[[dict], bool]:
         """The test of one profile; `read` gives its stored value (or ABSENT), `value` is the
         normalised rule value."""
-        test, if_absent, if_mismatch, coerce = (self.test, self.if_absent, self.if_mismatch,
-                                                COERCE[field_type])
+        test, if_absent, if_mismatch, coerce = (
+            self.test,
+            self.if_absent,
+            self.if_mismatch,
+            COERCE[field_type],
+        )
 
         def matches(profile: dict) -> bool:
             raw = read(profile)
@@ -157,8 +172,12 @@ class Operator:
         return out
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "label": self.label, "value": self.value,
-                "types": list(self.types)}
+        return {
+            "name": self.name,
+            "label": self.label,
+            "value": self.value,
+            "types": list(self.types),
+        }
 
 
 def _contains(stored, value, now):
@@ -181,50 +200,155 @@ _EQ = {NUMBER: v.compare("eq"), TEXT: v.text_eq, ENUM: v.text_eq, BOOLEAN: v.boo
 _IN = {NUMBER: v.number_in, TEXT: v.text_in, ENUM: v.text_in}
 _ALL = FIELD_TYPES
 
-OPERATORS: dict[str, Operator] = {op.name: op for op in (
-    Operator("eq", "is", tuple(_EQ), SCALAR, lambda s, x, now: s == x, _EQ),
-    Operator("neq", "is not", tuple(_EQ), SCALAR, lambda s, x, now: s != x,
-             {t: v.negation(mask) for t, mask in _EQ.items()}),
-    Operator("gt", "greater than", (NUMBER,), SCALAR, lambda s, x, now: s > x,
-             {NUMBER: v.compare("gt")}),
-    Operator("gte", "at least", (NUMBER,), SCALAR, lambda s, x, now: s >= x,
-             {NUMBER: v.compare("gte")}),
-    Operator("lt", "less than", (NUMBER,), SCALAR, lambda s, x, now: s < x,
-             {NUMBER: v.compare("lt")}),
-    Operator("lte", "at most", (NUMBER,), SCALAR, lambda s, x, now: s <= x,
-             {NUMBER: v.compare("lte")}),
-    Operator("between", "between", (NUMBER, DATE), PAIR, lambda s, x, now: x[0] <= s <= x[1],
-             {NUMBER: v.between, DATE: v.between}),
-    Operator("in", "is one of", tuple(_IN), MANY, lambda s, x, now: s in x, _IN),
-    Operator("not_in", "is none of", tuple(_IN), MANY, lambda s, x, now: s not in x,
-             {t: v.negation(mask) for t, mask in _IN.items()}),
-    Operator("contains", "contains", (TEXT, LIST), SCALAR, _contains,
-             {TEXT: v.by_dictionary(_contains), LIST: v.list_contains}),
-    Operator("not_contains", "does not contain", (TEXT, LIST), SCALAR, _not_contains,
-             {TEXT: v.by_dictionary(_not_contains), LIST: v.negation(v.list_contains)}),
-    Operator("starts_with", "starts with", (TEXT,), SCALAR, _starts_with,
-             {TEXT: v.by_dictionary(_starts_with)}),
-    Operator("ends_with", "ends with", (TEXT,), SCALAR, _ends_with,
-             {TEXT: v.by_dictionary(_ends_with)}),
-    Operator("before", "before", (DATE,), SCALAR, lambda s, x, now: s < x,
-             {DATE: v.compare("lt")}),
-    Operator("after", "after", (DATE,), SCALAR, lambda s, x, now: s > x,
-             {DATE: v.compare("gt")}),
-    Operator("within_last_days", "in the last (days)", (DATE,), DAYS,
-             lambda s, x, now: now - x <= s <= now, {DATE: v.within_last_days}),
-    Operator("more_than_days_ago", "more than (days) ago", (DATE,), DAYS,
-             lambda s, x, now: s < now - x, {DATE: v.more_than_days_ago}),
-    # Presence alone: any stored value, of the field's type or not, has a value.
-    Operator("exists", "has a value", _ALL, NONE, lambda s, x, now: True,
-             {t: v.typed_rows for t in _ALL}, if_mismatch=True),
-    Operator("not_exists", "has no value", _ALL, NONE, lambda s, x, now: False,
-             {t: v.no_rows for t in _ALL}, if_absent=True),
-)}
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in (
+        Operator("eq", "is", tuple(_EQ), SCALAR, lambda s, x, now: s == x, _EQ),
+        Operator(
+            "neq",
+            "is not",
+            tuple(_EQ),
+            SCALAR,
+            lambda s, x, now: s != x,
+            {t: v.negation(mask) for t, mask in _EQ.items()},
+        ),
+        Operator(
+            "gt",
+            "greater than",
+            (NUMBER,),
+            SCALAR,
+            lambda s, x, now: s > x,
+            {NUMBER: v.compare("gt")},
+        ),
+        Operator(
+            "gte",
+            "at least",
+            (NUMBER,),
+            SCALAR,
+            lambda s, x, now: s >= x,
+            {NUMBER: v.compare("gte")},
+        ),
+        Operator(
+            "lt", "less than", (NUMBER,), SCALAR, lambda s, x, now: s < x, {NUMBER: v.compare("lt")}
+        ),
+        Operator(
+            "lte",
+            "at most",
+            (NUMBER,),
+            SCALAR,
+            lambda s, x, now: s <= x,
+            {NUMBER: v.compare("lte")},
+        ),
+        Operator(
+            "between",
+            "between",
+            (NUMBER, DATE),
+            PAIR,
+            lambda s, x, now: x[0] <= s <= x[1],
+            {NUMBER: v.between, DATE: v.between},
+        ),
+        Operator("in", "is one of", tuple(_IN), MANY, lambda s, x, now: s in x, _IN),
+        Operator(
+            "not_in",
+            "is none of",
+            tuple(_IN),
+            MANY,
+            lambda s, x, now: s not in x,
+            {t: v.negation(mask) for t, mask in _IN.items()},
+        ),
+        Operator(
+            "contains",
+            "contains",
+            (TEXT, LIST),
+            SCALAR,
+            _contains,
+            {TEXT: v.by_dictionary(_contains), LIST: v.list_contains},
+        ),
+        Operator(
+            "not_contains",
+            "does not contain",
+            (TEXT, LIST),
+            SCALAR,
+            _not_contains,
+            {TEXT: v.by_dictionary(_not_contains), LIST: v.negation(v.list_contains)},
+        ),
+        Operator(
+            "starts_with",
+            "starts with",
+            (TEXT,),
+            SCALAR,
+            _starts_with,
+            {TEXT: v.by_dictionary(_starts_with)},
+        ),
+        Operator(
+            "ends_with",
+            "ends with",
+            (TEXT,),
+            SCALAR,
+            _ends_with,
+            {TEXT: v.by_dictionary(_ends_with)},
+        ),
+        Operator(
+            "before", "before", (DATE,), SCALAR, lambda s, x, now: s < x, {DATE: v.compare("lt")}
+        ),
+        Operator(
+            "after", "after", (DATE,), SCALAR, lambda s, x, now: s > x, {DATE: v.compare("gt")}
+        ),
+        Operator(
+            "within_last_days",
+            "in the last (days)",
+            (DATE,),
+            DAYS,
+            lambda s, x, now: now - x <= s <= now,
+            {DATE: v.within_last_days},
+        ),
+        Operator(
+            "more_than_days_ago",
+            "more than (days) ago",
+            (DATE,),
+            DAYS,
+            lambda s, x, now: s < now - x,
+            {DATE: v.more_than_days_ago},
+        ),
+        # Presence alone: any stored value, of the field's type or not, has a value.
+        Operator(
+            "exists",
+            "has a value",
+            _ALL,
+            NONE,
+            lambda s, x, now: True,
+            {t: v.typed_rows for t in _ALL},
+            if_mismatch=True,
+        ),
+        Operator(
+            "not_exists",
+            "has no value",
+            _ALL,
+            NONE,
+            lambda s, x, now: False,
+            {t: v.no_rows for t in _ALL},
+            if_absent=True,
+        ),
+    )
+}
 
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
     t: tuple(name for name, op in OPERATORS.items() if t in op.types) for t in _ALL
 }
 
-__all__ = ["BOOLEAN", "DATE", "ENUM", "LIST", "NUMBER", "TEXT", "MAX_DAYS", "MAX_IN_VALUES",
-           "MAX_TEXT", "OPERATORS", "OPERATORS_BY_TYPE", "Operator", "is_number",
-           "parse_datetime"]
+__all__ = [
+    "BOOLEAN",
+    "DATE",
+    "ENUM",
+    "LIST",
+    "NUMBER",
+    "TEXT",
+    "MAX_DAYS",
+    "MAX_IN_VALUES",
+    "MAX_TEXT",
+    "OPERATORS",
+    "OPERATORS_BY_TYPE",
+    "Operator",
+    "is_number",
+    "parse_datetime",
+]

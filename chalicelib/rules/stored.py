@@ -1,5 +1,6 @@
 """Stored values as rules read them: the field types, a value at a dotted path, and a value as its
 field's type compares it. Shared by the per-profile evaluator and the columnar snapshot. Pure."""
+
 from __future__ import annotations
 
 import math
@@ -81,8 +82,14 @@ def _list(raw: Any) -> Any:
 
 
 # A stored value as the field's type compares it, or MISMATCH.
-COERCE: dict[str, Callable[[Any], Any]] = {NUMBER: _number, TEXT: _text, ENUM: _text,
-                                           BOOLEAN: _boolean, DATE: _date, LIST: _list}
+COERCE: dict[str, Callable[[Any], Any]] = {
+    NUMBER: _number,
+    TEXT: _text,
+    ENUM: _text,
+    BOOLEAN: _boolean,
+    DATE: _date,
+    LIST: _list,
+}
 
 
 def coerce_stored(field_type: str, raw: Any) -> Any:

@@ -3,6 +3,7 @@
 Every error names the offending place as a JSON pointer into the segment body, e.g.
 `/rules/1/rules/0/value`.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,18 +25,27 @@ MAX_DESCRIPTION = 2000
 # non-ASCII (at most 3x these bytes), so a segment fits with room for its other attributes.
 MAX_DEFINITION_BYTES = 65536
 
-LIMITS = {"max_depth": MAX_DEPTH, "max_conditions": MAX_CONDITIONS, "max_nodes": MAX_NODES,
-          "max_in_values": MAX_IN_VALUES, "max_text": MAX_TEXT, "max_days": MAX_DAYS,
-          "max_name": MAX_NAME, "max_description": MAX_DESCRIPTION,
-          "max_definition_bytes": MAX_DEFINITION_BYTES}
+LIMITS = {
+    "max_depth": MAX_DEPTH,
+    "max_conditions": MAX_CONDITIONS,
+    "max_nodes": MAX_NODES,
+    "max_in_values": MAX_IN_VALUES,
+    "max_text": MAX_TEXT,
+    "max_days": MAX_DAYS,
+    "max_name": MAX_NAME,
+    "max_description": MAX_DESCRIPTION,
+    "max_definition_bytes": MAX_DEFINITION_BYTES,
+}
 
 
 def rule_language() -> dict:
     """What a rule may say, for clients building rules: operators (registry order), matches and
     limits."""
-    return {"operators": [op.to_dict() for op in OPERATORS.values()],
-            "matches": [{"name": name, "label": label} for name, label in MATCHES.items()],
-            "limits": dict(LIMITS)}
+    return {
+        "operators": [op.to_dict() for op in OPERATORS.values()],
+        "matches": [{"name": name, "label": label} for name, label in MATCHES.items()],
+        "limits": dict(LIMITS),
+    }
 
 
 @dataclass(frozen=True)
@@ -116,18 +126,25 @@ class _Parser:
         """Bounds the whole tree: empty groups cost time and storage too."""
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise ValidationError(f"a segment has at most {MAX_NODES} groups and conditions "
-                                  "(the segment counting as one)", path, "too_many_nodes")
+            raise ValidationError(
+                f"a segment has at most {MAX_NODES} groups and conditions "
+                "(the segment counting as one)",
+                path,
+                "too_many_nodes",
+            )
 
-    def group(self, node: dict, path: str, depth: int, extra_keys: frozenset = frozenset()) -> Group:
+    def group(
+        self, node: dict, path: str, depth: int, extra_keys: frozenset = frozenset()
+    ) -> Group:
         self.count_node(path or "/")
         if depth > MAX_DEPTH:
             raise ValidationError(f"groups nest at most {MAX_DEPTH} deep", path, "too_deep")
         _expect_object(node, path, {"match", "rules"} | extra_keys)
         match = node.get("match", "all")
         if not isinstance(match, str) or match not in MATCHES:
-            raise ValidationError(f"match must be one of {list(MATCHES)}", f"{path}/match",
-                                  "invalid_value")
+            raise ValidationError(
+                f"match must be one of {list(MATCHES)}", f"{path}/match", "invalid_value"
+            )
         rules = node.get("rules")
         if not isinstance(rules, list):
             raise ValidationError("rules must be a list", f"{path}/rules", "invalid_type")
@@ -145,24 +162,30 @@ class _Parser:
         self.count_node(path)
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
-            raise ValidationError(f"a segment has at most {MAX_CONDITIONS} conditions", path,
-                                  "too_many_conditions")
+            raise ValidationError(
+                f"a segment has at most {MAX_CONDITIONS} conditions", path, "too_many_conditions"
+            )
         field_path = node.get("field")
         if not isinstance(field_path, str):
             raise ValidationError("field must be a string", f"{path}/field", "invalid_type")
         field = self.catalogue.get(field_path)
         if field is None:
-            raise ValidationError(f"unknown field {field_path[:100]!r}", f"{path}/field",
-                                  "unknown_field")
+            raise ValidationError(
+                f"unknown field {field_path[:100]!r}", f"{path}/field", "unknown_field"
+            )
         op_name = node.get("operator")
         operator = OPERATORS.get(op_name) if isinstance(op_name, str) else None
         if operator is None:
-            raise ValidationError(f"unknown operator {str(op_name)[:50]!r}", f"{path}/operator",
-                                  "unknown_operator")
+            raise ValidationError(
+                f"unknown operator {str(op_name)[:50]!r}", f"{path}/operator", "unknown_operator"
+            )
         if field.type not in operator.types:
             raise ValidationError(
                 f"operator {op_name!r} does not apply to {field.type} field {field.path!r}; "
-                f"allowed: {list(field.operators)}", f"{path}/operator", "operator_not_allowed")
+                f"allowed: {list(field.operators)}",
+                f"{path}/operator",
+                "operator_not_allowed",
+            )
         raw_value = node.get("value")
         value = operator.check_value(field.type, field.values, raw_value, f"{path}/value")
         return Condition(field, operator, value, raw_value)
@@ -171,8 +194,9 @@ class _Parser:
 def _check_text(value: Any, path: str, what: str, maximum: int, allowed: str = "") -> str:
     """A string of at most `maximum` characters with no control character but `allowed`."""
     if not isinstance(value, str) or len(value) > maximum:
-        raise ValidationError(f"{what} must be a string of at most {maximum} characters", path,
-                              "invalid_value")
+        raise ValidationError(
+            f"{what} must be a string of at most {maximum} characters", path, "invalid_value"
+        )
     if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
         raise ValidationError(f"{what} must not hold control characters", path, "invalid_value")
     return value
@@ -181,8 +205,11 @@ def _check_text(value: Any, path: str, what: str, maximum: int, allowed: str = "
 def _check_size(tree: dict) -> None:
     size = len(json.dumps(tree, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     if size > MAX_DEFINITION_BYTES:
-        raise ValidationError(f"the segment takes {size} bytes as JSON; at most "
-                              f"{MAX_DEFINITION_BYTES}", "/rules", "definition_too_large")
+        raise ValidationError(
+            f"the segment takes {size} bytes as JSON; at most {MAX_DEFINITION_BYTES}",
+            "/rules",
+            "definition_too_large",
+        )
 
 
 def parse_segment(body: Any, catalogue: Catalogue) -> SegmentDefinition:
@@ -192,8 +219,13 @@ def parse_segment(body: Any, catalogue: Catalogue) -> SegmentDefinition:
     name = _check_text(body.get("name"), "/name", "name", MAX_NAME)
     if not name.strip():
         raise ValidationError("name must not be blank", "/name", "invalid_value")
-    description = _check_text(body.get("description", ""), "/description", "description",
-                              MAX_DESCRIPTION, allowed="\t\n\r")
+    description = _check_text(
+        body.get("description", ""),
+        "/description",
+        "description",
+        MAX_DESCRIPTION,
+        allowed="\t\n\r",
+    )
     root = _Parser(catalogue).group(body, "", 1, frozenset({"name", "description"}))
     definition = SegmentDefinition(name.strip(), description, root)
     _check_size(definition.to_dict())

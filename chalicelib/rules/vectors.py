@@ -5,6 +5,7 @@ mask over the snapshot's rows that is False on every row holding no value of the
 Constants are mapped into each column's encoding exactly (a scaled column compares `x >= 12.34`
 as `X >= 1234`), so answers equal the per-profile tests (a property test checks it).
 """
+
 from __future__ import annotations
 
 import math
@@ -22,16 +23,17 @@ _FEW = 16  # up to this many equalities beat a lookup table (see _codes_mask)
 
 # --- numbers and dates (dates as seconds since the epoch) ------------------------------------
 
+
 def _decode(col: Column, X):
     """Stored integers back to the doubles they stand for, as the per-profile evaluator sees
     them: (X / 10^d) + offset."""
-    return X / 10 ** col.scale + col.offset if col.offset else X / 10 ** col.scale
+    return X / 10**col.scale + col.offset if col.offset else X / 10**col.scale
 
 
 def _threshold(col: Column, c: float, op: str) -> int:
     """The integer bound in the column's encoding that gives exactly the float comparison
     `stored op c` for op in gt, gte, lt, lte."""
-    k = math.floor((c - col.offset) * 10 ** col.scale)
+    k = math.floor((c - col.offset) * 10**col.scale)
     candidates = range(k - 3, k + 4)
     if op == "gte":
         return next(X for X in candidates if _decode(col, X) >= c)
@@ -44,7 +46,7 @@ def _threshold(col: Column, c: float, op: str) -> int:
 
 def _far(col: Column, c):
     """c lies beyond any value a scaled integer column can hold."""
-    return np.abs((c - col.offset) * 10 ** col.scale) > 2 ** 52
+    return np.abs((c - col.offset) * 10**col.scale) > 2**52
 
 
 def _exact_codes(col: Column, values) -> np.ndarray:
@@ -52,7 +54,7 @@ def _exact_codes(col: Column, values) -> np.ndarray:
     stands for are left out. Vectorised: `in` may bring hundreds."""
     c = np.asarray(values, dtype=np.float64)  # exact for every value not _far
     c = c[~_far(col, c)]
-    k = np.floor((c - col.offset) * 10 ** col.scale)
+    k = np.floor((c - col.offset) * 10**col.scale)
     codes, found = np.zeros(len(c)), np.zeros(len(c), bool)
     for step in range(-3, 4):  # the first candidate that decodes to c, as in _threshold
         hit = ~found & (_decode(col, k + step) == c)
@@ -101,8 +103,9 @@ def compare(op: str) -> VectorMask:
 
 
 def between(col: Column, value: Any, now: datetime) -> np.ndarray:
-    return _number_compare(col, "gte", _seconds(value[0])) & \
-        _number_compare(col, "lte", _seconds(value[1]))
+    return _number_compare(col, "gte", _seconds(value[0])) & _number_compare(
+        col, "lte", _seconds(value[1])
+    )
 
 
 def number_in(col: Column, values: Any, now: datetime) -> np.ndarray:
@@ -118,8 +121,9 @@ def number_in(col: Column, values: Any, now: datetime) -> np.ndarray:
 
 
 def within_last_days(col: Column, days: Any, now: datetime) -> np.ndarray:
-    return _number_compare(col, "gte", (now - days).timestamp()) & \
-        _number_compare(col, "lte", now.timestamp())
+    return _number_compare(col, "gte", (now - days).timestamp()) & _number_compare(
+        col, "lte", now.timestamp()
+    )
 
 
 def more_than_days_ago(col: Column, days: Any, now: datetime) -> np.ndarray:
@@ -127,6 +131,7 @@ def more_than_days_ago(col: Column, days: Any, now: datetime) -> np.ndarray:
 
 
 # --- dictionary-coded text, enums and lists ----------------------------------------------------
+
 
 def _codes_for(col: Column, values) -> list[int]:
     index = {v: i for i, v in enumerate(col.dictionary)}
@@ -160,7 +165,8 @@ def text_eq(col: Column, value: Any, now: datetime) -> np.ndarray:
 def by_dictionary(test: Callable[[Any, Any, datetime], bool]) -> VectorMask:
     """The operator's own per-profile test run once per distinct text, not once per row."""
     return lambda col, value, now: _codes_mask(
-        col, [i for i, text in enumerate(col.dictionary) if test(text, value, now)])
+        col, [i for i, text in enumerate(col.dictionary) if test(text, value, now)]
+    )
 
 
 def list_contains(col: Column, value: Any, now: datetime) -> np.ndarray:
@@ -174,6 +180,7 @@ def list_contains(col: Column, value: Any, now: datetime) -> np.ndarray:
 
 
 # --- any column --------------------------------------------------------------------------------
+
 
 def boolean_eq(col: Column, value: Any, now: datetime) -> np.ndarray:
     return col.values == int(value)  # -1 (no boolean) equals neither

@@ -1,5 +1,6 @@
 """Webhook destinations of a segment: entries and exits are POSTed to them, signed, retried with
 backoff through the work queue, and dead-lettered after repeated failure."""
+
 from __future__ import annotations
 
 import logging
@@ -32,10 +33,17 @@ def create(project_id: str, segment_id: str, body) -> dict:
     url = webhooks.check_url(body["url"], _allow_private())
     current = list(segment.destinations or [])
     if len(current) >= webhooks.MAX_DESTINATIONS:
-        raise Conflict(f"a segment has at most {webhooks.MAX_DESTINATIONS} destinations", "/",
-                       "too_many_destinations")
-    destination = {"destination_id": "dst_" + secrets.token_hex(8), "url": url,
-                   "secret": "whsec_" + secrets.token_urlsafe(32), "created_at": now_iso()}
+        raise Conflict(
+            f"a segment has at most {webhooks.MAX_DESTINATIONS} destinations",
+            "/",
+            "too_many_destinations",
+        )
+    destination = {
+        "destination_id": "dst_" + secrets.token_hex(8),
+        "url": url,
+        "secret": "whsec_" + secrets.token_urlsafe(32),
+        "created_at": now_iso(),
+    }
     segment_table.set_destinations(segment, current + [destination])
     # the secret is shown once: the receiver keeps it to check signatures
     return {**_public(destination), "secret": destination["secret"]}
@@ -61,11 +69,16 @@ def notify(project_id: str, segment: SegmentRecord, changes: list[dict]) -> int:
     messages = []
     for destination in segment.destinations or []:
         for start in range(0, len(changes), webhooks.CHANGES_PER_DELIVERY):
-            chunk = changes[start:start + webhooks.CHANGES_PER_DELIVERY]
-            messages.append(Deliver(project_id, segment.segment_id,
-                                    destination["destination_id"], webhooks.delivery_id(
-                                        segment.segment_id, destination["destination_id"], chunk),
-                                    chunk))
+            chunk = changes[start : start + webhooks.CHANGES_PER_DELIVERY]
+            messages.append(
+                Deliver(
+                    project_id,
+                    segment.segment_id,
+                    destination["destination_id"],
+                    webhooks.delivery_id(segment.segment_id, destination["destination_id"], chunk),
+                    chunk,
+                )
+            )
     if messages:
         work_queue.send(messages)
     return len(messages)
@@ -75,22 +88,33 @@ class DeliveryFailed(Exception):
     """The destination did not take the delivery: the work queue retries it later."""
 
 
-def deliver(project_id: str, segment_id: str, destination_id: str, delivery: str,
-            changes: list[dict]) -> dict:
+def deliver(
+    project_id: str, segment_id: str, destination_id: str, delivery: str, changes: list[dict]
+) -> dict:
     import requests
+
     segment = segment_table.get(project_id, segment_id)
-    destination = next((d for d in segment.destinations or []
-                        if d["destination_id"] == destination_id), None) if segment else None
+    destination = (
+        next((d for d in segment.destinations or [] if d["destination_id"] == destination_id), None)
+        if segment
+        else None
+    )
     if destination is None:
         return {"skipped": "the segment or destination was deleted"}
     url = webhooks.check_url(destination["url"], _allow_private())  # the host may have moved
     body = webhooks.payload(project_id, segment_id, delivery, changes)
     try:
-        response = requests.post(url, data=body, timeout=TIMEOUT_SECONDS, allow_redirects=False,
-                                 headers={"Content-Type": "application/json",
-                                          "X-Segments-Delivery": delivery,
-                                          webhooks.SIGNATURE_HEADER: webhooks.sign(
-                                              destination["secret"], body)})
+        response = requests.post(
+            url,
+            data=body,
+            timeout=TIMEOUT_SECONDS,
+            allow_redirects=False,
+            headers={
+                "Content-Type": "application/json",
+                "X-Segments-Delivery": delivery,
+                webhooks.SIGNATURE_HEADER: webhooks.sign(destination["secret"], body),
+            },
+        )
     except requests.RequestException as exc:
         raise DeliveryFailed(f"{url}: {type(exc).__name__}") from None
     if not 200 <= response.status_code < 300:

@@ -1,4 +1,5 @@
 """Event ingestion: validate each event, then store and aggregate per profile, exactly once."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -15,8 +16,9 @@ def ingest(project_id: str, body) -> dict:
     body = expect_object(body, "", {"events"}, {"events"})
     raw_events = body["events"]
     if not isinstance(raw_events, list) or not 1 <= len(raw_events) <= MAX_BATCH:
-        raise ValidationError(f"events must be a list of 1 to {MAX_BATCH} items", "/events",
-                              "invalid_value")
+        raise ValidationError(
+            f"events must be a list of 1 to {MAX_BATCH} items", "/events", "invalid_value"
+        )
     errors, by_profile, seen, repeated = [], defaultdict(list), set(), 0
     for i, raw in enumerate(raw_events):
         try:
@@ -40,5 +42,9 @@ def ingest(project_id: str, body) -> dict:
             continue
         duplicates += len(redelivered)
         accepted += len(events) - len(redelivered)
-    return {"accepted": accepted, "duplicates": duplicates, "rejected": len(errors),
-            "errors": sorted(errors, key=lambda e: e["index"])}
+    return {
+        "accepted": accepted,
+        "duplicates": duplicates,
+        "rejected": len(errors),
+        "errors": sorted(errors, key=lambda e: e["index"]),
+    }

@@ -13,6 +13,7 @@ Customer match follows Google Ads' Customer Match upload template for hashed dat
   A national number without a country code is not guessed from the profile's country: it
   counts as no phone (an empty `Phone` cell). Meta hashes the same digits without the `+`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,10 +28,10 @@ from typing import Any, Callable, Iterable
 from ..infra.errors import ValidationError
 from ..predict import fields as predictive_fields
 
-FORMATS = {"csv": ("text/csv; charset=utf-8", "csv"),
-           "jsonl": ("application/x-ndjson", "jsonl")}
+FORMATS = {"csv": ("text/csv; charset=utf-8", "csv"), "jsonl": ("application/x-ndjson", "jsonl")}
 DEFAULT_FIELDS = ("attributes.email", "attributes.phone", "attributes.country") + tuple(
-    f.path for f in predictive_fields.FIELDS if f.export_default)
+    f.path for f in predictive_fields.FIELDS if f.export_default
+)
 MAX_FIELDS = 100
 EMAIL_ATTRIBUTE, PHONE_ATTRIBUTE = "email", "phone"
 CUSTOMER_MATCH_COLUMNS = ("Email", "Phone")
@@ -62,21 +63,24 @@ def parse_fields(raw: str | None, known: Callable[[str], bool]) -> tuple[str, ..
         return DEFAULT_FIELDS
     paths = [p.strip() for p in raw.split(",")]
     if not any(paths) or "" in paths:
-        raise ValidationError("fields is a comma-separated list of field paths", "/fields",
-                              "invalid_value")
+        raise ValidationError(
+            "fields is a comma-separated list of field paths", "/fields", "invalid_value"
+        )
     if len(paths) > MAX_FIELDS:
         raise ValidationError(f"at most {MAX_FIELDS} fields", "/fields", "too_many")
     for path in paths:
         if path != "profile_id" and not known(path):
-            raise ValidationError(f"unknown field {path[:100]!r} (see GET /fields)", "/fields",
-                                  "unknown_field")
+            raise ValidationError(
+                f"unknown field {path[:100]!r} (see GET /fields)", "/fields", "unknown_field"
+            )
     return tuple(dict.fromkeys(p for p in paths if p != "profile_id"))
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        value = int(value) if value.is_finite() and value == value.to_integral_value() \
-            else float(value)
+        value = (
+            int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
+        )
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (list, tuple, set)):
@@ -133,8 +137,12 @@ def normalise_phone(raw: Any) -> str | None:
         return None  # no country code: E.164 needs one, and we do not guess it
     rest = re.sub(r"\(0\)", "", rest)  # "+31 (0)6 ...": the trunk prefix is not dialled abroad
     digits = _PHONE_SEPARATORS.sub("", rest)
-    if not digits.isascii() or not digits.isdigit() or not 8 <= len(digits) <= 15 \
-            or digits[0] == "0":
+    if (
+        not digits.isascii()
+        or not digits.isdigit()
+        or not 8 <= len(digits) <= 15
+        or digits[0] == "0"
+    ):
         return None
     return "+" + digits
 
@@ -152,8 +160,10 @@ def customer_match_row(document: dict) -> dict | None:
     phone = normalise_phone(_first_text(attributes.get(PHONE_ATTRIBUTE)))
     if email is None and phone is None:
         return None
-    return {"Email": sha256_hex(email) if email else "",
-            "Phone": sha256_hex(phone) if phone else ""}
+    return {
+        "Email": sha256_hex(email) if email else "",
+        "Phone": sha256_hex(phone) if phone else "",
+    }
 
 
 def csv_cell(value: Any) -> str:
@@ -185,8 +195,9 @@ def write_csv(columns: Iterable[str], rows: Iterable[dict]) -> bytes:
 
 
 def write_jsonl(rows: Iterable[dict]) -> bytes:
-    return "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
-                   for row in rows).encode("utf-8")
+    return "".join(
+        json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows
+    ).encode("utf-8")
 
 
 def encode(fmt: str, columns: Iterable[str], rows: list[dict]) -> bytes:

@@ -14,6 +14,7 @@ Lambda behind API Gateway cannot stream and answers at most about 6 MB, so:
 A stored export expires a day after it was made (410 from the download route; an S3 lifecycle
 rule deletes it too: storage.export_store.LIFECYCLE_RULE).
 """
+
 from __future__ import annotations
 
 import re
@@ -43,6 +44,7 @@ EXPORT_ID_RE = re.compile(r"exp_[0-9a-f]{20}\Z")
 @dataclass(frozen=True)
 class ExportFile:
     """A file to answer with."""
+
     body: bytes
     content_type: str
     filename: str
@@ -59,9 +61,12 @@ def _iso(ts: datetime) -> str:
 
 
 def _too_large(count: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the segment has {count} or more members; an export holds at most "
-                           f"{MAX_EXPORT_ROWS}: narrow the segment", "/segment_id",
-                           "export_too_large")
+    return PayloadTooLarge(
+        f"the segment has {count} or more members; an export holds at most "
+        f"{MAX_EXPORT_ROWS}: narrow the segment",
+        "/segment_id",
+        "export_too_large",
+    )
 
 
 def member_documents(project_id: str, root) -> Iterator[dict]:
@@ -72,14 +77,22 @@ def member_documents(project_id: str, root) -> Iterator[dict]:
     yield from audience.iter_documents(READ_BATCH)
 
 
-def export(project_id: str, segment_id: str, format_raw: str | None,
-           customer_match_raw: str | None, fields_raw: str | None):
+def export(
+    project_id: str,
+    segment_id: str,
+    format_raw: str | None,
+    customer_match_raw: str | None,
+    fields_raw: str | None,
+):
     """An ExportFile to answer with, or (a large export) the JSON document of its stored copy."""
     kind = fmt.parse_format(format_raw)
     customer_match = fmt.parse_flag(customer_match_raw, "/customer_match")
     if customer_match and fields_raw is not None:
-        raise ValidationError("a customer-match export has fixed columns (Email, Phone): leave "
-                              "out fields", "/fields", "invalid_value")
+        raise ValidationError(
+            "a customer-match export has fixed columns (Email, Phone): leave out fields",
+            "/fields",
+            "invalid_value",
+        )
     segment = segments.load(project_id, segment_id)
     root = segments.stored_root(project_id, segment)
     if customer_match:
@@ -102,21 +115,30 @@ def export(project_id: str, segment_id: str, format_raw: str | None,
         return ExportFile(body, content_type, filename, len(rows), skipped)
     export_id = "exp_" + secrets.token_hex(10)
     created_at = _now()
-    key = export_store.put(project_id, export_id, ext, body, content_type, filename, created_at,
-                           len(rows), skipped)
-    return {"export_id": export_id, "format": kind, "customer_match": customer_match,
-            "rows": len(rows), "skipped": skipped, "bytes": len(body),
-            **_link(project_id, export_id, key, filename, created_at)}
+    key = export_store.put(
+        project_id, export_id, ext, body, content_type, filename, created_at, len(rows), skipped
+    )
+    return {
+        "export_id": export_id,
+        "format": kind,
+        "customer_match": customer_match,
+        "rows": len(rows),
+        "skipped": skipped,
+        "bytes": len(body),
+        **_link(project_id, export_id, key, filename, created_at),
+    }
 
 
 def _link(project_id: str, export_id: str, key: str, filename: str, created_at: datetime) -> dict:
     now = _now()
     export_expires = created_at + export_store.EXPORT_TTL
     seconds = max(1, min(URL_SECONDS, int((export_expires - now).total_seconds())))
-    return {"download_url": export_store.presign(key, filename, seconds),
-            "expires_at": _iso(min(export_expires, now + timedelta(seconds=seconds))),
-            "download_path": f"/projects/{project_id}/exports/{export_id}",
-            "export_expires_at": _iso(export_expires)}
+    return {
+        "download_url": export_store.presign(key, filename, seconds),
+        "expires_at": _iso(min(export_expires, now + timedelta(seconds=seconds))),
+        "download_path": f"/projects/{project_id}/exports/{export_id}",
+        "export_expires_at": _iso(export_expires),
+    }
 
 
 def download(project_id: str, export_id: str):
@@ -126,15 +148,34 @@ def download(project_id: str, export_id: str):
     if stored is None:
         raise NotFound(f"export {export_id!r} not found", "/export_id")
     if _now() - stored.created_at >= export_store.EXPORT_TTL:
-        raise Gone(f"export {export_id!r} expired a day after it was made; export the "
-                   "segment again", "/export_id", "expired")
+        raise Gone(
+            f"export {export_id!r} expired a day after it was made; export the segment again",
+            "/export_id",
+            "expired",
+        )
     if stored.size <= INLINE_MAX_BYTES:
-        return ExportFile(export_store.read(stored.key), stored.content_type, stored.filename,
-                          stored.rows, stored.skipped)
-    return {"export_id": export_id, "rows": stored.rows, "skipped": stored.skipped,
-            "bytes": stored.size,
-            **_link(project_id, export_id, stored.key, stored.filename, stored.created_at)}
+        return ExportFile(
+            export_store.read(stored.key),
+            stored.content_type,
+            stored.filename,
+            stored.rows,
+            stored.skipped,
+        )
+    return {
+        "export_id": export_id,
+        "rows": stored.rows,
+        "skipped": stored.skipped,
+        "bytes": stored.size,
+        **_link(project_id, export_id, stored.key, stored.filename, stored.created_at),
+    }
 
 
-__all__ = ["ExportFile", "INLINE_MAX_BYTES", "INLINE_MAX_ROWS",
-           "MAX_EXPORT_ROWS", "download", "export", "member_documents"]
+__all__ = [
+    "ExportFile",
+    "INLINE_MAX_BYTES",
+    "INLINE_MAX_ROWS",
+    "MAX_EXPORT_ROWS",
+    "download",
+    "export",
+    "member_documents",
+]

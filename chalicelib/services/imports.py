@@ -1,4 +1,5 @@
 """Importing a transaction log: one purchase event per row, the customer id as profile id."""
+
 from __future__ import annotations
 
 import csv
@@ -29,14 +30,22 @@ def read_transactions(path: Path) -> dict[str, list]:
             try:
                 amount = float(row["amount"])
             except (TypeError, ValueError):
-                raise ValidationError(f"line {line}: amount {row['amount']!r} is not a number",
-                                      f"/line/{line}/amount") from None
+                raise ValidationError(
+                    f"line {line}: amount {row['amount']!r} is not a number", f"/line/{line}/amount"
+                ) from None
             key = (row["customer_id"], row["timestamp"], row["amount"])
             seen[key] += 1
-            event_id = row.get("order_id") or "tx-" + hashlib.sha1(
-                "|".join((*key, str(seen[key]))).encode()).hexdigest()[:20]
-            raw = {"event_id": event_id, "profile_id": row["customer_id"], "type": "purchase",
-                   "timestamp": row["timestamp"], "value": amount}
+            event_id = (
+                row.get("order_id")
+                or "tx-" + hashlib.sha1("|".join((*key, str(seen[key]))).encode()).hexdigest()[:20]
+            )
+            raw = {
+                "event_id": event_id,
+                "profile_id": row["customer_id"],
+                "type": "purchase",
+                "timestamp": row["timestamp"],
+                "value": amount,
+            }
             try:
                 by_customer[row["customer_id"]].append(parse_event(raw, f"/line/{line}"))
             except ValidationError as exc:
@@ -44,8 +53,13 @@ def read_transactions(path: Path) -> dict[str, list]:
     return by_customer
 
 
-def import_grouped(project_id: str, by_customer: dict[str, list],
-                   progress: Callable[[int, int], None] | None = None) -> dict:
+def import_grouped(
+    project_id: str,
+    by_customer: dict[str, list],
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     items = ((customer, {}, events) for customer, events in by_customer.items())
-    totals = bulk_import.import_profiles(project_id, items, merge_attributes, apply_events, progress)
+    totals = bulk_import.import_profiles(
+        project_id, items, merge_attributes, apply_events, progress
+    )
     return {"customers": len(by_customer), **totals}

@@ -6,6 +6,7 @@
 - An incremental evaluation (the trigger, after a profile changed and was rescored) checks the
   changed profiles against every segment of their project.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,12 +42,24 @@ def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
     entered = sum(1 for c in applied if c["change"] == "entered")
     exited = len(applied) - entered
     duration_ms = (time.time() - started) * 1000
-    membership_table.record_stat(project_id, segment_id, len(now), entered, exited, duration_ms, trigger)
-    observability.emit_metrics({"SegmentEvaluationDuration": (duration_ms, "Milliseconds"),
-                                "SegmentEntries": (float(entered), "Count"),
-                                "SegmentExits": (float(exited), "Count")}, trigger=trigger)
-    return {"segment_id": segment_id, "size": len(now), "entered": entered, "exited": exited,
-            "duration_ms": round(duration_ms, 1)}
+    membership_table.record_stat(
+        project_id, segment_id, len(now), entered, exited, duration_ms, trigger
+    )
+    observability.emit_metrics(
+        {
+            "SegmentEvaluationDuration": (duration_ms, "Milliseconds"),
+            "SegmentEntries": (float(entered), "Count"),
+            "SegmentExits": (float(exited), "Count"),
+        },
+        trigger=trigger,
+    )
+    return {
+        "segment_id": segment_id,
+        "size": len(now),
+        "entered": entered,
+        "exited": exited,
+        "duration_ms": round(duration_ms, 1),
+    }
 
 
 def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
@@ -67,7 +80,9 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
     for segment, matches in rules:
         now = {d["profile_id"] for d in documents if matches(d)}
         was = {pid for s, pid in stored if s == segment.segment_id}
-        applied = membership_table.apply_changes(project_id, segment.segment_id, now - was, was - now)
+        applied = membership_table.apply_changes(
+            project_id, segment.segment_id, now - was, was - now
+        )
         destinations.notify(project_id, segment, applied)
         n_in = sum(1 for c in applied if c["change"] == "entered")
         entered, exited = entered + n_in, exited + len(applied) - n_in
@@ -81,21 +96,29 @@ def segment_ids(project_id: str) -> list[str]:
 def profile_segments(project_id: str, profile_id: str) -> dict:
     """The saved segments a profile is a member of, as last evaluated."""
     from ..validation import check_id
+
     check_id(profile_id, "/profile_id", "profile_id")
     if profile_table.get(project_id, profile_id, consistent=False) is None:
         from ..infra.errors import NotFound
+
         raise NotFound(f"profile {profile_id!r} not found", "/profile_id")
     member_of = membership_table.segments_of(project_id, profile_id)
-    return {"profile_id": profile_id, "segments": [
-        {"segment_id": s.segment_id, "name": s.definition.get("name")}
-        for s in segment_table.list_all(project_id) if s.segment_id in member_of]}
+    return {
+        "profile_id": profile_id,
+        "segments": [
+            {"segment_id": s.segment_id, "name": s.definition.get("name")}
+            for s in segment_table.list_all(project_id)
+            if s.segment_id in member_of
+        ],
+    }
 
 
 DEFAULT_CHANGES_DAYS = 7
 
 
-def changes(project_id: str, segment_id: str, since: str | None, limit: int,
-            cursor_text: str | None) -> dict:
+def changes(
+    project_id: str, segment_id: str, since: str | None, limit: int, cursor_text: str | None
+) -> dict:
     """Who entered or left the segment from `since` on (default: the last 7 days), oldest first."""
     segments.load(project_id, segment_id)
     moment = _parse_since(since)
@@ -103,10 +126,14 @@ def changes(project_id: str, segment_id: str, since: str | None, limit: int,
     after = cursor.decode(cursor_text, scope, bind().cursor_secret)
     if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
         raise ValidationError("cursor is invalid", "/cursor", "invalid_cursor")
-    items, more = membership_table.history(project_id, segment_id, moment, after[0] if after else None,
-                                           limit)
-    out = {"changes": [{"profile_id": i.profile_id, "change": i.change, "at": _iso(i.at)}
-                       for i in items]}
+    items, more = membership_table.history(
+        project_id, segment_id, moment, after[0] if after else None, limit
+    )
+    out = {
+        "changes": [
+            {"profile_id": i.profile_id, "change": i.change, "at": _iso(i.at)} for i in items
+        ]
+    }
     if more:
         out["next_cursor"] = cursor.encode([items[-1].position], scope, bind().cursor_secret)
     return out
@@ -117,12 +144,23 @@ def stats(project_id: str, segment_id: str) -> dict:
     segment = segments.load(project_id, segment_id)
     points = membership_table.stats(project_id, segment_id, STATS_POINTS)
     size = segments.count_of(project_id, segment)
-    return {"segment_id": segment_id, "size": size,
-            "last_computed_at": _iso(points[0].at) if points else None,
-            "last_duration_ms": float(points[0].duration_ms) if points else None,
-            "history": [{"at": _iso(p.at), "size": int(p.size), "entered": int(p.entered),
-                         "exited": int(p.exited), "duration_ms": float(p.duration_ms),
-                         "trigger": p.trigger} for p in points]}
+    return {
+        "segment_id": segment_id,
+        "size": size,
+        "last_computed_at": _iso(points[0].at) if points else None,
+        "last_duration_ms": float(points[0].duration_ms) if points else None,
+        "history": [
+            {
+                "at": _iso(p.at),
+                "size": int(p.size),
+                "entered": int(p.entered),
+                "exited": int(p.exited),
+                "duration_ms": float(p.duration_ms),
+                "trigger": p.trigger,
+            }
+            for p in points
+        ],
+    }
 
 
 def _iso(moment: str) -> str:
@@ -142,8 +180,9 @@ def _parse_since(since: str | None) -> str:
                 moment = moment.replace(tzinfo=timezone.utc)
             moment = moment.astimezone(timezone.utc)
         except (ValueError, OverflowError):
-            raise ValidationError("since must be an ISO 8601 time, e.g. 2026-11-28T10:00:00Z",
-                                  "/since") from None
+            raise ValidationError(
+                "since must be an ISO 8601 time, e.g. 2026-11-28T10:00:00Z", "/since"
+            ) from None
     # isoformat pads years before 1000 to four digits (strftime's %Y does not), so the moment
     # compares as text with the stored change ids
     return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

@@ -1,4 +1,5 @@
 """Profiles: upsert, batch upsert, read, page, erase."""
+
 from __future__ import annotations
 
 from ..infra import cursor
@@ -14,8 +15,11 @@ MAX_BATCH = 500
 def _attributes_body(body, path: str) -> dict:
     body = expect_object(body, path, {"attributes", "profile_id", "predictive"}, {"attributes"})
     if "predictive" in body:
-        raise ValidationError("predictive fields are computed by the service, not set by clients",
-                              f"{path}/predictive", "read_only")
+        raise ValidationError(
+            "predictive fields are computed by the service, not set by clients",
+            f"{path}/predictive",
+            "read_only",
+        )
     return check_attributes(body["attributes"], f"{path}/attributes")
 
 
@@ -23,10 +27,12 @@ def upsert(project_id: str, profile_id: str, body) -> tuple[dict, bool]:
     check_id(profile_id, "/profile_id", "profile_id")
     attributes = _attributes_body(body, "")
     if "profile_id" in body and body["profile_id"] != profile_id:
-        raise ValidationError("profile_id in the body differs from the URL", "/profile_id",
-                              "invalid_value")
-    profile, created = profile_table.upsert_attributes(project_id, profile_id, attributes,
-                                                       merge_attributes)
+        raise ValidationError(
+            "profile_id in the body differs from the URL", "/profile_id", "invalid_value"
+        )
+    profile, created = profile_table.upsert_attributes(
+        project_id, profile_id, attributes, merge_attributes
+    )
     return profile.document(), created
 
 
@@ -34,24 +40,39 @@ def batch_upsert(project_id: str, body) -> dict:
     body = expect_object(body, "", {"profiles"}, {"profiles"})
     items = body["profiles"]
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        raise ValidationError(f"profiles must be a list of 1 to {MAX_BATCH} items", "/profiles",
-                              "invalid_value")
+        raise ValidationError(
+            f"profiles must be a list of 1 to {MAX_BATCH} items", "/profiles", "invalid_value"
+        )
     results = []
     for i, item in enumerate(items):
         path = f"/profiles/{i}"
         try:
-            expect_object(item, path, {"profile_id", "attributes", "predictive"},
-                          {"profile_id", "attributes"})
+            expect_object(
+                item, path, {"profile_id", "attributes", "predictive"}, {"profile_id", "attributes"}
+            )
             profile_id = check_id(item["profile_id"], f"{path}/profile_id", "profile_id")
             attributes = _attributes_body(item, path)
-            _, created = profile_table.upsert_attributes(project_id, profile_id, attributes,
-                                                         merge_attributes)
-            results.append({"index": i, "profile_id": profile_id,
-                            "status": "created" if created else "updated"})
+            _, created = profile_table.upsert_attributes(
+                project_id, profile_id, attributes, merge_attributes
+            )
+            results.append(
+                {
+                    "index": i,
+                    "profile_id": profile_id,
+                    "status": "created" if created else "updated",
+                }
+            )
         except ServiceError as exc:  # a bad item does not sink the rest
-            results.append({"index": i, "profile_id": item.get("profile_id")
-                            if isinstance(item, dict) and isinstance(item.get("profile_id"), str)
-                            else None, "status": "error", **exc.to_dict()})
+            results.append(
+                {
+                    "index": i,
+                    "profile_id": item.get("profile_id")
+                    if isinstance(item, dict) and isinstance(item.get("profile_id"), str)
+                    else None,
+                    "status": "error",
+                    **exc.to_dict(),
+                }
+            )
     failed = sum(r["status"] == "error" for r in results)
     return {"results": results, "succeeded": len(results) - failed, "failed": failed}
 
@@ -70,8 +91,9 @@ def list_page(project_id: str, limit: int, cursor_text: str | None) -> dict:
     position = cursor.decode(cursor_text, scope, secret)
     after = _position(position)
     page, next_position, last = [], None, None
-    for position, profile in profile_table.iter_profiles(project_id, after,
-                                                         page_size=min(limit + 1, 500)):
+    for position, profile in profile_table.iter_profiles(
+        project_id, after, page_size=min(limit + 1, 500)
+    ):
         if len(page) == limit:
             next_position = last
             break
@@ -97,14 +119,17 @@ def delete(project_id: str, profile_id: str) -> None:
     check_id(profile_id, "/profile_id", "profile_id")
     from ..storage import change_log, membership_table, segment_table, work_queue
     from ..storage.work_messages import EraseFromSnapshot
+
     found = profile_table.delete(project_id, profile_id)
     # after the profile is gone, so no evaluation can add it back; also when it was already gone,
     # to finish an erasure that was interrupted
-    membership_table.erase_profile(project_id, profile_id,
-                                   [s.segment_id for s in segment_table.list_all(project_id)])
+    membership_table.erase_profile(
+        project_id, profile_id, [s.segment_id for s in segment_table.list_all(project_id)]
+    )
     change_log.erase(project_id, profile_id)
     # stored exports of the project may list it: they are regenerable, so they all go
     from ..storage import export_store
+
     export_store.erase_stored_exports(project_id)
     # its rows in the snapshot: rewritten in the background (the tombstone hides them meanwhile)
     work_queue.send([EraseFromSnapshot(project_id, profile_id)])

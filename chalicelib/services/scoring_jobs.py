@@ -1,4 +1,5 @@
 """Scoring use cases: rescore a project, score changed profiles, train a project's model."""
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,9 @@ from ..storage.work_messages import EvaluateSegment, RescoreShard
 from . import memberships
 
 log = logging.getLogger(__name__)
-PAGE = 2000  # profiles scored at a time: bigger batches spread per-call costs (bench/scoring_speed.py)
+PAGE = (
+    2000  # profiles scored at a time: bigger batches spread per-call costs (bench/scoring_speed.py)
+)
 
 
 def current_model(project_id: str) -> PredictiveModel:
@@ -36,11 +39,14 @@ def current_model(project_id: str) -> PredictiveModel:
     if not version:
         return artifact.default_model()
     try:
-        return artifact.cached(f"{project_id}/{version}",
-                               lambda: artifact.from_bytes(*model_store.get(project_id, version)))
+        return artifact.cached(
+            f"{project_id}/{version}",
+            lambda: artifact.from_bytes(*model_store.get(project_id, version)),
+        )
     except Exception:
-        log.exception("model %s of project %s cannot be loaded; using the default", version,
-                      project_id)
+        log.exception(
+            "model %s of project %s cannot be loaded; using the default", version, project_id
+        )
         return artifact.default_model()
 
 
@@ -50,9 +56,14 @@ def _finish(job, status: str, summary: dict) -> None:
     observability.job_metrics(job.kind, status, summary)
 
 
-def _score_and_write(models_batch: list, model: PredictiveModel, as_of: date | None,
-                     horizons: dict | None = None, change_at: str | None = None,
-                     change_after: str | None = None) -> dict:
+def _score_and_write(
+    models_batch: list,
+    model: PredictiveModel,
+    as_of: date | None,
+    horizons: dict | None = None,
+    change_at: str | None = None,
+    change_after: str | None = None,
+) -> dict:
     scores = score([m.behaviour or {} for m in models_batch], model, as_of, **(horizons or {}))
     counts = {"read": len(models_batch), "changed": 0, "written": 0, "stale": 0}
     # profiles written since the snapshot started are in its overlay: so are their new scores
@@ -70,8 +81,14 @@ def _score_and_write(models_batch: list, model: PredictiveModel, as_of: date | N
     return counts
 
 
-def _rescore(profiles, model: PredictiveModel, as_of: date | None, horizons: dict,
-             snapshot: "SnapshotBuilder", progress=None) -> dict:
+def _rescore(
+    profiles,
+    model: PredictiveModel,
+    as_of: date | None,
+    horizons: dict,
+    snapshot: "SnapshotBuilder",
+    progress=None,
+) -> dict:
     """Score profiles page by page, write the changed scores, and collect the snapshot rows."""
     totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
     change_at = change_log.before_snapshot(snapshot.taken_at)
@@ -79,27 +96,35 @@ def _rescore(profiles, model: PredictiveModel, as_of: date | None, horizons: dic
     for profile in profiles:
         batch.append(profile)
         if len(batch) == PAGE:
-            _add(totals, _score_and_write(batch, model, as_of, horizons, change_at,
-                                          snapshot.taken_at))
+            _add(
+                totals,
+                _score_and_write(batch, model, as_of, horizons, change_at, snapshot.taken_at),
+            )
             snapshot.add([profile_table.to_document(p) for p in batch])
             batch = []
             if progress:
                 progress(totals["profiles_read"])
     if batch:
-        _add(totals, _score_and_write(batch, model, as_of, horizons, change_at,
-                                      snapshot.taken_at))
+        _add(totals, _score_and_write(batch, model, as_of, horizons, change_at, snapshot.taken_at))
         snapshot.add([profile_table.to_document(p) for p in batch])
     return totals
 
 
 def _horizons(conversion_horizon: int | None, clv_horizon: int | None) -> dict:
-    return {"conversion_horizon": _horizon(conversion_horizon, "conversion_horizon_days"),
-            "clv_horizon": _horizon(clv_horizon, "clv_horizon_days")}
+    return {
+        "conversion_horizon": _horizon(conversion_horizon, "conversion_horizon_days"),
+        "clv_horizon": _horizon(clv_horizon, "clv_horizon_days"),
+    }
 
 
-def rescore_project(project_id: str, as_of: date | None = None, kind: str = "rescore",
-                    conversion_horizon: int | None = None, clv_horizon: int | None = None,
-                    progress=None) -> dict:
+def rescore_project(
+    project_id: str,
+    as_of: date | None = None,
+    kind: str = "rescore",
+    conversion_horizon: int | None = None,
+    clv_horizon: int | None = None,
+    progress=None,
+) -> dict:
     """Every profile of the project in this process (the CLI); writes only the profiles whose
     fields moved, takes the columnar snapshot on the way, then evaluates every segment."""
     started = time.time()
@@ -111,50 +136,81 @@ def rescore_project(project_id: str, as_of: date | None = None, kind: str = "res
         return _run_rescore(job, project_id, snapshot, model, as_of, horizons, started, progress)
 
 
-def _run_rescore(job, project_id: str, snapshot: "SnapshotBuilder", model: PredictiveModel,
-                 as_of: date | None, horizons: dict, started: float, progress=None) -> dict:
+def _run_rescore(
+    job,
+    project_id: str,
+    snapshot: "SnapshotBuilder",
+    model: PredictiveModel,
+    as_of: date | None,
+    horizons: dict,
+    started: float,
+    progress=None,
+) -> dict:
     try:
         profiles = (p for _, p in profile_table.iter_profiles(project_id, page_size=PAGE))
         totals = _rescore(profiles, model, as_of, horizons, snapshot, progress)
         totals["snapshot_bytes_per_profile"] = snapshot.save()
         totals["segments"] = _evaluate_all(project_id, "rescore")
     except Exception as exc:
-        summary = {"error": str(exc)[:500], "model_version": model.metadata.get("version"),
-                   "duration_seconds": round(time.time() - started, 3)}
+        summary = {
+            "error": str(exc)[:500],
+            "model_version": model.metadata.get("version"),
+            "duration_seconds": round(time.time() - started, 3),
+        }
         _finish(job, "failed", summary)
         raise
-    summary = {**totals, "model_version": model.metadata.get("version"),
-               "as_of": (as_of or date.today()).isoformat(),
-               "duration_seconds": round(time.time() - started, 3)}
+    summary = {
+        **totals,
+        "model_version": model.metadata.get("version"),
+        "as_of": (as_of or date.today()).isoformat(),
+        "duration_seconds": round(time.time() - started, 3),
+    }
     _finish(job, "succeeded", summary)
     return {"job_id": job.job_id, **summary}
 
 
 def _evaluate_all(project_id: str, trigger: str) -> dict:
-    results = [memberships.evaluate_segment(project_id, segment_id, trigger)
-               for segment_id in memberships.segment_ids(project_id)]
-    return {"evaluated": sum(1 for r in results if "size" in r),
-            "entered": sum(r.get("entered", 0) for r in results),
-            "exited": sum(r.get("exited", 0) for r in results)}
+    results = [
+        memberships.evaluate_segment(project_id, segment_id, trigger)
+        for segment_id in memberships.segment_ids(project_id)
+    ]
+    return {
+        "evaluated": sum(1 for r in results if "size" in r),
+        "entered": sum(r.get("entered", 0) for r in results),
+        "exited": sum(r.get("exited", 0) for r in results),
+    }
 
 
 # --- fan-out: one SQS message per shard --------------------------------------------------------
 
-def start_rescore(project_id: str, as_of: date | None = None, kind: str = "scheduled",
-                  conversion_horizon: int | None = None, clv_horizon: int | None = None) -> dict:
+
+def start_rescore(
+    project_id: str,
+    as_of: date | None = None,
+    kind: str = "scheduled",
+    conversion_horizon: int | None = None,
+    clv_horizon: int | None = None,
+) -> dict:
     """Split the project into its write shards and queue one rescoring message per shard; the
     workers (`rescore_shard`) run in parallel, the last one to finish assembles the snapshot."""
     horizons = _horizons(conversion_horizon, clv_horizon)
     shards = bind().profile_shards
     model_store.ensure_bucket()  # the shards write their snapshot parts there
     job = job_table.start(project_id, kind, shards=shards, taken_at=change_log.stamp())
-    work_queue.send([RescoreShard(project_id, job.job_id, shard, as_of, **horizons)
-                     for shard in range(shards)])
+    work_queue.send(
+        [RescoreShard(project_id, job.job_id, shard, as_of, **horizons) for shard in range(shards)]
+    )
     return job_table.to_document(job)
 
 
-def rescore_shard(project_id: str, job_id: str, shard: int, as_of: date | None,
-                  conversion_horizon: int | None = None, clv_horizon: int | None = None) -> dict:
+def rescore_shard(
+    project_id: str,
+    job_id: str,
+    shard: int,
+    as_of: date | None,
+    conversion_horizon: int | None = None,
+    clv_horizon: int | None = None,
+) -> dict:
     """One shard of a fan-out rescore. Idempotent: a redelivered or retried message rescores the
     shard again, which writes only scores that still differ, and counts the shard once."""
     job = job_table.get(project_id, job_id)
@@ -162,9 +218,13 @@ def rescore_shard(project_id: str, job_id: str, shard: int, as_of: date | None,
         return {"skipped": "the job is finished or unknown"}
     try:
         snapshot = SnapshotBuilder(project_id, taken_at=job.taken_at)
-        totals = _rescore(profile_table.iter_shard(project_id, shard, PAGE), current_model(project_id),
-                          as_of, {"conversion_horizon": conversion_horizon,
-                                  "clv_horizon": clv_horizon}, snapshot)
+        totals = _rescore(
+            profile_table.iter_shard(project_id, shard, PAGE),
+            current_model(project_id),
+            as_of,
+            {"conversion_horizon": conversion_horizon, "clv_horizon": clv_horizon},
+            snapshot,
+        )
         snapshot_store.save_part(project_id, job_id, shard, snapshot.to_part(totals))
     except Exception as exc:
         job_table.shard_failed(job, shard, str(exc))
@@ -179,8 +239,10 @@ def finalize_rescore(job) -> dict:
     """Merge the shards' snapshot parts into the project's snapshot, sum their counts, and queue
     the evaluation of every segment."""
     started = time.time()
-    parts = [snapshot_store.load_part(job.project_id, job.job_id, shard)
-             for shard in range(int(job.shards_total))]
+    parts = [
+        snapshot_store.load_part(job.project_id, job.job_id, shard)
+        for shard in range(int(job.shards_total))
+    ]
     totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
     for part in parts:
         for name in totals:
@@ -191,13 +253,17 @@ def finalize_rescore(job) -> dict:
     except ValueError as exc:  # the field catalogue changed while the shards ran
         totals["snapshot_skipped"] = str(exc)
     segment_ids = memberships.segment_ids(job.project_id)
-    work_queue.send([EvaluateSegment(job.project_id, segment_id, "rescore")
-                     for segment_id in segment_ids])
+    work_queue.send(
+        [EvaluateSegment(job.project_id, segment_id, "rescore") for segment_id in segment_ids]
+    )
     snapshot_store.delete_parts(job.project_id, job.job_id, int(job.shards_total))
     started_at = change_log.parse(job.taken_at)
-    summary = {**totals, "segments_queued": len(segment_ids),
-               "duration_seconds": round(time.time() - started_at.timestamp(), 3),
-               "finalize_seconds": round(time.time() - started, 3)}
+    summary = {
+        **totals,
+        "segments_queued": len(segment_ids),
+        "duration_seconds": round(time.time() - started_at.timestamp(), 3),
+        "finalize_seconds": round(time.time() - started, 3),
+    }
     _finish(job, "succeeded", summary)
     return summary
 
@@ -218,12 +284,15 @@ def _add(totals: dict, counts: dict) -> None:
 def score_profiles(project_id: str, profile_ids: list[str]) -> dict:
     """Score the given profiles now and re-evaluate their segment memberships (the stream
     trigger). Idempotent: it scores current data, and a transition is recorded once."""
-    found = [p for p in (profile_table.get(project_id, pid) for pid in profile_ids) if p is not None]
+    found = [
+        p for p in (profile_table.get(project_id, pid) for pid in profile_ids) if p is not None
+    ]
     if not found:
         return {"read": 0, "changed": 0, "written": 0, "stale": 0}
     counts = _score_and_write(found, current_model(project_id), None)
-    counts.update(memberships.evaluate_profiles(project_id,
-                                                [profile_table.to_document(p) for p in found]))
+    counts.update(
+        memberships.evaluate_profiles(project_id, [profile_table.to_document(p) for p in found])
+    )
     return counts
 
 
@@ -232,16 +301,24 @@ def rescore_all(as_of: date | None = None) -> list[dict]:
     results = []
     for project in project_table.list_projects():
         try:
-            results.append({"project_id": project.project_id,
-                            **start_rescore(project.project_id, as_of, "scheduled")})
+            results.append(
+                {
+                    "project_id": project.project_id,
+                    **start_rescore(project.project_id, as_of, "scheduled"),
+                }
+            )
         except Exception as exc:  # one project's failure does not stop the others
             log.exception("rescoring %s failed", project.project_id)
             results.append({"project_id": project.project_id, "error": str(exc)[:300]})
     return results
 
 
-def train(project_id: str, as_of: date, conversion_horizon: int | None = None,
-          clv_horizon: int | None = None) -> dict:
+def train(
+    project_id: str,
+    as_of: date,
+    conversion_horizon: int | None = None,
+    clv_horizon: int | None = None,
+) -> dict:
     """Train a candidate on the project's history before `as_of`; promote it if it wins."""
     if project_table.get_project(project_id) is None:
         raise NotFound(f"project {project_id!r} does not exist", "/project_id")
@@ -256,11 +333,17 @@ def train(project_id: str, as_of: date, conversion_horizon: int | None = None,
     for _, profile in profile_table.iter_profiles(project_id, page_size=PAGE):
         ids.append(profile.profile_id)
         behaviours.append(profile.behaviour or {})
-    result = train_project(ids, behaviours, as_of, conversion_horizon, clv_horizon,
-                           current_model(project_id))
-    summary = {"status": result.status, "reason": result.reason, "backtest": result.backtest,
-               "profiles_read": len(ids), "as_of": as_of.isoformat(),
-               "duration_seconds": round(time.time() - started, 3)}
+    result = train_project(
+        ids, behaviours, as_of, conversion_horizon, clv_horizon, current_model(project_id)
+    )
+    summary = {
+        "status": result.status,
+        "reason": result.reason,
+        "backtest": result.backtest,
+        "profiles_read": len(ids),
+        "as_of": as_of.isoformat(),
+        "duration_seconds": round(time.time() - started, 3),
+    }
     if result.status == "promoted":
         model = finish(result.candidate, behaviours, as_of)
         blob, metadata = artifact.to_bytes(model)

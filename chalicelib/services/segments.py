@@ -1,4 +1,5 @@
 """Segments: the field catalogue, CRUD with validation, and on-demand evaluation."""
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,12 @@ SAMPLE_SIZE = 10
 
 
 def _document(segment: SegmentRecord) -> dict:
-    return {"segment_id": segment.segment_id, **segment.definition,
-            "created_at": segment.created_at, "updated_at": segment.updated_at}
+    return {
+        "segment_id": segment.segment_id,
+        **segment.definition,
+        "created_at": segment.created_at,
+        "updated_at": segment.updated_at,
+    }
 
 
 def load(project_id: str, segment_id: str) -> SegmentRecord:
@@ -40,6 +45,7 @@ def _backfill(project_id: str, segment_id: str) -> str:
     save stands: the next rescore evaluates every segment."""
     from ..storage import work_queue
     from ..storage.work_messages import EvaluateSegment
+
     try:
         work_queue.send([EvaluateSegment(project_id, segment_id, "saved")])
         return "queued"
@@ -65,6 +71,7 @@ def replace(project_id: str, segment_id: str, body) -> dict:
 
 def delete(project_id: str, segment_id: str) -> None:
     from ..storage import membership_table
+
     segment_table.delete(load(project_id, segment_id))
     membership_table.erase_segment(project_id, segment_id)
 
@@ -74,8 +81,11 @@ def stored_root(project_id: str, segment: SegmentRecord):
     try:
         return parse_rules(segment.definition, catalogue(project_id))
     except ValidationError as exc:
-        raise Conflict(f"the saved segment no longer fits the field catalogue: {exc.message}; "
-                       "edit it", exc.path, "stale_segment") from None
+        raise Conflict(
+            f"the saved segment no longer fits the field catalogue: {exc.message}; edit it",
+            exc.path,
+            "stale_segment",
+        ) from None
 
 
 def _after(cursor_text: str | None, scope: str) -> str | None:
@@ -122,5 +132,17 @@ def _worth_of(project_id: str, root, sample: bool) -> dict:
     return out
 
 
-__all__ = ["catalogue", "count", "count_of", "create", "delete", "get", "list_all",
-           "load", "members", "preview", "replace", "stored_root"]
+__all__ = [
+    "catalogue",
+    "count",
+    "count_of",
+    "create",
+    "delete",
+    "get",
+    "list_all",
+    "load",
+    "members",
+    "preview",
+    "replace",
+    "stored_root",
+]

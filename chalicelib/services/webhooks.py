@@ -6,6 +6,7 @@ A delivery is a POST of JSON `{"delivery_id", "project_id", "segment_id", "chang
 so a receiver checks who sent it and refuses replays of old deliveries (compare t with its
 clock). `delivery_id` is the same on every retry of one delivery: receivers deduplicate by it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,9 @@ def check_url(url, allow_private: bool = False, resolve=socket.getaddrinfo) -> s
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise ValidationError("url is malformed (its host or port cannot be read)",
-                              "/url") from None
+        raise ValidationError(
+            "url is malformed (its host or port cannot be read)", "/url"
+        ) from None
     if parts.scheme not in (("https", "http") if allow_private else ("https",)):
         raise ValidationError("url must be https", "/url")
     if not parts.hostname or parts.username or parts.password:
@@ -52,8 +54,10 @@ def check_url(url, allow_private: bool = False, resolve=socket.getaddrinfo) -> s
         addresses = [literal] if literal else []
     else:
         try:
-            addresses = [ipaddress.ip_address(info[4][0].split("%")[0])
-                         for info in resolve(parts.hostname, port or 443)]
+            addresses = [
+                ipaddress.ip_address(info[4][0].split("%")[0])
+                for info in resolve(parts.hostname, port or 443)
+            ]
         except (OSError, UnicodeError, ValueError):
             raise ValidationError(f"the host {parts.hostname!r} does not resolve", "/url") from None
     for ip in addresses:
@@ -64,15 +68,19 @@ def check_url(url, allow_private: bool = False, resolve=socket.getaddrinfo) -> s
 
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64 (RFC 6052 well-known
 # and RFC 8215 local-use) and IPv4-compatible (::a.b.c.d, deprecated but still routed by some)
-_LAST_32_BITS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"),
-                 ipaddress.ip_network("::/96"))
+_LAST_32_BITS = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("::/96"),
+)
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     """The IPv4 addresses an IPv6 address leads to (mapped, 6to4, Teredo, NAT64, compatible)."""
     found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
-    if ip not in (ipaddress.ip_address("::"), ipaddress.ip_address("::1")) and \
-            any(ip in net for net in _LAST_32_BITS):
+    if ip not in (ipaddress.ip_address("::"), ipaddress.ip_address("::1")) and any(
+        ip in net for net in _LAST_32_BITS
+    ):
         found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return [v4 for v4 in found if v4 is not None]
 
@@ -92,15 +100,22 @@ def address_allowed(ip, allow_private: bool = False) -> bool:
 
 
 def delivery_id(segment_id: str, destination_id: str, changes: list[dict]) -> str:
-    digest = hashlib.sha256(json.dumps([segment_id, destination_id, changes],
-                                       sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps([segment_id, destination_id, changes], sort_keys=True).encode()
+    ).hexdigest()
     return "dlv_" + digest[:32]
 
 
 def payload(project_id: str, segment_id: str, delivery: str, changes: list[dict]) -> bytes:
-    return json.dumps({"delivery_id": delivery, "project_id": project_id,
-                       "segment_id": segment_id, "changes": changes},
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "delivery_id": delivery,
+            "project_id": project_id,
+            "segment_id": segment_id,
+            "changes": changes,
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
@@ -109,8 +124,9 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={t},v1={mac}"
 
 
-def verify(secret: str, body: bytes, header: str, tolerance: int = 300,
-           now: int | None = None) -> bool:
+def verify(
+    secret: str, body: bytes, header: str, tolerance: int = 300, now: int | None = None
+) -> bool:
     """What a receiver does (and the tests): check the signature and its age."""
     try:
         fields = dict(part.split("=", 1) for part in header.split(","))

@@ -1,4 +1,5 @@
 """What each work-queue message does (the messages themselves: storage.work_messages)."""
+
 from __future__ import annotations
 
 from ..storage.work_messages import (
@@ -11,21 +12,38 @@ from ..storage.work_messages import (
     parse,
 )
 
-__all__ = ["Deliver", "EraseFromSnapshot", "EvaluateSegment", "MalformedMessage", "RescoreShard",
-           "WorkMessage", "parse", "process", "retry_later"]
+__all__ = [
+    "Deliver",
+    "EraseFromSnapshot",
+    "EvaluateSegment",
+    "MalformedMessage",
+    "RescoreShard",
+    "WorkMessage",
+    "parse",
+    "process",
+    "retry_later",
+]
 
 
 def process(item: WorkMessage) -> dict:
     from ..storage import snapshot_store
     from . import destinations, memberships, scoring_jobs
+
     if isinstance(item, Deliver):
-        return destinations.deliver(item.project_id, item.segment_id, item.destination_id,
-                                    item.delivery_id, item.changes)
+        return destinations.deliver(
+            item.project_id, item.segment_id, item.destination_id, item.delivery_id, item.changes
+        )
     if isinstance(item, EraseFromSnapshot):
         return {"rows_dropped": snapshot_store.drop_profiles(item.project_id, {item.profile_id})}
     if isinstance(item, RescoreShard):
-        return scoring_jobs.rescore_shard(item.project_id, item.job_id, item.shard, item.as_of,
-                                     item.conversion_horizon, item.clv_horizon)
+        return scoring_jobs.rescore_shard(
+            item.project_id,
+            item.job_id,
+            item.shard,
+            item.as_of,
+            item.conversion_horizon,
+            item.clv_horizon,
+        )
     if isinstance(item, EvaluateSegment):
         return memberships.evaluate_segment(item.project_id, item.segment_id, item.trigger)
     raise TypeError(f"not a work message: {item!r}")
@@ -34,4 +52,5 @@ def process(item: WorkMessage) -> dict:
 def retry_later(receipt_handle: str, receive_count: int) -> int:
     """Back off before a failed message's next delivery (exponential in its deliveries)."""
     from ..storage import work_queue
+
     return work_queue.retry_later(receipt_handle, receive_count)

@@ -8,6 +8,7 @@ public botocore client of `connection.transaction_connection()`:
   VersionAttribute).
 
 Throttled and transient *calls* are retried by botocore (PynamoDB's standard retry mode)."""
+
 from __future__ import annotations
 
 import random
@@ -31,7 +32,7 @@ class Unprocessed(RuntimeError):
 
 
 def backoff(round_: int) -> None:
-    time.sleep(min(2.0, 0.02 * 2 ** round_) * random.random())
+    time.sleep(min(2.0, 0.02 * 2**round_) * random.random())
 
 
 def _client(model: Type[Model] | None = None):
@@ -49,19 +50,26 @@ def _key(model: Type[Model], item: Model) -> dict:
     return _serialized_key(model, tuple(getattr(item, name) for name, _ in key_attributes(model)))
 
 
-def set_if_version(model: Type[Model], key: tuple, attribute: Attribute, value,
-                   version: int | None) -> bool:
+def set_if_version(
+    model: Type[Model], key: tuple, attribute: Attribute, value, version: int | None
+) -> bool:
     """Set one attribute of the item with this key only if its version is still `version`, and
     leave the version as it is. False when the item changed or went meanwhile."""
-    version_name = next(a.attr_name for a in model.get_attributes().values()
-                        if isinstance(a, VersionAttribute))
+    version_name = next(
+        a.attr_name for a in model.get_attributes().values() if isinstance(a, VersionAttribute)
+    )
     try:
         _client(model).update_item(
-            TableName=model.Meta.table_name, Key=_serialized_key(model, key),
-            UpdateExpression="SET #a = :a", ConditionExpression="#v = :v",
+            TableName=model.Meta.table_name,
+            Key=_serialized_key(model, key),
+            UpdateExpression="SET #a = :a",
+            ConditionExpression="#v = :v",
             ExpressionAttributeNames={"#a": attribute.attr_name, "#v": version_name},
-            ExpressionAttributeValues={":a": {attribute.attr_type: attribute.serialize(value)},
-                                       ":v": {"N": str(version)}})
+            ExpressionAttributeValues={
+                ":a": {attribute.attr_type: attribute.serialize(value)},
+                ":v": {"N": str(version)},
+            },
+        )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             return False
@@ -72,10 +80,11 @@ def set_if_version(model: Type[Model], key: tuple, attribute: Attribute, value,
 def write(model: Type[M], puts: Iterable[M] = (), deletes: Iterable[M] = ()) -> int:
     """Put and delete items of one table; returns how many requests were sent in all."""
     table = model.Meta.table_name
-    requests = [{"PutRequest": {"Item": m.serialize()}} for m in puts] + \
-        [{"DeleteRequest": {"Key": _key(model, m)}} for m in deletes]
+    requests = [{"PutRequest": {"Item": m.serialize()}} for m in puts] + [
+        {"DeleteRequest": {"Key": _key(model, m)}} for m in deletes
+    ]
     for start in range(0, len(requests), WRITE_CHUNK):
-        pending = requests[start:start + WRITE_CHUNK]
+        pending = requests[start : start + WRITE_CHUNK]
         for round_ in range(MAX_ROUNDS):
             response = _client(model).batch_write_item(RequestItems={table: pending})
             pending = response.get("UnprocessedItems", {}).get(table)
@@ -87,15 +96,18 @@ def write(model: Type[M], puts: Iterable[M] = (), deletes: Iterable[M] = ()) -> 
     return len(requests)
 
 
-def get(model: Type[M], keys: list[tuple], consistent: bool = True,
-        attributes: list[str] | None = None) -> list[M]:
+def get(
+    model: Type[M], keys: list[tuple], consistent: bool = True, attributes: list[str] | None = None
+) -> list[M]:
     """The stored items among the (hash, range) keys; missing ones are simply absent."""
     table = model.Meta.table_name
     found: list[M] = []
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), GET_CHUNK):
-        serialized = [_serialized_key(model, key if isinstance(key, tuple) else (key,))
-                      for key in unique[start:start + GET_CHUNK]]
+        serialized = [
+            _serialized_key(model, key if isinstance(key, tuple) else (key,))
+            for key in unique[start : start + GET_CHUNK]
+        ]
         request: dict = {"Keys": serialized, "ConsistentRead": consistent}
         if attributes:
             names = {f"#a{i}": name for i, name in enumerate(attributes)}

@@ -7,6 +7,7 @@ again on the same input gives the same result (events are written before their p
 profile that was not written yet is rebuilt from the input alone). Its items are built by the
 same helpers as the API's writes (storage.profile_table, storage.change_log).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -25,19 +26,28 @@ CHUNK = 100
 ImportItem = tuple[str, dict, list[Event]]  # profile_id, attributes to merge, new events
 
 
-def _existing_event_ids(project_id: str, items: list[ImportItem],
-                        existing: dict[str, ProfileModel]) -> set[tuple[str, str]]:
-    keys = [(table_keys.profile_ref(project_id, pid), e.event_id)
-            for pid, _, events in items if pid in existing for e in events]
-    return {(item.pk, item.event_id)
-            for item in batch.get(EventModel, keys, consistent=False,
-                                  attributes=["pk", "event_id"])}
+def _existing_event_ids(
+    project_id: str, items: list[ImportItem], existing: dict[str, ProfileModel]
+) -> set[tuple[str, str]]:
+    keys = [
+        (table_keys.profile_ref(project_id, pid), e.event_id)
+        for pid, _, events in items
+        if pid in existing
+        for e in events
+    ]
+    return {
+        (item.pk, item.event_id)
+        for item in batch.get(EventModel, keys, consistent=False, attributes=["pk", "event_id"])
+    }
 
 
-def import_profiles(project_id: str, items: Iterable[ImportItem],
-                    merge: Callable[[dict, dict], dict],
-                    aggregate: Callable[[dict | None, list[Event]], dict],
-                    progress: Callable[[int, int], None] | None = None) -> dict:
+def import_profiles(
+    project_id: str,
+    items: Iterable[ImportItem],
+    merge: Callable[[dict, dict], dict],
+    aggregate: Callable[[dict | None, list[Event]], dict],
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     bind()
     totals = {"profiles": 0, "created": 0, "events": 0, "duplicates": 0, "skipped_profiles": 0}
     chunk: list[ImportItem] = []
@@ -51,8 +61,9 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
             else:
                 merged[pid] = (pid, attrs, list(events))
         unique = list(merged.values())
-        existing = {m.profile_id: m for m in batch_get_items(project_id,
-                                                             [pid for pid, _, _ in unique])}
+        existing = {
+            m.profile_id: m for m in batch_get_items(project_id, [pid for pid, _, _ in unique])
+        }
         stored = _existing_event_ids(project_id, unique, existing)
         now = now_iso()
         profiles, event_models = [], []
@@ -66,8 +77,10 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
                 continue
             seen, fresh = set(), []
             for e in events:
-                if (table_keys.profile_ref(project_id, pid), e.event_id) in stored \
-                        or e.event_id in seen:
+                if (
+                    table_keys.profile_ref(project_id, pid),
+                    e.event_id,
+                ) in stored or e.event_id in seen:
                     totals["duplicates"] += 1
                     continue
                 seen.add(e.event_id)
@@ -78,16 +91,33 @@ def import_profiles(project_id: str, items: Iterable[ImportItem],
                 for kind, n in delta.items():
                     deltas[name][kind] += n
             event_models += [event_item(project_id, pid, e, now) for e in fresh]
-            behaviour = aggregate(old.behaviour if old else None, fresh) if fresh or old is None \
+            behaviour = (
+                aggregate(old.behaviour if old else None, fresh)
+                if fresh or old is None
                 else old.behaviour
-            profiles.append(profile_item(
-                project_id, pid, after, behaviour, (old.predictive or {}) if old else {},
-                old.created_at if old else now, now, (old.version or 0) + 1 if old else 1))
+            )
+            profiles.append(
+                profile_item(
+                    project_id,
+                    pid,
+                    after,
+                    behaviour,
+                    (old.predictive or {}) if old else {},
+                    old.created_at if old else now,
+                    now,
+                    (old.version or 0) + 1 if old else 1,
+                )
+            )
             totals["events"] += len(fresh)
             totals["created"] += old is None
         batch.write(EventModel, event_models)  # events before their profile: see module doc
-        batch.write(ChangeModel, [change_log.entry(project_id, model.profile_id)  # hints first
-                                  for model in profiles])
+        batch.write(
+            ChangeModel,
+            [
+                change_log.entry(project_id, model.profile_id)  # hints first
+                for model in profiles
+            ],
+        )
         batch.write(ProfileModel, profiles)
         for name, delta in deltas.items():
             counter, actions = kind_count_update(project_id, name, delta)

@@ -1,5 +1,6 @@
 """The change log: profiles changed since a time and how they look now, for the snapshot
 overlay. A preview reads these small entries instead of re-reading each changed profile."""
+
 from __future__ import annotations
 
 import time
@@ -21,16 +22,33 @@ def stamp() -> str:
 WRITE, PREDICTIVE, ERASED = "write", "predictive", "erased"
 
 
-def entry(project_id: str, profile_id: str, at: str | None = None, kind: str | None = None,
-          version: int | None = None, document: dict | None = None) -> ChangeModel:
-    return ChangeModel(project_id, table_keys.change_id(at or stamp(), profile_id),
-                       expires=int(time.time()) + CHANGE_TTL_DAYS * 86400, kind=kind,
-                       version=version, document=document,
-                       profile_key=table_keys.profile_ref(project_id, profile_id))
+def entry(
+    project_id: str,
+    profile_id: str,
+    at: str | None = None,
+    kind: str | None = None,
+    version: int | None = None,
+    document: dict | None = None,
+) -> ChangeModel:
+    return ChangeModel(
+        project_id,
+        table_keys.change_id(at or stamp(), profile_id),
+        expires=int(time.time()) + CHANGE_TTL_DAYS * 86400,
+        kind=kind,
+        version=version,
+        document=document,
+        profile_key=table_keys.profile_ref(project_id, profile_id),
+    )
 
 
-def record(project_id: str, profile_id: str, at: str | None = None, kind: str | None = None,
-           version: int | None = None, document: dict | None = None) -> None:
+def record(
+    project_id: str,
+    profile_id: str,
+    at: str | None = None,
+    kind: str | None = None,
+    version: int | None = None,
+    document: dict | None = None,
+) -> None:
     bind()
     entry(project_id, profile_id, at, kind, version, document).save()
 
@@ -42,7 +60,8 @@ def before_snapshot(taken_at: str) -> str:
     Not for a profile written after `taken_at`: its own entry is in the new overlay, and the
     score written after it must be too (services.scoring)."""
     return (parse(taken_at) - timedelta(seconds=MARGIN_SECONDS + 1)).strftime(
-        "%Y-%m-%dT%H:%M:%S.%fZ")
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
 
 
 def parse(moment: str) -> datetime:
@@ -57,6 +76,7 @@ def age_days(moment: str) -> float:
 class Overlay:
     """The profiles changed since a snapshot: their current documents (None: erased), and the
     ones whose entries do not tell (a hint is their latest entry), to be read again."""
+
     documents: dict[str, dict | None] = field(default_factory=dict)
     reread: set[str] = field(default_factory=set)
 
@@ -65,8 +85,9 @@ class Overlay:
         return set(self.documents) | self.reread
 
 
-def resolve(entries: list[tuple[str, str | None, int | None, dict | None]]
-            ) -> tuple[bool, dict | None]:
+def resolve(
+    entries: list[tuple[str, str | None, int | None, dict | None]],
+) -> tuple[bool, dict | None]:
     """One profile's entries (stamp, kind, version, document), to (known, document now).
 
     Write entries carry the whole segmentable document, score entries only `predictive`. The
@@ -106,8 +127,8 @@ def since(project_id: str, moment: str, limit: int) -> Overlay | None:
             return None
         at, profile_id = table_keys.parse_change_id(item.change_id)
         by_profile.setdefault(profile_id, []).append(
-            (at, item.kind, int(item.version) if item.version is not None else None,
-             item.document))
+            (at, item.kind, int(item.version) if item.version is not None else None, item.document)
+        )
     overlay = Overlay()
     for profile_id, items in by_profile.items():
         if any(at < moment for at, *_ in items):
@@ -130,9 +151,11 @@ def erase(project_id: str, profile_id: str) -> int:
     bind()
     tombstone = entry(project_id, profile_id, kind=ERASED)
     tombstone.save()
-    older = [item for item in ChangeModel.by_profile.query(
-        table_keys.profile_ref(project_id, profile_id))
-             if item.change_id < tombstone.change_id]
+    older = [
+        item
+        for item in ChangeModel.by_profile.query(table_keys.profile_ref(project_id, profile_id))
+        if item.change_id < tombstone.change_id
+    ]
     return batch.write(ChangeModel, deletes=older)
 
 
@@ -141,5 +164,9 @@ def erased_since(project_id: str, moment: str) -> set[str]:
     may have read them before their erasure, so it drops their rows."""
     bind()
     start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return {table_keys.parse_change_id(item.change_id)[1] for item in ChangeModel.query(
-        project_id, ChangeModel.change_id >= start, filter_condition=ChangeModel.kind == ERASED)}
+    return {
+        table_keys.parse_change_id(item.change_id)[1]
+        for item in ChangeModel.query(
+            project_id, ChangeModel.change_id >= start, filter_condition=ChangeModel.kind == ERASED
+        )
+    }

@@ -1,4 +1,5 @@
 """Binds the models to the configured tables and endpoint, once, on first use."""
+
 from __future__ import annotations
 
 import threading
@@ -52,12 +53,14 @@ def aws_client(service: str, endpoint: str | None):
     """A boto3 client (S3, SQS) for the current region and the given endpoint, made once: a
     client costs about 100 ms to create, and is thread-safe."""
     import boto3
+
     s = bind()
     key = (service, s.region, endpoint)
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.client(service, region_name=s.region, endpoint_url=endpoint,
-                                         config=RETRIES)
+            _clients[key] = boto3.client(
+                service, region_name=s.region, endpoint_url=endpoint, config=RETRIES
+            )
         return _clients[key]
 
 
@@ -71,9 +74,12 @@ def transaction_connection() -> Connection:
     s = bind()
     connection = _connections.get(s)
     if connection is None:
-        connection = _connections[s] = Connection(region=s.region, host=s.dynamodb_endpoint,
-                                                  read_timeout_seconds=s.read_timeout_seconds,
-                                                  max_retry_attempts=MAX_RETRY_ATTEMPTS)
+        connection = _connections[s] = Connection(
+            region=s.region,
+            host=s.dynamodb_endpoint,
+            read_timeout_seconds=s.read_timeout_seconds,
+            max_retry_attempts=MAX_RETRY_ATTEMPTS,
+        )
     return connection
 
 

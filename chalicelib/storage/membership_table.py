@@ -4,6 +4,7 @@ A transition (a profile entering or leaving a segment) is one conditional write 
 row and one history entry, in one transaction: a transition applied twice (a redelivered message,
 two evaluators racing) fails its condition the second time and is recorded once.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,31 +27,39 @@ PAIRS_PER_TRANSACTION = 50  # two items each; DynamoDB allows 100 in a transacti
 def members(project_id: str, segment_id: str) -> set[str]:
     """Who is stored as a member now (a keys-only read of the segment's partition)."""
     bind()
-    return {m.profile_id for m in MembershipModel.query(
-        table_keys.segment_ref(project_id, segment_id), attributes_to_get=["profile_id"])}
+    return {
+        m.profile_id
+        for m in MembershipModel.query(
+            table_keys.segment_ref(project_id, segment_id), attributes_to_get=["profile_id"]
+        )
+    }
 
 
-def members_among(project_id: str, segment_ids: list[str], profile_ids: list[str]
-                  ) -> set[tuple[str, str]]:
+def members_among(
+    project_id: str, segment_ids: list[str], profile_ids: list[str]
+) -> set[tuple[str, str]]:
     """(segment_id, profile_id) pairs stored as members, among the given ones."""
     bind()
     keys = [(table_keys.segment_ref(project_id, s), p) for s in segment_ids for p in profile_ids]
-    return {(table_keys.parse_segment_ref(item.segment_key)[1], item.profile_id)
-            for item in batch.get(MembershipModel, keys,
-                                  attributes=["segment_key", "profile_id"])}
+    return {
+        (table_keys.parse_segment_ref(item.segment_key)[1], item.profile_id)
+        for item in batch.get(MembershipModel, keys, attributes=["segment_key", "profile_id"])
+    }
 
 
 def segments_of(project_id: str, profile_id: str) -> set[str]:
     """The segments a profile is stored as a member of (the index is eventually consistent:
     a membership of the last second may be missing)."""
     bind()
-    return {table_keys.parse_segment_ref(item.segment_key)[1]
-            for item in MembershipModel.by_profile.query(
-                table_keys.profile_ref(project_id, profile_id))}
+    return {
+        table_keys.parse_segment_ref(item.segment_key)[1]
+        for item in MembershipModel.by_profile.query(table_keys.profile_ref(project_id, profile_id))
+    }
 
 
-def apply(project_id: str, segment_id: str, entered: Iterable[str], exited: Iterable[str]
-          ) -> tuple[int, int]:
+def apply(
+    project_id: str, segment_id: str, entered: Iterable[str], exited: Iterable[str]
+) -> tuple[int, int]:
     """Record entries and exits; returns how many of each were applied (a transition already
     applied by someone else is skipped)."""
     applied = apply_changes(project_id, segment_id, entered, exited)
@@ -58,22 +67,33 @@ def apply(project_id: str, segment_id: str, entered: Iterable[str], exited: Iter
     return n_in, len(applied) - n_in
 
 
-def apply_changes(project_id: str, segment_id: str, entered: Iterable[str],
-                  exited: Iterable[str]) -> list[dict]:
+def apply_changes(
+    project_id: str, segment_id: str, entered: Iterable[str], exited: Iterable[str]
+) -> list[dict]:
     """Record entries and exits; returns the ones applied here, as
     {"profile_id", "change", "at"} (for webhook destinations)."""
     pairs = [(pid, True) for pid in sorted(entered)] + [(pid, False) for pid in sorted(exited)]
     applied = []
     for start in range(0, len(pairs), PAIRS_PER_TRANSACTION):
-        chunk = pairs[start:start + PAIRS_PER_TRANSACTION]
+        chunk = pairs[start : start + PAIRS_PER_TRANSACTION]
         at = _transact(project_id, segment_id, chunk)
         if at:
             done = [(pair, at) for pair in chunk]
         else:  # one of them was applied meanwhile: apply the others one by one
-            done = [(pair, one) for pair in chunk
-                    for one in [_transact(project_id, segment_id, [pair])] if one]
-        applied += [{"profile_id": pid, "change": "entered" if entering else "exited",
-                     "at": moment[:23] + "Z"} for (pid, entering), moment in done]
+            done = [
+                (pair, one)
+                for pair in chunk
+                for one in [_transact(project_id, segment_id, [pair])]
+                if one
+            ]
+        applied += [
+            {
+                "profile_id": pid,
+                "change": "entered" if entering else "exited",
+                "at": moment[:23] + "Z",
+            }
+            for (pid, entering), moment in done
+        ]
     return applied
 
 
@@ -91,10 +111,15 @@ def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -
                     tx.save(row, condition=MembershipModel.profile_id.does_not_exist())
                 else:
                     tx.delete(row, condition=MembershipModel.profile_id.exists())
-                tx.save(MembershipChangeModel(key, table_keys.change_id(at, profile_id),
-                                              profile_key=profile_key,
-                                              change="entered" if entering else "exited",
-                                              expires=expires))
+                tx.save(
+                    MembershipChangeModel(
+                        key,
+                        table_keys.change_id(at, profile_id),
+                        profile_key=profile_key,
+                        change="entered" if entering else "exited",
+                        expires=expires,
+                    )
+                )
         return at
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
@@ -103,8 +128,9 @@ def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -
         raise
 
 
-def history(project_id: str, segment_id: str, since: str, after: str | None, limit: int
-            ) -> tuple[list[MembershipChangeRecord], bool]:
+def history(
+    project_id: str, segment_id: str, since: str, after: str | None, limit: int
+) -> tuple[list[MembershipChangeRecord], bool]:
     """Entries and exits from `since` on, oldest first, after the position `after` (that of
     the last entry of the previous page)."""
     bind()
@@ -112,8 +138,14 @@ def history(project_id: str, segment_id: str, since: str, after: str | None, lim
         condition = MembershipChangeModel.change_id > after
     else:
         condition = MembershipChangeModel.change_id >= since
-    items = list(MembershipChangeModel.query(table_keys.segment_ref(project_id, segment_id),
-                                             condition, limit=limit + 1, page_size=limit + 1))
+    items = list(
+        MembershipChangeModel.query(
+            table_keys.segment_ref(project_id, segment_id),
+            condition,
+            limit=limit + 1,
+            page_size=limit + 1,
+        )
+    )
     return [_change(item) for item in items[:limit]], len(items) > limit
 
 
@@ -122,21 +154,39 @@ def _change(item: MembershipChangeModel) -> MembershipChangeRecord:
     return MembershipChangeRecord(profile_id, item.change, at, item.change_id)
 
 
-def record_stat(project_id: str, segment_id: str, size: int, entered: int, exited: int,
-                duration_ms: float, trigger: str) -> None:
+def record_stat(
+    project_id: str,
+    segment_id: str,
+    size: int,
+    entered: int,
+    exited: int,
+    duration_ms: float,
+    trigger: str,
+) -> None:
     bind()
-    SegmentStatModel(table_keys.segment_ref(project_id, segment_id), stamp(), size=size,
-                     entered=entered, exited=exited, duration_ms=round(duration_ms, 1),
-                     trigger=trigger, expires=int(time.time()) + STATS_TTL_DAYS * 86400).save()
+    SegmentStatModel(
+        table_keys.segment_ref(project_id, segment_id),
+        stamp(),
+        size=size,
+        entered=entered,
+        exited=exited,
+        duration_ms=round(duration_ms, 1),
+        trigger=trigger,
+        expires=int(time.time()) + STATS_TTL_DAYS * 86400,
+    ).save()
 
 
 def stats(project_id: str, segment_id: str, limit: int) -> list[SegmentStatRecord]:
     """The latest `limit` full evaluations, newest first."""
     bind()
-    return [SegmentStatRecord(p.at, int(p.size), int(p.entered), int(p.exited),
-                              float(p.duration_ms), p.trigger)
-            for p in SegmentStatModel.query(table_keys.segment_ref(project_id, segment_id),
-                                            scan_index_forward=False, limit=limit)]
+    return [
+        SegmentStatRecord(
+            p.at, int(p.size), int(p.entered), int(p.exited), float(p.duration_ms), p.trigger
+        )
+        for p in SegmentStatModel.query(
+            table_keys.segment_ref(project_id, segment_id), scan_index_forward=False, limit=limit
+        )
+    ]
 
 
 def erase_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> int:
@@ -146,9 +196,13 @@ def erase_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> i
     bind()
     profile_key = table_keys.profile_ref(project_id, profile_id)
     n = 0
-    batch.write(MembershipModel, deletes=[
-        MembershipModel(table_keys.segment_ref(project_id, segment_id), profile_id)
-        for segment_id in segment_ids])
+    batch.write(
+        MembershipModel,
+        deletes=[
+            MembershipModel(table_keys.segment_ref(project_id, segment_id), profile_id)
+            for segment_id in segment_ids
+        ],
+    )
     for model in (MembershipModel, MembershipChangeModel):
         n += batch.write(model, deletes=list(model.by_profile.query(profile_key)))
     return n

@@ -1,4 +1,5 @@
 """Project models in S3 (the skops artifact and its JSON metadata), and which one a project uses."""
+
 from __future__ import annotations
 
 import json
@@ -27,15 +28,17 @@ def put(project_id: str, blob: bytes, metadata: dict) -> None:
     s3, bucket = s3_client(), bind().model_bucket
     version = metadata["version"]
     s3.put_object(Bucket=bucket, Key=_key(project_id, version, "skops"), Body=blob)
-    s3.put_object(Bucket=bucket, Key=_key(project_id, version, "json"),
-                  Body=json.dumps(metadata).encode())
+    s3.put_object(
+        Bucket=bucket, Key=_key(project_id, version, "json"), Body=json.dumps(metadata).encode()
+    )
 
 
 def get(project_id: str, version: str) -> tuple[bytes, dict]:
     s3, bucket = s3_client(), bind().model_bucket
     blob = s3.get_object(Bucket=bucket, Key=_key(project_id, version, "skops"))["Body"].read()
-    metadata = json.loads(s3.get_object(Bucket=bucket, Key=_key(project_id, version, "json"))
-                          ["Body"].read())
+    metadata = json.loads(
+        s3.get_object(Bucket=bucket, Key=_key(project_id, version, "json"))["Body"].read()
+    )
     return blob, metadata
 
 

@@ -1,5 +1,6 @@
 """The profiles table's stream records (NEW_AND_OLD_IMAGES) read into plain typed records: the
 stream handler (api.triggers) never sees the table's key layout or attribute encoding."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ SCORE_ONLY = ("predictive",)
 @dataclass(frozen=True)
 class ProfileChange:
     """One change of one stored profile, as the stream told it."""
+
     sequence_number: str | None
     event_name: str  # "INSERT", "MODIFY" or "REMOVE"
     project_id: str
@@ -46,8 +48,15 @@ def parse_stream_record(record) -> ProfileChange:
     keys = _values(record.keys)
     project_id, _ = table_keys.parse_profile_partition(str(keys["pk"]))
     new, old = _values(record.new_image), _values(record.old_image)
-    content_changed = {k: v for k, v in new.items() if k not in SCORE_ONLY} != \
-        {k: v for k, v in old.items() if k not in SCORE_ONLY}
-    return ProfileChange(record.sequence_number, record.event_name, project_id,
-                         str(keys["profile_id"]), _document(record.old_image),
-                         _document(record.new_image), content_changed)
+    content_changed = {k: v for k, v in new.items() if k not in SCORE_ONLY} != {
+        k: v for k, v in old.items() if k not in SCORE_ONLY
+    }
+    return ProfileChange(
+        record.sequence_number,
+        record.event_name,
+        project_id,
+        str(keys["profile_id"]),
+        _document(record.old_image),
+        _document(record.new_image),
+        content_changed,
+    )

@@ -5,6 +5,7 @@ Every write of a profile is one DynamoDB transaction together with what must cha
 retry on a fresh read instead of overwriting each other. The items of a write are built by the
 `*_item` helpers below, which the bulk import (storage.bulk_import) uses too.
 """
+
 from __future__ import annotations
 
 import random
@@ -49,35 +50,61 @@ def profile_key(project_id: str, profile_id: str) -> str:
 
 # --- the items of a write (one way to build each, for the API's writes and the bulk import) ---
 
-def profile_item(project_id: str, profile_id: str, attributes: dict, behaviour: dict,
-                 predictive: dict, created_at: str, updated_at: str,
-                 version: int | None = None) -> ProfileModel:
+
+def profile_item(
+    project_id: str,
+    profile_id: str,
+    attributes: dict,
+    behaviour: dict,
+    predictive: dict,
+    created_at: str,
+    updated_at: str,
+    version: int | None = None,
+) -> ProfileModel:
     """A whole profile item; without a version, saving it creates it only if absent."""
-    item = ProfileModel(profile_key(project_id, profile_id), profile_id, project_id=project_id,
-                        attrs=attributes, behaviour=behaviour, predictive=predictive,
-                        created_at=created_at, updated_at=updated_at)
+    item = ProfileModel(
+        profile_key(project_id, profile_id),
+        profile_id,
+        project_id=project_id,
+        attrs=attributes,
+        behaviour=behaviour,
+        predictive=predictive,
+        created_at=created_at,
+        updated_at=updated_at,
+    )
     if version is not None:
         item.version = version
     return item
 
 
 def event_item(project_id: str, profile_id: str, event: Event, received_at: str) -> EventModel:
-    return EventModel(table_keys.profile_ref(project_id, profile_id), event.event_id,
-                      data=event.stored_data(received_at))
+    return EventModel(
+        table_keys.profile_ref(project_id, profile_id),
+        event.event_id,
+        data=event.stored_data(received_at),
+    )
 
 
-def kind_count_update(project_id: str, name: str, delta: dict[str, int]
-                      ) -> tuple[AttributeKindModel, list]:
+def kind_count_update(
+    project_id: str, name: str, delta: dict[str, int]
+) -> tuple[AttributeKindModel, list]:
     """The counter item of one attribute and the ADD actions that apply a change of kinds."""
-    return AttributeKindModel(project_id, name), [KIND_ATTRS[k].add(n) for k, n in delta.items()
-                                                  if n]
+    return AttributeKindModel(project_id, name), [
+        KIND_ATTRS[k].add(n) for k, n in delta.items() if n
+    ]
 
 
 def to_record(model: ProfileModel) -> ProfileRecord:
-    return ProfileRecord(model.project_id, model.profile_id, model.attrs or {},
-                         model.behaviour or {}, model.predictive or {}, model.created_at,
-                         model.updated_at, int(model.version) if model.version is not None
-                         else None)
+    return ProfileRecord(
+        model.project_id,
+        model.profile_id,
+        model.attrs or {},
+        model.behaviour or {},
+        model.predictive or {},
+        model.created_at,
+        model.updated_at,
+        int(model.version) if model.version is not None else None,
+    )
 
 
 def to_document(profile: ProfileRecord) -> dict:
@@ -86,8 +113,9 @@ def to_document(profile: ProfileRecord) -> dict:
 
 def _read(project_id: str, profile_id: str, consistent: bool = True) -> ProfileModel | None:
     try:
-        return ProfileModel.get(profile_key(project_id, profile_id), profile_id,
-                                consistent_read=consistent)
+        return ProfileModel.get(
+            profile_key(project_id, profile_id), profile_id, consistent_read=consistent
+        )
     except ProfileModel.DoesNotExist:
         return None
 
@@ -102,17 +130,23 @@ def _is_condition_failure(reason) -> bool:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(0.5, 0.005 * (2 ** attempt)) * random.random())
+    time.sleep(min(0.5, 0.005 * (2**attempt)) * random.random())
 
 
 def _too_large(size: int, path: str) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the profile would hold {size} bytes of attributes, behaviour and "
-                           f"scores; at most {MAX_PROFILE_BYTES}", path)
+    return PayloadTooLarge(
+        f"the profile would hold {size} bytes of attributes, behaviour and "
+        f"scores; at most {MAX_PROFILE_BYTES}",
+        path,
+    )
 
 
-def _write(project_id: str, profile_id: str,
-           change: Callable[[ProfileRecord | None, set[str]], tuple[dict, dict, list[Event]] | None],
-           too_large_path: str = "/attributes") -> tuple[ProfileRecord | None, bool, set[str]]:
+def _write(
+    project_id: str,
+    profile_id: str,
+    change: Callable[[ProfileRecord | None, set[str]], tuple[dict, dict, list[Event]] | None],
+    too_large_path: str = "/attributes",
+) -> tuple[ProfileRecord | None, bool, set[str]]:
     """Read, change, write in one guarded transaction; retry on a concurrent write.
 
     `change(existing, redelivered)` returns (attributes, behaviour, events to insert; leaving out
@@ -128,47 +162,80 @@ def _write(project_id: str, profile_id: str,
             return to_record(existing) if existing else None, False, duplicates
         attributes, behaviour, events = changed
         if len(attributes) > MAX_STORED_ATTRIBUTES:
-            raise ValidationError(f"a profile holds at most {MAX_STORED_ATTRIBUTES} attributes",
-                                  "/attributes", "too_many")
+            raise ValidationError(
+                f"a profile holds at most {MAX_STORED_ATTRIBUTES} attributes",
+                "/attributes",
+                "too_many",
+            )
         before = (existing.attrs or {}) if existing else {}
         deltas = kind_deltas(before, attributes)
         if len(deltas) + len(events) > MAX_TRANSACTION_ITEMS - 2:
-            raise ValidationError(f"one request changes the kind of at most "
-                                  f"{MAX_TRANSACTION_ITEMS - 2} attributes", "/attributes",
-                                  "too_many")
+            raise ValidationError(
+                f"one request changes the kind of at most {MAX_TRANSACTION_ITEMS - 2} attributes",
+                "/attributes",
+                "too_many",
+            )
         size = stored_bytes(attributes, behaviour, (existing.predictive or {}) if existing else {})
         if size > MAX_PROFILE_BYTES:
             raise _too_large(size, too_large_path)
         now = now_iso()
         try:
             version = (existing.version or 0) + 1 if existing else 1
-            written = ProfileRecord(project_id, profile_id, attributes, behaviour,
-                                    (existing.predictive or {}) if existing else {},
-                                    existing.created_at if existing else now, now, version)
+            written = ProfileRecord(
+                project_id,
+                profile_id,
+                attributes,
+                behaviour,
+                (existing.predictive or {}) if existing else {},
+                existing.created_at if existing else now,
+                now,
+                version,
+            )
             with TransactWrite(connection=transaction_connection()) as tx:
-                tx.save(change_log.entry(project_id, profile_id, kind=change_log.WRITE, version=version,
-                                         document=segmentable_document(written.document())))
+                tx.save(
+                    change_log.entry(
+                        project_id,
+                        profile_id,
+                        kind=change_log.WRITE,
+                        version=version,
+                        document=segmentable_document(written.document()),
+                    )
+                )
                 for event in events:
-                    tx.save(event_item(project_id, profile_id, event, now),
-                            condition=EventModel.event_id.does_not_exist())
+                    tx.save(
+                        event_item(project_id, profile_id, event, now),
+                        condition=EventModel.event_id.does_not_exist(),
+                    )
                 for name, delta in deltas.items():
                     tx.update(*kind_count_update(project_id, name, delta))
                 if existing is None:
                     # no version: the version attribute makes this "create if absent"
-                    tx.save(profile_item(project_id, profile_id, attributes, behaviour, {}, now,
-                                         now))
+                    tx.save(
+                        profile_item(project_id, profile_id, attributes, behaviour, {}, now, now)
+                    )
                 else:
-                    tx.update(existing, actions=[ProfileModel.attrs.set(attributes),
-                                                 ProfileModel.behaviour.set(behaviour),
-                                                 ProfileModel.updated_at.set(now)])
+                    tx.update(
+                        existing,
+                        actions=[
+                            ProfileModel.attrs.set(attributes),
+                            ProfileModel.behaviour.set(behaviour),
+                            ProfileModel.updated_at.set(now),
+                        ],
+                    )
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             # puts come in order: the change entry, then the events (see the transaction above)
-            redelivered = {events[i].event_id for i in range(min(len(events), len(reasons) - 1))
-                           if _is_condition_failure(reasons[i + 1])}
-            if not redelivered and not any(_is_condition_failure(r) for r in reasons) \
-                    and exc.cause_response_code not in ("TransactionConflictException",
-                                                         "TransactionCanceledException"):
+            redelivered = {
+                events[i].event_id
+                for i in range(min(len(events), len(reasons) - 1))
+                if _is_condition_failure(reasons[i + 1])
+            }
+            if (
+                not redelivered
+                and not any(_is_condition_failure(r) for r in reasons)
+                and exc.cause_response_code
+                not in ("TransactionConflictException", "TransactionCanceledException")
+            ):
                 raise
             duplicates |= redelivered
             excluded |= redelivered
@@ -176,12 +243,16 @@ def _write(project_id: str, profile_id: str,
                 _backoff(attempt)  # a concurrent writer won; read again
             continue
         return written, existing is None, duplicates
-    raise Conflict("the profile is being changed by too many writers at once; try again",
-                   "/profile_id", "write_conflict")
+    raise Conflict(
+        "the profile is being changed by too many writers at once; try again",
+        "/profile_id",
+        "write_conflict",
+    )
 
 
-def upsert_attributes(project_id: str, profile_id: str, update: dict,
-                      merge: Callable[[dict, dict], dict]) -> tuple[ProfileRecord, bool]:
+def upsert_attributes(
+    project_id: str, profile_id: str, update: dict, merge: Callable[[dict, dict], dict]
+) -> tuple[ProfileRecord, bool]:
     def change(existing: ProfileRecord | None, exclude: set[str]):
         stored = existing.attributes if existing else {}
         behaviour = existing.behaviour if existing else {}
@@ -191,15 +262,19 @@ def upsert_attributes(project_id: str, profile_id: str, update: dict,
     return profile, created
 
 
-def add_events(project_id: str, profile_id: str, events: list[Event],
-               aggregate: Callable[[dict | None, list[Event]], dict]) -> set[str]:
+def add_events(
+    project_id: str,
+    profile_id: str,
+    events: list[Event],
+    aggregate: Callable[[dict | None, list[Event]], dict],
+) -> set[str]:
     """Store new events of one profile and count them into its behaviour, once each.
 
     Returns the ids of the events that were already stored (redeliveries)."""
     _check_room(project_id, profile_id, events, aggregate)
     duplicates: set[str] = set()
     for start in range(0, len(events), EVENTS_PER_TRANSACTION):
-        chunk = events[start:start + EVENTS_PER_TRANSACTION]
+        chunk = events[start : start + EVENTS_PER_TRANSACTION]
 
         def change(existing: ProfileRecord | None, exclude: set[str], chunk=chunk):
             fresh = [e for e in chunk if e.event_id not in exclude]
@@ -214,8 +289,12 @@ def add_events(project_id: str, profile_id: str, events: list[Event],
     return duplicates
 
 
-def _check_room(project_id: str, profile_id: str, events: list[Event],
-                aggregate: Callable[[dict | None, list[Event]], dict]) -> None:
+def _check_room(
+    project_id: str,
+    profile_id: str,
+    events: list[Event],
+    aggregate: Callable[[dict | None, list[Event]], dict],
+) -> None:
     """Refuse, before anything is written, events that would take the profile over its limit.
 
     `_write` checks each transaction, but a request of more than EVENTS_PER_TRANSACTION events
@@ -228,15 +307,21 @@ def _check_room(project_id: str, profile_id: str, events: list[Event],
     def size(new: list[Event]) -> int:
         if existing is None:
             return stored_bytes({}, aggregate(None, new), {})
-        return stored_bytes(existing.attributes, aggregate(existing.behaviour, new),
-                            existing.predictive)
+        return stored_bytes(
+            existing.attributes, aggregate(existing.behaviour, new), existing.predictive
+        )
 
     if size(events) <= MAX_PROFILE_BYTES:
         return
     # redelivered events add nothing: look them up only when it matters
-    stored = {item.event_id for item in batch.get(
-        EventModel, [(table_keys.profile_ref(project_id, profile_id), e.event_id) for e in events],
-        attributes=["pk", "event_id"])}
+    stored = {
+        item.event_id
+        for item in batch.get(
+            EventModel,
+            [(table_keys.profile_ref(project_id, profile_id), e.event_id) for e in events],
+            attributes=["pk", "event_id"],
+        )
+    }
     fresh = [e for e in events if e.event_id not in stored]
     grown = size(fresh) if fresh else 0
     if grown > MAX_PROFILE_BYTES:
@@ -268,39 +353,52 @@ def delete(project_id: str, profile_id: str) -> bool:
             return True
         except (TransactWriteError, DeleteError):
             _backoff(attempt)
-    raise Conflict("the profile is being changed by too many writers at once; try again",
-                   "/profile_id", "write_conflict")
+    raise Conflict(
+        "the profile is being changed by too many writers at once; try again",
+        "/profile_id",
+        "write_conflict",
+    )
 
 
 def _delete_events(project_id: str, profile_id: str) -> None:
     events_pk = table_keys.profile_ref(project_id, profile_id)
-    batch.write(EventModel, deletes=list(EventModel.query(events_pk,
-                                                          attributes_to_get=["pk", "event_id"])))
+    batch.write(
+        EventModel, deletes=list(EventModel.query(events_pk, attributes_to_get=["pk", "event_id"]))
+    )
 
 
 def iter_shard(project_id: str, shard: int, page_size: int = 500) -> Iterator[ProfileRecord]:
     """The profiles of one write shard of a project (one fan-out rescoring message)."""
     bind()
-    for model in ProfileModel.query(table_keys.profile_partition(project_id, shard),
-                                    page_size=page_size):
+    for model in ProfileModel.query(
+        table_keys.profile_partition(project_id, shard), page_size=page_size
+    ):
         yield to_record(model)
 
 
-def iter_profiles(project_id: str, after: Position | None = None,
-                  page_size: int = 500) -> Iterator[tuple[Position, ProfileRecord]]:
+def iter_profiles(
+    project_id: str, after: Position | None = None, page_size: int = 500
+) -> Iterator[tuple[Position, ProfileRecord]]:
     """Every profile of a project, shard by shard in key order, lazily page by page."""
     shards = bind().profile_shards
     first_shard = after[0] if after else 0
     for shard in range(first_shard, shards):
-        start = table_keys.profile_walk_start(project_id, shard, after[1]) \
-            if after and shard == after[0] else None
-        for model in ProfileModel.query(table_keys.profile_partition(project_id, shard),
-                                        last_evaluated_key=start, page_size=page_size):
+        start = (
+            table_keys.profile_walk_start(project_id, shard, after[1])
+            if after and shard == after[0]
+            else None
+        )
+        for model in ProfileModel.query(
+            table_keys.profile_partition(project_id, shard),
+            last_evaluated_key=start,
+            page_size=page_size,
+        ):
             yield (shard, model.profile_id), to_record(model)
 
 
-def iter_documents(project_id: str, after: Position | None = None,
-                   page_size: int = 500) -> Iterator[tuple[Position, dict]]:
+def iter_documents(
+    project_id: str, after: Position | None = None, page_size: int = 500
+) -> Iterator[tuple[Position, dict]]:
     """Every profile of a project as a plain document, in walk order, with its position."""
     for position, profile in iter_profiles(project_id, after, page_size):
         yield position, profile.document()
@@ -311,8 +409,9 @@ def documents(project_id: str, profile_ids: list[str]) -> dict[str, dict]:
     return {pid: p.document() for pid, p in batch_get(project_id, profile_ids).items()}
 
 
-def write_predictive(profile: ProfileRecord, predictive: dict,
-                     change_at: str | None = None) -> bool:
+def write_predictive(
+    profile: ProfileRecord, predictive: dict, change_at: str | None = None
+) -> bool:
     """A score-only write: sets `predictive` alone, only if the profile is still the version that
     was scored, and without bumping the version (so it never fails a client's or an event's
     write). False when the profile changed meanwhile: its own trigger scores the newer data.
@@ -320,20 +419,32 @@ def write_predictive(profile: ProfileRecord, predictive: dict,
     project_id, profile_id = profile.project_id, profile.profile_id
     # a hint first; harmless if the write fails
     change_log.record(project_id, profile_id, change_at)
-    if not batch.set_if_version(ProfileModel, (profile_key(project_id, profile_id), profile_id),
-                                ProfileModel.predictive, predictive, profile.version):
+    if not batch.set_if_version(
+        ProfileModel,
+        (profile_key(project_id, profile_id), profile_id),
+        ProfileModel.predictive,
+        predictive,
+        profile.version,
+    ):
         return False
     # the profile as it is now, for segment answers (it replaces the hint when backdated)
     scores = segmentable_document({**profile.document(), "predictive": predictive})["predictive"]
-    change_log.record(project_id, profile_id, change_at, change_log.PREDICTIVE, profile.version,
-                      {"predictive": scores})
+    change_log.record(
+        project_id,
+        profile_id,
+        change_at,
+        change_log.PREDICTIVE,
+        profile.version,
+        {"predictive": scores},
+    )
     return True
 
 
 def batch_get(project_id: str, profile_ids: list[str]) -> dict[str, ProfileRecord]:
     """The stored profiles among the ids (missing ones are simply absent)."""
-    return {model.profile_id: to_record(model) for model in batch_get_items(project_id,
-                                                                            profile_ids)}
+    return {
+        model.profile_id: to_record(model) for model in batch_get_items(project_id, profile_ids)
+    }
 
 
 def batch_get_items(project_id: str, profile_ids: list[str]) -> list[ProfileModel]:

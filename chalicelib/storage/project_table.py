@@ -1,4 +1,5 @@
 """Repository of projects and their API keys. Keys are stored as SHA-256 hashes only."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,9 @@ def _project(model: ProjectModel) -> ProjectRecord:
 
 
 def _key(model: ApiKeyModel) -> ApiKeyRecord:
-    return ApiKeyRecord(model.key_hash, model.key_id, model.project_id, model.created_at,
-                        bool(model.revoked))
+    return ApiKeyRecord(
+        model.key_hash, model.key_id, model.project_id, model.created_at, bool(model.revoked)
+    )
 
 
 def hash_key(api_key: str) -> str:
@@ -55,8 +57,13 @@ def create_key(project_id: str) -> tuple[str, ApiKeyRecord]:
     if get_project(project_id) is None:
         raise NotFound(f"project {project_id!r} does not exist", "/project_id")
     api_key = "sk_" + secrets.token_urlsafe(32)
-    record = ApiKeyModel(hash_key(api_key), key_id="key_" + secrets.token_hex(6),
-                         project_id=project_id, created_at=now_iso(), revoked=False)
+    record = ApiKeyModel(
+        hash_key(api_key),
+        key_id="key_" + secrets.token_hex(6),
+        project_id=project_id,
+        created_at=now_iso(),
+        revoked=False,
+    )
     record.save()
     return api_key, _key(record)
 

@@ -1,4 +1,5 @@
 """What the repositories hand to services: plain, frozen records. No ORM object leaves storage/."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -19,8 +20,14 @@ class ProfileRecord:
 
     def document(self) -> dict:
         """The profile as the API and segment rules see it."""
-        return profile_document(self.profile_id, self.attributes, self.behaviour,
-                                self.predictive, self.created_at, self.updated_at)
+        return profile_document(
+            self.profile_id,
+            self.attributes,
+            self.behaviour,
+            self.predictive,
+            self.created_at,
+            self.updated_at,
+        )
 
     def with_predictive(self, predictive: dict) -> "ProfileRecord":
         """The profile after a score write (which leaves its version as it is)."""
@@ -75,6 +82,7 @@ class ApiKeyRecord:
 @dataclass(frozen=True)
 class MembershipChangeRecord:
     """An entry into or exit from a segment; `position` resumes a listing after it."""
+
     profile_id: str
     change: str  # "entered" or "exited"
     at: str

@@ -1,4 +1,5 @@
 """Repository of saved segments (one project's segments share a partition)."""
+
 from __future__ import annotations
 
 import secrets
@@ -15,19 +16,31 @@ MAX_SEGMENTS_PER_PROJECT = 1000
 
 
 def _record(model: SegmentModel) -> SegmentRecord:
-    return SegmentRecord(model.project_id, model.segment_id, model.definition, model.created_at,
-                         model.updated_at, int(model.version) if model.version is not None
-                         else None, model.destinations)
+    return SegmentRecord(
+        model.project_id,
+        model.segment_id,
+        model.definition,
+        model.created_at,
+        model.updated_at,
+        int(model.version) if model.version is not None else None,
+        model.destinations,
+    )
 
 
 def create(project_id: str, definition: dict) -> SegmentRecord:
     bind()
     if SegmentModel.count(project_id, limit=MAX_SEGMENTS_PER_PROJECT) >= MAX_SEGMENTS_PER_PROJECT:
-        raise Conflict(f"a project holds at most {MAX_SEGMENTS_PER_PROJECT} segments", "/",
-                       "too_many_segments")
+        raise Conflict(
+            f"a project holds at most {MAX_SEGMENTS_PER_PROJECT} segments", "/", "too_many_segments"
+        )
     now = now_iso()
-    segment = SegmentModel(project_id, "seg_" + secrets.token_hex(8), definition=definition,
-                           created_at=now, updated_at=now)
+    segment = SegmentModel(
+        project_id,
+        "seg_" + secrets.token_hex(8),
+        definition=definition,
+        created_at=now,
+        updated_at=now,
+    )
     segment.save()  # version attribute: fails rather than overwrite an id collision
     return _record(segment)
 
@@ -46,8 +59,9 @@ def list_all(project_id: str) -> list[SegmentRecord]:
 
 
 def replace(segment: SegmentRecord, definition: dict) -> SegmentRecord:
-    return _update(segment, [SegmentModel.definition.set(definition),
-                             SegmentModel.updated_at.set(now_iso())])
+    return _update(
+        segment, [SegmentModel.definition.set(definition), SegmentModel.updated_at.set(now_iso())]
+    )
 
 
 def delete(segment: SegmentRecord) -> None:
@@ -69,7 +83,10 @@ def _update(segment: SegmentRecord, actions: list) -> SegmentRecord:
         model.update(actions=actions)
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict("the segment was changed or deleted meanwhile; read it and retry",
-                           "/", "write_conflict") from None
+            raise Conflict(
+                "the segment was changed or deleted meanwhile; read it and retry",
+                "/",
+                "write_conflict",
+            ) from None
         raise
     return _record(model)  # the update read back the whole item

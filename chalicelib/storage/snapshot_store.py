@@ -1,5 +1,6 @@
 """Columnar snapshots of a project's profiles in S3, and the project's pointer to the latest.
 A warm Lambda keeps the last snapshots it loaded, by key."""
+
 from __future__ import annotations
 
 import gzip
@@ -34,18 +35,26 @@ def save(project_id: str, snapshot: Snapshot, taken_at: str) -> str | None:
         ProjectModel(project_id).update(
             actions=[ProjectModel.snapshot_key.set(key), ProjectModel.snapshot_at.set(taken_at)],
             condition=ProjectModel.snapshot_at.does_not_exist()
-            | (ProjectModel.snapshot_at <= taken_at))
+            | (ProjectModel.snapshot_at <= taken_at),
+        )
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
         s3.delete_object(Bucket=s.model_bucket, Key=key)
         return None
-    older = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=s.model_bucket, Prefix=prefix) for o in page.get("Contents", [])
-        if o["Key"] != key and o["Key"][len(prefix):len(prefix) + len(taken_at)] <= taken_at]
+    older = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=s.model_bucket, Prefix=prefix
+        )
+        for o in page.get("Contents", [])
+        if o["Key"] != key and o["Key"][len(prefix) : len(prefix) + len(taken_at)] <= taken_at
+    ]
     for start in range(0, len(older), 1000):
-        s3.delete_objects(Bucket=s.model_bucket, Delete={
-            "Objects": [{"Key": k} for k in older[start:start + 1000]], "Quiet": True})
+        s3.delete_objects(
+            Bucket=s.model_bucket,
+            Delete={"Objects": [{"Key": k} for k in older[start : start + 1000]], "Quiet": True},
+        )
     return key
 
 
@@ -75,8 +84,9 @@ def latest(project_id: str) -> tuple[Snapshot, str] | None:
 def _latest(project_id: str) -> tuple[Snapshot, str] | None:
     s = bind()
     try:
-        project = ProjectModel.get(project_id, attributes_to_get=["snapshot_key", "snapshot_at"],
-                                   consistent_read=True)
+        project = ProjectModel.get(
+            project_id, attributes_to_get=["snapshot_key", "snapshot_at"], consistent_read=True
+        )
     except ProjectModel.DoesNotExist:
         return None
     if not project.snapshot_key:
@@ -101,14 +111,20 @@ def _part_key(project_id: str, job_id: str, shard: int) -> str:
 def save_part(project_id: str, job_id: str, shard: int, part: dict) -> None:
     """One shard's rows of a fan-out rescore (overwritten by a retry of the same shard)."""
     s = bind()
-    s3_client().put_object(Bucket=s.model_bucket, Key=_part_key(project_id, job_id, shard),
-                           Body=gzip.compress(json.dumps(part, separators=(",", ":")).encode()))
+    s3_client().put_object(
+        Bucket=s.model_bucket,
+        Key=_part_key(project_id, job_id, shard),
+        Body=gzip.compress(json.dumps(part, separators=(",", ":")).encode()),
+    )
 
 
 def load_part(project_id: str, job_id: str, shard: int) -> dict:
     s = bind()
-    body = s3_client().get_object(Bucket=s.model_bucket,
-                                  Key=_part_key(project_id, job_id, shard))["Body"].read()
+    body = (
+        s3_client()
+        .get_object(Bucket=s.model_bucket, Key=_part_key(project_id, job_id, shard))["Body"]
+        .read()
+    )
     return json.loads(gzip.decompress(body))
 
 
@@ -116,5 +132,6 @@ def delete_parts(project_id: str, job_id: str, shards: int) -> None:
     s = bind()
     keys = [{"Key": _part_key(project_id, job_id, shard)} for shard in range(shards)]
     for start in range(0, len(keys), 1000):
-        s3_client().delete_objects(Bucket=s.model_bucket,
-                                   Delete={"Objects": keys[start:start + 1000], "Quiet": True})
+        s3_client().delete_objects(
+            Bucket=s.model_bucket, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
+        )

@@ -5,6 +5,7 @@ A composite key joins its parts with '#'. Its first part never holds one (projec
 [a-z0-9-], chalicelib.validation; stamps are ISO times), so a key is split at its first '#' and
 the last part (a profile or segment id) may hold any character, '#' included.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -27,6 +28,7 @@ def _split(key: str) -> tuple[str, str]:
 
 # --- profiles: pk = "<project>#<shard>", sk = profile_id ---------------------------------------
 
+
 def shard_of(profile_id: str, shards: int) -> int:
     """The write shard of a profile: stable, so a profile's key follows from its id."""
     return zlib.crc32(profile_id.encode()) % shards
@@ -48,11 +50,14 @@ def parse_profile_partition(pk: str) -> tuple[str, int]:
 
 def profile_walk_start(project_id: str, shard: int, after_profile_id: str) -> dict:
     """The serialized exclusive start key of a walk resuming after a profile of a shard."""
-    return {"pk": {"S": profile_partition(project_id, shard)},
-            "profile_id": {"S": after_profile_id}}
+    return {
+        "pk": {"S": profile_partition(project_id, shard)},
+        "profile_id": {"S": after_profile_id},
+    }
 
 
 # --- "<project>#<profile_id>": the events partition and the by_profile index key -----------------
+
 
 def profile_ref(project_id: str, profile_id: str) -> str:
     """One profile of one project: the events table's partition key, and the key of the
@@ -67,6 +72,7 @@ def parse_profile_ref(ref: str) -> tuple[str, str]:
 
 # --- "<project>#<segment_id>": memberships, membership_changes, segment_stats ------------------
 
+
 def segment_ref(project_id: str, segment_id: str) -> str:
     return _join(project_id, segment_id)
 
@@ -77,6 +83,7 @@ def parse_segment_ref(ref: str) -> tuple[str, str]:
 
 
 # --- "<ISO time with microseconds>#<profile_id>": changes and membership_changes sort keys ------
+
 
 def change_id(at: str, profile_id: str) -> str:
     return _join(at, profile_id)

@@ -14,6 +14,7 @@ Key design (docs/storage.md; the composite keys are built and parsed in storage.
 - segment_stats: pk = "<project>#<segment_id>", sk = time of a full evaluation.
 - projects: pk = project; api_keys: pk = sha256 of the key.
 """
+
 from __future__ import annotations
 
 from pynamodb.attributes import (
@@ -117,6 +118,7 @@ class SegmentModel(Model):
 
 class JobModel(Model):
     """Summaries of rescoring and training jobs; job ids sort by start time."""
+
     class Meta:
         table_name = "jobs"
 
@@ -139,6 +141,7 @@ class JobModel(Model):
 
 class ByProfileIndex(GlobalSecondaryIndex):
     """Every membership row (or history entry) of one profile: erasure reads it."""
+
     class Meta:
         index_name = "by_profile"
         projection = KeysOnlyProjection()
@@ -148,6 +151,7 @@ class ByProfileIndex(GlobalSecondaryIndex):
 
 class MembershipModel(Model):
     """A profile in a segment, since `entered_at`."""
+
     class Meta:
         table_name = "memberships"
 
@@ -161,6 +165,7 @@ class MembershipModel(Model):
 class MembershipChangeModel(Model):
     """One entry into or exit from a segment. Written in the same transaction as the membership
     row it creates or deletes, so each transition is recorded exactly once."""
+
     class Meta:
         table_name = "membership_changes"
 
@@ -174,6 +179,7 @@ class MembershipChangeModel(Model):
 
 class SegmentStatModel(Model):
     """A full evaluation of a segment: its size then, what moved, how long it took."""
+
     class Meta:
         table_name = "segment_stats"
 
@@ -194,6 +200,7 @@ class ChangeModel(Model):
     document and version; "erased" marks an erasure; no kind is a hint ("read it again"),
     written before a change whose entry might not follow. Entries expire after CHANGE_TTL_DAYS
     (DynamoDB TTL on `expires`)."""
+
     class Meta:
         table_name = "changes"
 
@@ -211,8 +218,9 @@ def key_attributes(model: type[Model]) -> list[tuple[str, Attribute]]:
     """(python name, attribute) of a model's hash key, then of its range key if it has one: the
     schema through PynamoDB's public attribute API (batch calls, the deployment template)."""
     attributes = model.get_attributes().items()
-    return [(n, a) for n, a in attributes if a.is_hash_key] + \
-        [(n, a) for n, a in attributes if a.is_range_key]
+    return [(n, a) for n, a in attributes if a.is_hash_key] + [
+        (n, a) for n, a in attributes if a.is_range_key
+    ]
 
 
 def indexes(model: type[Model]) -> list[Index]:
@@ -220,6 +228,16 @@ def indexes(model: type[Model]) -> list[Index]:
     return [value for value in vars(model).values() if isinstance(value, Index)]
 
 
-ALL_MODELS = (ProjectModel, ApiKeyModel, ProfileModel, EventModel, AttributeKindModel,
-              SegmentModel, JobModel, ChangeModel, MembershipModel, MembershipChangeModel,
-              SegmentStatModel)
+ALL_MODELS = (
+    ProjectModel,
+    ApiKeyModel,
+    ProfileModel,
+    EventModel,
+    AttributeKindModel,
+    SegmentModel,
+    JobModel,
+    ChangeModel,
+    MembershipModel,
+    MembershipChangeModel,
+    SegmentStatModel,
+)

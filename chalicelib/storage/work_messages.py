@@ -1,6 +1,7 @@
 """The work queue's messages, typed: every producer builds one of these, `work_queue.send` writes
 `to_message()`, and the worker reads a body back with `parse` (services.work says what each one
 does). A body that is not one of them raises MalformedMessage."""
+
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ class MalformedMessage(ValueError):
 @dataclass(frozen=True)
 class RescoreShard:
     """One write shard of a fan-out rescore."""
+
     kind: ClassVar[str] = "rescore_shard"
     project_id: str
     job_id: str
@@ -25,39 +27,57 @@ class RescoreShard:
     clv_horizon: int | None = None
 
     def to_message(self) -> dict:
-        return {"kind": self.kind, "project_id": self.project_id, "job_id": self.job_id,
-                "shard": self.shard, "as_of": self.as_of.isoformat() if self.as_of else None,
-                "conversion_horizon": self.conversion_horizon, "clv_horizon": self.clv_horizon}
+        return {
+            "kind": self.kind,
+            "project_id": self.project_id,
+            "job_id": self.job_id,
+            "shard": self.shard,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "conversion_horizon": self.conversion_horizon,
+            "clv_horizon": self.clv_horizon,
+        }
 
     @classmethod
     def from_message(cls, data: dict) -> "RescoreShard":
         as_of = data.get("as_of")
-        return cls(str(data["project_id"]), str(data["job_id"]), int(data["shard"]),
-                   date.fromisoformat(as_of) if as_of else None,
-                   _horizon(data.get("conversion_horizon")), _horizon(data.get("clv_horizon")))
+        return cls(
+            str(data["project_id"]),
+            str(data["job_id"]),
+            int(data["shard"]),
+            date.fromisoformat(as_of) if as_of else None,
+            _horizon(data.get("conversion_horizon")),
+            _horizon(data.get("clv_horizon")),
+        )
 
 
 @dataclass(frozen=True)
 class EvaluateSegment:
     """A full evaluation of one saved segment (its backfill, or after a rescore)."""
+
     kind: ClassVar[str] = "evaluate_segment"
     project_id: str
     segment_id: str
     trigger: str = "saved"
 
     def to_message(self) -> dict:
-        return {"kind": self.kind, "project_id": self.project_id, "segment_id": self.segment_id,
-                "trigger": self.trigger}
+        return {
+            "kind": self.kind,
+            "project_id": self.project_id,
+            "segment_id": self.segment_id,
+            "trigger": self.trigger,
+        }
 
     @classmethod
     def from_message(cls, data: dict) -> "EvaluateSegment":
-        return cls(str(data["project_id"]), str(data["segment_id"]),
-                   str(data.get("trigger", "saved")))
+        return cls(
+            str(data["project_id"]), str(data["segment_id"]), str(data.get("trigger", "saved"))
+        )
 
 
 @dataclass(frozen=True)
 class EraseFromSnapshot:
     """Rewrite the project's snapshot without an erased profile's row."""
+
     kind: ClassVar[str] = "erase_from_snapshot"
     project_id: str
     profile_id: str
@@ -73,6 +93,7 @@ class EraseFromSnapshot:
 @dataclass(frozen=True)
 class Deliver:
     """One webhook delivery: a chunk of a segment's entries and exits to one destination."""
+
     kind: ClassVar[str] = "deliver"
     project_id: str
     segment_id: str
@@ -81,16 +102,26 @@ class Deliver:
     changes: list
 
     def to_message(self) -> dict:
-        return {"kind": self.kind, "project_id": self.project_id, "segment_id": self.segment_id,
-                "destination_id": self.destination_id, "delivery_id": self.delivery_id,
-                "changes": self.changes}
+        return {
+            "kind": self.kind,
+            "project_id": self.project_id,
+            "segment_id": self.segment_id,
+            "destination_id": self.destination_id,
+            "delivery_id": self.delivery_id,
+            "changes": self.changes,
+        }
 
     @classmethod
     def from_message(cls, data: dict) -> "Deliver":
         if not isinstance(data.get("changes"), list):
             raise MalformedMessage("a delivery holds a list of changes")
-        return cls(str(data["project_id"]), str(data["segment_id"]), str(data["destination_id"]),
-                   str(data["delivery_id"]), data["changes"])
+        return cls(
+            str(data["project_id"]),
+            str(data["segment_id"]),
+            str(data["destination_id"]),
+            str(data["delivery_id"]),
+            data["changes"],
+        )
 
 
 WorkMessage = RescoreShard | EvaluateSegment | EraseFromSnapshot | Deliver

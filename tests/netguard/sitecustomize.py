@@ -1,6 +1,7 @@
 """Loaded at start-up by any Python process with this folder on PYTHONPATH and NETGUARD_LOG set:
 a name lookup or connection to anything but loopback fails, and is written to NETGUARD_LOG (so a
 test sees attempts that the code under test catches and retries)."""
+
 import ipaddress
 import os
 import socket
@@ -26,8 +27,11 @@ def _refuse(what: str):
 
 
 if LOG:
-    _getaddrinfo, _connect, _connect_ex = (socket.getaddrinfo, socket.socket.connect,
-                                           socket.socket.connect_ex)
+    _getaddrinfo, _connect, _connect_ex = (
+        socket.getaddrinfo,
+        socket.socket.connect,
+        socket.socket.connect_ex,
+    )
 
     def getaddrinfo(host, *args, **kwargs):
         if not _loopback(host):
@@ -45,4 +49,7 @@ if LOG:
         return _connect_ex(self, address)
 
     socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = (
-        getaddrinfo, connect, connect_ex)
+        getaddrinfo,
+        connect,
+        connect_ex,
+    )
