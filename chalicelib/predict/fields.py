@@ -2,7 +2,7 @@
 
 Everything that lists them reads this module: the scoring code (a scored row's keys and their
 order, the explanations' keys, rounding, when a rescore rewrites a profile), the segment field
-catalogue (segments/fields.py: what a rule can name), the CLI export, the segment export's default
+catalogue (rules/fields.py: what a rule can name), the CLI export, the segment export's default
 columns, and the tests (the OpenAPI spec's Predictive schema is checked against it). Adding a
 predictive field: its module in predict/, one declaration here, its tests.
 
