@@ -95,16 +95,16 @@ def ours(rows, cal_end: date, horizon: int, work: Path) -> tuple[dict, dict]:
     return exported, timings
 
 
-def baseline(rows, cal_end: date, horizon: int, customers: list[str]) -> dict:
+def calibration_summary(rows, cal_end: date):
+    """lifetimes' frequency/recency/T/monetary table of the calibration rows, in days."""
     import pandas as pd
-    from lifetimes import BetaGeoFitter, GammaGammaFitter
     from lifetimes.utils import summary_data_from_transaction_data
 
     df = pd.DataFrame(
         [(c, pd.Timestamp(d), a) for c, d, a in rows if d <= cal_end],
         columns=["id", "date", "amount"],
     )
-    s = summary_data_from_transaction_data(
+    return summary_data_from_transaction_data(
         df,
         "id",
         "date",
@@ -112,6 +112,12 @@ def baseline(rows, cal_end: date, horizon: int, customers: list[str]) -> dict:
         observation_period_end=pd.Timestamp(cal_end),
         freq="D",
     )
+
+
+def baseline(rows, cal_end: date, horizon: int, customers: list[str]) -> dict:
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    s = calibration_summary(rows, cal_end)
     s["recency"] /= 7.0
     s["T"] /= 7.0
     s = s.reindex(customers)
@@ -238,22 +244,9 @@ SERVED_CLV_DAYS = 365  # the product's CLV horizon; judged at the holdout's leng
 def classic_models(rows, cal_end: date, customers: list[str], days: list[int]) -> dict:
     """BG/NBD and Pareto/NBD (lifetimes), each with Gamma-Gamma spend, fitted on the calibration
     rows only: per model, P(a purchase within d days) and expected spend within d days."""
-    import pandas as pd
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
-    from lifetimes.utils import summary_data_from_transaction_data
 
-    df = pd.DataFrame(
-        [(c, pd.Timestamp(d), a) for c, d, a in rows if d <= cal_end],
-        columns=["id", "date", "amount"],
-    )
-    s = summary_data_from_transaction_data(
-        df,
-        "id",
-        "date",
-        monetary_value_col="amount",
-        observation_period_end=pd.Timestamp(cal_end),
-        freq="D",
-    )
+    s = calibration_summary(rows, cal_end)
     s = s.reindex(customers)
     x, t_x, T = s["frequency"], s["recency"] / 7.0, s["T"] / 7.0
     repeat = s[s["frequency"] > 0]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.segment_engine import CATALOGUE, NOW, absent, generate  # noqa: E402
+from bench.segment_engine import CATALOGUE, NOW, absent, generate, timed  # noqa: E402
 from chalicelib.infra.errors import ValidationError  # noqa: E402
 from chalicelib.rules import compile_rules, parse_segment  # noqa: E402
 from chalicelib.rules.columnar import Snapshot, build_column, compile_mask  # noqa: E402
@@ -72,15 +71,6 @@ def worst_body() -> dict:
 
 def nodes(node: dict) -> int:
     return 1 + sum(nodes(r) for r in node["rules"]) if "rules" in node else 1
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def main() -> None:
