@@ -8,6 +8,7 @@ from chalicelib.api import (
     export_routes,
     http,
     job_routes,
+    model_routes,
     profile_routes,
     segment_routes,
     triggers,
@@ -19,6 +20,7 @@ app.register_blueprint(profile_routes.bp)
 app.register_blueprint(event_routes.bp)
 app.register_blueprint(segment_routes.bp)
 app.register_blueprint(job_routes.bp)
+app.register_blueprint(model_routes.bp)
 app.register_blueprint(triggers.bp)
 app.register_blueprint(docs_routes.bp)
 app.register_blueprint(ui_routes.bp)

@@ -5,6 +5,7 @@ import { api, settings } from "./api.js";
 import { builderView } from "./builder.js";
 import { buildCatalogue } from "./catalogue.js";
 import { banner, fill, h, view } from "./dom.js";
+import { modelView } from "./model.js";
 import { profileView } from "./profile.js";
 import { listView, segmentView } from "./segments.js";
 
@@ -30,7 +31,7 @@ async function route() {
   const hash = location.hash.replace(/^#/, "") || "/segments";
   const parts = hash.split("/").filter(Boolean).map(decodeURIComponent);
   document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active",
-    (a.dataset.nav === "new" && hash === "/segments/new") || (a.dataset.nav === "segments" && hash === "/segments")));
+    (a.dataset.nav === "new" && hash === "/segments/new") || (a.dataset.nav === "segments" && hash === "/segments") || (a.dataset.nav === "model" && hash === "/model")));
   if (!settings.project || !settings.key) {
     fill(view(), h("section", { class: "card empty" },
       h("h1", { text: "Connect to a project" }),
@@ -46,6 +47,7 @@ async function route() {
     else if (parts[0] === "segments" && parts[1] && parts[2] === "edit") await builderView(parts[1], context);
     else if (parts[0] === "segments" && parts[1]) await segmentView(parts[1], context);
     else if (parts[0] === "profiles" && parts[1]) await profileView(parts[1], context);
+    else if (parts[0] === "model") await modelView(context);
     else await listView(context);
   } catch (error) {
     if (!stillCurrent()) return;

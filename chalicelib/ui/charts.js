@@ -53,3 +53,33 @@ export function lineChart(points) {
   }
   return chart;
 }
+
+// Curves on the unit square (x, y in 0..1) with the diagonal as reference: the model card's
+// reliability diagram (predicted vs observed rate) and gains curve (share of profiles vs share
+// of buyers or spend). series: [{name, points: [[x, y], ...], dots}]
+export function unitCurves(title, series, { testid, xLabel, yLabel, maxValue = 1 }) {
+  const width = 340, height = 250, left = 40, right = 12, top = 12, bottom = 40;
+  const x = (v) => left + (Math.min(v, maxValue) / maxValue) * (width - left - right);
+  const y = (v) => height - bottom - (Math.min(v, maxValue) / maxValue) * (height - top - bottom);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart unit-curves", role: "img",
+    "aria-label": title, "data-testid": testid });
+  for (const v of [0, maxValue / 2, maxValue]) {
+    chart.append(svg("line", { x1: left, x2: width - right, y1: y(v), y2: y(v), class: "grid" }));
+    chart.append(svg("text", { x: left - 6, y: y(v) + 4, class: "axis", "text-anchor": "end", text: fmt(v, 2) }));
+    chart.append(svg("text", { x: x(v), y: height - bottom + 14, class: "axis", "text-anchor": "middle", text: fmt(v, 2) }));
+  }
+  chart.append(svg("line", { x1: x(0), y1: y(0), x2: x(maxValue), y2: y(maxValue), class: "diagonal" }));
+  series.forEach((s, i) => {
+    chart.append(svg("polyline", { class: `line series-${i}`, "data-series": s.name,
+      points: s.points.map(([px, py]) => `${x(px)},${y(py)}`).join(" ") }));
+    if (s.dots) {
+      s.points.forEach(([px, py]) => chart.append(svg("circle", { cx: x(px), cy: y(py), r: 3, class: `dot series-${i}` },
+        svg("title", { text: `${s.name}: ${fmt(px, 3)} → ${fmt(py, 3)}` }))));
+    }
+  });
+  chart.append(svg("text", { x: (left + width - right) / 2, y: height - 6, class: "axis", "text-anchor": "middle", text: xLabel }));
+  chart.append(svg("text", { x: 10, y: (top + height - bottom) / 2, class: "axis", "text-anchor": "middle",
+    transform: `rotate(-90 10 ${(top + height - bottom) / 2})`, text: yLabel }));
+  const legend = h("p", { class: "legend small" }, series.map((s, i) => h("span", { class: `key series-${i}`, text: s.name })));
+  return h("figure", { class: "unit-curves" }, h("figcaption", { text: title }), chart, legend);
+}
