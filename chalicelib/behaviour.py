@@ -83,8 +83,13 @@ def _check_properties(value: Any, path: str) -> dict:
         raise ValidationError("discount must be true or false", f"{path}/discount", "invalid_type")
     if "persuasion" in value:
         p = expect_object(
-            value["persuasion"], f"{path}/persuasion", {"principle", "responded"}, {"principle"}
+            value["persuasion"],
+            f"{path}/persuasion",
+            {"principle", "responded", "response_to"},
+            {"principle"},
         )
+        if "response_to" in p:  # a late response: the event id of the exposure it answers
+            check_id(p["response_to"], f"{path}/persuasion/response_to", "response_to")
         if p["principle"] not in PERSUASION_TYPES:
             raise ValidationError(
                 f"principle must be one of {list(PERSUASION_TYPES)}",
@@ -170,8 +175,11 @@ def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
         shown = event.properties.get("persuasion")
         if shown:
             counts = persuasion.setdefault(shown["principle"], [0, 0])
-            counts[0] += 1
-            counts[1] += 1 if shown.get("responded") else 0
+            if "response_to" in shown:  # a late response to an earlier exposure: no new exposure
+                counts[1] += 1 if shown.get("responded", True) else 0
+            else:
+                counts[0] += 1
+                counts[1] += 1 if shown.get("responded") else 0
     if events:
         cutoff = (
             date.fromisoformat(out["last_seen"][:10]) - timedelta(days=DAILY_HISTORY_DAYS)

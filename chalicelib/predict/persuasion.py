@@ -17,6 +17,7 @@ from operator import iadd
 
 import numpy as np
 from scipy.special import ndtr
+from scipy.stats import beta
 
 from .fields import PERSUASION_TYPES
 
@@ -27,12 +28,50 @@ MIN_CONFIDENCE = 0.75
 
 
 def counts(behaviours: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """(shown, responded) per profile and principle."""
+    """(shown, responded) per profile and principle. Responses are capped at exposures: a late
+    response event (one naming its exposure's event id) can arrive before the exposure."""
     try:
         fast = _counts_flat(behaviours)
     except (TypeError, ValueError, OverflowError, AttributeError):
         fast = None
-    return fast if fast is not None else _counts_general(behaviours)
+    shown, responded = fast if fast is not None else _counts_general(behaviours)
+    return shown, np.minimum(responded, shown)
+
+
+def posterior(shown: np.ndarray, responded: np.ndarray, prior_rates: np.ndarray):
+    """Each principle's Beta posterior (a, b) for one profile's counts (1-D arrays)."""
+    responded = np.minimum(responded, shown)
+    a = prior_rates * PRIOR_STRENGTH + responded
+    b = (1 - prior_rates) * PRIOR_STRENGTH + (shown - responded)
+    return a, b
+
+
+def summary(shown, responded, prior_rates, rng: np.random.Generator) -> dict:
+    """One profile's persuasion profile: per principle the posterior mean, its 90 % interval,
+    exposures and responses; the type as scoring gives it; and the principle to show next,
+    drawn by Thompson sampling (one draw from each posterior, the highest wins), so a shop
+    that follows it explores principles it knows little about and exploits the best."""
+    shown, responded = np.asarray(shown, float), np.asarray(responded, float)
+    a, b = posterior(shown, responded, prior_rates)
+    low, high = beta.ppf(0.05, a, b), beta.ppf(0.95, a, b)
+    draw = rng.beta(a, b)
+    kinds, _ = types(shown[None, :], np.minimum(responded, shown)[None, :], prior_rates, False)
+    return {
+        "principles": [
+            {
+                "principle": name,
+                "exposures": int(shown[j]),
+                "responses": int(min(responded[j], shown[j])),
+                "mean": round(float(a[j] / (a[j] + b[j])), 4),
+                "interval_90": [round(float(low[j]), 4), round(float(high[j]), 4)],
+            }
+            for j, name in enumerate(PERSUASION_TYPES)
+        ],
+        "persuasion_type": kinds[0],
+        "next": PERSUASION_TYPES[int(np.argmax(draw))],
+        "rule": f"a type needs {MIN_SHOWN} exposures in all and a posterior probability of "
+        f"{MIN_CONFIDENCE} that the best principle beats the runner-up",
+    }
 
 
 def _counts_general(behaviours: list[dict]) -> tuple[np.ndarray, np.ndarray]:
