@@ -145,46 +145,66 @@ def _reference_reasons(pipeline, Xt, X, names, k=3):
     return out
 
 
-def _reference_types(X, clv, delay, page_views, discounts, reference):
+def _reference_delay(behaviours, cut):
+    """Days from the first web activity to the first order on or after it, profile by profile."""
+    out = []
+    for b in behaviours:
+        web = [day_number(d) for d in (b.get("activity") or {}) if day_number(d) < cut]
+        if not web:
+            out.append(np.inf)
+            continue
+        first = min(web)
+        orders = [day_number(d) for d in (b.get("purchases") or {}) if first <= day_number(d) < cut]
+        out.append(float(min(orders) - first) if orders else np.inf)
+    return np.array(out)
+
+
+def _reference_types(X, clv, delay, page_views, discounts, limits):
+    """The customer types of issue 12 (quantile thresholds, rates per month of tenure, the delay
+    from the first web visit), written plainly profile by profile."""
     from chalicelib.predict.customer_types import TYPES
 
-    orders, sessions = X[:, F["orders"]], X[:, F["sessions"]]
-    web = X[:, F["has_web_activity"]] > 0
-    pages = page_views / np.maximum(sessions, 1)
-    rules = [
-        (orders >= 3) & (clv >= reference),
-        web & (discounts >= 2) & (X[:, F["discount_share"]] >= 0.25),
-        web & (orders >= 1) & (delay <= 2),
-        web & (sessions <= 2) & (pages <= 2.5),
-        web,
-    ]
-    choice = np.select(rules, np.arange(len(TYPES)), default=-1)
     types, reasons = [], []
-    for i, c in enumerate(choice):
-        kind = TYPES[c] if c >= 0 else None
+    for i in range(len(X)):
+        orders, sessions = X[i, F["orders"]], X[i, F["sessions"]]
+        web = X[i, F["has_web_activity"]] > 0
+        tenure = X[i, F["days_since_first_seen"]]
+        months = max(0.0 if np.isnan(tenure) else tenure, 30) / 30.0
+        rate, session_rate = orders / months, sessions / months
+        pages = page_views[i] / max(sessions, 1)
+        share = X[i, F["discount_share"]]
+        if (
+            orders >= 2
+            and rate >= limits["believer_orders_a_month"]
+            and clv[i] >= limits["believer_clv"]
+        ):
+            kind, text = (
+                "Believer",
+                (
+                    f"{int(orders)} orders, {rate:.1f} a month: among the most frequent buyers, "
+                    "with a CLV above the median customer's"
+                ),
+            )
+        elif web and discounts[i] >= 2 and share >= limits["economical_discount_share"]:
+            kind = "Economical"
+            text = f"{int(discounts[i])} discount interactions ({share:.0%} of product views)"
+        elif web and 0 <= delay[i] <= 2:
+            kind, text = "Passionate", f"bought {int(delay[i])} days after the first visit"
+        elif (
+            web
+            and pages <= limits["single_minded_pages_a_session"]
+            and session_rate <= limits["single_minded_sessions_a_month"]
+        ):
+            kind = "Single-minded"
+            text = f"{int(sessions)} sessions, {pages:.1f} pages a session: straight to the point"
+        elif web:
+            kind = "Explorer"
+            text = f"{int(sessions)} sessions, {pages:.1f} pages a session, {int(orders)} orders"
+        else:
+            kind, text = None, None
+        assert kind is None or kind in TYPES
         types.append(kind)
-        reasons.append(
-            []
-            if kind is None
-            else [
-                {
-                    "Believer": lambda: (
-                        f"{int(orders[i])} orders and a CLV of {clv[i]:.0f} "
-                        f"(average {reference:.0f})"
-                    ),
-                    "Economical": lambda: f"{int(discounts[i])} discount interactions",
-                    "Passionate": lambda: f"bought {int(delay[i])} days after the first visit",
-                    "Single-minded": lambda: (
-                        f"{int(sessions[i])} sessions, {pages[i]:.1f} pages a "
-                        f"session: straight to the point"
-                    ),
-                    "Explorer": lambda: (
-                        f"{int(sessions[i])} sessions, {pages[i]:.1f} pages a session, "
-                        f"{int(orders[i])} orders"
-                    ),
-                }[kind]()
-            ]
-        )
+        reasons.append([] if kind is None else [text])
     return types, reasons
 
 
@@ -264,14 +284,15 @@ def _reference_score(
     clv_predicted[unseen] = prior["spend"] * clv_horizon / prior["clv_label_days"]
     clv = clv_past + clv_predicted
     md = m.metadata
-    delay = X[:, F["days_since_first_seen"]] - X[:, F["days_since_first_order"]]
+    from chalicelib.predict.customer_types import thresholds
+
     types, type_reasons = _reference_types(
         X,
         clv,
-        np.nan_to_num(delay, nan=np.inf),
+        _reference_delay(behaviours, cut),
         X[:, F["page_views"]],
         X[:, F["discount_interactions"]],
-        float(md.get("clv_reference", 100.0)),
+        thresholds(md),
     )
     prior = np.array(md.get("persuasion_prior") or [DEFAULT_RATE] * 6)
     principles, principle_reasons = _reference_persuasion(behaviours, prior)

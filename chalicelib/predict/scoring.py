@@ -72,14 +72,13 @@ def _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_
         clv_predicted = np.where(no_evidence, prior_spend, clv_predicted)
     clv = clv_past + clv_predicted
     md = model.metadata
-    delay = X[:, F["days_since_first_seen"]] - X[:, F["days_since_first_order"]]
     types, type_reasons = customer_types.classify(
         X,
         clv,
-        _nan_to_num(delay, nan=np.inf),
+        customer_types.first_web_order_delay(history, cut),
         X[:, F["page_views"]],
         X[:, F["discount_interactions"]],
-        float(md.get("clv_reference", 100.0)),
+        customer_types.thresholds(md),
         with_reasons=with_explanations,
     )
     shown, responded = persuasion.counts(behaviours)

@@ -18,7 +18,7 @@ import numpy as np
 from .. import synthetic
 from ..behaviour import apply_events, parse_event
 from . import artifact, customer_types, persuasion, promotion, transactions
-from .features import History
+from .features import F, History
 from .model import Dataset, fit
 from .scoring import cut_of, score
 from .training import evaluate, finish, split
@@ -92,6 +92,9 @@ def build(conversion_horizon: int = 30, clv_horizon: int = 365):
         cd_ids, cd_behaviours, web_behaviours, visitors, conversion_horizon, clv_horizon
     )
     finish(model, cd_behaviours + web_behaviours, syn_as_of)
+    model.metadata["customer_type_thresholds"] = type_thresholds(
+        model, cd_behaviours, web_behaviours
+    )
     model.metadata["synthetic_ground_truth"] = ground_truth_recovery(
         model, visitors, web_behaviours, syn_as_of
     )
@@ -135,24 +138,55 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def card_only(directory: Path) -> dict:
-    """Recompute the served backtest of the packaged default and store it in its metadata (the
-    skops file, and so the checksum, stay as they are)."""
+def type_thresholds(model, cd_behaviours, web_behaviours) -> dict:
+    """The customer types' thresholds from the default's two populations, each as of its own
+    as-of date (CDNOW's customers as of 2025 would have a tenure of 28 years)."""
+    parts = []
+    for behaviours, as_of in ((cd_behaviours, CDNOW_AS_OF), (web_behaviours, SYNTHETIC_END.date())):
+        out = model.predict(History.from_behaviours(behaviours), cut_of(as_of))
+        X = out["features"]
+        parts.append((X, X[:, F["spend"]] + np.maximum(out["clv_predicted"], 0)))
+    X = np.vstack([p[0] for p in parts])
+    clv = np.concatenate([p[1] for p in parts])
+    return customer_types.thresholds_from(X, clv, X[:, F["page_views"]])
+
+
+def refresh_metadata(directory: Path, backtest: bool) -> dict:
+    """Recompute the packaged default's customer-type thresholds and ground-truth figures (and,
+    with `backtest`, its served backtest) in its metadata; the skops file, and so the model and
+    its checksum, stay as they are."""
     rows = transactions.read_cdnow(CDNOW, before=date(1997, 10, 1))
     cd_ids, cd_behaviours = transactions.behaviours(rows)
     visitors, web_behaviours = synthetic_population(SYNTHETIC_VISITORS)
     path = directory / "default.json"
     metadata = json.loads(path.read_text())
-    metadata["served_backtest"] = served_backtest(
-        cd_ids,
-        cd_behaviours,
-        web_behaviours,
-        visitors,
-        metadata["conversion_horizon_days"],
-        metadata["clv_horizon_days"],
+    model = artifact.load(directory, "default")
+    if backtest:
+        metadata["served_backtest"] = served_backtest(
+            cd_ids,
+            cd_behaviours,
+            web_behaviours,
+            visitors,
+            metadata["conversion_horizon_days"],
+            metadata["clv_horizon_days"],
+        )
+    metadata["customer_type_thresholds"] = type_thresholds(model, cd_behaviours, web_behaviours)
+    model.metadata = metadata
+    metadata["synthetic_ground_truth"] = ground_truth_recovery(
+        model, visitors, web_behaviours, SYNTHETIC_END.date()
     )
     path.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-    return metadata["served_backtest"]
+    return {
+        k: metadata[k]
+        for k in ("served_backtest", "customer_type_thresholds", "synthetic_ground_truth")
+        if k in metadata
+    }
+
+
+def majority_class(planted: list[str]) -> dict:
+    kinds, counts = np.unique(planted, return_counts=True)
+    top = int(np.argmax(counts))
+    return {"type": str(kinds[top]), "accuracy": round(float(counts[top] / len(planted)), 3)}
 
 
 def ground_truth_recovery(model, visitors, behaviours, as_of) -> dict:
@@ -180,6 +214,14 @@ def ground_truth_recovery(model, visitors, behaviours, as_of) -> dict:
             "customer_type": round(1 / len(customer_types.TYPES), 3),
             "persuasion_type": round(1 / 6, 3),
         },
+        # always answering the most common planted type: the baseline the rules must beat
+        "majority_class": majority_class([v.customer_type for v in visitors]),
+        "customer_type_recall": {
+            kind: round(
+                float(np.mean([a == b for a, b in typed if b == kind])) if typed else 0.0, 3
+            )
+            for kind in customer_types.TYPES
+        },
         "mean_conversion_potential": round(float(p.mean()), 4),
         "persuasion_rule": f"min {persuasion.MIN_SHOWN} exposures, confidence "
         f"{persuasion.MIN_CONFIDENCE}",
@@ -193,11 +235,17 @@ def main(argv=None):
     parser.add_argument(
         "--card-only",
         action="store_true",
-        help="recompute only the served backtest in the packaged default's metadata",
+        help="recompute the served backtest, customer-type thresholds and ground-truth figures "
+        "in the packaged default's metadata, without retraining",
+    )
+    parser.add_argument(
+        "--types-only",
+        action="store_true",
+        help="recompute only the customer-type thresholds and ground-truth figures",
     )
     args = parser.parse_args(argv)
-    if args.card_only:
-        print(json.dumps(card_only(args.out), indent=2))
+    if args.card_only or args.types_only:
+        print(json.dumps(refresh_metadata(args.out, backtest=args.card_only), indent=2))
         return
     model = build()
     metadata = artifact.save(model, args.out, "default")

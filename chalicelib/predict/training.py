@@ -126,9 +126,9 @@ def train_project(
 
 def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: date) -> dict:
     """What scoring one profile at a time needs to know of the population: the average
-    customer's CLV (the Believer threshold) and each principle's response rate (the persuasion
-    prior)."""
-    from . import persuasion
+    customer's CLV, the customer types' thresholds (quantiles of this population) and each
+    principle's response rate (the persuasion prior)."""
+    from . import customer_types, persuasion
     from .features import F
 
     history = History.from_behaviours(behaviours)
@@ -139,6 +139,7 @@ def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: d
     shown, responded = persuasion.counts(behaviours)
     return {
         "clv_reference": round(float(clv[customers].mean()) if customers.any() else 100.0, 2),
+        "customer_type_thresholds": customer_types.thresholds_from(X, clv, X[:, F["page_views"]]),
         "persuasion_prior": [
             round(float(r), 4) for r in persuasion.population_rates(shown, responded)
         ],
