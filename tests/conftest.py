@@ -162,6 +162,7 @@ TIERS = {
     "test_ui_browser.py": "browser",
     "test_fuzz_api.py": "fuzz",
     "test_deploy_template.py": "package",
+    "test_promotion.py": "training",  # trains candidates on three rolling windows (minutes)
 }
 FIXTURE_TIERS = {
     "stack": "e2e",  # a running local stack (tests/running_stack.py or the dev server)

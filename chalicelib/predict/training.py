@@ -1,27 +1,31 @@
 """Training a project's own model, with a backtest that decides whether it replaces the current one.
 
-Backtest: profiles are split by a hash of their id (80 % train, 20 % test). The candidate is fit
-on the train profiles' history before the backtest window (as-of date - label_days). Both candidate and current model then score
-the test profiles as of `as_of - label_days`, and are judged on what those profiles did in the
-`label_days` that followed (all before the as-of date: nothing after it is read). The candidate
-recipe is promoted only if it beats the current model on the mean of the conversion AUC and the CLV Gini,
-both models predicting for the backtest's window length.
+Profiles are split by a hash of their id (80 % train, 20 % test). The candidate recipe is judged
+at the served conversion horizon on promotion.FOLDS rolling time windows before the as-of date:
+for each window it is fit on the train profiles' history before the window, and it and the
+current model score the test profiles as of the window's start, each predicting for the window
+(nothing after the as-of date is read). A paired bootstrap over the pooled test rows gives 95 %
+intervals on the differences, and promotion.decide promotes the candidate only when it is better
+on Brier score and log loss and not worse on the Gini of spend beyond the interval. The promoted
+model is refit on every profile's history; its metadata keeps the backtest (the model card's
+figures).
 """
 
 from __future__ import annotations
 
+import hashlib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 
-from . import metrics
-from .features import History, seen_before, window_outcomes
-from .model import Dataset, InsufficientData, PredictiveModel, fit, label_days_for
+from . import bgnbd, promotion
+from .features import History
+from .model import Dataset, InsufficientData, PredictiveModel, fit
 from .scoring import cut_of
 
-MIN_PROFILES = 200
+MIN_PROFILES = promotion.MIN_PROFILES
 TEST_SHARE = 0.2
 
 
@@ -29,7 +33,7 @@ TEST_SHARE = 0.2
 class TrainingResult:
     status: str  # promoted | kept_current | insufficient_data
     reason: str
-    candidate: PredictiveModel | None
+    candidate: PredictiveModel | None  # the model to store: set only when promoted
     backtest: dict
 
 
@@ -39,6 +43,11 @@ def split(profile_ids: list[str]) -> np.ndarray:
 
 
 def evaluate(model: PredictiveModel, history: History, cut: int, days: int) -> dict:
+    """One model on one window (the `days` before `cut`): conversion AUC and spend Gini of the
+    profiles seen before it. The packaged default's metadata keeps this simpler backtest too."""
+    from . import metrics
+    from .features import seen_before, window_outcomes
+
     t0 = cut - days
     seen = seen_before(history, t0)
     out = model.predict(history, t0, days, days)  # both models judged on the same horizon
@@ -53,9 +62,18 @@ def evaluate(model: PredictiveModel, history: History, cut: int, days: int) -> d
     }
 
 
-def _combined(result: dict) -> float:
-    """The backtest score: the mean of conversion AUC and CLV Gini (both 1 at best)."""
-    return (result["conversion_auc"] + result["clv_gini"]) / 2
+def summary(result: dict, current_version: str | None) -> dict:
+    """What the job summary keeps of a backtest: windows, each model's figures, differences."""
+    return {
+        "judged": result["judged"],
+        "days": result["days"],
+        "folds": result["folds"],
+        "bootstrap": result["bootstrap"],
+        "candidate": result["models"]["candidate"],
+        "current": result["models"]["current"],
+        "current_version": current_version,
+        "differences": result["differences"],
+    }
 
 
 def train_project(
@@ -65,6 +83,7 @@ def train_project(
     conversion_horizon: int,
     clv_horizon: int,
     current: PredictiveModel,
+    n_boot: int = promotion.BOOTSTRAP,
 ) -> TrainingResult:
     if len(profile_ids) < MIN_PROFILES:
         return TrainingResult(
@@ -74,54 +93,49 @@ def train_project(
     test = split(profile_ids)
     train_hist = History.from_behaviours([b for b, t in zip(behaviours, test) if not t])
     test_hist = History.from_behaviours([b for b, t in zip(behaviours, test) if t])
-    first = train_hist.first_day()
-    if first is None:
-        return TrainingResult("insufficient_data", "there is no history", None, {})
-    days = label_days_for(conversion_horizon, cut - first)
+
+    def fit_before(shift: int) -> PredictiveModel:
+        # the candidate of a window sees nothing of it: its data ends where the window starts
+        return fit([Dataset(train_hist, cut - shift)], conversion_horizon, clv_horizon)
+
     try:
-        # the candidate under test sees nothing of the backtest window: its data ends where the
-        # window starts (the current model gets no such head start either way)
-        candidate = fit([Dataset(train_hist, cut - days)], conversion_horizon, clv_horizon)
+        result = promotion.backtest(
+            fit_before,
+            train_hist,
+            test_hist,
+            cut,
+            conversion_horizon,
+            clv_horizon,
+            current=current,
+            n_boot=n_boot,
+            test_description=f"{int(test.sum())} profiles held out of training (20 % by id)",
+        )
     except InsufficientData as exc:
         return TrainingResult("insufficient_data", str(exc), None, {})
-    backtest = {
-        "candidate": evaluate(candidate, test_hist, cut, days),
-        "current": evaluate(current, test_hist, cut, days),
-        "current_version": current.metadata.get("version"),
-    }
-    if backtest["candidate"]["buyers"] < 10:
-        return TrainingResult(
-            "insufficient_data", "fewer than 10 buyers in the backtest window", None, backtest
-        )
-    c, k = backtest["candidate"], backtest["current"]
-    backtest["candidate"]["score"] = _combined(c)
-    backtest["current"]["score"] = _combined(k)
-    better = c["score"] > k["score"] or np.isnan(k["score"])
-    candidate.metadata.update(
-        {
-            "training_data": f"{len(profile_ids) - int(test.sum())} profiles "
-            f"of the project before {as_of.isoformat()}",
-            "backtest": backtest,
-        }
-    )
-    if better:
-        # the backtest chose the recipe; the model that serves learns from every profile
+    backtest = summary(result, current.metadata.get("version"))
+    status, reason = promotion.decide(result)
+    if status != "promoted":
+        return TrainingResult(status, reason, None, backtest)
+    # the backtest chose the recipe; the model that serves learns from every profile
+    try:
         final = fit(
             [Dataset(History.from_behaviours(behaviours), cut)], conversion_horizon, clv_horizon
         )
-        final.metadata.update(candidate.metadata)
-        final.metadata["training_data"] = (
-            f"{len(profile_ids)} profiles of the project before {as_of.isoformat()}"
-        )
-        return TrainingResult(
-            "promoted", "the candidate beats the current model on the backtest", final, backtest
-        )
-    return TrainingResult(
-        "kept_current",
-        "the candidate does not beat the current model on the mean of conversion AUC and CLV Gini",
-        candidate,
-        backtest,
+    except InsufficientData as exc:
+        return TrainingResult("insufficient_data", str(exc), None, backtest)
+    final.metadata.update(
+        {
+            "training_data": f"{len(profile_ids)} profiles of the project before "
+            f"{as_of.isoformat()}",
+            "trained_what": {
+                "conversion and spend models": "the project's own profiles",
+                "BG/NBD": "the project's own purchase history",
+            },
+            "backtest": backtest,
+            "served_backtest": promotion.card(result),
+        }
     )
+    return TrainingResult("promoted", reason, final, backtest)
 
 
 def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: date) -> dict:
@@ -149,3 +163,32 @@ def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: d
 def finish(model: PredictiveModel, behaviours: list[dict], as_of: date) -> PredictiveModel:
     model.metadata.update(population_defaults(model, behaviours, as_of))
     return model
+
+
+def fit_population_bgnbd(
+    history: History, cut: int, min_repeat: int = promotion.MIN_REPEAT_CUSTOMERS
+) -> bgnbd.BGNBD | None:
+    """BG/NBD fitted on one population's purchase history before `cut` (a project's own, at
+    rescore; never pooled with another population), or None with fewer than `min_repeat`
+    customers who bought on 2 or more days (BG/NBD's repeat rate is poorly identified below)."""
+    customer, x, t_x, T = bgnbd.summary(history, cut)
+    if (x[customer] >= 1).sum() < min_repeat:
+        return None
+    return bgnbd.fit(x[customer], t_x[customer], T[customer])
+
+
+def with_bgnbd(model: PredictiveModel, bg: bgnbd.BGNBD, trained_on: str) -> PredictiveModel:
+    """The same fitted pipelines with another population's BG/NBD: its features and horizon
+    carries are then computed on that population, as the training rows' were on theirs (each
+    training cut fits BG/NBD on its own dataset's history). The version names both."""
+    params = {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}
+    base = model.metadata.get("derived_from") or model.metadata.get("version", "unsaved")
+    digest = hashlib.sha256(repr(sorted(params.items())).encode()).hexdigest()[:8]
+    metadata = {k: v for k, v in model.metadata.items() if k not in ("sha256", "version")}
+    metadata.update(
+        version=f"{base}+bg{digest}",
+        derived_from=base,
+        bgnbd=params,
+        trained_what={**metadata.get("trained_what", {}), "BG/NBD": trained_on},
+    )
+    return replace(model, bg=bg, metadata=metadata)
