@@ -14,8 +14,8 @@ import math
 import numpy as np
 
 from ..infra.errors import NotFound
+from ..predict import artifact, promotion
 from ..predict import fields as predictive_fields
-from ..predict import promotion
 from ..rules.column_encoding import Snapshot, valid
 from ..storage import model_store, project_table, snapshot_store
 from ..storage.connection import bind
@@ -161,7 +161,7 @@ def card(
             "source": source,
             "trained_at": metadata.get("trained_at"),
             "training_data": metadata.get("training_data"),
-            **({"trained_what": metadata["trained_what"]} if "trained_what" in metadata else {}),
+            **{k: metadata[k] for k in ("trained_what", "derived_from") if k in metadata},
             "horizons": {
                 "conversion_days": metadata.get("conversion_horizon_days"),
                 "clv_days": metadata.get("clv_horizon_days"),
@@ -195,7 +195,11 @@ def project_model_card(project_id: str) -> dict:
         raise NotFound(f"project {project_id!r} does not exist", "/project_id")
     model = current_model(project_id)
     own = model_store.current_version(project_id)
-    source = "project" if own and model.metadata.get("version") == own else "default"
+    source = "default"
+    if own and model.metadata.get("version") == own:
+        # the default with the project's own BG/NBD (behaviour_fit) is still the default
+        default_version = artifact.default_model().metadata.get("version")
+        source = "default" if model.metadata.get("derived_from") == default_version else "project"
     latest = snapshot_store.latest(project_id)
     stats, measured_at = (data_stats(latest[0]), latest[1]) if latest else (None, None)
     settings = bind()

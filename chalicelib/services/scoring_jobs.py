@@ -24,7 +24,7 @@ from ..storage import (
 )
 from ..storage.connection import bind
 from ..storage.work_messages import EvaluateSegment, RescoreShard
-from . import memberships
+from . import behaviour_fit, memberships
 
 log = logging.getLogger(__name__)
 PAGE = (
@@ -130,6 +130,7 @@ def rescore_project(
     started = time.time()
     snapshot = SnapshotBuilder(project_id)
     horizons = _horizons(conversion_horizon, clv_horizon)
+    behaviour_fit.refit_before_rescore(project_id, as_of)  # the project's own BG/NBD (model's)
     model = current_model(project_id)
     job = job_table.start(project_id, kind, taken_at=snapshot.taken_at)
     with observability.context(job_id=job.job_id, project_id=project_id):
@@ -194,6 +195,7 @@ def start_rescore(
     """Split the project into its write shards and queue one rescoring message per shard; the
     workers (`rescore_shard`) run in parallel, the last one to finish assembles the snapshot."""
     horizons = _horizons(conversion_horizon, clv_horizon)
+    behaviour_fit.refit_before_rescore(project_id, as_of)  # before the shards load the model
     shards = bind().profile_shards
     model_store.ensure_bucket()  # the shards write their snapshot parts there
     job = job_table.start(project_id, kind, shards=shards, taken_at=change_log.stamp())
