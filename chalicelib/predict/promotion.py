@@ -26,6 +26,7 @@ Pure: numpy, scipy, scikit-learn.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from typing import Callable
@@ -207,7 +208,8 @@ def paired_differences(
     point = diffs(np.arange(len(y)))
     n = len(y)
     draws = np.array([diffs(rng.integers(0, n, n)) for _ in range(n_boot)])
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a metric NaN in every draw stays NaN
         lo, hi = np.nanpercentile(draws, [2.5, 97.5], axis=0)
     return {
         name: [_round(point[j]), _round(lo[j]), _round(hi[j])] for j, name in enumerate(COMPARED)
