@@ -52,10 +52,11 @@ function backtestSection(backtest, quality) {
         h("th", { text: "model − classic [95 %]" }))),
       h("tbody", {}, rows)),
     h("div", { class: "two-columns" },
-      backtest.reliability ? unitCurves("Reliability: predicted probability vs observed rate", [
-        { name: "model", points: backtest.reliability.map((b) => [b.predicted, b.observed]), dots: true },
+      backtest.reliability ? unitCurves("Reliability: predicted probability vs observed rate (bins of 10+ profiles)", [
+        // a bin of a handful of profiles shows noise, not calibration
+        { name: "model", points: backtest.reliability.filter((b) => b.profiles >= 10).map((b) => [b.predicted, b.observed]), dots: true },
       ], { testid: "reliability-chart", xLabel: "predicted", yLabel: "observed",
-        maxValue: Math.min(1, Math.max(0.1, ...backtest.reliability.flatMap((b) => [b.predicted, b.observed])) * 1.1) }) : null,
+        maxValue: Math.min(1, Math.max(0.1, ...backtest.reliability.filter((b) => b.profiles >= 10).flatMap((b) => [b.predicted, b.observed])) * 1.1) }) : null,
       backtest.gains ? unitCurves("Gains: top share of profiles by score", [
         { name: "buyers (by conversion potential)", points: [[0, 0], ...backtest.gains.map((g) => [g.profiles, g.buyers])] },
         { name: "spend (by predicted spend)", points: [[0, 0], ...backtest.gains.map((g) => [g.profiles, g.spend])] },
