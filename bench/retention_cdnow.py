@@ -71,10 +71,26 @@ def fmt(v, lo, hi, digits=3):
     return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def churn(args, history, cut, params, bg_ours, lt, labels_of):
+def served(behaviours, horizon):
+    """The fields as a user gets them: score() with the packaged default model (its BG/NBD and
+    the default retention parameters, fitted on this same calibration period)."""
+    from chalicelib.predict import artifact
+    from chalicelib.predict.scoring import score
+
+    return score(
+        behaviours,
+        artifact.default_model(),
+        CAL_END,
+        with_explanations=False,
+        churn_horizon=horizon,
+    )
+
+
+def churn(args, history, cut, params, bg_ours, lt, labels_of, rows):
     bg, x, t_x, T = lt
     c = retention.Customers(matrix(history, cut))
     ours = retention.churn_probability(params, c, bg_ours, args.horizon)[0]
+    as_served = np.array([rows[i]["churn_risk"] / 100 for i in c.rows.tolist()])
     t = args.horizon / 7
     r, alpha = bg.params_["r"], bg.params_["alpha"]
     alive = np.asarray(bg.conditional_probability_alive(x, t_x, T))
@@ -87,25 +103,31 @@ def churn(args, history, cut, params, bg_ours, lt, labels_of):
     }
     print(f"\nChurn risk: P(no purchase in {args.horizon} days), {len(churned)} customers, ")
     print(f"{churned.mean():.1%} churned in the holdout; bootstrap 95 % intervals\n")
-    print(f"{'measure':8} {'ours':>26} {'BG/NBD 1 - P(purchase)':>26} {'ours - BG/NBD':>26}")
+    print("ours: the parameters fitted here with BG/NBD refitted on the calibration rows; served:")
+    print("score() with the packaged default model (rounded as stored)\n")
+    head = ("ours", "served", "BG/NBD 1 - P(purchase)", "ours - BG/NBD", "served - BG/NBD")
+    print(f"{'measure':8} " + " ".join(f"{h:>26}" for h in head))
     out = {}
+    n = len(churned)
     for name, fn in measures.items():
-        a = bootstrap(lambda i: fn(churned[i], ours[i]), len(churned), args.bootstrap)
-        b = bootstrap(lambda i: fn(churned[i], theirs[i]), len(churned), args.bootstrap)
-        d = bootstrap(
-            lambda i: fn(churned[i], ours[i]) - fn(churned[i], theirs[i]),
-            len(churned),
-            args.bootstrap,
-        )
-        print(f"{name:8} {fmt(*a):>26} {fmt(*b):>26} {fmt(*d, digits=4):>26}")
-        out[name] = (a[0], b[0])
+        cells, figures = [], []
+        for p in (ours, as_served, theirs):
+            figures.append(bootstrap(lambda i: fn(churned[i], p[i]), n, args.bootstrap))
+            cells.append(fmt(*figures[-1]))
+        for p in (ours, as_served):
+            d = bootstrap(
+                lambda i: fn(churned[i], p[i]) - fn(churned[i], theirs[i]), n, args.bootstrap
+            )
+            cells.append(fmt(*d, digits=4))
+        print(f"{name:8} " + " ".join(f"{c:>26}" for c in cells))
+        out[name] = (figures[1][0], figures[2][0])  # the goal is judged on the served field
     better = out["AUC"][0] > out["AUC"][1] and out["Brier"][0] < out["Brier"][1]
     print(
         f"goal (beats BG/NBD on AUC and Brier at {args.horizon} days): {'met' if better else 'NOT met'}"
     )
 
 
-def next_order(args, history, cut, params, bg_ours, lt, holdout_next):
+def next_order(args, history, cut, params, bg_ours, lt, holdout_next, rows):
     bg, x, t_x, T = lt
     c = retention.Customers(matrix(history, cut))
     actual = holdout_next[c.rows]
@@ -115,7 +137,13 @@ def next_order(args, history, cut, params, bg_ours, lt, holdout_next):
     naive = last + c.gap
     r, alpha = bg.params_["r"], bg.params_["alpha"]
     bg_days = 7 * (alpha + T) * (2 ** (1 / (r + x)) - 1)
-    candidates = {"ours (as served)": as_of + retention.next_order_days(params, c, bg_ours)}
+    served_at = [rows[i].get("next_order_at") for i in c.rows.tolist()]
+    candidates = {
+        "ours (as served)": np.array(
+            [date.fromisoformat(d).toordinal() if d else np.nan for d in served_at]
+        ),
+        "ours, fitted here": as_of + retention.next_order_days(params, c, bg_ours),
+    }
     window = (HOLDOUT_END - CAL_END).days
     matched = {**params, "next_order": {**params["next_order"], "window_days": window}}
     candidates[f"ours, window = holdout ({window} d)"] = as_of + retention.next_order_days(
@@ -196,8 +224,10 @@ def main(argv=None) -> None:
     m = (history.p_day >= cut) & (history.p_day < holdout)
     holdout_next = np.full(history.n, np.inf)
     np.minimum.at(holdout_next, history.p_idx[m], history.p_day[m].astype(float))
-    churn(args, history, cut, params, bg_ours, lt, labels_of)
-    next_order(args, history, cut, params, bg_ours, lt, holdout_next)
+    cal_behaviours = transactions.behaviours([r for r in rows if r[1] <= CAL_END])[1]
+    scored = served(cal_behaviours, args.horizon)
+    churn(args, history, cut, params, bg_ours, lt, labels_of, scored)
+    next_order(args, history, cut, params, bg_ours, lt, holdout_next, scored)
     stages(args, history, cut, params, labels_of)
     print(f"\n(as of {CAL_END}, holdout to {HOLDOUT_END}: {(HOLDOUT_END - CAL_END).days} days)")
 

@@ -236,7 +236,7 @@ def _reference_retention(behaviour, m, cut, horizon):
     import math
     from datetime import date
 
-    from chalicelib.predict import retention
+    from chalicelib.predict import explain, retention
     from chalicelib.predict.retention_fit import default_params
 
     params = m.metadata.get("retention") or default_params()
@@ -289,7 +289,7 @@ def _reference_retention(behaviour, m, cut, horizon):
     reasons = []
     for j in np.argsort(-share[None, :], axis=1)[0, :2]:
         if share[j] > 0 and math.isfinite(raw[j]) and raw[j] != 0:
-            phrase = retention.CHURN_PHRASES[retention.CHURN_FEATURES[j]]
+            phrase = explain.CHURN_PHRASES[retention.CHURN_FEATURES[j]]
             reasons.append(phrase(round(raw[j], 3)))
     if gap is None:
         return out, None, reasons

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bgnbd import BGNBD
+from .explain import CHURN_PHRASES, churn_reasons, next_order_reasons
 from .features import F
 from .fields import LIFECYCLE_STAGES
 
@@ -43,15 +44,7 @@ STAGE_RULES = (
     ("Lost", "any, the last order more than 8 cycles ago"),
 )
 
-CHURN_FEATURES = (
-    "days_since_last_order",
-    "purchase_days",
-    "days_since_first_order",
-    "avg_order_value",
-    "cycles_since_last_order",
-    "own_gaps_since_last_order",
-    "bg_no_purchase",
-)
+CHURN_FEATURES = tuple(CHURN_PHRASES)  # the churn model's columns, each with its phrase
 NEXT_FEATURES = ("order_gap", "days_since_last_order", "purchase_days", "window", "bg_median")
 
 
@@ -207,71 +200,6 @@ _STAGE_TABLE = np.array(  # [cycles band, purchase days: 1 | 2-3 | 4+] -> index 
         )
     ]
 )
-
-
-# --- plain-word reasons ------------------------------------------------------------------------
-
-CHURN_PHRASES = {
-    "days_since_last_order": lambda v: f"last order {v:.0f} days ago",
-    "purchase_days": lambda v: "one purchase day so far" if v == 1 else f"bought on {v:.0f} days",
-    "days_since_first_order": lambda v: f"customer for {v:.0f} days",
-    "avg_order_value": lambda v: f"average order of {v:.0f}",
-    "cycles_since_last_order": lambda v: (
-        f"{v:.1f}x the shop's usual time between orders since the last one"
-    ),
-    "own_gaps_since_last_order": lambda v: (
-        f"{v:.1f}x their own usual time between orders since the last one"
-    ),
-    "bg_no_purchase": lambda v: f"{100 * v:.0f}% likely no order soon by purchase rhythm",
-}
-
-
-def churn_reasons(contributions: np.ndarray, raw: np.ndarray, k: int = 2) -> list[list[str]]:
-    """Per customer, up to k phrases for what moves its churn risk most away from the average
-    customer's, in the direction it moves (a risk above the average: what raises it; below:
-    what lowers it), each with a value that says something; every distinct (feature, value)
-    formatted once."""
-    n = len(raw)
-    if n == 0:
-        return []
-    contributions = contributions * np.where(contributions.sum(axis=1) >= 0, 1, -1)[:, None]
-    top = np.argsort(-contributions, axis=1)[:, :k]
-    rows = np.arange(n)[:, None]
-    gain, value = contributions[rows, top], raw[rows, top]
-    usable = (gain > 0) & np.isfinite(value) & (value != 0)
-    r, slot = np.nonzero(usable)
-    feature = top[r, slot]
-    # cycles and probabilities read with one decimal / whole percent: round before de-duplicating
-    v = np.round(value[r, slot], 3)
-    phrases = _format(feature, v, [CHURN_PHRASES[name] for name in CHURN_FEATURES])
-    ends = np.cumsum(np.bincount(r, minlength=n)).tolist()
-    starts = [0] + ends[:-1]
-    return [phrases[s:e] for s, e in zip(starts, ends)]
-
-
-def next_order_reasons(c: Customers) -> list[list[str]]:
-    """Per customer: the rhythm the expected date rests on ([] for one purchase day)."""
-    gap = np.where(c.repeat, np.round(np.nan_to_num(c.gap)), -1).astype(np.int64)
-    key = gap * 100_000 + np.minimum(c.days, 99_999).astype(np.int64)
-    distinct, inverse = np.unique(key, return_inverse=True)
-    texts = [
-        [f"orders every {g} days on average ({d:.0f} purchase days)"] if g >= 0 else []
-        for g, d in zip((distinct // 100_000).tolist(), (distinct % 100_000).tolist())
-    ]
-    return [texts[i] for i in inverse.tolist()]
-
-
-def _format(feature: np.ndarray, value: np.ndarray, phrases) -> list[str]:
-    out = np.empty(feature.size, dtype=object)
-    if feature.size:
-        order = np.lexsort((value, feature))
-        fs, vs = feature[order], value[order]
-        start = np.flatnonzero(np.r_[True, (fs[1:] != fs[:-1]) | (vs[1:] != vs[:-1])])
-        texts = [phrases[j](x) for j, x in zip(fs[start].tolist(), vs[start].tolist())]
-        distinct = np.empty(len(texts), dtype=object)
-        distinct[:] = texts
-        out[order] = np.repeat(distinct, np.diff(np.r_[start, feature.size]))
-    return out.tolist()
 
 
 # --- the fields of a scored batch --------------------------------------------------------------
