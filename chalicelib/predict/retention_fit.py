@@ -17,7 +17,6 @@ before the first of them; the chosen settings are then refitted on every row.
 from __future__ import annotations
 
 import json
-import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -176,9 +175,10 @@ def fit(history: History, cut: int, churn_horizon: int = rt.DEFAULT_CHURN_HORIZO
         predicted = rt.linear(_fit_next(Xt, yt, alpha), Xv)[1]
         errors[alpha] = float(np.median(np.abs(np.exp(predicted) - np.exp(yv))))
     best_alpha = min(errors, key=errors.get) if errors else NEXT_ALPHA[-1]
+    error = errors.get(best_alpha)
     report["next_order"] = {
         "alpha": best_alpha,
-        "validation_median_abs_error_days": round(errors.get(best_alpha, math.nan), 2),
+        "validation_median_abs_error_days": None if error is None else round(error, 2),
     }
     # refitted on every row with the chosen settings
     X, y = _sample(*_churn_set(cuts, history, h), MAX_CHURN_ROWS, rng)
@@ -196,6 +196,20 @@ def fit(history: History, cut: int, churn_horizon: int = rt.DEFAULT_CHURN_HORIZO
         "choices": report,
         "rows": int(len(y)),
     }
+
+
+def for_project(history: History, cut: int, churn_horizon: int = rt.DEFAULT_CHURN_HORIZON) -> dict:
+    """A project's retention parameters (what training stores in a model's metadata): fitted on
+    its own history; with too little of it for that, the default models with the project's own
+    purchase cycle, so its stages are still measured in its cycle."""
+    try:
+        return fit(history, cut, churn_horizon)
+    except ValueError as exc:
+        return {
+            **default_params(),
+            "cycle_days": project_cycle(history, cut),
+            "fitted_on": f"the default parameters with the project's cycle ({exc})",
+        }
 
 
 @lru_cache(maxsize=1)

@@ -128,7 +128,7 @@ def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: d
     """What scoring one profile at a time needs to know of the population: the average
     customer's CLV (the Believer threshold) and each principle's response rate (the persuasion
     prior)."""
-    from . import persuasion
+    from . import persuasion, retention_fit
     from .features import F
 
     history = History.from_behaviours(behaviours)
@@ -142,6 +142,8 @@ def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: d
         "persuasion_prior": [
             round(float(r), 4) for r in persuasion.population_rates(shown, responded)
         ],
+        # churn, next order and the purchase cycle stages are measured in (retention.py)
+        "retention": retention_fit.for_project(history, cut_of(as_of)),
     }
 
 
