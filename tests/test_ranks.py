@@ -41,6 +41,14 @@ def answers(root, documents):
     per_profile = [compile_rules(resolved, NOW)(d) for d in documents]
     column = compile_mask(root, NOW)(snapshot).tolist()
     resolved_mask = compile_mask(resolved, NOW)(snapshot).tolist()
+    # resolved over the snapshot (as the audience does) gives the same bounds
+    again = ranks.resolve(root, lambda paths: ranks.snapshot_numbers(snapshot, paths, (), ()))
+    assert again == resolved
+    # ... and so does a view where every third profile changed since (its document unchanged)
+    changed = documents[::3]
+    ids = {d["profile_id"] for d in changed}
+    mixed = ranks.resolve(root, lambda p: ranks.snapshot_numbers(snapshot, p, ids, changed))
+    assert mixed == resolved
     return per_profile, column, resolved_mask
 
 
@@ -178,7 +186,11 @@ def test_the_fresh_view_leaves_changed_rows_out_and_counts_their_documents():
     fresh = [{"profile_id": "p008", "attributes": {"n": 100.25}}]
     numbers = ranks.snapshot_numbers(snapshot, {"attributes.n"}, {"p008", "p009"}, fresh)
     # THEN the numbers are the unchanged rows' exact values plus the changed document's
-    assert sorted(numbers["attributes.n"].tolist()) == [i + 0.25 for i in range(8)] + [100.25]
+    numbers = numbers["attributes.n"]
+    expected = [100.25] + [i + 0.25 for i in range(7, -1, -1)]
+    assert numbers.n == 9
+    assert [numbers.kth(k, top=True) for k in range(1, 10)] == expected
+    assert [numbers.kth(k, top=False) for k in range(1, 10)] == expected[::-1]
 
 
 @pytest.fixture

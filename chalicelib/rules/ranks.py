@@ -28,8 +28,39 @@ from .tree import Condition, Group
 from .vectors import Rank, _decode, kth_value, rank_count
 
 TOP = {"top_percent": True, "bottom_percent": False}
-# field paths -> each path's numbers over the population (float64, missing values left out)
-Population = Callable[[set[str]], dict[str, np.ndarray]]
+
+
+class Numbers:
+    """A field's numbers over the population, missing values left out: plain numbers, plus
+    (from a snapshot) a column's stored integers, decoded only where the bound can lie."""
+
+    def __init__(self, plain: np.ndarray, col=None, stored: np.ndarray | None = None):
+        self.plain = np.asarray(plain, dtype=np.float64)
+        self.col, self.stored = col, stored
+        self.n = len(self.plain) + (0 if stored is None else len(stored))
+
+    def kth(self, k: int, top: bool) -> float:
+        """The k-th largest (top) or smallest number (1 <= k <= n). The k-th of the union lies
+        among the column's own k first and the plain numbers, so only those are decoded (stored
+        integers order as the numbers they stand for)."""
+        values = self.plain
+        if self.stored is not None and len(self.stored):
+            m = min(k, len(self.stored))
+            s = self.stored
+            first = np.partition(s, len(s) - m)[len(s) - m :] if top else np.partition(s, m - 1)[:m]
+            if len(self.plain):
+                first = np.concatenate([_decoded(self.col, first), self.plain])
+                return float(kth_value(first, k, top))
+            return float(_decoded(self.col, kth_value(first, k, top)))
+        return float(kth_value(values, k, top))
+
+
+def _decoded(col, stored):
+    return np.asarray(stored, dtype=np.float64) if col.scale < 0 else _decode(col, stored)
+
+
+# field paths -> each path's numbers over the population
+Population = Callable[[set[str]], dict[str, Numbers | np.ndarray]]
 
 
 def rank_paths(node: Group | Condition) -> set[str]:
@@ -39,13 +70,14 @@ def rank_paths(node: Group | Condition) -> set[str]:
     return set().union(*map(rank_paths, node.rules)) if node.rules else set()
 
 
-def bound(values: np.ndarray, percent: float, top: bool) -> float:
+def bound(values: Numbers | np.ndarray, percent: float, top: bool) -> float:
     """The value a profile must reach (top: at least; bottom: at most) to be in the top/bottom
     `percent` % of `values`; ±infinity (nobody) for no values."""
-    k = rank_count(percent, len(values))
+    numbers = values if isinstance(values, Numbers) else Numbers(values)
+    k = rank_count(percent, numbers.n)
     if k == 0:
         return float("inf") if top else float("-inf")
-    return float(kth_value(np.asarray(values, dtype=np.float64), k, top))
+    return numbers.kth(k, top)
 
 
 def resolve(node: Group | Condition, population: Population) -> Group | Condition:
@@ -62,7 +94,7 @@ def _resolve(node, numbers: dict[str, np.ndarray]):
     if isinstance(node, Condition):
         if node.operator.name not in TOP:
             return node
-        values = numbers.get(node.field.path, np.zeros(0))
+        values = numbers.get(node.field.path, Numbers(np.zeros(0)))
         rank: Rank = node.value
         threshold = bound(values, rank.percent, TOP[node.operator.name])
         return replace(node, value=Rank(rank.percent, threshold))
@@ -84,7 +116,7 @@ def numbers_of(documents: Iterable[dict], paths: set[str]) -> dict[str, np.ndarr
 
 def snapshot_numbers(
     snapshot: Snapshot, paths: set[str], changed: Iterable[str], documents: Iterable[dict]
-) -> dict[str, np.ndarray]:
+) -> dict[str, Numbers]:
     """The fresh view's numbers: the snapshot's rows less the changed profiles', plus the changed
     profiles' current `documents` (deleted ones left out)."""
     ids = snapshot.profile_ids
@@ -102,7 +134,9 @@ def snapshot_numbers(
             out[path] = fresh[path]
             continue
         rows = valid(col) & keep
-        stored = col.values[rows]
-        decoded = stored.astype(np.float64) if col.scale < 0 else _decode(col, stored)
-        out[path] = np.concatenate([decoded, fresh[path]])
+        stored = col.values if rows.all() else col.values[rows]
+        if col.scale < 0:  # a float column: NaN marks no number, already left out
+            out[path] = Numbers(np.concatenate([stored, fresh[path]]))
+        else:
+            out[path] = Numbers(fresh[path], col, stored)
     return out
