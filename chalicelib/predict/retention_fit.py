@@ -189,6 +189,7 @@ def fit(history: History, cut: int, churn_horizon: int = rt.DEFAULT_CHURN_HORIZO
     next_order = _fit_next(X, y, best_alpha)
     next_order["window_days"] = SERVED_WINDOW_DAYS
     return {
+        "horizon_days": churn_horizon,  # what churn risk is served for unless scoring asks
         "label_days": h,
         "cycle_days": project_cycle(history, cut),
         "churn": churn,

@@ -62,7 +62,6 @@ def _score(
     history = History.from_behaviours(behaviours)
     conversion_horizon = conversion_horizon or model.conversion_horizon
     clv_horizon = clv_horizon or model.clv_horizon
-    churn_horizon = churn_horizon or retention.DEFAULT_CHURN_HORIZON
     out = model.predict_arrays(history, cut, conversion_horizon, clv_horizon)
     X = out["features"]
     # never store NaN or infinity: a numerical failure reads as "no signal"
@@ -105,18 +104,18 @@ def _score(
         "model_version": md.get("version", "unsaved"),
         "conversion_horizon_days": conversion_horizon,
         "clv_horizon_days": clv_horizon,
-        "churn_horizon_days": churn_horizon,
     }
-    # a model trained with its own retention parameters carries them; else the default's
+    # a model trained with its own retention parameters carries them (and the churn horizon
+    # they were fitted for); else the default's
+    kept_params = md.get("retention") or default_params()
+    churn_horizon = (
+        churn_horizon or kept_params.get("horizon_days") or retention.DEFAULT_CHURN_HORIZON
+    )
     kept, kept_reasons = retention.fields(
-        X,
-        model.bg,
-        md.get("retention") or default_params(),
-        as_of.toordinal(),
-        churn_horizon,
-        with_explanations,
+        X, model.bg, kept_params, as_of.toordinal(), churn_horizon, with_explanations
     )
     values.update(kept)
+    values["churn_horizon_days"] = churn_horizon
     results = _rows(values)
     if with_explanations:
         explanations = _explanations(
