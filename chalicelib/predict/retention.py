@@ -21,6 +21,9 @@ fitted, retention_fit.py).
 
 from __future__ import annotations
 
+from datetime import date
+from functools import lru_cache
+
 import numpy as np
 
 from .bgnbd import BGNBD
@@ -52,15 +55,12 @@ class Customers:
     """The purchase summary of a batch's customers (rows with a purchase day before the cut)."""
 
     def __init__(self, X: np.ndarray):
-        days = X[:, F["purchase_days"]]
-        self.customer = days > 0
-        self.rows = np.flatnonzero(self.customer)
-        rows = self.rows
-        self.days = days[rows]  # purchase days
-        self.recency = X[rows, F["days_since_last_order"]]
-        self.tenure = X[rows, F["days_since_first_order"]]
-        orders = X[rows, F["orders"]]
-        self.aov = X[rows, F["spend"]] / np.maximum(orders, 1)
+        self.rows = np.flatnonzero(X[:, F["purchase_days"]] > 0)
+        sub = X.take(self.rows, axis=0)  # one gather of the customers' rows, then columns
+        self.days = sub[:, F["purchase_days"]]
+        self.recency = sub[:, F["days_since_last_order"]]
+        self.tenure = sub[:, F["days_since_first_order"]]
+        self.aov = sub[:, F["spend"]] / np.maximum(sub[:, F["orders"]], 1)
         self.repeat = self.days >= 2
         with np.errstate(divide="ignore", invalid="ignore"):
             # the customer's own average days between purchase days (NaN for one purchase day)
@@ -226,17 +226,17 @@ def fields(
     stage[c.rows] = stages(c.days, c.recency, float(params["cycle_days"]))
     repeat = _subset(c, c.repeat)  # the next order: repeat customers only
     days = next_order_days(params, repeat, bg).astype(np.int64)
-    date = np.full(n, None, dtype=object)
+    dates = np.full(n, None, dtype=object)
     gap = np.full(n, None, dtype=object)
     if repeat.rows.size:
         distinct, inverse = np.unique(as_of + days, return_inverse=True)
         iso = np.array([_iso(d) for d in distinct.tolist()], dtype=object)
-        date[repeat.rows] = iso[inverse]
+        dates[repeat.rows] = iso[inverse]
         gap[repeat.rows] = (days + repeat.recency - 1).astype(float).tolist()
     values = {
         "churn_risk": churn.tolist(),
         "lifecycle_stage": names[stage].tolist(),
-        "next_order_at": date.tolist(),
+        "next_order_at": dates.tolist(),
         "next_order_gap_days": gap.tolist(),
     }
     if not with_reasons:
@@ -258,7 +258,6 @@ def _subset(c: Customers, keep: np.ndarray) -> Customers:
     return out
 
 
+@lru_cache(maxsize=8192)
 def _iso(day: int) -> str:
-    from datetime import date
-
     return date.fromordinal(day).isoformat()
