@@ -281,16 +281,21 @@ def _reference_retention(behaviour, m, cut, horizon):
     else:
         stage = "New" if days == 1 else "Promising" if days < 4 else "Loyal"
     out = {"churn_risk": float(np.round(100 * p, 1)), "lifecycle_stage": stage}
-    # reasons: the two largest contributions in the direction the risk moves from the average
+    # reasons: the two largest shares in the direction the risk moves from the average, among
+    # features whose value reads that way (explain.CHURN_DIRECTION)
     share = z * np.asarray(c["coef"])
-    share = share * (1 if share.sum() >= 0 else -1)
+    moves = 1 if share.sum() >= 0 else -1
     raw = [recency, days, tenure, aov, recency / cycle, recency / gap if gap else 0.0]
     raw.append(no_purchase(h))
+    candidates = []
+    for j, reads in enumerate(explain.CHURN_DIRECTION.tolist()):
+        agrees = reads == 0 or np.sign(z[j]) * reads == moves
+        if agrees and share[j] * moves > 0 and math.isfinite(raw[j]) and raw[j] != 0:
+            candidates.append((-share[j] * moves, j))
     reasons = []
-    for j in np.argsort(-share[None, :], axis=1)[0, :2]:
-        if share[j] > 0 and math.isfinite(raw[j]) and raw[j] != 0:
-            phrase = explain.CHURN_PHRASES[retention.CHURN_FEATURES[j]]
-            reasons.append(phrase(round(raw[j], 3)))
+    for _, j in sorted(candidates)[:2]:
+        phrase = explain.CHURN_PHRASES[retention.CHURN_FEATURES[j]]
+        reasons.append(phrase(round(raw[j], 3)))
     if gap is None:
         return out, None, reasons
     n = params["next_order"]
@@ -309,7 +314,8 @@ def _reference_retention(behaviour, m, cut, horizon):
     ahead = round(min(max(math.exp(float(z @ np.asarray(n["coef"])) + n["intercept"]), 1), 3650))
     out["next_order_at"] = date.fromordinal(cut - 1 + ahead).isoformat()
     out["next_order_gap_days"] = float(ahead + recency - 1)
-    return out, f"orders every {round(gap)} days on average ({days} purchase days)", reasons
+    g = round(gap)
+    return out, f"orders every {g} day{'s' * (g != 1)} on average ({days} purchase days)", reasons
 
 
 def _reference_score(

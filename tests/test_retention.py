@@ -3,7 +3,7 @@ customers only and consistent across horizons, the next order for repeat custome
 as-of date, the project's purchase cycle, fitting on a validation split in time, and rules that
 name the new fields."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -132,7 +132,7 @@ def test_fitting_chooses_on_the_calibration_period_only(cdnow):
     # and scoring with them gives probabilities
     c = retention.Customers(matrix(history, CDNOW_CAL_END.toordinal()))
     bg = artifact.default_model().bg
-    p = retention.churn_probability(params, c, bg, 90, with_contributions=False)[0]
+    p = retention.churn_probability(params, c, bg, 90, with_inputs=False)[0]
     assert np.all((p >= 0) & (p <= 1)) and 0.5 < p.mean() < 1
 
 
@@ -193,3 +193,37 @@ def test_a_trained_model_measures_stages_in_its_own_projects_cycle():
     row = score(behaviours[:1], model, AS_OF, with_explanations=False)[0]
     assert row["lifecycle_stage"] == "At risk"
     assert score(behaviours[:1], default, AS_OF)[0]["lifecycle_stage"] == "Promising"
+
+
+def test_a_churn_reason_never_reads_against_the_risk_it_explains(cdnow):
+    # GIVEN a customer whose risk is below the average customer's though the time since the
+    # last order is 27 of their own gaps (the model's correlated inputs give that a negative share)
+    row = score([purchases(28, 27)], artifact.default_model(), AS_OF)[0]
+    # WHEN explained THEN the reasons do not claim a long wait lowers the risk
+    assert row["churn_risk"] < 83
+    assert not any("their own usual time" in r for r in row["explanations"]["churn_risk"])
+    # and over the CDNOW customers, a reason that counts the time since the last order in
+    # cycles reads above the training rows' average for a risk above the average, below it
+    # for one below (the average customer: the standardisation's mean)
+    _, behaviours, _ = cdnow
+    churn = retention_fit.default_params()["churn"]
+    mean = churn["mean"]
+    average = {"the shop's": np.expm1(mean[4]), "their own": np.expm1(mean[5])}
+    typical = 100 / (1 + np.exp(-churn["intercept"]))  # the average customer's risk
+    rows = score(behaviours, artifact.default_model(), CDNOW_CAL_END - timedelta(days=1))
+    checked = 0
+    for r in rows:
+        for reason in r["explanations"]["churn_risk"]:
+            for whose, level in average.items():
+                if f"x {whose} usual time" in reason:
+                    multiple = float(reason.split("x")[0])
+                    if abs(r["churn_risk"] - typical) < 1:
+                        continue  # too close to the average to say which way it moves
+                    above = r["churn_risk"] > typical
+                    checked += 1
+                    assert (
+                        (multiple >= round(level, 1))
+                        if above
+                        else (multiple <= round(level, 1) + 0.1)
+                    ), (r["churn_risk"], reason)
+    assert checked > 100

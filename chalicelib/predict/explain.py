@@ -202,23 +202,31 @@ CHURN_PHRASES = {
 }
 
 
-def churn_reasons(contributions: np.ndarray, raw: np.ndarray, k: int = 2) -> list[list[str]]:
+# How each phrase reads: +1 when more of it reads as a higher risk, -1 as a lower one, 0 neither.
+CHURN_DIRECTION = np.array([1, -1, 0, 0, 1, 1, 1])
+
+
+def churn_reasons(Z: np.ndarray, coef, raw: np.ndarray, k: int = 2) -> list[list[str]]:
     """Per customer, up to k phrases for what moves its churn risk most away from the average
-    customer's, in the direction it moves (a risk above the average: what raises it; below:
-    what lowers it), each with a value that says something; every distinct (feature, value)
-    formatted once."""
+    customer's (coefficient x standardised input), in the direction it moves (a risk above the
+    average: what raises it; below: what lowers it), among the features whose value reads that
+    way too (CHURN_DIRECTION: correlated inputs can carry shares against their plain reading,
+    as in the conversion model) and says something; every distinct (feature, value) formatted
+    once."""
     n = len(raw)
     if n == 0:
         return []
-    contributions = contributions * np.where(contributions.sum(axis=1) >= 0, 1, -1)[:, None]
-    top = np.argsort(-contributions, axis=1)[:, :k]
+    share = Z * np.asarray(coef)
+    moves = np.where(share.sum(axis=1) >= 0, 1, -1)[:, None]
+    reads = (CHURN_DIRECTION == 0) | (np.sign(Z) * CHURN_DIRECTION == moves)
+    usable = reads & (share * moves > 0) & np.isfinite(raw) & (raw != 0)
+    ranked = np.where(usable, share * moves, -np.inf)
+    top = np.argsort(-ranked, axis=1)[:, :k]
     rows = np.arange(n)[:, None]
-    gain, value = contributions[rows, top], raw[rows, top]
-    usable = (gain > 0) & np.isfinite(value) & (value != 0)
-    r, slot = np.nonzero(usable)
+    r, slot = np.nonzero(np.isfinite(ranked[rows, top]))
     feature = top[r, slot]
     # cycles and probabilities read with one decimal / whole percent: round before de-duplicating
-    v = np.round(value[r, slot], 3)
+    v = np.round(raw[r, feature], 3)
     phrases = _format(feature, v, [CHURN_PHRASES[name] for name in CHURN_PHRASES])
     ends = np.cumsum(np.bincount(r, minlength=n)).tolist()
     starts = [0] + ends[:-1]
@@ -232,7 +240,9 @@ def next_order_reasons(c) -> list[list[str]]:
     key = gap * 100_000 + np.minimum(c.days, 99_999).astype(np.int64)
     distinct, inverse = np.unique(key, return_inverse=True)
     texts = [
-        [f"orders every {g} days on average ({d:.0f} purchase days)"] if g >= 0 else []
+        [f"orders every {g} day{'s' * (g != 1)} on average ({d:.0f} purchase days)"]
+        if g >= 0
+        else []
         for g, d in zip((distinct // 100_000).tolist(), (distinct % 100_000).tolist())
     ]
     return [texts[i] for i in inverse.tolist()]

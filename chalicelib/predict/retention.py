@@ -148,25 +148,24 @@ def _linear_columns(params: dict, columns: list[np.ndarray]) -> np.ndarray:
 
 
 def churn_probability(
-    params: dict, c: Customers, bg: BGNBD, horizon: int, with_contributions: bool = True
+    params: dict, c: Customers, bg: BGNBD, horizon: int, with_inputs: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """(P(no purchase in `horizon` days), contributions, raw values) per customer (the last two
-    None without with_contributions)."""
+    """(P(no purchase in `horizon` days), standardised inputs, raw values) per customer (the
+    last two, which reasons read, None without with_inputs)."""
     h = int(params["label_days"])
     raw, inputs = _churn_columns(c, bg, h, float(params["cycle_days"]))
-    if with_contributions:
+    at_h = raw[6]
+    if with_inputs:
         raw, inputs = np.column_stack(raw), np.column_stack(inputs)
         Z, score = linear(params["churn"], inputs)
-        contributions = Z * np.asarray(params["churn"]["coef"])
     else:
-        score, contributions = _linear_columns(params["churn"], inputs), None
+        score, Z = _linear_columns(params["churn"], inputs), None
     p = 1 / (1 + np.exp(-score))
     if horizon != h:  # BG/NBD's ratio of no-purchase probabilities carries h to the horizon
         with np.errstate(all="ignore"):
-            at_h = raw[:, 6] if with_contributions else raw[6]
             ratio = bg_no_purchase(bg, c, horizon) / np.maximum(at_h, 1e-12)
         p = np.clip(p * np.nan_to_num(ratio, nan=1.0, posinf=1.0), 0, 1)
-    return p, contributions, (raw if with_contributions else None)
+    return p, Z, (raw if with_inputs else None)
 
 
 def next_order_days(params: dict, c: Customers, bg: BGNBD) -> np.ndarray:
@@ -218,7 +217,7 @@ def fields(
     the reasons of the explained ones. `as_of` is the as-of date's day number."""
     n = len(X)
     c = Customers(X)
-    p, contributions, raw = churn_probability(params, c, bg, horizon, with_reasons)
+    p, Z, raw = churn_probability(params, c, bg, horizon, with_reasons)
     churn = np.full(n, None, dtype=object)
     churn[c.rows] = np.round(100 * p, 1).tolist()
     names = np.array(STAGES + (None,), dtype=object)
@@ -242,7 +241,7 @@ def fields(
     if not with_reasons:
         return values, {}
     churn_why = [[] for _ in range(n)]
-    for i, r in zip(c.rows.tolist(), churn_reasons(contributions, raw)):
+    for i, r in zip(c.rows.tolist(), churn_reasons(Z, params["churn"]["coef"], raw)):
         churn_why[i] = r
     next_why = [[] for _ in range(n)]
     for i, r in zip(repeat.rows.tolist(), next_order_reasons(repeat)):
