@@ -178,17 +178,16 @@ def test_rules_name_the_new_fields_with_their_types_operators():
 def test_a_trained_model_measures_stages_in_its_own_projects_cycle():
     from dataclasses import replace
 
-    from chalicelib.predict.training import population_defaults
+    from chalicelib.predict.training import finish
 
     # GIVEN a project whose customers buy every 10 days (too little history to fit the models)
     behaviours = [purchases(45, 35, 25) for _ in range(5)] + [purchases(100, 90, 80)]
     default = artifact.default_model()
-    # WHEN training records what scoring needs of the population
-    defaults = population_defaults(default, behaviours, AS_OF)
-    model = replace(default, metadata={**default.metadata, **defaults})
-    # THEN the retention parameters carry the project's cycle, and its stages use it: 25 days
+    # WHEN training finishes a model on it (what scoring needs of the population)
+    model = finish(replace(default, metadata=dict(default.metadata)), behaviours, AS_OF)
+    # THEN its retention parameters carry the project's cycle, and its stages use it: 25 days
     # since the last order is 2.5 of its cycles (At risk), not 1 of CDNOW's 27-day cycle
-    assert defaults["retention"]["cycle_days"] == 10.0
+    assert model.metadata["retention"]["cycle_days"] == 10.0
     assert retention_fit.default_params()["cycle_days"] == 27.0
     row = score(behaviours[:1], model, AS_OF, with_explanations=False)[0]
     assert row["lifecycle_stage"] == "At risk"

@@ -128,7 +128,7 @@ def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: d
     """What scoring one profile at a time needs to know of the population: the average
     customer's CLV (the Believer threshold) and each principle's response rate (the persuasion
     prior)."""
-    from . import persuasion, retention_fit
+    from . import persuasion
     from .features import F
 
     history = History.from_behaviours(behaviours)
@@ -142,11 +142,12 @@ def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: d
         "persuasion_prior": [
             round(float(r), 4) for r in persuasion.population_rates(shown, responded)
         ],
-        # churn, next order and the purchase cycle stages are measured in (retention.py)
-        "retention": retention_fit.for_project(history, cut_of(as_of)),
     }
 
 
 def finish(model: PredictiveModel, behaviours: list[dict], as_of: date) -> PredictiveModel:
     model.metadata.update(population_defaults(model, behaviours, as_of))
+    from .retention_fit import for_project  # churn, next order, the cycle stages are counted in
+
+    model.metadata["retention"] = for_project(History.from_behaviours(behaviours), cut_of(as_of))
     return model
