@@ -249,8 +249,103 @@ def _reference_persuasion(behaviours, prior):
     return types, reasons
 
 
+def _reference_retention(behaviour, m, cut, horizon):
+    """The retention fields of one profile, written plainly from predict/retention.py's
+    docstring and STAGE_RULES (None where the profile has no value), and the phrase of the
+    next-order reason."""
+    import math
+    from datetime import date
+
+    from chalicelib.predict import explain, retention
+    from chalicelib.predict.retention_fit import default_params
+
+    params = m.metadata.get("retention") or default_params()
+    purchases = {
+        day_number(d): v
+        for d, v in (behaviour.get("purchases") or {}).items()
+        if day_number(d) < cut
+    }
+    if not purchases:
+        return {}, None, []
+    days = len(purchases)
+    first, last = min(purchases), max(purchases)
+    recency, tenure = cut - last, cut - first
+    orders = sum(v[0] for v in purchases.values())
+    spend = sum(v[1] for v in purchases.values())
+    aov = spend / max(orders, 1)
+    gap = (tenure - recency) / (days - 1) if days > 1 else None
+    x, t_x, T = days - 1, (last - first) / 7, (tenure - 1) / 7
+    bg = m.bg
+
+    def no_purchase(d):
+        return 1 - float(bg.p_purchase(d / 7, np.float64(x), t_x, T))
+
+    h, cycle = params["label_days"], params["cycle_days"]
+    q = min(max(no_purchase(h), 1e-4), 1 - 1e-4)
+    inputs = np.log1p(
+        [recency, days, tenure, aov, recency / cycle, recency / gap if gap else 0.0, 0.0]
+    )
+    inputs[6] = math.log(q / (1 - q))
+    c = params["churn"]
+    z = (inputs - np.asarray(c["mean"])) / np.asarray(c["scale"])
+    p = 1 / (1 + math.exp(-(float(z @ np.asarray(c["coef"])) + c["intercept"])))
+    if horizon != h:
+        p = min(max(p * no_purchase(horizon) / max(no_purchase(h), 1e-12), 0.0), 1.0)
+    cycles = recency / cycle
+    if cycles > 8:
+        stage = "Lost"
+    elif cycles > 4:
+        stage = "Sleeping"
+    elif cycles > 2:
+        stage = "One-time" if days == 1 else "At risk"
+    else:
+        stage = "New" if days == 1 else "Promising" if days < 4 else "Loyal"
+    out = {"churn_risk": float(np.round(100 * p, 1)), "lifecycle_stage": stage}
+    # reasons: the two largest shares in the direction the risk moves from the average, among
+    # features whose value reads that way (explain.CHURN_DIRECTION)
+    share = z * np.asarray(c["coef"])
+    moves = 1 if share.sum() >= 0 else -1
+    raw = [recency, days, tenure, aov, recency / cycle, recency / gap if gap else 0.0]
+    raw.append(no_purchase(h))
+    candidates = []
+    for j, reads in enumerate(explain.CHURN_DIRECTION.tolist()):
+        agrees = reads == 0 or np.sign(z[j]) * reads == moves
+        if agrees and share[j] * moves > 0 and math.isfinite(raw[j]) and raw[j] != 0:
+            candidates.append((-share[j] * moves, j))
+    reasons = []
+    for _, j in sorted(candidates)[:2]:
+        phrase = explain.CHURN_PHRASES[retention.CHURN_FEATURES[j]]
+        reasons.append(phrase(round(raw[j], 3)))
+    if gap is None:
+        return out, None, reasons
+    n = params["next_order"]
+    window = n["window_days"]
+    median = 7 * (bg.alpha + T) * (2 ** (1 / (bg.r + x)) - 1)
+    inputs = np.array(
+        [
+            math.log(max(gap, 1.0)),
+            math.log1p(recency),
+            math.log1p(days),
+            math.log(window),
+            math.log(min(max(median, 1.0), 10 * window)),
+        ]
+    )
+    z = (inputs - np.asarray(n["mean"])) / np.asarray(n["scale"])
+    ahead = round(min(max(math.exp(float(z @ np.asarray(n["coef"])) + n["intercept"]), 1), 3650))
+    out["next_order_at"] = date.fromordinal(cut - 1 + ahead).isoformat()
+    out["next_order_gap_days"] = float(ahead + recency - 1)
+    g = round(gap)
+    return out, f"orders every {g} day{'s' * (g != 1)} on average ({days} purchase days)", reasons
+
+
 def _reference_score(
-    behaviours, m, as_of, with_explanations=True, conversion_horizon=None, clv_horizon=None
+    behaviours,
+    m,
+    as_of,
+    with_explanations=True,
+    conversion_horizon=None,
+    clv_horizon=None,
+    churn_horizon=None,
 ):
     from chalicelib.predict.model import MODEL_FEATURES
     from chalicelib.predict.persuasion import DEFAULT_RATE
@@ -323,7 +418,11 @@ def _reference_score(
         "model_version": md.get("version", "unsaved"),
         "conversion_horizon_days": conversion_horizon,
         "clv_horizon_days": clv_horizon,
+        "churn_horizon_days": churn_horizon or 90,
     }
+    kept = [_reference_retention(b, m, cut, churn_horizon or 90) for b in behaviours]
+    for name in ("churn_risk", "lifecycle_stage", "next_order_at", "next_order_gap_days"):
+        per_profile[name] = [k[0].get(name) for k in kept]
     assert set(per_profile) | set(common) == {f.name for f in FIELDS}
     results = []
     for i in range(len(behaviours)):
@@ -340,6 +439,8 @@ def _reference_score(
                 ],
                 "customer_type": type_reasons[i],
                 "persuasion_type": principle_reasons[i],
+                "churn_risk": kept[i][2],
+                "next_order_at": [kept[i][1]] if kept[i][1] else [],
             }
             fields["explanations"] = {name: reasons[name] for name in EXPLAINED}
         if with_explanations and unseen[i]:

@@ -162,6 +162,8 @@ def test_scored_fields_and_explanations(visitors):
             "clv",
             "customer_type",
             "persuasion_type",
+            "churn_risk",
+            "next_order_at",
         }
     assert any(r["explanations"]["conversion_potential"] for r in rows)
     assert {r.get("customer_type") for r in rows} >= {"Explorer", "Single-minded"}

@@ -106,7 +106,7 @@ def test_a_scored_row_has_the_declared_fields_in_order():
         keys = [k for k in row if k != "explanations"]
         assert keys == [f.name for f in predictive.FIELDS if f.name in row or not f.optional]
         for f in predictive.FIELDS:
-            if f.decimals is not None:
+            if f.decimals is not None and f.name in row:
                 assert row[f.name] == round(row[f.name], f.decimals)
         assert list(row["explanations"]) == list(predictive.EXPLAINED)
     assert rows[1]["persuasion_type"] == "Liking"
@@ -128,6 +128,10 @@ def test_a_rescore_rewrites_when_a_declared_value_moves_past_its_tolerance(field
         "model_version": "v1",
         "conversion_horizon_days": 30,
         "clv_horizon_days": 365,
+        "churn_horizon_days": 90,
+        "churn_risk": 40.0,
+        "lifecycle_stage": "Loyal",
+        "next_order_gap_days": 30.0,
         "scored_at": "2026-06-01T00:00:00Z",
         "as_of": "2026-06-01",
     }
@@ -142,5 +146,7 @@ def test_a_rescore_rewrites_when_a_declared_value_moves_past_its_tolerance(field
             "model_version": "v2",
             "conversion_horizon_days": 7,
             "clv_horizon_days": 90,
+            "churn_horizon_days": 30,
+            "lifecycle_stage": "At risk",
         }[field.name]
         assert changed(old, {**old, field.name: other})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..rules import compile_rules
+from ..rules import compile_rules, ranks
 from ..rules.columnar import StaleSnapshot, compile_mask
 from ..storage import change_log, profile_table, snapshot_store
 from .base import Audience
@@ -33,6 +33,11 @@ class SnapshotAudience(Audience):
         overlay = change_log.since(project_id, taken_at, MAX_OVERLAY)
         if overlay is None:
             return None
+        documents = {pid: d for pid, d in overlay.documents.items() if d is not None}
+        documents.update(profile_table.documents(project_id, sorted(overlay.reread)))
+        root = ranks.resolve(  # rank bounds over this same view (rules/ranks.py)
+            root, lambda p: ranks.snapshot_numbers(snapshot, p, overlay.changed, documents.values())
+        )
         try:
             mask = compile_mask(root)(snapshot)
         except StaleSnapshot:
@@ -43,8 +48,6 @@ class SnapshotAudience(Audience):
             at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
             mask[at[ids[at] == wanted]] = False  # their snapshot rows are stale
         matches = compile_rules(root)
-        documents = {pid: d for pid, d in overlay.documents.items() if d is not None}
-        documents.update(profile_table.documents(project_id, sorted(overlay.reread)))
         extra = {pid: documents[pid] for pid in sorted(documents) if matches(documents[pid])}
         return cls(project_id, snapshot, mask, extra)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from ..rules import compile_rules
+from ..rules import compile_rules, ranks
 from ..storage import profile_table
 from .base import Audience
 from .worth import SegmentWorth
@@ -17,6 +17,10 @@ class TableWalkAudience(Audience):
 
     def __init__(self, project_id: str, root):
         super().__init__(project_id)
+        root = ranks.resolve(  # rank bounds over the profiles walked (rules/ranks.py)
+            root,
+            lambda p: ranks.numbers_of((d for _, d in profile_table.iter_documents(project_id)), p),
+        )
         matches = compile_rules(root)
         self._worth = SegmentWorth()
         found = []

@@ -1,4 +1,5 @@
-"""Plain-word reasons for a profile's conversion potential and CLV.
+"""Plain-word reasons for a profile's conversion potential and CLV (and, at the end, its churn
+risk and next order date).
 
 Both models are linear in their (log-scaled, standardised) features, so each feature's share of a
 profile's score, against the reference profile (the training mean, where every standardised value
@@ -181,3 +182,80 @@ def _phrases(feature: np.ndarray, v: np.ndarray, names: tuple[str, ...]) -> list
         distinct[:] = texts
         phrases[order] = np.repeat(distinct, np.diff(np.r_[start, feature.size]))
     return phrases.tolist()
+
+
+# --- churn risk and next order (predict/retention.py) -----------------------------------------
+# The churn model's columns, in order, each with its phrase of the raw value.
+
+CHURN_PHRASES = {
+    "days_since_last_order": lambda v: f"last order {v:.0f} days ago",
+    "purchase_days": lambda v: "one purchase day so far" if v == 1 else f"bought on {v:.0f} days",
+    "days_since_first_order": lambda v: f"customer for {v:.0f} days",
+    "avg_order_value": lambda v: f"average order of {v:.0f}",
+    "cycles_since_last_order": lambda v: (
+        f"{v:.1f}x the shop's usual time between orders since the last one"
+    ),
+    "own_gaps_since_last_order": lambda v: (
+        f"{v:.1f}x their own usual time between orders since the last one"
+    ),
+    "bg_no_purchase": lambda v: f"{100 * v:.0f}% likely no order soon by purchase rhythm",
+}
+
+
+# How each phrase reads: +1 when more of it reads as a higher risk, -1 as a lower one, 0 neither.
+CHURN_DIRECTION = np.array([1, -1, 0, 0, 1, 1, 1])
+
+
+def churn_reasons(Z: np.ndarray, coef, raw: np.ndarray, k: int = 2) -> list[list[str]]:
+    """Per customer, up to k phrases for what moves its churn risk most away from the average
+    customer's (coefficient x standardised input), in the direction it moves (a risk above the
+    average: what raises it; below: what lowers it), among the features whose value reads that
+    way too (CHURN_DIRECTION: correlated inputs can carry shares against their plain reading,
+    as in the conversion model) and says something; every distinct (feature, value) formatted
+    once."""
+    n = len(raw)
+    if n == 0:
+        return []
+    share = Z * np.asarray(coef)
+    moves = np.where(share.sum(axis=1) >= 0, 1, -1)[:, None]
+    reads = (CHURN_DIRECTION == 0) | (np.sign(Z) * CHURN_DIRECTION == moves)
+    usable = reads & (share * moves > 0) & np.isfinite(raw) & (raw != 0)
+    ranked = np.where(usable, share * moves, -np.inf)
+    top = np.argsort(-ranked, axis=1)[:, :k]
+    rows = np.arange(n)[:, None]
+    r, slot = np.nonzero(np.isfinite(ranked[rows, top]))
+    feature = top[r, slot]
+    # cycles and probabilities read with one decimal / whole percent: round before de-duplicating
+    v = np.round(raw[r, feature], 3)
+    phrases = _format(feature, v, [CHURN_PHRASES[name] for name in CHURN_PHRASES])
+    ends = np.cumsum(np.bincount(r, minlength=n)).tolist()
+    starts = [0] + ends[:-1]
+    return [phrases[s:e] for s, e in zip(starts, ends)]
+
+
+def next_order_reasons(c) -> list[list[str]]:
+    """Per customer (retention.Customers): the rhythm the expected date rests on ([] for one
+    purchase day)."""
+    gap = np.where(c.repeat, np.round(np.nan_to_num(c.gap)), -1).astype(np.int64)
+    key = gap * 100_000 + np.minimum(c.days, 99_999).astype(np.int64)
+    distinct, inverse = np.unique(key, return_inverse=True)
+    texts = [
+        [f"orders every {g} day{'s' * (g != 1)} on average ({d:.0f} purchase days)"]
+        if g >= 0
+        else []
+        for g, d in zip((distinct // 100_000).tolist(), (distinct % 100_000).tolist())
+    ]
+    return [texts[i] for i in inverse.tolist()]
+
+
+def _format(feature: np.ndarray, value: np.ndarray, phrases) -> list[str]:
+    out = np.empty(feature.size, dtype=object)
+    if feature.size:
+        order = np.lexsort((value, feature))
+        fs, vs = feature[order], value[order]
+        start = np.flatnonzero(np.r_[True, (fs[1:] != fs[:-1]) | (vs[1:] != vs[:-1])])
+        texts = [phrases[j](x) for j, x in zip(fs[start].tolist(), vs[start].tolist())]
+        distinct = np.empty(len(texts), dtype=object)
+        distinct[:] = texts
+        out[order] = np.repeat(distinct, np.diff(np.r_[start, feature.size]))
+    return out.tolist()

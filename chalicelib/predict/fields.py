@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 CUSTOMER_TYPES = ("Explorer", "Single-minded", "Passionate", "Economical", "Believer")
 PERSUASION_TYPES = ("Reciprocity", "Commitment", "Social proof", "Authority", "Liking", "Scarcity")
+# Customers' stages by the rules of predict/retention.py (docs/predictive.md: the rules and the
+# transitions between stages).
+LIFECYCLE_STAGES = ("New", "Promising", "Loyal", "At risk", "Sleeping", "One-time", "Lost")
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,55 @@ FIELDS = (
     ),
     PredictiveField(
         "clv_horizon_days", "CLV horizon (days)", "integer", minimum=1, rewrite_above=0
+    ),
+    PredictiveField(
+        "churn_horizon_days", "Churn horizon (days)", "integer", minimum=1, rewrite_above=0
+    ),
+    # Retention (predict/retention.py): customers only; the last four, so a scored row adds
+    # them after the others in this order.
+    PredictiveField(
+        "churn_risk",
+        "Churn risk",
+        "number",
+        minimum=0,
+        maximum=100,
+        decimals=1,
+        optional=True,
+        explained=True,
+        segmentable=True,
+        export_default=True,
+        rewrite_above=0.5,
+    ),
+    PredictiveField(
+        "lifecycle_stage",
+        "Lifecycle stage",
+        "enum",
+        values=LIFECYCLE_STAGES,
+        optional=True,
+        segmentable=True,
+        export_default=True,
+        rewrite_above=0,
+    ),
+    PredictiveField(
+        "next_order_at",
+        "Expected next order",
+        "date",
+        optional=True,
+        explained=True,
+        segmentable=True,
+        export_default=True,
+        # moves with the gap below, which decides (a day's drift alone rewrites nothing)
+        rewrite_above=None,
+    ),
+    PredictiveField(
+        "next_order_gap_days",
+        "Expected days from the last order to the next",
+        "number",
+        minimum=1,
+        decimals=0,
+        optional=True,
+        segmentable=True,
+        rewrite_above=3,
     ),
 )
 

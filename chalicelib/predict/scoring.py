@@ -1,19 +1,20 @@
-"""Scoring: profile documents in, the four predictive fields (with explanations) out. Pure and
-vectorised over a batch."""
+"""Scoring: profile documents in, the predictive fields (predict/fields.py, with explanations)
+out. Pure and vectorised over a batch."""
 
 from __future__ import annotations
 
 import gc
 from datetime import date, datetime, timezone
-from itertools import combinations, repeat
+from itertools import repeat
 
 import numpy as np
 
-from . import customer_types, persuasion
+from . import customer_types, persuasion, retention
 from .explain import grouped_reasons
 from .features import F, History
 from .fields import EXPLAINED, FIELDS, NAMES
 from .model import MODEL_FEATURES, PredictiveModel
+from .retention_fit import default_params
 
 # A rescore writes a profile only when a number moved by more than its tolerance, or another
 # compared value changed (predict/fields.py: rewrite_above).
@@ -33,16 +34,18 @@ def score(
     with_explanations: bool = True,
     conversion_horizon: int | None = None,
     clv_horizon: int | None = None,
+    churn_horizon: int | None = None,
 ) -> list[dict]:
+    horizons = (conversion_horizon, clv_horizon, churn_horizon)
     if len(behaviours) < _GC_PAUSE_FROM or not gc.isenabled():
-        return _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_horizon)
+        return _score(behaviours, model, as_of, with_explanations, *horizons)
     # A big in-memory batch builds millions of short-lived lists and dicts, none of them in a
     # reference cycle: the cyclic collector would walk the whole heap again and again for
     # nothing (a quarter of the time with explanations on 100,000 profiles). Paused, not
     # skipped: it runs as usual once scoring returns.
     gc.disable()
     try:
-        return _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_horizon)
+        return _score(behaviours, model, as_of, with_explanations, *horizons)
     finally:
         gc.enable()
 
@@ -50,7 +53,9 @@ def score(
 _GC_PAUSE_FROM = 5_000
 
 
-def _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_horizon):
+def _score(
+    behaviours, model, as_of, with_explanations, conversion_horizon, clv_horizon, churn_horizon
+):
     now = datetime.now(timezone.utc)
     as_of = as_of or now.date()
     cut = cut_of(as_of)
@@ -99,10 +104,21 @@ def _score(behaviours, model, as_of, with_explanations, conversion_horizon, clv_
         "conversion_horizon_days": conversion_horizon,
         "clv_horizon_days": clv_horizon,
     }
+    # a model trained with its own retention parameters carries them (and the churn horizon
+    # they were fitted for); else the default's
+    kept_params = md.get("retention") or default_params()
+    churn_horizon = (
+        churn_horizon or kept_params.get("horizon_days") or retention.DEFAULT_CHURN_HORIZON
+    )
+    kept, kept_reasons = retention.fields(
+        X, model.bg, kept_params, as_of.toordinal(), churn_horizon, with_explanations
+    )
+    values.update(kept)
+    values["churn_horizon_days"] = churn_horizon
     results = _rows(values)
     if with_explanations:
         explanations = _explanations(
-            model, out, clv_past, type_reasons, principle_reasons, no_evidence
+            model, out, clv_past, type_reasons, principle_reasons, no_evidence, kept_reasons
         )
         for row, e in zip(results, explanations):
             row["explanations"] = e
@@ -147,17 +163,20 @@ def _displays(names: tuple[str, ...], optional: tuple[str, ...] = ()):
     if not all(n.isidentifier() for n in names) or not set(optional) <= set(names):
         raise ValueError(f"not field names: {names}")
     variables = {n: f"v{i}" for i, n in enumerate(names)}
-    variants = []
-    for size in range(len(optional), -1, -1):
-        for present in combinations(optional, size):
-            absent = set(optional) - set(present)
-            display = (
-                "{" + ", ".join(f"{n!r}: {variables[n]}" for n in names if n not in absent) + "}"
-            )
-            condition = " and ".join(f"{variables[n]} is not None" for n in present)
-            variants.append((condition, display))
-    expression = " else ".join(f"{d} if {c}" if c else d for c, d in variants[:-1])
-    expression += (" else " if len(variants) > 1 else "") + variants[-1][1]
+
+    def display(absent: frozenset) -> str:
+        return "{" + ", ".join(f"{n!r}: {variables[n]}" for n in names if n not in absent) + "}"
+
+    def decide(i: int, absent: frozenset) -> str:
+        """A nested choice, one test per optional name: each row pays len(optional) tests,
+        not one per combination."""
+        if i == len(optional):
+            return display(absent)
+        v = variables[optional[i]]
+        present, missing = decide(i + 1, absent), decide(i + 1, absent | {optional[i]})
+        return f"({present} if {v} is not None else {missing})"
+
+    expression = decide(0, frozenset())
     source = f"lambda columns: [{expression} for {', '.join(variables.values())} in zip(*columns)]"
     return eval(source, {"__builtins__": {"zip": zip}})  # noqa: S307 - names checked above
 
@@ -176,6 +195,7 @@ def _explanations(
     type_reasons: list,
     principle_reasons: list,
     no_evidence: np.ndarray,
+    retention_reasons: dict,
 ) -> list[dict]:
     def weighed(pipeline, Z):
         coef = np.ravel(pipeline.named_steps["model"].coef_)
@@ -204,6 +224,7 @@ def _explanations(
         "clv": clv_lists,
         "customer_type": type_reasons,
         "persuasion_type": principle_reasons,
+        **retention_reasons,
     }
     return _EXPLANATIONS([reasons[name] for name in EXPLAINED])
 

@@ -162,6 +162,9 @@ def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: d
 
 def finish(model: PredictiveModel, behaviours: list[dict], as_of: date) -> PredictiveModel:
     model.metadata.update(population_defaults(model, behaviours, as_of))
+    from .retention_fit import for_project  # churn, next order, the cycle stages are counted in
+
+    model.metadata["retention"] = for_project(History.from_behaviours(behaviours), cut_of(as_of))
     return model
 
 

@@ -94,13 +94,21 @@ def _check_days(field_type, values, value, path):
     return timedelta(days=value)
 
 
+def _check_percent(field_type, values, value, path):
+    if not is_number(value) or not 0 < value <= 100:
+        raise ValidationError(
+            "expected a percentage greater than 0 and at most 100", path, "invalid_value"
+        )
+    return v.Rank(value)
+
+
 def _check_none(field_type, values, value, path):
     if value is not None:
         raise ValidationError("this operator takes no value", path, "invalid_value")
     return None
 
 
-NONE, SCALAR, PAIR, MANY, DAYS = "none", "scalar", "pair", "list", "days"
+NONE, SCALAR, PAIR, MANY, DAYS, PERCENT = "none", "scalar", "pair", "list", "days", "percent"
 # A value shape's check: run once when a segment is saved; returns the normalised value.
 VALUE_CHECKS: dict[str, Callable[[str, tuple, Any, str], Any]] = {
     NONE: _check_none,
@@ -108,6 +116,7 @@ VALUE_CHECKS: dict[str, Callable[[str, tuple, Any, str], Any]] = {
     PAIR: _check_pair,
     MANY: _check_many,
     DAYS: _check_days,
+    PERCENT: _check_percent,  # a rank: the value is a v.Rank (rules/ranks.py resolves it)
 }
 
 
@@ -141,6 +150,8 @@ class Operator:
     ) -> Callable[[dict], bool]:
         """The test of one profile; `read` gives its stored value (or ABSENT), `value` is the
         normalised rule value."""
+        if isinstance(value, v.Rank):
+            value.bound()  # unresolved: fail here, not at the first profile
         test, if_absent, if_mismatch, coerce = (
             self.test,
             self.if_absent,
@@ -238,6 +249,24 @@ OPERATORS: dict[str, Operator] = {
             SCALAR,
             lambda s, x, now: s <= x,
             {NUMBER: v.compare("lte")},
+        ),
+        # Ranks among the project's profiles that hold a number (rules/ranks.py): ties at the
+        # boundary are in; the per-profile test needs the threshold ranks.resolve sets.
+        Operator(
+            "top_percent",
+            "in the top (%)",
+            (NUMBER,),
+            PERCENT,
+            lambda s, x, now: s >= x.bound(),
+            {NUMBER: v.rank_mask(top=True)},
+        ),
+        Operator(
+            "bottom_percent",
+            "in the bottom (%)",
+            (NUMBER,),
+            PERCENT,
+            lambda s, x, now: s <= x.bound(),
+            {NUMBER: v.rank_mask(top=False)},
         ),
         Operator(
             "between",

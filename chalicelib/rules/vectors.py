@@ -9,7 +9,9 @@ as `X >= 1234`), so answers equal the per-profile tests (a property test checks 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
@@ -128,6 +130,65 @@ def within_last_days(col: Column, days: Any, now: datetime) -> np.ndarray:
 
 def more_than_days_ago(col: Column, days: Any, now: datetime) -> np.ndarray:
     return _number_compare(col, "lt", (now - days).timestamp())
+
+
+# --- ranks among the rows holding a number ---------------------------------------------------
+
+
+class UnresolvedRank(Exception):
+    """A rank condition evaluated one profile at a time before rules/ranks.py set its bound:
+    whether a profile is in the top X % depends on every other profile."""
+
+
+@dataclass(frozen=True)
+class Rank:
+    """A top/bottom_percent value: the percentage and, once resolved over a population, the
+    value a profile must reach (top: at least, bottom: at most); ±infinity when the population
+    holds no number, so nobody matches."""
+
+    percent: float
+    threshold: float | None = None
+
+    def bound(self) -> float:
+        if self.threshold is None:
+            raise UnresolvedRank("a rank condition needs its population: see rules/ranks.py")
+        return self.threshold
+
+
+def rank_count(percent: float, n: int) -> int:
+    """How many of n values the top (or bottom) `percent` % takes before ties: ceil(X/100 x n)
+    computed exactly (10 % of 30 is 3, not 4 by a rounding error), at least 1 of a non-empty
+    population."""
+    if n <= 0:
+        return 0
+    return max(1, math.ceil(Fraction(str(percent)) * n / 100))
+
+
+def kth_value(values: np.ndarray, k: int, top: bool):
+    """The k-th largest (top) or smallest value (1-based), in linear time."""
+    n = len(values)
+    return np.partition(values, n - k)[n - k] if top else np.partition(values, k - 1)[k - 1]
+
+
+def rank_mask(top: bool) -> VectorMask:
+    """Rows whose number is in the top (bottom) X % of the column's numbers, ties at the boundary
+    included; with a resolved bound, a plain comparison with it. Stored integers order as the
+    numbers they stand for, so the boundary is found in the column's own encoding."""
+    op = "gte" if top else "lte"
+
+    def mask(col: Column, value: Rank, now: datetime) -> np.ndarray:
+        if value.threshold is not None:
+            return _number_compare(col, op, value.threshold)
+        rows = valid(col)
+        stored = col.values[rows] if not col._complete else col.values
+        k = rank_count(value.percent, len(stored))
+        if k == 0:
+            return np.zeros(len(col.values), bool)
+        bound = kth_value(stored, k, top)
+        out = col.values >= bound if top else col.values <= bound
+        return out if col._complete else out & rows
+
+    return mask
 
 
 # --- dictionary-coded text, enums and lists ----------------------------------------------------

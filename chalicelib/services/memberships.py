@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from ..audience import audience_of
 from ..infra import cursor, observability
 from ..infra.errors import Conflict, ValidationError
-from ..rules import compile_rules
+from ..rules import compile_rules, ranks
 from ..storage import membership_table, profile_table, segment_table
 from ..storage.connection import bind
 from . import destinations, segments
@@ -66,17 +66,25 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
     """Re-evaluate the given profiles (current documents) in every segment of their project."""
     if not documents:
         return {"entered": 0, "exited": 0}
-    rules = []
+    rules, ranked = [], []
     for segment in segment_table.list_all(project_id):
         try:
-            rules.append((segment, compile_rules(segments.stored_root(project_id, segment))))
+            root = segments.stored_root(project_id, segment)
         except Conflict:
             continue  # a segment that no longer fits the catalogue is left as it is
+        if ranks.rank_paths(root):  # a changed profile can move anyone's rank: all of it again
+            ranked.append(evaluate_segment(project_id, segment.segment_id, "profiles"))
+        else:
+            rules.append((segment, compile_rules(root)))
     if not rules:
-        return {"entered": 0, "exited": 0}
+        return {
+            "entered": sum(r.get("entered", 0) for r in ranked),
+            "exited": sum(r.get("exited", 0) for r in ranked),
+        }
     ids = [d["profile_id"] for d in documents]
     stored = membership_table.members_among(project_id, [s.segment_id for s, _ in rules], ids)
-    entered = exited = 0
+    entered = sum(r.get("entered", 0) for r in ranked)
+    exited = sum(r.get("exited", 0) for r in ranked)
     for segment, matches in rules:
         now = {d["profile_id"] for d in documents if matches(d)}
         was = {pid for s, pid in stored if s == segment.segment_id}
