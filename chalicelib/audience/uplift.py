@@ -151,8 +151,8 @@ def _metric(treated: np.ndarray, control: np.ndarray) -> dict:
     }
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:+.1f} %"
+def _points(value: float) -> str:
+    return f"{value * 100:+.1f}"
 
 
 def compare(orders: np.ndarray, revenue: np.ndarray, control: np.ndarray, window_days: int) -> dict:
@@ -188,13 +188,13 @@ def compare(orders: np.ndarray, revenue: np.ndarray, control: np.ndarray, window
             + " group in this period.",
         )
         return out
-    low, high = newcombe(x_t, n_t, x_c, n_c)
+    low, high = (round(v, 4) for v in newcombe(x_t, n_t, x_c, n_c))  # as reported
     lift = ratio_interval(x_t, n_t, x_c, n_c)
     out["conversion"] = {
         "treated": round(p_t, 4),
         "control": round(p_c, 4),
         "difference": round(p_t - p_c, 4),
-        "difference_interval": [round(low, 4), round(high, 4)],
+        "difference_interval": [low, high],
         "relative_lift": round(p_t / p_c - 1, 4) if p_c else None,
         "relative_lift_interval": [round(v, 4) for v in lift] if lift else None,
     }
@@ -225,13 +225,14 @@ def _verdict(enough, low, high, p_t, p_c, n_t, n_c, more, window_days) -> str:
             f"group and {MIN_CONVERSIONS} conversions ({n_t:,} treated and {n_c:,} control so "
             f"far), and finding this difference needs {needs}."
         )
-    interval = f"(95 % interval {_pct(low)} to {_pct(high)} points)"
+    difference = f"a difference of {_points(p_t - p_c)} percentage points"
+    interval = f"(95 % interval {_points(low)} to {_points(high)})"
     if low > 0:
-        return f"It works: {rates}, a difference of {_pct(p_t - p_c)} points {interval}."
+        return f"It works: {rates}, {difference} {interval}."
     if high < 0:
         return (
-            f"It backfires: {rates}, a difference of {_pct(p_t - p_c)} points {interval}: "
-            "targeting these members lowers their conversion."
+            f"It backfires: {rates}, {difference} {interval}: targeting these members lowers "
+            "their conversion."
         )
     tail = "" if more == 0 else f"; telling a difference this small needs {needs}"
     return f"No measurable lift: {rates} {interval}{tail}."
