@@ -52,6 +52,8 @@ def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
     }
     if moved:
         membership_table.set_control(project_id, segment_id, moved)
+    if control_of is not None:
+        refresh_cohort(project_id, segment_id)
     entered = sum(1 for c in applied if c["change"] == "entered")
     exited = len(applied) - entered
     duration_ms = (time.time() - started) * 1000
@@ -101,6 +103,17 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
         n_in = sum(1 for c in applied if c["change"] == "entered")
         entered, exited = entered + n_in, exited + len(applied) - n_in
     return {"entered": entered, "exited": exited}
+
+
+def refresh_cohort(project_id: str, segment_id: str) -> None:
+    """Rebuild the segment's uplift cohort after its evaluation, so uplift reads it warm; a
+    failure leaves the membership as applied (the uplift route rebuilds it when asked)."""
+    from . import uplift
+
+    try:
+        uplift.refresh(project_id, segment_id)
+    except Exception:
+        log.exception("refreshing the uplift cohort of %s/%s failed", project_id, segment_id)
 
 
 def activated(applied: list[dict]) -> list[dict]:
