@@ -8,7 +8,7 @@ Purchases come from the profiles' day buckets (behaviour.purchases), which are k
 event's own timestamp, so late-arriving events count on their day. The columns are cached per
 segment in S3 (storage/uplift_cohorts.py), rebuilt after each full evaluation of a segment with a
 control group; a request brings them up to now as the snapshot audience does: the entries since
-and the profiles the change log names as changed since are read again (a long change log, or
+and the profiles whose behaviour the change log says changed since are read again (a long change log, or
 one expired, rebuilds the cohort).
 The statistics are audience/uplift.py.
 """
@@ -134,8 +134,8 @@ def freshen(project_id: str, segment_id: str, stored: StoredCohort) -> StoredCoh
     moment = _stamp(stored.built_at)
     if change_log.age_days(moment) > change_log.CHANGE_TTL_DAYS - 1:
         return None
-    overlay = change_log.since(project_id, moment, MAX_OVERLAY)
-    if overlay is None:
+    behaviour_changed = uplift_cohorts.behaviour_changed_since(project_id, moment, MAX_OVERLAY)
+    if behaviour_changed is None:
         return None
     taken_at = time.time()
     known = set(stored.profile_ids.tolist())
@@ -144,11 +144,10 @@ def freshen(project_id: str, segment_id: str, stored: StoredCohort) -> StoredCoh
         for pid, entry in _first_entries(project_id, segment_id, moment).items()
         if pid not in known
     }
-    changed = (overlay.changed & known) | set(added)
+    changed = (behaviour_changed & known) | set(added)
     if not changed:
         return stored
-    documents = {pid: overlay.documents[pid] for pid in changed if pid in overlay.documents}
-    documents.update(_read(project_id, sorted(changed - set(documents))))
+    documents = _read(project_id, sorted(changed))  # an erased profile is not found: dropped
     keep = np.flatnonzero(~np.isin(stored.profile_ids, list(changed)))
     rows = np.flatnonzero(np.isin(stored.profile_ids, list(changed)))
     entries = {

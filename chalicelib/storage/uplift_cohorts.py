@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 
 from ..rules.day_buckets import DayBuckets
+from . import change_log, table_keys
 from .connection import bind
 from .model_store import ensure_bucket, s3_client
+from .tables import ChangeModel
 
 
 @dataclass(frozen=True)
@@ -95,3 +98,31 @@ def delete(project_id: str, segment_ids: list[str] | None = None) -> None:
             )
         except s3.exceptions.NoSuchBucket:
             return
+
+
+def behaviour_changed_since(project_id: str, moment: str, limit: int) -> set[str] | None:
+    """The profiles whose behaviour (purchases) may have changed at or after `moment` (less the
+    change log's margin), from the change log; None when it holds more than `limit` entries.
+    A score-only write (a "predictive" entry, or the hint it replaces or follows) changes no
+    purchase, so it is left out: after a rescore the cohort need not read every profile again."""
+    bind()
+    start = (change_log.parse(moment) - timedelta(seconds=change_log.MARGIN_SECONDS)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
+    hints: dict[str, str] = {}  # profile -> its latest hint not yet followed by a score write
+    changed: set[str] = set()
+    for n, item in enumerate(
+        ChangeModel.query(
+            project_id, ChangeModel.change_id >= start, attributes_to_get=["change_id", "kind"]
+        )
+    ):
+        if n >= limit:
+            return None
+        at, profile_id = table_keys.parse_change_id(item.change_id)
+        if item.kind == change_log.PREDICTIVE:
+            hints.pop(profile_id, None)
+        elif item.kind is None:
+            hints[profile_id] = at
+        else:  # a write or an erasure
+            changed.add(profile_id)
+    return changed | set(hints)
