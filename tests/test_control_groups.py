@@ -76,6 +76,18 @@ def test_a_bad_control_percent_is_refused_and_nothing_is_saved(api, bad):
     assert api.get(f"/segments/{sid}")[1] == before
 
 
+def test_replacing_the_rules_keeps_the_control_group_unless_the_body_names_it(api):
+    # GIVEN a segment holding out 20 %
+    sid = api.post("/segments", {**SPENDERS, "control_percent": 20})[1]["segment_id"]
+    # WHEN its rules are replaced by a body without control_percent (as the builder sends)
+    status, saved = api.put(f"/segments/{sid}", {**SPENDERS, "name": "edited"})
+    # THEN the control group stays; a body that names it sets it
+    assert (status, saved["control_percent"]) == (200, 20)
+    assert (
+        api.put(f"/segments/{sid}", {**SPENDERS, "control_percent": 0})[1]["control_percent"] == 0
+    )
+
+
 def test_a_patch_changes_only_what_it_names(api):
     sid = api.post("/segments", {**SPENDERS, "control_percent": 5})[1]["segment_id"]
     status, saved = patch(api, f"/segments/{sid}", {"control_percent": 15})

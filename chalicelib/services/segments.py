@@ -92,6 +92,8 @@ def get(project_id: str, segment_id: str) -> dict:
 
 def replace(project_id: str, segment_id: str, body) -> dict:
     segment = load(project_id, segment_id)
+    if isinstance(body, dict) and CONTROL_KEY not in body:  # an edit of the rules keeps it
+        body = {**body, CONTROL_KEY: control_percent(segment)}
     segment = segment_table.replace(segment, _definition(project_id, body))
     return {**_document(segment), "backfill": _backfill(project_id, segment_id)}
 
