@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring package fuzz model-report deploy load-test
+.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-uplift package fuzz model-report deploy load-test
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -122,3 +122,7 @@ bench-engine: $(BENCH_STAMP)
 
 bench-scoring: $(BENCH_STAMP)
 	$(PY) bench/scoring_speed.py
+
+# uplift at 1,000,000 members (engine) and 50,000 on a fresh local stack (slow to seed)
+bench-uplift: $(STAMP)
+	$(PY) bench/uplift_speed.py $(UPLIFT_ARGS)
