@@ -177,3 +177,23 @@ def test_a_bad_project_control_is_refused(api, body, path):
     status, error = api.put("/control-group", body)
     assert status == 400 and error["error"]["path"] == path
     assert api.get("/control-group")[1] == {"control_percent": 0}
+
+
+def test_the_trigger_path_records_and_holds_out_control_members(api, project, drain, hook):
+    # GIVEN a segment holding out half of its members, with a webhook destination, and no member
+    from chalicelib.services import scoring_jobs
+
+    sid = api.post("/segments", {**SPENDERS, "control_percent": 50})[1]["segment_id"]
+    api.post(f"/segments/{sid}/destinations", {"url": hook.url})
+    drain()
+    # WHEN profiles enter one by one through the trigger (not a full evaluation)
+    ids = [f"t{i:02d}" for i in range(20)]
+    api.post("/events", {"events": [purchase(pid, 70.0) for pid in ids]})
+    scoring_jobs.score_profiles(project["id"], ids)  # what the stream trigger runs
+    drain()
+    # THEN their groups are recorded as the hash assigns them, and only treated ones are sent
+    control = expected_control(project, sid, ids, 50)
+    groups = membership_table.member_groups(project["id"], sid)
+    assert {p for p, c in groups.items() if c} == control and 0 < len(control) < len(ids)
+    delivered = {c["profile_id"] for _, b in hook.deliveries for c in json.loads(b)["changes"]}
+    assert delivered == set(ids) - control
