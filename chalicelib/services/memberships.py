@@ -17,7 +17,7 @@ from ..audience import audience_of
 from ..infra import cursor, observability
 from ..infra.errors import Conflict, ValidationError
 from ..rules import compile_rules
-from ..storage import membership_table, profile_table, segment_table
+from ..storage import membership_table, profile_table, project_table, segment_table
 from ..storage.connection import bind
 from . import destinations, segments
 
@@ -89,7 +89,8 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
             continue  # a segment that no longer fits the catalogue is left as it is
     if not rules:
         return {"entered": 0, "exited": 0}
-    controls = {s.segment_id: segments.control_rule(project_id, s) for s, _ in rules}
+    everywhere = project_table.control_percent(project_id)  # read once for every segment
+    controls = {s.segment_id: segments.control_rule(project_id, s, everywhere) for s, _ in rules}
     ids = [d["profile_id"] for d in documents]
     stored = membership_table.members_among(project_id, [s.segment_id for s, _ in rules], ids)
     entered = exited = 0

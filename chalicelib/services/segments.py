@@ -53,10 +53,13 @@ def control_percent(segment: SegmentRecord) -> float:
     return segment.definition.get(CONTROL_KEY, 0)
 
 
-def control_rule(project_id: str, segment: SegmentRecord):
+def control_rule(project_id: str, segment: SegmentRecord, everywhere: float | None = None):
     """A member's group by its id (True: control), for the segment's percentage and the
-    project-wide one as they are now; None when neither holds anyone out."""
-    own, everywhere = control_percent(segment), project_table.control_percent(project_id)
+    project-wide one (`everywhere`, read when not given) as they are now; None when neither
+    holds anyone out."""
+    own = control_percent(segment)
+    if everywhere is None:
+        everywhere = project_table.control_percent(project_id)
     if not own and not everywhere:
         return None
     sid = segment.segment_id
