@@ -134,3 +134,17 @@ def test_bad_query_gets_a_400_naming_the_parameter(api, query, path):
 def test_an_unknown_segment_gets_a_404(api):
     status, _ = api.get("/segments/seg_0000000000000000/uplift")
     assert status == 404
+
+
+def test_erasing_a_profile_removes_it_from_the_stored_cohorts(api, project, measured):
+    sid, treated, control = measured
+    assert api.get(f"/segments/{sid}/uplift")[0] == 200  # the cohort is stored
+    # WHEN a treated member is erased
+    assert api.delete(f"/profiles/{treated[0]}")[0] == 200
+    # THEN no stored cohort holds it, and the next report counts one treated member less
+    from chalicelib.storage import uplift_cohorts
+
+    assert uplift_cohorts.load(project["id"], sid) is None
+    groups = api.get(f"/segments/{sid}/uplift")[1]["groups"]
+    assert groups["treated"]["members"] == len(treated) - 1
+    assert groups["control"]["members"] == len(control)
