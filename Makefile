@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-retention package fuzz model-report deploy load-test
+.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-retention bench-uplift package fuzz model-report deploy load-test
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -125,3 +125,6 @@ bench-scoring: $(BENCH_STAMP)
 
 bench-retention: $(BENCH_STAMP)
 	$(PY) bench/retention_cdnow.py
+# uplift at 1,000,000 members (engine) and 50,000 on a fresh local stack (slow to seed)
+bench-uplift: $(STAMP)
+	$(PY) bench/uplift_speed.py $(UPLIFT_ARGS)

@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from ..rules.tree import rule_language
-from ..services import destinations, memberships, segments
+from ..services import destinations, memberships, segments, uplift
 from ..validation import check_limit
 from .http import body, json_response, project_route, query_param
 
@@ -36,6 +36,11 @@ def get_segment(project_id, segment_id):
 @project_route(bp, "/segments/{segment_id}", methods=["PUT"])
 def replace_segment(project_id, segment_id):
     return json_response(segments.replace(project_id, segment_id, body(bp)))
+
+
+@project_route(bp, "/segments/{segment_id}", methods=["PATCH"])
+def patch_segment(project_id, segment_id):
+    return json_response(segments.patch(project_id, segment_id, body(bp)))
 
 
 @project_route(bp, "/segments/{segment_id}", methods=["DELETE"])
@@ -84,3 +89,26 @@ def list_destinations(project_id, segment_id):
 def delete_destination(project_id, segment_id, destination_id):
     destinations.delete(project_id, segment_id, destination_id)
     return json_response({"deleted": destination_id})
+
+
+@project_route(bp, "/segments/{segment_id}/uplift", methods=["GET"])
+def segment_uplift(project_id, segment_id):
+    return json_response(
+        uplift.segment_uplift(
+            project_id,
+            segment_id,
+            query_param(bp, "since"),
+            query_param(bp, "until"),
+            query_param(bp, "window_days"),
+        )
+    )
+
+
+@project_route(bp, "/control-group", methods=["GET"])
+def get_project_control(project_id):
+    return json_response(segments.project_control(project_id))
+
+
+@project_route(bp, "/control-group", methods=["PUT"])
+def set_project_control(project_id):
+    return json_response(segments.set_project_control(project_id, body(bp)))

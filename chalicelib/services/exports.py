@@ -69,12 +69,15 @@ def _too_large(count: int) -> PayloadTooLarge:
     )
 
 
-def member_documents(project_id: str, root) -> Iterator[dict]:
-    """Every member's profile document, in profile id order, read in batches."""
+def member_documents(project_id: str, root, control_of=None) -> Iterator[dict]:
+    """Every member's profile document, in profile id order, read in batches; members in the
+    control group (`control_of(profile_id)` true) are held out: an export activates."""
     audience = audience_of(project_id, root)
     if audience.count() > MAX_EXPORT_ROWS:
         raise _too_large(audience.count())
-    yield from audience.iter_documents(READ_BATCH)
+    for document in audience.iter_documents(READ_BATCH):
+        if control_of is None or not control_of(document["profile_id"]):
+            yield document
 
 
 def export(
@@ -102,7 +105,8 @@ def export(
         fields = fmt.parse_fields(fields_raw, lambda path: catalogue.get(path) is not None)
         columns, to_row = ("profile_id", *fields), partial(fmt.member_row, fields=fields)
     rows, skipped = [], 0
-    for document in member_documents(project_id, root):
+    held_out = segments.control_rule(project_id, segment)
+    for document in member_documents(project_id, root, held_out):
         row = to_row(document)
         if row is None:
             skipped += 1

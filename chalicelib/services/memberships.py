@@ -17,7 +17,7 @@ from ..audience import audience_of
 from ..infra import cursor, observability
 from ..infra.errors import Conflict, ValidationError
 from ..rules import compile_rules, ranks
-from ..storage import membership_table, profile_table, segment_table
+from ..storage import membership_table, profile_table, project_table, segment_table
 from ..storage.connection import bind
 from . import destinations, segments
 
@@ -36,9 +36,24 @@ def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
     except Conflict as exc:
         return {"segment_id": segment_id, "skipped": exc.message}
     now = set(audience_of(project_id, root).ids())
-    stored = membership_table.members(project_id, segment_id)
-    applied = membership_table.apply_changes(project_id, segment_id, now - stored, stored - now)
-    destinations.notify(project_id, segment, applied)
+    groups = membership_table.member_groups(project_id, segment_id)
+    stored = set(groups)
+    control_of = segments.control_rule(project_id, segment)
+    applied = membership_table.apply_changes(
+        project_id, segment_id, now - stored, stored - now, control_of
+    )
+    destinations.notify(project_id, segment, activated(applied))
+    # a changed percentage moves the members whose bucket lies between the old and new one
+    moved = {
+        pid: group
+        for pid in stored & now
+        for group in [bool(control_of and control_of(pid))]
+        if group != groups[pid]
+    }
+    if moved:
+        membership_table.set_control(project_id, segment_id, moved)
+    if control_of is not None:
+        refresh_cohort(project_id, segment_id)
     entered = sum(1 for c in applied if c["change"] == "entered")
     exited = len(applied) - entered
     duration_ms = (time.time() - started) * 1000
@@ -81,6 +96,8 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
             "entered": sum(r.get("entered", 0) for r in ranked),
             "exited": sum(r.get("exited", 0) for r in ranked),
         }
+    everywhere = project_table.control_percent(project_id)  # read once for every segment
+    controls = {s.segment_id: segments.control_rule(project_id, s, everywhere) for s, _ in rules}
     ids = [d["profile_id"] for d in documents]
     stored = membership_table.members_among(project_id, [s.segment_id for s, _ in rules], ids)
     entered = sum(r.get("entered", 0) for r in ranked)
@@ -89,12 +106,30 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
         now = {d["profile_id"] for d in documents if matches(d)}
         was = {pid for s, pid in stored if s == segment.segment_id}
         applied = membership_table.apply_changes(
-            project_id, segment.segment_id, now - was, was - now
+            project_id, segment.segment_id, now - was, was - now, controls[segment.segment_id]
         )
-        destinations.notify(project_id, segment, applied)
+        destinations.notify(project_id, segment, activated(applied))
         n_in = sum(1 for c in applied if c["change"] == "entered")
         entered, exited = entered + n_in, exited + len(applied) - n_in
     return {"entered": entered, "exited": exited}
+
+
+def refresh_cohort(project_id: str, segment_id: str) -> None:
+    """Rebuild the segment's uplift cohort after its evaluation, so uplift reads it warm; a
+    failure leaves the membership as applied (the uplift route rebuilds it when asked)."""
+    from . import uplift
+
+    try:
+        uplift.refresh(project_id, segment_id)
+    except Exception:
+        log.exception("refreshing the uplift cohort of %s/%s failed", project_id, segment_id)
+
+
+def activated(applied: list[dict]) -> list[dict]:
+    """The changes destinations act on (webhooks, ad audience syncs): control members are held
+    out of every activation. What is passed on is only treated members, so the payloads keep
+    their shape ({"profile_id", "change", "at"})."""
+    return [{k: v for k, v in c.items() if k != "control"} for c in applied if not c.get("control")]
 
 
 def segment_ids(project_id: str) -> list[str]:
@@ -139,7 +174,13 @@ def changes(
     )
     out = {
         "changes": [
-            {"profile_id": i.profile_id, "change": i.change, "at": _iso(i.at)} for i in items
+            {
+                "profile_id": i.profile_id,
+                "change": i.change,
+                "at": _iso(i.at),
+                **({"control": True} if i.control else {}),
+            }
+            for i in items
         ]
     }
     if more:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from ..audience import audience_of, catalogue
+from ..audience.uplift_groups import is_control, parse_control_percent
 from ..infra import cursor
 from ..infra.errors import Conflict, NotFound, ValidationError
 from ..rules import parse_rules, parse_segment
-from ..storage import segment_table
+from ..storage import project_table, segment_table
 from ..storage.connection import bind
 from ..storage.records import SegmentRecord
 from ..validation import check_id
@@ -21,6 +22,7 @@ def _document(segment: SegmentRecord) -> dict:
     return {
         "segment_id": segment.segment_id,
         **segment.definition,
+        CONTROL_KEY: control_percent(segment),
         "created_at": segment.created_at,
         "updated_at": segment.updated_at,
     }
@@ -34,9 +36,38 @@ def load(project_id: str, segment_id: str) -> SegmentRecord:
     return segment
 
 
+CONTROL_KEY = "control_percent"  # kept in the stored definition, next to the rules
+
+
+def _definition(project_id: str, body) -> dict:
+    """A segment body parsed: its rules, name and description, and its control percentage."""
+    percent = 0
+    if isinstance(body, dict) and CONTROL_KEY in body:
+        percent = parse_control_percent(body[CONTROL_KEY])
+        body = {k: v for k, v in body.items() if k != CONTROL_KEY}
+    return {**parse_segment(body, catalogue(project_id)).to_dict(), CONTROL_KEY: percent}
+
+
+def control_percent(segment: SegmentRecord) -> float:
+    """The segment's control group percentage (segments saved before it existed: 0)."""
+    return segment.definition.get(CONTROL_KEY, 0)
+
+
+def control_rule(project_id: str, segment: SegmentRecord, everywhere: float | None = None):
+    """A member's group by its id (True: control), for the segment's percentage and the
+    project-wide one (`everywhere`, read when not given) as they are now; None when neither
+    holds anyone out."""
+    own = control_percent(segment)
+    if everywhere is None:
+        everywhere = project_table.control_percent(project_id)
+    if not own and not everywhere:
+        return None
+    sid = segment.segment_id
+    return lambda pid: is_control(project_id, sid, pid, own, everywhere)
+
+
 def create(project_id: str, body) -> dict:
-    definition = parse_segment(body, catalogue(project_id))
-    segment = segment_table.create(project_id, definition.to_dict())
+    segment = segment_table.create(project_id, _definition(project_id, body))
     return {**_document(segment), "backfill": _backfill(project_id, segment.segment_id)}
 
 
@@ -64,8 +95,33 @@ def get(project_id: str, segment_id: str) -> dict:
 
 def replace(project_id: str, segment_id: str, body) -> dict:
     segment = load(project_id, segment_id)
-    definition = parse_segment(body, catalogue(project_id))
-    segment = segment_table.replace(segment, definition.to_dict())
+    if isinstance(body, dict) and CONTROL_KEY not in body:  # an edit of the rules keeps it
+        body = {**body, CONTROL_KEY: control_percent(segment)}
+    segment = segment_table.replace(segment, _definition(project_id, body))
+    return {**_document(segment), "backfill": _backfill(project_id, segment_id)}
+
+
+PATCHABLE = frozenset({"name", "description", CONTROL_KEY})
+
+
+def patch(project_id: str, segment_id: str, body) -> dict:
+    """Change some of name, description and control_percent; the rules stay as saved. A new
+    control percentage re-evaluates the membership (members move between the groups)."""
+    segment = load(project_id, segment_id)
+    if not isinstance(body, dict):
+        raise ValidationError("expected a JSON object", "/", "invalid_type")
+    for key in body:
+        if key not in PATCHABLE:
+            raise ValidationError(
+                f"a patch changes only {sorted(PATCHABLE)}; replace the segment (PUT) to change "
+                "its rules",
+                f"/{key}",
+                "unknown_field",
+            )
+    merged = {k: v for k, v in segment.definition.items() if k != CONTROL_KEY}
+    merged.update(body)
+    merged.setdefault(CONTROL_KEY, control_percent(segment))
+    segment = segment_table.replace(segment, _definition(project_id, merged))
     return {**_document(segment), "backfill": _backfill(project_id, segment_id)}
 
 
@@ -78,8 +134,9 @@ def delete(project_id: str, segment_id: str) -> None:
 
 def stored_root(project_id: str, segment: SegmentRecord):
     """A saved segment parsed against today's catalogue (attribute types may have moved)."""
+    rules = {k: v for k, v in segment.definition.items() if k != CONTROL_KEY}
     try:
-        return parse_rules(segment.definition, catalogue(project_id))
+        return parse_rules(rules, catalogue(project_id))
     except ValidationError as exc:
         raise Conflict(
             f"the saved segment no longer fits the field catalogue: {exc.message}; edit it",
@@ -102,7 +159,11 @@ def members(project_id: str, segment_id: str, limit: int, cursor_text: str | Non
     audience = audience_of(project_id, stored_root(project_id, segment))
     scope = f"{project_id}:members:{segment_id}"
     ids, more = audience.page(_after(cursor_text, scope), limit)
-    out = {"profiles": audience.documents(ids), "count": audience.count()}
+    profiles = audience.documents(ids)
+    rule = control_rule(project_id, segment)
+    if rule is not None:  # marked, not hidden: control members are members too
+        profiles = [{**p, "control": True} if rule(p["profile_id"]) else p for p in profiles]
+    out = {"profiles": profiles, "count": audience.count()}
     if more:
         out["next_cursor"] = cursor.encode([ids[-1]], scope, bind().cursor_secret)
     return out
@@ -134,6 +195,8 @@ def _worth_of(project_id: str, root, sample: bool) -> dict:
 
 __all__ = [
     "catalogue",
+    "control_percent",
+    "control_rule",
     "count",
     "count_of",
     "create",
@@ -142,7 +205,28 @@ __all__ = [
     "list_all",
     "load",
     "members",
+    "patch",
     "preview",
     "replace",
     "stored_root",
 ]
+
+
+def project_control(project_id: str) -> dict:
+    """The project-wide control group: a percentage of profiles held out of every segment."""
+    return {"control_percent": project_table.control_percent(project_id)}
+
+
+def set_project_control(project_id: str, body) -> dict:
+    """Set the project-wide control percentage (0 to 50); members move between the groups at
+    each segment's next evaluation."""
+    if not isinstance(body, dict):
+        raise ValidationError("expected a JSON object", "/", "invalid_type")
+    for key in body:
+        if key != CONTROL_KEY:
+            raise ValidationError(f"unknown field {key!r}", f"/{key}", "unknown_field")
+    if CONTROL_KEY not in body:
+        raise ValidationError("control_percent is required", "/control_percent", "missing")
+    percent = parse_control_percent(body[CONTROL_KEY])
+    project_table.set_control_percent(project_id, percent)
+    return {"control_percent": percent}

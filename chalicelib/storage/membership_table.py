@@ -8,12 +8,12 @@ two evaluators racing) fails its condition the second time and is recorded once.
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from typing import Callable, Iterable
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from . import batch, table_keys
+from . import batch, table_keys, uplift_cohorts
 from .change_log import stamp
 from .connection import bind, transaction_connection
 from .records import MembershipChangeRecord, SegmentStatRecord
@@ -33,6 +33,37 @@ def members(project_id: str, segment_id: str) -> set[str]:
             table_keys.segment_ref(project_id, segment_id), attributes_to_get=["profile_id"]
         )
     }
+
+
+def member_groups(project_id: str, segment_id: str) -> dict[str, bool]:
+    """Who is stored as a member now, and whether each is in the control group."""
+    bind()
+    return {
+        m.profile_id: bool(m.control)
+        for m in MembershipModel.query(
+            table_keys.segment_ref(project_id, segment_id),
+            attributes_to_get=["profile_id", "control"],
+        )
+    }
+
+
+def set_control(project_id: str, segment_id: str, groups: dict[str, bool]) -> int:
+    """Move stored members into or out of the control group (after its percentage changed);
+    a member that left meanwhile is skipped. Returns how many were moved."""
+    bind()
+    key = table_keys.segment_ref(project_id, segment_id)
+    moved = 0
+    for profile_id, control in sorted(groups.items()):
+        try:
+            MembershipModel(key, profile_id).update(
+                actions=[MembershipModel.control.set(control)],
+                condition=MembershipModel.profile_id.exists(),
+            )
+            moved += 1
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return moved
 
 
 def members_among(
@@ -58,21 +89,34 @@ def segments_of(project_id: str, profile_id: str) -> set[str]:
 
 
 def apply(
-    project_id: str, segment_id: str, entered: Iterable[str], exited: Iterable[str]
+    project_id: str,
+    segment_id: str,
+    entered: Iterable[str],
+    exited: Iterable[str],
+    control_of: Callable[[str], bool] | None = None,
 ) -> tuple[int, int]:
     """Record entries and exits; returns how many of each were applied (a transition already
     applied by someone else is skipped)."""
-    applied = apply_changes(project_id, segment_id, entered, exited)
+    applied = apply_changes(project_id, segment_id, entered, exited, control_of)
     n_in = sum(1 for c in applied if c["change"] == "entered")
     return n_in, len(applied) - n_in
 
 
 def apply_changes(
-    project_id: str, segment_id: str, entered: Iterable[str], exited: Iterable[str]
+    project_id: str,
+    segment_id: str,
+    entered: Iterable[str],
+    exited: Iterable[str],
+    control_of: Callable[[str], bool] | None = None,
 ) -> list[dict]:
     """Record entries and exits; returns the ones applied here, as
-    {"profile_id", "change", "at"} (for webhook destinations)."""
-    pairs = [(pid, True) for pid in sorted(entered)] + [(pid, False) for pid in sorted(exited)]
+    {"profile_id", "change", "at", "control"} (for destinations, which skip control members).
+    `control_of` tells a member's group (none: every member is treated); it is recorded on the
+    membership row and on the history entry."""
+    group = control_of or (lambda _pid: False)
+    pairs = [(pid, True, group(pid)) for pid in sorted(entered)] + [
+        (pid, False, group(pid)) for pid in sorted(exited)
+    ]
     applied = []
     for start in range(0, len(pairs), PAIRS_PER_TRANSACTION):
         chunk = pairs[start : start + PAIRS_PER_TRANSACTION]
@@ -91,22 +135,25 @@ def apply_changes(
                 "profile_id": pid,
                 "change": "entered" if entering else "exited",
                 "at": moment[:23] + "Z",
+                "control": control,
             }
-            for (pid, entering), moment in done
+            for (pid, entering, control), moment in done
         ]
     return applied
 
 
-def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -> str | None:
+def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool, bool]]) -> str | None:
     """The time of the transitions when applied; None when one of them was applied already."""
     key = table_keys.segment_ref(project_id, segment_id)
     at = stamp()
     expires = int(time.time()) + HISTORY_TTL_DAYS * 86400
     try:
         with TransactWrite(connection=transaction_connection()) as tx:
-            for profile_id, entering in pairs:
+            for profile_id, entering, control in pairs:
                 profile_key = table_keys.profile_ref(project_id, profile_id)
-                row = MembershipModel(key, profile_id, profile_key=profile_key, entered_at=at)
+                row = MembershipModel(
+                    key, profile_id, profile_key=profile_key, entered_at=at, control=control
+                )
                 if entering:
                     tx.save(row, condition=MembershipModel.profile_id.does_not_exist())
                 else:
@@ -118,6 +165,7 @@ def _transact(project_id: str, segment_id: str, pairs: list[tuple[str, bool]]) -
                         profile_key=profile_key,
                         change="entered" if entering else "exited",
                         expires=expires,
+                        control=control,
                     )
                 )
         return at
@@ -151,7 +199,25 @@ def history(
 
 def _change(item: MembershipChangeModel) -> MembershipChangeRecord:
     at, profile_id = table_keys.parse_change_id(item.change_id)
-    return MembershipChangeRecord(profile_id, item.change, at, item.change_id)
+    return MembershipChangeRecord(profile_id, item.change, at, item.change_id, bool(item.control))
+
+
+def entries(project_id: str, segment_id: str, since: str) -> list[tuple[str, str, bool]]:
+    """Every entry into the segment from `since` on (ISO text, compared with the stamps), oldest
+    first, as (profile_id, at, control): the cohorts uplift compares. History is kept
+    HISTORY_TTL_DAYS days."""
+    bind()
+    out = []
+    for item in MembershipChangeModel.query(
+        table_keys.segment_ref(project_id, segment_id),
+        MembershipChangeModel.change_id >= since,
+        filter_condition=MembershipChangeModel.change == "entered",
+        attributes_to_get=["change_id", "control"],
+        page_size=1000,
+    ):
+        at, profile_id = table_keys.parse_change_id(item.change_id)
+        out.append((profile_id, at, bool(item.control)))
+    return out
 
 
 def record_stat(
@@ -205,6 +271,7 @@ def erase_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> i
     )
     for model in (MembershipModel, MembershipChangeModel):
         n += batch.write(model, deletes=list(model.by_profile.query(profile_key)))
+    uplift_cohorts.delete(project_id)  # caches: rebuilt without the profile when next asked
     return n
 
 
@@ -214,3 +281,4 @@ def erase_segment(project_id: str, segment_id: str) -> None:
     key = table_keys.segment_ref(project_id, segment_id)
     for model in (MembershipModel, MembershipChangeModel, SegmentStatModel):
         batch.write(model, deletes=list(model.query(key)))
+    uplift_cohorts.delete(project_id, [segment_id])

@@ -102,3 +102,28 @@ def rotate_key(project_id: str, key_id: str) -> tuple[str, ApiKeyRecord]:
     api_key, record = create_key(project_id)
     revoke_key(key_id)
     return api_key, record
+
+
+def control_percent(project_id: str) -> float:
+    """The project-wide control group's percentage (0: none). Uplift's field."""
+    bind()
+    try:
+        project = ProjectModel.get(project_id, attributes_to_get=["control_percent"])
+    except ProjectModel.DoesNotExist:
+        return 0
+    value = project.control_percent or 0
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def set_control_percent(project_id: str, percent: float) -> None:
+    """Set the project-wide control group's percentage (the project must exist)."""
+    bind()
+    try:
+        ProjectModel(project_id).update(
+            actions=[ProjectModel.control_percent.set(percent)],
+            condition=ProjectModel.project_id.exists(),
+        )
+    except Exception as exc:  # UpdateError: the condition failed
+        if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+            raise NotFound(f"project {project_id!r} does not exist", "/project_id") from None
+        raise

@@ -87,6 +87,7 @@ class MembershipChangeRecord:
     change: str  # "entered" or "exited"
     at: str
     position: str
+    control: bool = False  # the member's group when the change was recorded (uplift)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class ProjectModel(Model):
     model_version = UnicodeAttribute(null=True)  # the project's own model; None: the default
     snapshot_key = UnicodeAttribute(null=True)  # S3 key of the latest columnar snapshot
     snapshot_at = UnicodeAttribute(null=True)  # changes from this time on are in the change log
+    control_percent = NumberAttribute(null=True)  # project-wide control group (uplift)
 
 
 class ApiKeyModel(Model):
@@ -159,6 +160,7 @@ class MembershipModel(Model):
     profile_id = UnicodeAttribute(range_key=True)
     profile_key = UnicodeAttribute()
     entered_at = UnicodeAttribute()
+    control = BooleanAttribute(null=True)  # held out of activation (uplift's control group)
     by_profile = ByProfileIndex()
 
 
@@ -174,6 +176,7 @@ class MembershipChangeModel(Model):
     profile_key = UnicodeAttribute()
     change = UnicodeAttribute()  # "entered" or "exited"
     expires = NumberAttribute()  # DynamoDB TTL
+    control = BooleanAttribute(null=True)  # the member's group as it entered (uplift)
     by_profile = ByProfileIndex()
 
 

@@ -1,9 +1,11 @@
-// The segment list and a saved segment's page: members, size over time, entries and exits.
+// The segment list and a saved segment's page: members, size over time, entries and exits, the
+// control group and its measured uplift.
 import { api, settings } from "./api.js";
 import { lineChart } from "./charts.js";
 import { banner, fill, h, view } from "./dom.js";
 import { fmt, fmtTime } from "./format.js";
 import { describe } from "./rules.js";
+import { upliftPanel } from "./uplift.js";
 
 export async function listView({ catalogue, stillCurrent, reload }) {
   const { segments } = await api("GET", "/segments");
@@ -100,6 +102,7 @@ export async function segmentView(segmentId, { catalogue, stillCurrent }) {
   }
 
   const history = [...stats.history].reverse().map((p) => ({ at: p.at, size: p.size }));
+  const upliftBox = h("div", { class: "uplift", id: "uplift-box" });
   fill(view(),
     h("section", { class: "card", "data-testid": "segment" },
       h("div", { class: "card-head" },
@@ -127,8 +130,52 @@ export async function segmentView(segmentId, { catalogue, stillCurrent }) {
               h("td", {}, h("a", { href: `#/profiles/${encodeURIComponent(c.profile_id)}`, text: c.profile_id })),
               h("td", {}, h("span", { class: `tag ${c.change}`, text: c.change }))))))
           : h("p", { class: "muted", text: "No entries or exits in the last 7 days." }))),
+    h("section", { class: "card", "data-testid": "uplift" }, h("h2", { text: "Uplift" }),
+      controlForm(segment, id, () => showUplift(upliftBox, id, stillCurrent)), upliftBox),
     h("section", { class: "card" }, membersBox));
+  showUplift(upliftBox, id, stillCurrent);
   await showPage();
+}
+
+// The control percentage, saved with PATCH (members move between the groups at the evaluation
+// the save queues).
+function controlForm(segment, id, after) {
+  const input = h("input", { type: "number", min: "0", max: "50", step: "1", id: "control-percent",
+    value: String(segment.control_percent ?? 0), "aria-label": "Control group percentage" });
+  const save = h("button", { type: "submit", class: "small", id: "save-control", text: "Save" });
+  const form = h("form", { class: "control-form" },
+    h("label", { for: "control-percent", text: "Control group (held out of exports, webhooks and ad syncs): " }),
+    input, h("span", { text: " % " }), save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    save.disabled = true;
+    try {
+      const saved = await api("PATCH", `/segments/${id}`, { control_percent: Number(input.value) });
+      banner(`Control group set to ${fmt(saved.control_percent)} %; members move at the next evaluation.`, "ok");
+      after();
+    } catch (error) {
+      banner(error.path ? `${error.message} (${error.path})` : error.message, "error");
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return form;
+}
+
+async function showUplift(box, id, stillCurrent) {
+  box.dataset.state = "loading";
+  try {
+    const report = await api("GET", `/segments/${id}/uplift`);
+    if (!stillCurrent()) return;
+    fill(box, ...upliftPanel(report));
+  } catch (error) {
+    if (!stillCurrent()) return;
+    fill(box, h("p", { class: "muted", "data-testid": "uplift-verdict",
+      text: error.code === "no_control_group"
+        ? "No control group yet: hold out a percentage of the members to measure whether targeting them sells more."
+        : `Uplift unavailable: ${error.message}` }));
+  }
+  box.dataset.state = "ready";
 }
 
 // The newest entries and exits of the last 7 days (the API lists them oldest first).
