@@ -9,6 +9,7 @@ from chalicelib.api import (
     http,
     job_routes,
     profile_routes,
+    project_routes,
     segment_routes,
     triggers,
     ui_routes,
@@ -23,4 +24,5 @@ app.register_blueprint(triggers.bp)
 app.register_blueprint(docs_routes.bp)
 app.register_blueprint(ui_routes.bp)
 app.register_blueprint(export_routes.bp)
+app.register_blueprint(project_routes.bp)
 app.register_blueprint(http.edge)

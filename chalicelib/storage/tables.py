@@ -21,6 +21,7 @@ from pynamodb.attributes import (
     Attribute,
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     NumberSetAttribute,
     UnicodeAttribute,
@@ -40,6 +41,8 @@ class ProjectModel(Model):
     model_version = UnicodeAttribute(null=True)  # the project's own model; None: the default
     snapshot_key = UnicodeAttribute(null=True)  # S3 key of the latest columnar snapshot
     snapshot_at = UnicodeAttribute(null=True)  # changes from this time on are in the change log
+    time_zone = UnicodeAttribute(null=True)  # IANA name for day-based rules; None: UTC
+    event_properties = ListAttribute(of=UnicodeAttribute, null=True)  # segmentable properties
 
 
 class ApiKeyModel(Model):
