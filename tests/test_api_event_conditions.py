@@ -68,9 +68,15 @@ def test_fields_describe_event_conditions_in_the_project_s_zone(api):
     status, body = api.get("/fields")
     assert status == 200
     events = body["events"]
-    assert "purchase" in events["events"] and "any" in events["events"]
+    names = [e["name"] for e in events["events"]]
+    assert "purchase" in names and "any" in names
     assert events["time_zone"] == "America/New_York" and events["properties"] == ["category"]
-    assert events["windows"] == ["within_last_days", "between", "before", "after"]
+    assert [w["name"] for w in events["windows"]] == [
+        "within_last_days",
+        "between",
+        "before",
+        "after",
+    ]
 
 
 def test_a_rule_on_an_undeclared_property_is_refused_and_nothing_saved(api):

@@ -44,12 +44,30 @@ from .operators import MAX_DAYS, OPERATORS, Operator
 from .stored import COERCE, MISMATCH, NUMBER, TEXT, is_number
 
 EVENTS = (*EVENT_TYPES, ANY)
+EVENT_LABELS = {  # as the builder shows them: "did [purchase] ..."
+    "session_start": "start a session",
+    "page_view": "view a page",
+    "product_view": "view a product",
+    "add_to_cart": "add to cart",
+    "remove_from_cart": "remove from cart",
+    "checkout": "check out",
+    "purchase": "purchase",
+    "search": "search",
+    "persuasion": "see a persuasion message",
+    "custom": "a custom event",
+    ANY: "anything",
+}
 MEASURES = ("count", "sum")
 MEASURE_OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "between")
 NUMBER_ONLY = ("gt", "gte", "lt", "lte", "between")
 TEXT_ONLY = ("contains", "not_contains", "starts_with", "ends_with")
 PROPERTY_OPERATORS = ("eq", "neq", "in", "not_in", *NUMBER_ONLY, *TEXT_ONLY)
-WINDOWS = ("within_last_days", "between", "before", "after")
+WINDOWS = {
+    "within_last_days": "in the last (days)",
+    "between": "between",
+    "before": "before",
+    "after": "after",
+}
 MAX_COUNT = 10**9
 KEYS = {"event", "name", "where", "count", "sum", "window"}
 
@@ -128,12 +146,12 @@ class EventCondition:
 def event_language(settings: EventSettings) -> dict:
     """Event conditions as /fields describes them to clients building rules."""
     return {
-        "events": list(EVENTS),
+        "events": [{"name": e, "label": EVENT_LABELS[e]} for e in EVENTS],
         "measures": {"count": "number of events", "sum": f"sum of value ({SUMMED} only)"},
         "summed_event": SUMMED,
         "measure_operators": list(MEASURE_OPERATORS),
         "property_operators": list(PROPERTY_OPERATORS),
-        "windows": list(WINDOWS),
+        "windows": [{"name": w, "label": label} for w, label in WINDOWS.items()],
         "properties": list(settings.event_properties),
         "time_zone": settings.time_zone,
         "days": f"whole days in {settings.time_zone}; within_last_days N is today and the N - 1 "
