@@ -310,3 +310,45 @@ def test_day_counts_are_stored_as_day_gaps():
     stored = apply_events(None, [parse_event(e, "/", now=NOW) for e in raw])["events"]
     first = (date(2024, 10, 1) - date(1970, 1, 1)).days  # 19997
     assert stored == {"purchase": [[first, 7], [2, 1], [7.5, 1]]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.dictionaries(
+            st.integers(0, 40).map(lambda d: f"2026-05-{1 + d % 31:02d}"), st.integers(0, 5)
+        ),
+        max_size=10,
+    ),
+    first=st.none() | st.integers(20570, 20610),
+    width=st.integers(-2, 40),
+)
+def test_the_day_ordered_index_sums_windows_as_window_sum_does(rows, first, width):
+    """GIVEN day buckets of whole numbers WHEN a window is summed through the day-ordered index
+    THEN each row's sum is window_sum's (an empty window, or no buckets, gives zeros)."""
+    from chalicelib.rules.day_buckets import DayBuckets
+
+    buckets = DayBuckets.from_rows(rows)
+    last = None if first is None else first + width
+    assert (
+        buckets.window_sum_indexed(first, last).tolist() == buckets.window_sum(first, last).tolist()
+    )
+
+
+def test_sparse_and_dense_keys_survive_the_compact_stored_form():
+    """GIVEN a key on one day of one profile among many active days (stored as positions) and
+    keys on most days (stored as a bitmap) WHEN the snapshot is stored and read back THEN every
+    key holds the same days and counts, and its bytes are counted."""
+    from chalicelib.rules.event_columns import EventColumns
+
+    rows = [{"page_view": [[20000 + i, *([1] * 39)], [1 + i % 3] * 40]} for i in range(30)]
+    rows[7]["purchase"] = [[20005], [2], [12.5]]
+    events = EventColumns.from_rows(rows)
+    arrays, meta = events.to_arrays()
+    assert meta["stored"] == ["bits", "at"]  # keys sorted: page_view, purchase
+    again = EventColumns.from_arrays(len(rows), arrays, meta)
+    for before, after in zip(events.counts + events.cents[1:], again.counts + again.cents[1:]):
+        assert before.offsets.tolist() == after.offsets.tolist()
+        assert before.days.tolist() == after.days.tolist()
+        assert before.values.tolist() == after.values.tolist()
+    assert events.nbytes() < sum(len(r["page_view"][0]) for r in rows) * 4

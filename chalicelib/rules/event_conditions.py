@@ -331,15 +331,20 @@ def predicate(cond: EventCondition, now: datetime) -> Callable[[dict], bool]:
 
 
 def mask(cond: EventCondition, now: datetime, events) -> np.ndarray:
-    """The same answer for every row of a snapshot's event columns (event_columns.py)."""
+    """The same answer for every row of a snapshot's event columns (event_columns.py): per row,
+    the window's total over the keys the condition counts, compared as a number column."""
     first_day, last_day = cond.days(now)
-    total = np.zeros(events.n)
-    for i, key in enumerate(events.keys):
-        if cond.counts_key(key, now):
-            buckets = events.cents[i] if cond.measure == "sum" else events.counts[i]
-            if buckets is not None:
-                total += buckets.window_sum(first_day, last_day)
-    if cond.measure == "sum":
-        total = total / 100
+    summed = cond.measure == "sum"
+    total = None
+    for key, counts, cents in zip(events.keys, events.counts, events.cents):
+        buckets = cents if summed else counts
+        if buckets is None or not cond.counts_key(key, now):
+            continue
+        sums = buckets.window_sum_indexed(first_day, last_day)
+        total = sums if total is None else np.add(total, sums, out=total)
+    if total is None:
+        return np.full(events.n, cond.decide(0, now))
+    if summed:
+        total /= 100
     column = Column(NUMBER, np.ones(events.n, dtype=bool), total)
     return cond.operator.mask(column, NUMBER, cond.value, now)
