@@ -122,3 +122,7 @@ bench-engine: $(BENCH_STAMP)
 
 bench-scoring: $(BENCH_STAMP)
 	$(PY) bench/scoring_speed.py
+
+.PHONY: bench-events
+bench-events: $(BENCH_STAMP)
+	$(PY) bench/event_conditions.py

@@ -146,11 +146,15 @@ export async function builderView(segmentId, { catalogue, stillCurrent, onDispos
       el.addEventListener("input", () => { put(el.value); changed(); });
       return el;
     };
-    const numbers = (value, put, type = "number") => (Array.isArray(value)
-      ? h("span", { class: "value-pair" },
-        typed({ type, "aria-label": "From" }, () => value[0], (v) => put([v, value[1]])), " and ",
-        typed({ type, "aria-label": "To" }, () => value[1], (v) => put([value[0], v])))
-      : typed({ type, ...(type === "number" ? { min: 0, step: "any" } : {}), "aria-label": "Value" }, () => value, put));
+    // one value, or a [from, to] pair; `key` names the draft's entry, read afresh on each input
+    const numbers = (key, type = "number") => {
+      const put = (v) => { draft[key] = v; };
+      return Array.isArray(draft[key])
+        ? h("span", { class: "value-pair" },
+          typed({ type, "aria-label": "From" }, () => draft[key][0], (v) => put([v, draft[key][1]])), " and ",
+          typed({ type, "aria-label": "To" }, () => draft[key][1], (v) => put([draft[key][0], v])))
+        : typed({ type, ...(type === "number" ? { min: 0, step: "any" } : {}), "aria-label": "Value" }, () => draft[key], put);
+    };
     const parts = [pick("pick-event", "Event", language.events.map((e) => [e.name, e.label]), draft.event, (v) => {
       draft.event = v;
       if (v !== language.summed_event) draft.measure = "count";
@@ -167,7 +171,7 @@ export async function builderView(segmentId, { catalogue, stillCurrent, onDispos
           language.property_operators.map((op) => [op, operatorLabel(catalogue, op)]), draft.propertyOperator,
           (v) => choosePropertyOperator(draft, v)),
         Array.isArray(draft.propertyValue)
-          ? numbers(draft.propertyValue, (v) => { draft.propertyValue = v; })
+          ? numbers("propertyValue")
           : typed({ type: "text", "aria-label": "Property value", placeholder: "e.g. vinyl" }, () => draft.propertyValue, (v) => { draft.propertyValue = v; }));
       }
     }
@@ -176,14 +180,14 @@ export async function builderView(segmentId, { catalogue, stillCurrent, onDispos
       parts.push(pick("pick-measure", "Count or sum", measures, draft.measure, (v) => { draft.measure = v; }),
         pick("pick-event-operator", "Operator", language.measure_operators.map((op) => [op, operatorLabel(catalogue, op)]),
           draft.operator, (v) => chooseEventOperator(draft, v)),
-        numbers(draft.value, (v) => { draft.value = v; }));
+        numbers("value"));
     }
     parts.push(pick("pick-window", "Window", [["", "at any time"], ...language.windows.map((w) => [w.name, w.label])],
       draft.window, (v) => chooseWindow(draft, v)));
     if (draft.window === "within_last_days") {
       parts.push(h("span", { class: "value-pair" }, typed({ type: "number", min: 1, max: language.max_days, "aria-label": "Days" },
         () => draft.windowValue, (v) => { draft.windowValue = v; }), " days"));
-    } else if (draft.window) parts.push(numbers(draft.windowValue, (v) => { draft.windowValue = v; }, "date"));
+    } else if (draft.window) parts.push(numbers("windowValue", "date"));
     parts.push(h("span", { class: "muted small", text: ` (days in ${language.time_zone})` }));
     return parts;
   }
