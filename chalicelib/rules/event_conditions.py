@@ -344,7 +344,9 @@ def mask(cond: EventCondition, now: datetime, events) -> np.ndarray:
         total = sums if total is None else np.add(total, sums, out=total)
     if total is None:
         return np.full(events.n, cond.decide(0, now))
-    if summed:
-        total /= 100
-    column = Column(NUMBER, np.ones(events.n, dtype=bool), total)
+    # whole counts, or cents: a scaled integer column (x 10^0 or 10^2) that the number operators
+    # compare exactly as the per-profile evaluator compares count or cents / 100
+    column = Column(
+        NUMBER, np.ones(events.n, dtype=bool), total.astype(np.int64), scale=2 if summed else 0
+    )
     return cond.operator.mask(column, NUMBER, cond.value, now)
