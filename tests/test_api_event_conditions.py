@@ -2,7 +2,8 @@
 their validation, /fields describing event conditions, segments saved and answered on the table
 walk and on the snapshot (with the change log on top), bad rules refused with nothing saved."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from chalicelib.audience import SnapshotAudience, TableWalkAudience
 from chalicelib.audience.builder import snapshot_project
@@ -120,3 +121,32 @@ def test_an_event_segment_answers_alike_on_the_table_walk_and_the_snapshot(api, 
     assert snap.ids() == TableWalkAudience(project["id"], root).ids() == ["a", "b"]
     status, preview = api.post("/segments/preview", {"rules": [VINYL_TWICE]})
     assert status == 200 and preview["count"] == 2
+
+
+def test_events_count_on_the_project_s_days_and_properties_from_their_declaration(api):
+    """GIVEN a project on Auckland time that declares `category` after a first vinyl purchase
+    WHEN a second vinyl purchase arrives at 20:00 UTC yesterday (already today in Auckland)
+    THEN the profile's day counts hold both purchases, on Auckland days, and only the second
+    under its category: 'vinyl at least once' matches, 'vinyl at least twice' does not."""
+    api.put("/settings", {"time_zone": "Pacific/Auckland"})
+    api.post("/events", {"events": [purchase(1, "a", 3, "vinyl")]})
+    api.put("/settings", {"event_properties": ["category"]})
+    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+    late = {
+        **purchase(2, "a", 0, "vinyl"),
+        "timestamp": f"{yesterday.isoformat()}T20:00:00Z",
+    }
+    assert api.post("/events", {"events": [late]})[1]["accepted"] == 1
+    stored = api.get("/profiles/a")[1]["behaviour"]["events"]
+    assert stored["purchase"][1] == [1, 1]
+    assert list(stored) == ["purchase", '["purchase","category","vinyl"]']
+    auckland_day = (
+        datetime.fromisoformat(f"{yesterday.isoformat()}T20:00:00+00:00")
+        .astimezone(ZoneInfo("Pacific/Auckland"))
+        .date()
+    )
+    assert stored['["purchase","category","vinyl"]'][0] == [(auckland_day - date(1970, 1, 1)).days]
+    vinyl = {"property": "category", "operator": "eq", "value": "vinyl"}
+    for count, matches in ((1, 1), (2, 0)):
+        rule = {"event": "purchase", "where": vinyl, "count": {"operator": "gte", "value": count}}
+        assert api.post("/segments/preview", {"rules": [rule]})[1]["count"] == matches
