@@ -80,6 +80,23 @@ class DayBuckets:
         order = np.argsort(keys, kind="stable")
         return self.days[order], rows[order], self.values[order]
 
+    def window_slice(
+        self, first_day: int | None = None, last_day: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rows and values of the buckets on days first_day..last_day, through the
+        day-ordered index: one slice (views, no copy)."""
+        days, rows, values = self._by_day
+        info = np.iinfo(days.dtype)
+
+        def at(day: int, side: str) -> int:
+            # a bound of the days' own type: with a Python int numpy casts the whole array first
+            bound = days.dtype.type(min(max(day, info.min), info.max))
+            return int(np.searchsorted(days, bound, side=side))
+
+        lo = 0 if first_day is None else at(first_day, "left")
+        hi = len(days) if last_day is None else at(last_day, "right")
+        return rows[lo : max(lo, hi)], values[lo : max(lo, hi)]
+
     def window_sum_indexed(
         self, first_day: int | None = None, last_day: int | None = None
     ) -> np.ndarray:
@@ -87,11 +104,8 @@ class DayBuckets:
         summed per row; work in proportion to the buckets in the window (after the index is
         built), for rules asked again and again of one snapshot. Sums each row's values in day
         order, so integer-valued buckets (counts, cents) give exactly window_sum's answers."""
-        days, rows, values = self._by_day
-        lo = 0 if first_day is None else int(np.searchsorted(days, first_day, side="left"))
-        hi = len(days) if last_day is None else int(np.searchsorted(days, last_day, side="right"))
-        hi = max(lo, hi)
-        sums = np.bincount(rows[lo:hi], weights=values[lo:hi], minlength=self.n)
+        rows, values = self.window_slice(first_day, last_day)
+        sums = np.bincount(rows, weights=values, minlength=self.n)
         return sums.astype(np.float64, copy=False)  # int64 when the window holds no bucket
 
     def window_count(self, first_day: int | None = None, last_day: int | None = None):

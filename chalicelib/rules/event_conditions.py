@@ -335,15 +335,22 @@ def mask(cond: EventCondition, now: datetime, events) -> np.ndarray:
     the window's total over the keys the condition counts, compared as a number column."""
     first_day, last_day = cond.days(now)
     summed = cond.measure == "sum"
-    total = None
-    for key, counts, cents in zip(events.keys, events.counts, events.cents):
-        buckets = cents if summed else counts
-        if buckets is None or not cond.counts_key(key, now):
-            continue
-        sums = buckets.window_sum_indexed(first_day, last_day)
-        total = sums if total is None else np.add(total, sums, out=total)
-    if total is None:
+    chosen = [
+        cents if summed else counts
+        for key, counts, cents in zip(events.keys, events.counts, events.cents)
+        if (cents if summed else counts) is not None and cond.counts_key(key, now)
+    ]
+    if not chosen:
         return np.full(events.n, cond.decide(0, now))
+    if len(chosen) == 1:
+        total = chosen[0].window_sum_indexed(first_day, last_day)
+    else:  # several keys (any, custom, a property filter): their window slices summed at once
+        slices = [b.window_slice(first_day, last_day) for b in chosen]
+        total = np.bincount(
+            np.concatenate([rows for rows, _ in slices]),
+            weights=np.concatenate([values for _, values in slices]),
+            minlength=events.n,
+        )
     # whole counts, or cents: a scaled integer column (x 10^0 or 10^2) that the number operators
     # compare exactly as the per-profile evaluator compares count or cents / 100
     column = Column(
