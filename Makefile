@@ -128,3 +128,6 @@ bench-retention: $(BENCH_STAMP)
 # uplift at 1,000,000 members (engine) and 50,000 on a fresh local stack (slow to seed)
 bench-uplift: $(STAMP)
 	$(PY) bench/uplift_speed.py $(UPLIFT_ARGS)
+.PHONY: bench-events
+bench-events: $(BENCH_STAMP)
+	$(PY) bench/event_conditions.py

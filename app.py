@@ -10,6 +10,7 @@ from chalicelib.api import (
     job_routes,
     model_routes,
     profile_routes,
+    project_routes,
     segment_routes,
     triggers,
     ui_routes,
@@ -25,4 +26,5 @@ app.register_blueprint(triggers.bp)
 app.register_blueprint(docs_routes.bp)
 app.register_blueprint(ui_routes.bp)
 app.register_blueprint(export_routes.bp)
+app.register_blueprint(project_routes.bp)
 app.register_blueprint(http.edge)

@@ -13,20 +13,10 @@ from typing import Any
 
 from .infra.errors import ValidationError
 from .predict.fields import PERSUASION_TYPES
+from .rules import event_keys
+from .rules.event_keys import EVENT_TYPES, EventSettings
 from .validation import check_id, check_number, check_text, check_timestamp, expect_object, iso
 
-EVENT_TYPES = (
-    "session_start",
-    "page_view",
-    "product_view",
-    "add_to_cart",
-    "remove_from_cart",
-    "checkout",
-    "purchase",
-    "search",
-    "persuasion",
-    "custom",
-)
 COUNTERS = {
     "session_start": "sessions",
     "page_view": "page_views",
@@ -139,9 +129,18 @@ def _latest(a: str | None, b: str) -> str:
     return b if a is None or b > a else a
 
 
-def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
-    """New behaviour aggregates: `behaviour` with `events` counted in. Does not mutate input."""
+def apply_events(
+    behaviour: dict | None, events: list[Event], settings: EventSettings | None = None
+) -> dict:
+    """New behaviour aggregates: `behaviour` with `events` counted in. Does not mutate input.
+    `settings` (the project's time zone and declared event properties) shape the day counts that
+    event conditions read (rules/event_keys.py)."""
+    settings = settings or EventSettings()
     out = json.loads(json.dumps(behaviour or {}))
+    # event conditions' day counts (rules/event_keys.py), unpacked while events are counted in
+    by_key = {}
+    for key, entry in out.get("events", {}).items():
+        by_key[key] = event_keys.unpacked(entry) or []
     purchases = out.setdefault("purchases", {})  # "YYYY-MM-DD" -> [orders, amount]
     # "YYYY-MM-DD" -> [sessions, page views, product views, add-to-carts, discount interactions]:
     # lets models rebuild the behaviour as of any past date (time-split training).
@@ -170,6 +169,7 @@ def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
             day = purchases.setdefault(when[:10], [0, 0])
             day[0] += 1
             day[1] = round(day[1] + event.value, 2)
+        _count_event(by_key, event, settings)
         if discount:
             out["discount_interactions"] = out.get("discount_interactions", 0) + 1
         shown = event.properties.get("persuasion")
@@ -186,6 +186,10 @@ def apply_events(behaviour: dict | None, events: list[Event]) -> dict:
         ).isoformat()
         _sum_into_months(activity, cutoff)
         _sum_into_months(purchases, cutoff)
+        day_cutoff = (date.fromisoformat(cutoff) - event_keys.EPOCH).days
+        for entry in by_key.values():
+            event_keys.roll_up(entry, day_cutoff)
+    out["events"] = {key: event_keys.packed(entry) for key, entry in by_key.items() if entry}
     for name in (
         "sessions",
         "page_views",
@@ -209,3 +213,26 @@ def _sum_into_months(days: dict, cutoff: str) -> None:
         month = days.setdefault(day[:8] + "01", [0] * len(counts))
         for i, n in enumerate(counts):
             month[i] = round(month[i] + n, 2)  # amounts in cents, as they are counted
+
+
+def _count_event(by_key: dict, event: Event, settings: EventSettings) -> None:
+    """The event counted on its day under its key, and under each declared property it holds.
+    New custom names and property values stop being counted at their per-profile bounds."""
+    day = event_keys.local_day(event.timestamp, settings.time_zone)
+    key = event_keys.base_key(event.type, event.properties)
+    if key not in by_key and key.startswith(event_keys.CUSTOM_PREFIX):
+        names = sum(1 for k in by_key if k.startswith(event_keys.CUSTOM_PREFIX))
+        if names >= event_keys.MAX_CUSTOM_NAMES:
+            key = event_keys.CUSTOM
+    amount = (event.value or 0) if event.type == event_keys.SUMMED else None
+    by_key[key] = event_keys.add_event(by_key.get(key), day, amount)
+    for prop in settings.event_properties:
+        value = event_keys.property_value(event.properties.get(prop))
+        if value is None:
+            continue
+        pkey = event_keys.property_key(key, prop, value)
+        if pkey not in by_key:
+            prefix = event_keys.property_key(key, prop, None)[:-5]  # '[key,prop,' of the keys
+            if sum(1 for k in by_key if k.startswith(prefix)) >= event_keys.MAX_PROPERTY_VALUES:
+                continue
+        by_key[pkey] = event_keys.add_event(by_key.get(pkey), day, amount)

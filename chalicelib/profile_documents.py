@@ -62,6 +62,8 @@ def profile_document(
 
 # Parts of a profile no segment rule reads: the day-by-day history the models read, and the
 # explanations of the predictive fields. Change-log entries leave them out to stay small.
+# `behaviour.events`, the day counts event conditions read (rules/event_keys.py), stays in: the
+# snapshot and its change-log overlay answer those rules from it.
 HISTORY_KEYS = ("purchases", "activity", "persuasion")
 
 

@@ -160,6 +160,7 @@ TIERS = {
     "test_e2e_local_stack.py": "e2e",
     "test_cli.py": "e2e",  # each command is a subprocess on a local store
     "test_ui_browser.py": "browser",
+    "test_ui_browser_events.py": "browser",
     "test_fuzz_api.py": "fuzz",
     "test_deploy_template.py": "package",
     "test_promotion.py": "training",  # trains candidates on three rolling windows (minutes)

@@ -10,7 +10,8 @@ bp = Blueprint(__name__)
 
 @project_route(bp, "/fields", methods=["GET"])
 def get_fields(project_id):
-    return json_response({"fields": segments.catalogue(project_id).to_list(), **rule_language()})
+    catalogue = segments.catalogue(project_id)
+    return json_response({"fields": catalogue.to_list(), **rule_language(catalogue)})
 
 
 @project_route(bp, "/segments", methods=["POST"])

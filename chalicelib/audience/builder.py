@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from ..rules import ABSENT, field_value
+from ..rules.column_encoding import event_days
 from ..rules.columnar import Snapshot
 from ..storage import change_log, model_store, profile_table, snapshot_store
 from .catalogue import catalogue
@@ -26,10 +27,12 @@ class SnapshotBuilder:
         )
         self.ids: list[str] = []
         self.values = {path: (ftype, []) for path, ftype in self.fields}
+        self.events: list = []  # each profile's behaviour.events, for event conditions
 
     def add(self, documents: list[dict]) -> None:
         for document in documents:
             self.ids.append(document["profile_id"])
+            self.events.append(event_days(document))
             for path, _ in self.fields:
                 self.values[path][1].append(field_value(document, path))
 
@@ -43,7 +46,7 @@ class SnapshotBuilder:
                 "absent": absent,
                 "values": [None if v is ABSENT else v for v in raw],
             }
-        return {"ids": self.ids, "fields": fields, "totals": totals}
+        return {"ids": self.ids, "fields": fields, "events": self.events, "totals": totals}
 
     @classmethod
     def from_parts(cls, project_id: str, taken_at: str, parts: list[dict]) -> "SnapshotBuilder":
@@ -57,6 +60,7 @@ class SnapshotBuilder:
         builder = cls(project_id, taken_at, fields)
         for part in parts:
             builder.ids.extend(part["ids"])
+            builder.events.extend(part.get("events") or [None] * len(part["ids"]))
             for path, f in part["fields"].items():
                 values = f["values"]
                 for i in f["absent"]:
@@ -66,7 +70,7 @@ class SnapshotBuilder:
 
     def save(self) -> float:
         """Store the snapshot (less any profile erased since it was read); bytes per profile."""
-        snapshot = Snapshot.from_values(self.ids, self.values)
+        snapshot = Snapshot.from_values(self.ids, self.values, self.events)
         erased = change_log.erased_since(self.project_id, self.taken_at)
         if erased:  # read before their erasure: their rows must not reach S3
             snapshot = snapshot.without(erased)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .event_columns import EventColumns
 from .stored import (
     ABSENT,
     BOOLEAN,
@@ -130,6 +131,8 @@ def build_column(field_type: str, stored: list) -> Column:
 class Snapshot:
     profile_ids: np.ndarray
     columns: dict[str, Column]
+    # the day counts event conditions read; None in a snapshot stored before it held them
+    events: EventColumns | None = None
 
     @property
     def n(self) -> int:
@@ -144,21 +147,34 @@ class Snapshot:
             f.path: build_column(f.type, [field_value(d, f.path) for d in documents])
             for f in fields
         }
-        return cls(np.array([d["profile_id"] for d in documents], dtype=object), columns)
+        events = EventColumns.from_rows([event_days(d) for d in documents])
+        return cls(np.array([d["profile_id"] for d in documents], dtype=object), columns, events)
 
     def nbytes(self) -> int:
-        return sum(c.nbytes() for c in self.columns.values())
+        events = self.events.nbytes() if self.events is not None else 0
+        return sum(c.nbytes() for c in self.columns.values()) + events
 
     @classmethod
-    def from_values(cls, profile_ids: list[str], values: dict[str, tuple[str, list]]) -> "Snapshot":
-        """From raw stored values per field path ({path: (type, values)}); rows are sorted by
-        profile id, so members come out in id order and a page cursor is an id."""
+    def from_values(
+        cls,
+        profile_ids: list[str],
+        values: dict[str, tuple[str, list]],
+        events: list | None = None,
+    ) -> "Snapshot":
+        """From raw stored values per field path ({path: (type, values)}) and each profile's
+        `behaviour.events`; rows are sorted by profile id, so members come out in id order and a
+        page cursor is an id."""
         order = sorted(range(len(profile_ids)), key=profile_ids.__getitem__)
         columns = {
             path: build_column(ftype, [raw[i] for i in order])
             for path, (ftype, raw) in values.items()
         }
-        return cls(np.array([profile_ids[i] for i in order], dtype=object), columns)
+        rows = [events[i] for i in order] if events is not None else [None] * len(order)
+        return cls(
+            np.array([profile_ids[i] for i in order], dtype=object),
+            columns,
+            EventColumns.from_rows(rows),
+        )
 
     def without(self, profile_ids: set[str]) -> "Snapshot":
         """The snapshot less the rows of the given profiles (erasure). Dictionaries are kept:
@@ -208,7 +224,8 @@ class Snapshot:
                     col.offset,
                     list(col.dictionary),
                 )
-        return Snapshot(self.profile_ids[keep], columns)
+        events = self.events.take(np.flatnonzero(keep)) if self.events is not None else None
+        return Snapshot(self.profile_ids[keep], columns, events)
 
     def decoded(self, path: str) -> np.ndarray:
         """A number column as float64, NaN where there is no number."""
@@ -236,9 +253,11 @@ class Snapshot:
                 "offset": col.offset,
                 "dictionary": col.dictionary,
             }
-        arrays["meta"] = np.frombuffer(
-            json.dumps({"n": self.n, "columns": meta}).encode(), np.uint8
-        )
+        header = {"n": self.n, "columns": meta}
+        if self.events is not None:
+            event_arrays, header["events"] = self.events.to_arrays()
+            arrays.update(event_arrays)
+        arrays["meta"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
         out = io.BytesIO()
         np.savez(out, **arrays)
         return out.getvalue()
@@ -268,7 +287,14 @@ class Snapshot:
                     if offsets is not None
                     else None,
                 )
-        return cls(ids, columns)
+            events = EventColumns.from_arrays(n, z, meta["events"]) if "events" in meta else None
+        return cls(ids, columns, events)
+
+
+def event_days(document: dict):
+    """A profile document's `behaviour.events` (rules/event_keys.py), or None."""
+    behaviour = document.get("behaviour")
+    return behaviour.get("events") if isinstance(behaviour, dict) else None
 
 
 def valid(col: Column) -> np.ndarray:
@@ -288,4 +314,4 @@ def valid(col: Column) -> np.ndarray:
     return col._valid
 
 
-__all__ = ["Column", "Snapshot", "build_column", "valid"]
+__all__ = ["Column", "Snapshot", "build_column", "event_days", "valid"]

@@ -12,8 +12,10 @@ from typing import Callable
 
 import numpy as np
 
+from . import event_conditions
 from .column_encoding import Column, Snapshot, build_column
-from .tree import Condition, Group, simplified
+from .event_conditions import EventCondition
+from .tree import Condition, Rule, simplified
 
 Mask = Callable[[Snapshot], np.ndarray]
 
@@ -41,9 +43,20 @@ def _condition_mask(cond: Condition, now: datetime) -> Mask:
     return mask
 
 
-def _compile(node: Group | Condition, now: datetime) -> Mask:
+def _event_mask(cond: EventCondition, now: datetime) -> Mask:
+    def mask(s: Snapshot) -> np.ndarray:
+        if s.events is None:  # taken before snapshots held day counts
+            raise StaleSnapshot("the snapshot holds no event day counts")
+        return event_conditions.mask(cond, now, s.events)
+
+    return mask
+
+
+def _compile(node: Rule, now: datetime) -> Mask:
     if isinstance(node, Condition):
         return _condition_mask(node, now)
+    if isinstance(node, EventCondition):
+        return _event_mask(node, now)
     children = [_compile(r, now) for r in node.rules]
     match = node.match
 
@@ -61,7 +74,7 @@ def _compile(node: Group | Condition, now: datetime) -> Mask:
     return mask
 
 
-def compile_mask(node: Group | Condition, now: datetime | None = None) -> Mask:
+def compile_mask(node: Rule, now: datetime | None = None) -> Mask:
     """Compile once; evaluate over any snapshot. `now` anchors relative dates."""
     return _compile(simplified(node), now or datetime.now(timezone.utc))
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
+from . import event_conditions
+from .event_conditions import EventCondition
 from .stored import ABSENT, field_value, reader
-from .tree import Condition, Group, simplified
+from .tree import Condition, Rule, simplified
 
 Profile = dict
 Predicate = Callable[[Profile], bool]
@@ -23,9 +25,11 @@ def _compile_condition(cond: Condition, now: datetime) -> Predicate:
     return cond.operator.predicate(cond.field.type, reader(cond.field.path), cond.value, now)
 
 
-def _compile(node: Group | Condition, now: datetime) -> Predicate:
+def _compile(node: Rule, now: datetime) -> Predicate:
     if isinstance(node, Condition):
         return _compile_condition(node, now)
+    if isinstance(node, EventCondition):
+        return event_conditions.predicate(node, now)
     children = [_compile(rule, now) for rule in node.rules]
     if node.match == "all":
 
@@ -46,7 +50,7 @@ def _compile(node: Group | Condition, now: datetime) -> Predicate:
     return some if node.match == "any" else lambda profile: not some(profile)
 
 
-def compile_rules(node: Group | Condition, now: datetime | None = None) -> Predicate:
+def compile_rules(node: Rule, now: datetime | None = None) -> Predicate:
     """Compile once, evaluate many times. `now` anchors relative date operators."""
     return _compile(simplified(node), now or datetime.now(timezone.utc))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..predict import fields as predictive
+from .event_keys import EventSettings
 from .operators import OPERATORS_BY_TYPE
 from .stored import BOOLEAN, DATE, LIST, NUMBER, TEXT
 
@@ -98,7 +99,12 @@ def attribute_field(name: str, kind_counts: dict[str, int]) -> Field | None:
 class Catalogue:
     """Fields by path; the single source of truth for validation and the /fields route."""
 
-    def __init__(self, attribute_kinds: dict[str, dict[str, int]] | None = None):
+    def __init__(
+        self,
+        attribute_kinds: dict[str, dict[str, int]] | None = None,
+        settings: EventSettings | None = None,
+    ):
+        self.settings = settings or EventSettings()  # event conditions: zone, properties
         fields = list(BEHAVIOUR_FIELDS) + list(PREDICTIVE_FIELDS)
         for name in sorted(attribute_kinds or {}):
             f = attribute_field(name, attribute_kinds[name])

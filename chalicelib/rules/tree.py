@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from ..infra.errors import ValidationError
+from .event_conditions import EventCondition, event_language, parse_event_condition
+from .event_keys import EventSettings
 from .fields import Catalogue, Field
 from .operators import MAX_DAYS, MAX_IN_VALUES, MAX_TEXT, OPERATORS, Operator
 
@@ -38,13 +40,14 @@ LIMITS = {
 }
 
 
-def rule_language() -> dict:
-    """What a rule may say, for clients building rules: operators (registry order), matches and
-    limits."""
+def rule_language(catalogue: Catalogue | None = None) -> dict:
+    """What a rule may say, for clients building rules: operators (registry order), matches,
+    limits, and the event conditions of the project (its time zone and declared properties)."""
     return {
         "operators": [op.to_dict() for op in OPERATORS.values()],
         "matches": [{"name": name, "label": label} for name, label in MATCHES.items()],
         "limits": dict(LIMITS),
+        "events": event_language(catalogue.settings if catalogue else EventSettings()),
     }
 
 
@@ -65,7 +68,7 @@ class Condition:
 @dataclass(frozen=True)
 class Group:
     match: str
-    rules: tuple[Union["Group", Condition], ...]
+    rules: tuple[Union["Group", Condition, EventCondition], ...]
 
     def to_dict(self) -> dict:
         return {"match": self.match, "rules": [r.to_dict() for r in self.rules]}
@@ -84,13 +87,16 @@ class SegmentDefinition:
         return out
 
 
-def simplified(node: Group | Condition) -> Group | Condition:
+Rule = Union[Group, Condition, EventCondition]
+
+
+def simplified(node: Rule) -> Rule:
     """An equivalent tree for evaluation: empty groups are constants (an empty `all` or `none`
     group is true, an empty `any` group false) and fold into their parents; an `all`/`any` group
     of one rule is that rule; `none` of one `any` group is `none` of its rules, `none` of one
     `none` group is `any` of its rules. Both evaluators run it, so groups a segment may have cost
     parsing, not evaluation."""
-    if isinstance(node, Condition):
+    if not isinstance(node, Group):
         return node
     neutral = node.match == "all"  # a constant child of this value changes nothing
     rules = []
@@ -153,18 +159,28 @@ class _Parser:
             rule_path = f"{path}/rules/{i}"
             if isinstance(rule, dict) and "rules" in rule:
                 parsed.append(self.group(rule, rule_path, depth + 1))
+            elif isinstance(rule, dict) and "event" in rule:
+                parsed.append(self.event_condition(rule, rule_path))
             else:
                 parsed.append(self.condition(rule, rule_path))
         return Group(match, tuple(parsed))
 
-    def condition(self, node: Any, path: str) -> Condition:
-        _expect_object(node, path, {"field", "operator", "value"})
+    def count_condition(self, path: str) -> None:
         self.count_node(path)
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
             raise ValidationError(
                 f"a segment has at most {MAX_CONDITIONS} conditions", path, "too_many_conditions"
             )
+
+    def event_condition(self, node: dict, path: str) -> EventCondition:
+        """A rule on what the profile did (event_conditions.py); counts as a condition."""
+        self.count_condition(path)
+        return parse_event_condition(node, path, self.catalogue.settings)
+
+    def condition(self, node: Any, path: str) -> Condition:
+        _expect_object(node, path, {"field", "operator", "value"})
+        self.count_condition(path)
         field_path = node.get("field")
         if not isinstance(field_path, str):
             raise ValidationError("field must be a string", f"{path}/field", "invalid_type")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 
 from ..behaviour import apply_events, parse_event
 from ..infra.errors import ServiceError, ValidationError
 from ..storage import profile_table
 from ..validation import expect_object
+from .project_settings import event_settings
 
 MAX_BATCH = 500
 
@@ -33,10 +35,11 @@ def ingest(project_id: str, body) -> dict:
         seen.add(key)
         by_profile[event.profile_id].append((i, event))
     accepted, duplicates = 0, repeated
+    aggregate = partial(apply_events, settings=event_settings(project_id))  # zone, properties
     for profile_id, indexed in by_profile.items():
         events = [e for _, e in indexed]
         try:
-            redelivered = profile_table.add_events(project_id, profile_id, events, apply_events)
+            redelivered = profile_table.add_events(project_id, profile_id, events, aggregate)
         except ServiceError as exc:
             errors.extend({"index": i, **exc.to_dict()} for i, _ in indexed)
             continue

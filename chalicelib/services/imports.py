@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -12,6 +13,7 @@ from ..behaviour import apply_events, parse_event
 from ..infra.errors import ValidationError
 from ..profile_documents import merge_attributes
 from ..storage import bulk_import
+from .project_settings import event_settings
 
 REQUIRED = {"customer_id", "timestamp", "amount"}
 
@@ -59,7 +61,6 @@ def import_grouped(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     items = ((customer, {}, events) for customer, events in by_customer.items())
-    totals = bulk_import.import_profiles(
-        project_id, items, merge_attributes, apply_events, progress
-    )
+    aggregate = partial(apply_events, settings=event_settings(project_id))  # time zone
+    totals = bulk_import.import_profiles(project_id, items, merge_attributes, aggregate, progress)
     return {"customers": len(by_customer), **totals}

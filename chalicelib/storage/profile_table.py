@@ -276,15 +276,24 @@ def add_events(
     for start in range(0, len(events), EVENTS_PER_TRANSACTION):
         chunk = events[start : start + EVENTS_PER_TRANSACTION]
 
-        def change(existing: ProfileRecord | None, exclude: set[str], chunk=chunk):
-            fresh = [e for e in chunk if e.event_id not in exclude]
+        known: set[str] = set()
+
+        def change(existing: ProfileRecord | None, exclude: set[str], chunk=chunk, known=known):
+            fresh = [e for e in chunk if e.event_id not in exclude and e.event_id not in known]
             if not fresh:
                 return None
             stored = existing.attributes if existing else {}
             behaviour = existing.behaviour if existing else None
             return stored, aggregate(behaviour, fresh), fresh
 
-        _, _, found = _write(project_id, profile_id, change, too_large_path="/profile_id")
+        try:
+            _, _, found = _write(project_id, profile_id, change, too_large_path="/profile_id")
+        except PayloadTooLarge:  # counted again, redeliveries may seem to outgrow the profile
+            known.update(_stored_ids(project_id, profile_id, chunk))
+            if not known:
+                raise
+            _, _, found = _write(project_id, profile_id, change, too_large_path="/profile_id")
+            found |= known
         duplicates |= found
     return duplicates
 
@@ -314,18 +323,17 @@ def _check_room(
     if size(events) <= MAX_PROFILE_BYTES:
         return
     # redelivered events add nothing: look them up only when it matters
-    stored = {
-        item.event_id
-        for item in batch.get(
-            EventModel,
-            [(table_keys.profile_ref(project_id, profile_id), e.event_id) for e in events],
-            attributes=["pk", "event_id"],
-        )
-    }
+    stored = _stored_ids(project_id, profile_id, events)
     fresh = [e for e in events if e.event_id not in stored]
     grown = size(fresh) if fresh else 0
     if grown > MAX_PROFILE_BYTES:
         raise _too_large(grown, "/profile_id")
+
+
+def _stored_ids(project_id: str, profile_id: str, events: list[Event]) -> set[str]:
+    """The ids of the events already stored (redeliveries)."""
+    keys = [(table_keys.profile_ref(project_id, profile_id), e.event_id) for e in events]
+    return {item.event_id for item in batch.get(EventModel, keys, attributes=["pk", "event_id"])}
 
 
 def delete(project_id: str, profile_id: str) -> bool:

@@ -127,3 +127,34 @@ def set_control_percent(project_id: str, percent: float) -> None:
         if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
             raise NotFound(f"project {project_id!r} does not exist", "/project_id") from None
         raise
+
+
+def get_settings(project_id: str) -> tuple[str | None, list[str]]:
+    """The project's time zone (None: UTC) and declared event properties."""
+    bind()
+    try:
+        project = ProjectModel.get(project_id)
+    except ProjectModel.DoesNotExist:
+        return None, []
+    return project.time_zone, list(project.event_properties or [])
+
+
+def set_settings(project_id: str, time_zone: str | None, event_properties: list[str]) -> None:
+    """Store the project's settings for event conditions (the project must exist)."""
+    bind()
+    try:
+        ProjectModel(project_id).update(
+            actions=[
+                ProjectModel.time_zone.set(time_zone)
+                if time_zone
+                else ProjectModel.time_zone.remove(),
+                ProjectModel.event_properties.set(event_properties)
+                if event_properties
+                else ProjectModel.event_properties.remove(),
+            ],
+            condition=ProjectModel.project_id.exists(),
+        )
+    except Exception as exc:  # UpdateError: the condition failed
+        if getattr(exc, "cause_response_code", "") == "ConditionalCheckFailedException":
+            raise NotFound(f"project {project_id!r} does not exist", "/project_id") from None
+        raise

@@ -21,6 +21,7 @@ from pynamodb.attributes import (
     Attribute,
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     NumberSetAttribute,
     UnicodeAttribute,
@@ -41,6 +42,8 @@ class ProjectModel(Model):
     snapshot_key = UnicodeAttribute(null=True)  # S3 key of the latest columnar snapshot
     snapshot_at = UnicodeAttribute(null=True)  # changes from this time on are in the change log
     control_percent = NumberAttribute(null=True)  # project-wide control group (uplift)
+    time_zone = UnicodeAttribute(null=True)  # IANA name for day-based rules; None: UTC
+    event_properties = ListAttribute(of=UnicodeAttribute, null=True)  # segmentable properties
 
 
 class ApiKeyModel(Model):

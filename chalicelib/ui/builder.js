@@ -3,11 +3,12 @@
 // tree's logic is in rules.js and values.js, this module only draws it and wires the clicks.
 import { api } from "./api.js";
 import { histogram } from "./charts.js";
-import { fieldOf, operatorLabel, valueShape } from "./catalogue.js";
+import { EVENT_GROUP, fieldOf, operatorLabel, valueShape } from "./catalogue.js";
 import { banner, fill, h, view } from "./dom.js";
 import { fmt } from "./format.js";
 import {
-  canNest, chooseField, defaultMatch, chooseGroup, chooseOperator, fromApiGroup, incompleteRules, newCondition,
+  DID, DID_NOT, canNest, chooseEvent, chooseEventOperator, chooseField, chooseGroup, chooseOperator,
+  choosePropertyOperator, chooseWindow, defaultMatch, fromApiGroup, hasEvents, incompleteRules, newCondition,
   newGroup, nodeAt, saveHints, toApiGroup,
 } from "./rules.js";
 import { editorOf } from "./values.js";
@@ -104,12 +105,20 @@ export async function builderView(segmentId, { catalogue, stillCurrent, onDispos
     if (rule.group) {
       const choices = catalogue.fields.filter((f) => f.group === rule.group);
       if (field && !catalogue.byPath.has(field.path)) choices.push(field);
+      const events = rule.group === EVENT_GROUP && hasEvents(catalogue)
+        ? [[DID, "did …", rule.event && rule.event.did], [DID_NOT, "did not …", rule.event && !rule.event.did]] : [];
       const fieldPick = h("select", { class: "pick-field", "aria-label": "Field" },
-        h("option", { value: "", text: "Choose a field…", selected: !rule.field }),
+        h("option", { value: "", text: "Choose a field…", selected: !rule.field && !rule.event }),
+        events.map(([value, text, selected]) => h("option", { value, text, selected: Boolean(selected) })),
         choices.map((f) => h("option", { value: f.path, text: f.label, selected: rule.field === f.path })));
-      fieldPick.addEventListener("change", () => { chooseField(catalogue, rule, fieldPick.value); changed({ structure: true }); });
+      fieldPick.addEventListener("change", () => {
+        if (fieldPick.value === DID || fieldPick.value === DID_NOT) chooseEvent(rule, fieldPick.value);
+        else { rule.event = undefined; chooseField(catalogue, rule, fieldPick.value); }
+        changed({ structure: true });
+      });
       row.append(fieldPick);
     }
+    if (rule.event) row.append(...eventEditor(rule.event));
     if (field) {
       const operatorPick = h("select", { class: "pick-operator", "aria-label": "Operator" },
         field.operators.map((op) => h("option", { value: op, text: operatorLabel(catalogue, op), selected: rule.operator === op })));
@@ -121,6 +130,66 @@ export async function builderView(segmentId, { catalogue, stillCurrent, onDispos
     const error = h("div", { class: "rule-error" });
     errorSlots.set(rule.id, error);
     return h("div", { class: "rule-wrap" }, row, error);
+  }
+
+  // "did / did not [event] [name] [with property …] [at least N times | spent …] [in the last N days]"
+  function eventEditor(draft) {
+    const language = catalogue.events;
+    const pick = (cls, label, options, selected, onChange) => {
+      const el = h("select", { class: cls, "aria-label": label },
+        options.map(([value, text]) => h("option", { value, text, selected: selected === value })));
+      el.addEventListener("change", () => { onChange(el.value); changed({ structure: true }); });
+      return el;
+    };
+    const typed = (attrs, get, put) => {
+      const el = h("input", { class: "value", ...attrs, value: get() });
+      el.addEventListener("input", () => { put(el.value); changed(); });
+      return el;
+    };
+    // one value, or a [from, to] pair; `key` names the draft's entry, read afresh on each input
+    const numbers = (key, type = "number") => {
+      const put = (v) => { draft[key] = v; };
+      return Array.isArray(draft[key])
+        ? h("span", { class: "value-pair" },
+          typed({ type, "aria-label": "From" }, () => draft[key][0], (v) => put([v, draft[key][1]])), " and ",
+          typed({ type, "aria-label": "To" }, () => draft[key][1], (v) => put([draft[key][0], v])))
+        : typed({ type, ...(type === "number" ? { min: 0, step: "any" } : {}), "aria-label": "Value" }, () => draft[key], put);
+    };
+    const parts = [pick("pick-event", "Event", language.events.map((e) => [e.name, e.label]), draft.event, (v) => {
+      draft.event = v;
+      if (v !== language.summed_event) draft.measure = "count";
+    })];
+    if (draft.event === "custom") {
+      parts.push(typed({ type: "text", class: "value event-name", "aria-label": "Custom event name", placeholder: "name (any)", maxlength: 64 },
+        () => draft.name, (v) => { draft.name = v; }));
+    }
+    if (language.properties.length) {
+      parts.push(pick("pick-property", "Property", [["", "(any properties)"], ...language.properties.map((p) => [p, `with ${p}`])],
+        draft.property, (v) => { draft.property = v; }));
+      if (draft.property) {
+        parts.push(pick("pick-property-operator", "Property operator",
+          language.property_operators.map((op) => [op, operatorLabel(catalogue, op)]), draft.propertyOperator,
+          (v) => choosePropertyOperator(draft, v)),
+        Array.isArray(draft.propertyValue)
+          ? numbers("propertyValue")
+          : typed({ type: "text", "aria-label": "Property value", placeholder: "e.g. vinyl" }, () => draft.propertyValue, (v) => { draft.propertyValue = v; }));
+      }
+    }
+    if (draft.did) {
+      const measures = draft.event === language.summed_event ? [["count", "times:"], ["sum", "spent:"]] : [["count", "times:"]];
+      parts.push(pick("pick-measure", "Count or sum", measures, draft.measure, (v) => { draft.measure = v; }),
+        pick("pick-event-operator", "Operator", language.measure_operators.map((op) => [op, operatorLabel(catalogue, op)]),
+          draft.operator, (v) => chooseEventOperator(draft, v)),
+        numbers("value"));
+    }
+    parts.push(pick("pick-window", "Window", [["", "at any time"], ...language.windows.map((w) => [w.name, w.label])],
+      draft.window, (v) => chooseWindow(draft, v)));
+    if (draft.window === "within_last_days") {
+      parts.push(h("span", { class: "value-pair" }, typed({ type: "number", min: 1, max: language.max_days, "aria-label": "Days" },
+        () => draft.windowValue, (v) => { draft.windowValue = v; }), " days"));
+    } else if (draft.window) parts.push(numbers("windowValue", "date"));
+    parts.push(h("span", { class: "muted small", text: ` (days in ${language.time_zone})` }));
+    return parts;
   }
 
   function valueEditor(rule, field) {

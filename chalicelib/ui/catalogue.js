@@ -22,6 +22,7 @@ export function buildCatalogue(response) {
     matches: response.matches || [],
     limits: response.limits || {},
     groups, // in the order the server lists the fields
+    events: response.events || null, // event conditions: events, windows, properties, time zone
   };
 }
 
@@ -61,6 +62,19 @@ export function valueShape(catalogue, operator) {
   if (!operator) return NONE;
   const op = catalogue.operators.get(operator);
   return op ? op.value : SCALAR;
+}
+
+// Event conditions ("did / did not …") live in the behaviour group, when the server has them.
+export const EVENT_GROUP = "behaviour";
+
+export function eventLabel(catalogue, name) {
+  const found = catalogue.events && catalogue.events.events.find((e) => e.name === name);
+  return found ? found.label : name;
+}
+
+export function windowLabel(catalogue, name) {
+  const found = catalogue.events && catalogue.events.windows.find((w) => w.name === name);
+  return found ? found.label : name;
 }
 
 export function matchLabel(catalogue, name) {

@@ -1,9 +1,10 @@
 // The builder's rule tree: groups and conditions as the page edits them, turned into the API's
 // rule tree and back, the changes a click makes, and the hints shown before the API is asked.
 // Pure: no DOM. A group is {kind: "group", id, match, rules}; a condition is
-// {kind: "rule", id, group, field, operator, value} with `value` as typed (see values.js).
-import { PAIR, fieldOf, labelOf, operatorLabel, valueShape } from "./catalogue.js";
-import { defaultValue, fromApiValue, toApiValue } from "./values.js";
+// {kind: "rule", id, group, field, operator, value} with `value` as typed (see values.js), or, for
+// an event condition ("did / did not …"), {kind: "rule", id, group, field: "", event: draft}.
+import { EVENT_GROUP, PAIR, eventLabel, fieldOf, labelOf, operatorLabel, valueShape, windowLabel } from "./catalogue.js";
+import { defaultValue, fromApiValue, parseNumber, splitList, toApiValue } from "./values.js";
 
 let nextId = 0;
 export const newGroup = (match = "all") => ({ kind: "group", id: ++nextId, match, rules: [] });
@@ -18,7 +19,92 @@ export function defaultMatch(catalogue, preferred) {
 }
 
 export function chooseGroup(rule, group) {
-  Object.assign(rule, { group, field: "", operator: "", value: undefined });
+  Object.assign(rule, { group, field: "", operator: "", value: undefined, event: undefined });
+}
+
+// --- event conditions --------------------------------------------------------------------------
+
+// The choices the behaviour group adds before its fields.
+export const DID = "did";
+export const DID_NOT = "did_not";
+
+export function hasEvents(catalogue) {
+  return Boolean(catalogue.events && catalogue.events.events.length);
+}
+
+// "did …" starts as "did purchase at least 1 time in the last 30 days"; "did not …" as count 0.
+export function chooseEvent(rule, which) {
+  Object.assign(rule, { field: "", operator: "", value: undefined });
+  rule.event = {
+    did: which === DID, event: "purchase", name: "", measure: "count", operator: "gte", value: "1",
+    window: "within_last_days", windowValue: "30", property: "", propertyOperator: "eq", propertyValue: "",
+  };
+}
+
+// A new window kind starts empty, but "in the last" keeps a number typed.
+export function chooseWindow(draft, window) {
+  draft.window = window;
+  draft.windowValue = window === "between" ? ["", ""] : window === "within_last_days" ? "30" : "";
+}
+
+const NUMBER_ONLY = ["gt", "gte", "lt", "lte", "between"];
+const TEXT_ONLY = ["contains", "not_contains", "starts_with", "ends_with"];
+
+// A property filter's value: numbers for number operators, text for text ones; for eq / in and
+// their negations, numbers when every value typed is one.
+function propertyValue(operator, draft) {
+  if (operator === "between") return (Array.isArray(draft) ? draft : ["", ""]).map(parseNumber);
+  const many = ["in", "not_in"].includes(operator);
+  const texts = many ? splitList(draft) : [String(draft ?? "")];
+  const numbers = texts.map(parseNumber);
+  const asNumbers = NUMBER_ONLY.includes(operator)
+    || (!TEXT_ONLY.includes(operator) && numbers.length > 0 && numbers.every((n) => typeof n === "number"));
+  const values = asNumbers ? numbers : texts;
+  return many ? values : values[0];
+}
+
+// A new operator keeps a single value typed; "between" takes two.
+export function chooseEventOperator(draft, operator) {
+  if ((operator === "between") !== (draft.operator === "between")) draft.value = operator === "between" ? ["", ""] : "";
+  draft.operator = operator;
+}
+
+export function choosePropertyOperator(draft, operator) {
+  if ((operator === "between") !== (draft.propertyOperator === "between")) {
+    draft.propertyValue = operator === "between" ? ["", ""] : "";
+  }
+  draft.propertyOperator = operator;
+}
+
+export function toApiEvent(draft) {
+  const rule = { event: draft.event };
+  if (draft.event === "custom" && draft.name.trim()) rule.name = draft.name.trim();
+  if (draft.property) {
+    rule.where = { property: draft.property, operator: draft.propertyOperator, value: propertyValue(draft.propertyOperator, draft.propertyValue) };
+  }
+  const value = draft.operator === "between" ? (draft.value || ["", ""]).map(parseNumber) : parseNumber(draft.value);
+  if (draft.did) rule[draft.measure] = { operator: draft.operator, value };
+  else rule.count = { operator: "eq", value: 0 }; // "did not": no such event in the window
+  if (draft.window) {
+    const w = draft.window === "within_last_days" ? parseNumber(draft.windowValue) : draft.windowValue;
+    rule.window = { [draft.window]: w };
+  }
+  return rule;
+}
+
+export function fromApiEvent(rule) {
+  const measure = "sum" in rule ? "sum" : "count";
+  const m = rule[measure] || {};
+  const didNot = measure === "count" && m.operator === "eq" && m.value === 0;
+  const [window, windowValue] = Object.entries(rule.window || {})[0] || ["", ""];
+  const text = (v) => (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? "" : String(v));
+  const where = rule.where || {};
+  return {
+    did: !didNot, event: rule.event || "", name: rule.name || "", measure, operator: didNot ? "gte" : m.operator || "gte",
+    value: didNot ? "1" : text(m.value), window, windowValue: text(windowValue), property: where.property || "",
+    propertyOperator: where.operator || "eq",
+    propertyValue: Array.isArray(where.value) && where.operator !== "between" ? where.value.join(", ") : text(where.value),
+  };
 }
 
 // A new field starts with its first operator and that operator's default value.
@@ -54,6 +140,11 @@ export function fromApiGroup(catalogue, group) {
 
 function fromApiRule(catalogue, rule) {
   const c = newCondition();
+  if (rule && "event" in rule) {
+    c.group = EVENT_GROUP;
+    c.event = fromApiEvent(rule);
+    return c;
+  }
   c.field = rule.field || "";
   c.operator = rule.operator || "";
   const field = fieldOf(catalogue, c);
@@ -72,6 +163,9 @@ export function toApiGroup(catalogue, group, { where = new Map(), skipIncomplete
     const at = `${path}/rules/${rules.length}`;
     if (node.kind === "group") {
       rules.push(toApiGroup(catalogue, node, { where, skipIncomplete, path: at }));
+    } else if (node.event) {
+      where.set(at, node);
+      rules.push(toApiEvent(node.event));
     } else if (node.field || !skipIncomplete) {
       where.set(at, node);
       const rule = { field: node.field || null, operator: node.operator || null };
@@ -100,7 +194,7 @@ export function nodeAt(where, pointer) {
 export function incompleteRules(group, out = []) {
   for (const node of group.rules) {
     if (node.kind === "group") incompleteRules(node, out);
-    else if (!node.field) out.push(node);
+    else if (!node.field && !node.event) out.push(node);
   }
   return out;
 }
@@ -157,7 +251,20 @@ export function describe(catalogue, group) {
   return group.match === "none" ? `none of: ${parts.join("; ")}` : parts.join(JOINERS[group.match] || " and ");
 }
 
+function describeEvent(catalogue, rule) {
+  const m = rule.sum || rule.count || {};
+  const didNot = rule.count && m.operator === "eq" && m.value === 0;
+  const what = `${eventLabel(catalogue, rule.event)}${rule.name ? ` “${rule.name}”` : ""}`;
+  const where = rule.where ? ` with ${rule.where.property} ${operatorLabel(catalogue, rule.where.operator)} ${[].concat(rule.where.value).join(", ")}` : "";
+  const amount = Array.isArray(m.value) ? `${m.value[0]} and ${m.value[1]}` : m.value;
+  const how = didNot ? "" : rule.sum ? `, spent ${operatorLabel(catalogue, m.operator)} ${amount}` : `, ${operatorLabel(catalogue, m.operator)} ${amount} times`;
+  const [w, v] = Object.entries(rule.window || {})[0] || [];
+  const when = !w ? "" : w === "within_last_days" ? ` in the last ${v} days` : ` ${windowLabel(catalogue, w)} ${[].concat(v).join(" and ")}`;
+  return `${didNot ? "did not" : "did"} ${what}${where}${how}${when}`;
+}
+
 function describeRule(catalogue, rule) {
+  if ("event" in rule) return describeEvent(catalogue, rule);
   const op = operatorLabel(catalogue, rule.operator);
   let value = "";
   if (Array.isArray(rule.value)) {
