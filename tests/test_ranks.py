@@ -5,6 +5,7 @@ backends on the same fresh view."""
 
 import math
 
+import numpy as np
 import pytest
 from conftest import set_predictive
 from hypothesis import given, settings
@@ -255,3 +256,20 @@ def test_a_changed_profile_moves_others_out_of_a_rank_segment(api, project, drai
     # THEN p00 entered and p09, which did not change, left: the segment was evaluated whole
     assert membership_table.members(project["id"], sid) == {"p00"}
     assert (result["entered"], result["exited"]) == (1, 1)
+
+
+def test_a_tree_with_an_event_condition_and_a_rank_resolves():
+    """GIVEN a parsed tree mixing an event condition with a rank rule (regression: rank
+    resolution walked event conditions as groups and raised AttributeError, a 500 on members)
+    WHEN its ranks are resolved THEN the rank gets its bound and the event condition stays."""
+    from event_reference import catalogue as event_catalogue
+
+    event = {"event": "purchase", "count": {"operator": "gte", "value": 1}}
+    root = parse_rules(
+        {"rules": [event, {"field": "attributes.n", "operator": "top_percent", "value": 50}]},
+        event_catalogue("UTC"),
+    )
+    assert ranks.rank_paths(root) == {"attributes.n"}
+    resolved = ranks.resolve(root, lambda paths: {"attributes.n": np.array([1.0, 2.0, 3.0, 4.0])})
+    assert resolved.rules[0] is root.rules[0]
+    assert resolved.rules[1].value.threshold == 3.0

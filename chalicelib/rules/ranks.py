@@ -67,6 +67,8 @@ def rank_paths(node: Group | Condition) -> set[str]:
     """The fields the tree's rank conditions name."""
     if isinstance(node, Condition):
         return {node.field.path} if node.operator.name in TOP else set()
+    if not isinstance(node, Group):  # an event condition: counts, never a rank
+        return set()
     return set().union(*map(rank_paths, node.rules)) if node.rules else set()
 
 
@@ -91,8 +93,8 @@ def resolve(node: Group | Condition, population: Population) -> Group | Conditio
 
 
 def _resolve(node, numbers: dict[str, np.ndarray]):
-    if isinstance(node, Condition):
-        if node.operator.name not in TOP:
+    if not isinstance(node, Group):
+        if not isinstance(node, Condition) or node.operator.name not in TOP:
             return node
         values = numbers.get(node.field.path, Numbers(np.zeros(0)))
         rank: Rank = node.value
