@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api import (
+    audience_triggers,
     docs_routes,
     event_routes,
     export_routes,
@@ -24,3 +25,4 @@ app.register_blueprint(docs_routes.bp)
 app.register_blueprint(ui_routes.bp)
 app.register_blueprint(export_routes.bp)
 app.register_blueprint(http.edge)
+app.register_blueprint(audience_triggers.bp)

@@ -50,6 +50,8 @@ def local_environment(p: dict[str, Path], endpoint: str | None) -> None:
             # webhooks to a receiver on this machine; failed work retried after 2, 4, 8... s
             "ALLOW_PRIVATE_WEBHOOKS": "1",
             "WORK_RETRY_BASE_SECONDS": "2",
+            # ad destinations' credentials sealed with a local key (KMS on AWS)
+            "CREDENTIALS_KEY_FILE": str(p["dir"] / "credentials.key"),
         }
     )
     for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT"):
