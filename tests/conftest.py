@@ -18,6 +18,8 @@ os.environ.update(
         # failed work messages come back at once; webhooks may go to a test server on 127.0.0.1
         "WORK_RETRY_BASE_SECONDS": "0",
         "ALLOW_PRIVATE_WEBHOOKS": "1",
+        # ad-audience syncs never leave the machine (tests replace transport.send)
+        "AD_PLATFORMS_OFFLINE": "1",
     }
 )
 os.environ.pop("DYNAMODB_ENDPOINT", None)

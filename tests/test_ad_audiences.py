@@ -547,13 +547,88 @@ def test_local_key_file_seals_with_aes_gcm(tmp_path, monkeypatch):
 # --- The one module that sends ---------------------------------------------------------------
 
 
+class FakeRequests:
+    """`requests.request` replaced: records the call, answers 200 with a JSON body."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, method, url, **kwargs):
+        self.calls.append((method, url, kwargs))
+
+        class Answer:
+            status_code = 200
+
+            def json(self):
+                return {"num_received": 1}
+
+        return Answer()
+
+
 def test_transport_sends_only_to_the_platforms(monkeypatch):
     import requests
 
-    calls = []
-    monkeypatch.setattr(requests, "request", lambda *a, **k: calls.append((a, k)))
-    with pytest.raises(transport.SendFailed):
-        transport.send(transport.Request("POST", "https://169.254.169.254/latest"))
-    with pytest.raises(transport.SendFailed):
-        transport.send(transport.Request("POST", "http://graph.facebook.com/v26.0/1/users"))
-    assert calls == []
+    fake = FakeRequests()
+    monkeypatch.setattr(requests, "request", fake)
+    monkeypatch.setenv(transport.OFFLINE_VARIABLE, "0")
+    # GIVEN requests to another host, or over http
+    for url in ("https://169.254.169.254/latest", "http://graph.facebook.com/v26.0/1/users"):
+        with pytest.raises(transport.SendFailed):
+            transport.send(transport.Request("POST", url))
+    assert fake.calls == []
+    # WHEN a platform's request is sent THEN it goes as built, without following redirects
+    answer = transport.send(
+        transport.Request("POST", "https://graph.facebook.com/v26.0/1/users", {"A": "b"}, {"x": 1})
+    )
+    assert answer == transport.Response(200, {"num_received": 1})
+    [(method, url, kwargs)] = fake.calls
+    assert (method, kwargs["data"], kwargs["json"], kwargs["headers"]) == (
+        "POST",
+        {"x": 1},
+        None,
+        {"A": "b"},
+    )
+    assert kwargs["allow_redirects"] is False
+
+
+def test_offline_transport_touches_nothing(monkeypatch):
+    """Tests and `make run` (unless AD_PLATFORMS_OFFLINE=0) send nothing: a sync fails."""
+    import requests
+
+    fake = FakeRequests()
+    monkeypatch.setattr(requests, "request", fake)
+    with pytest.raises(transport.SendFailed, match="offline"):
+        transport.send(transport.Request("POST", "https://graph.facebook.com/v26.0/1/users"))
+    assert fake.calls == []
+
+
+def test_responses_follow_the_openapi_schemas(api, project, kms_key, platform):
+    import jsonschema
+
+    from chalicelib.api import docs_routes
+
+    spec = json.loads(docs_routes.SPEC_PATH.read_text(encoding="utf-8"))
+
+    def check(instance, name):
+        schema = {"$ref": f"#/components/schemas/{name}", "components": spec["components"]}
+        jsonschema.Draft202012Validator(schema).validate(instance)
+
+    created_schema = spec["paths"]["/projects/{project_id}/segments/{segment_id}/destinations"][
+        "post"
+    ]["responses"]["201"]["content"]["application/json"]["schema"]
+    inputs = {
+        "MetaCustomAudienceInput": META,
+        "GoogleCustomerMatchInput": {**GOOGLE, "login_customer_id": "111-222-3333"},
+        "WebhookDestinationInput": {"url": "http://127.0.0.1:9/h"},
+    }
+    sid = api.post("/segments", SEGMENT)[1]["segment_id"]
+    for name, body in inputs.items():
+        check(body, name)  # GIVEN bodies the spec describes
+        status, created = api.post(f"/segments/{sid}/destinations", body)
+        # THEN each is created, and answered as the spec says
+        assert status == 201, created
+        jsonschema.Draft202012Validator(
+            {**created_schema, "components": spec["components"]}
+        ).validate(created)
+    for destination in api.get(f"/segments/{sid}/destinations")[1]["destinations"]:
+        check(destination, "Destination")

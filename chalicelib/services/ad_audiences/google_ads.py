@@ -14,6 +14,9 @@ the account (scope https://www.googleapis.com/auth/adwords)."""
 
 from __future__ import annotations
 
+import re
+
+from ...infra.errors import ValidationError
 from ...validation import expect_object
 from . import checks
 from .transport import Request, SendFailed, expect_ok
@@ -30,8 +33,10 @@ CREDENTIALS = ("developer_token", "client_id", "client_secret", "refresh_token")
 
 
 def _customer_id(value, path: str) -> str:
-    text = value.replace("-", "") if isinstance(value, str) and len(value) <= 12 else value
-    return checks.digits(text, path, 10, 10)
+    """Ten digits, as Google Ads shows them (123-456-7890) or without the dashes."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{3}-?[0-9]{3}-?[0-9]{4}", value):
+        raise ValidationError(f"{path[1:]} must be 10 digits, e.g. 123-456-7890", path)
+    return value.replace("-", "")
 
 
 def check(body: dict) -> tuple[dict, dict]:
@@ -58,7 +63,7 @@ def check(body: dict) -> tuple[dict, dict]:
     )
     for name in ("ad_user_data", "ad_personalization"):
         if consent[name] not in CONSENT_VALUES:
-            raise checks.ValidationError(f"{name} must be GRANTED or DENIED", f"/consent/{name}")
+            raise ValidationError(f"{name} must be GRANTED or DENIED", f"/consent/{name}")
     settings = {
         "customer_id": _customer_id(body["customer_id"], "/customer_id"),
         "user_list_id": checks.digits(body["user_list_id"], "/user_list_id"),

@@ -5,6 +5,7 @@ Only the platforms' own hosts are allowed: a destination's settings cannot point
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -12,6 +13,9 @@ ALLOWED_HOSTS = frozenset(
     {"graph.facebook.com", "googleads.googleapis.com", "oauth2.googleapis.com"}
 )
 TIMEOUT_SECONDS = 30
+# Set in tests and, unless the user sets it to 0, in `make run`: nothing is sent, each sync fails
+# (and is retried, then dead-lettered) without touching the network.
+OFFLINE_VARIABLE = "AD_PLATFORMS_OFFLINE"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class SendFailed(Exception):
 def send(request: Request) -> Response:
     import requests
 
+    if os.environ.get(OFFLINE_VARIABLE) == "1":
+        raise SendFailed(f"ad platforms are offline here ({OFFLINE_VARIABLE}=1): nothing sent")
     host = urlsplit(request.url).hostname
     if urlsplit(request.url).scheme != "https" or host not in ALLOWED_HOSTS:
         raise SendFailed(f"refused to send to {host!r}: not an ad platform's host")
