@@ -491,6 +491,10 @@ def test_refresh_is_due_once_per_period():
     "body, path",
     [
         ({**META, "type": "tiktok"}, "/type"),
+        ({**META, "type": ["meta_custom_audience"]}, "/type"),
+        ({**META, "type": None}, "/type"),
+        ({**META, "credentials": "EAAB-meta-token"}, "/credentials"),
+        ({**META, "membership_lifetime_days": True}, "/membership_lifetime_days"),
         ({**META, "audience_id": "abc"}, "/audience_id"),
         ({**META, "credentials": {}}, "/credentials/access_token"),
         ({**META, "credentials": {"access_token": "a b c d e f g h"}}, "/credentials/access_token"),

@@ -72,7 +72,7 @@ def _room_for_one(segment: SegmentRecord) -> list[dict]:
 def _create_ad_audience(project_id: str, segment: SegmentRecord, kind, body: dict) -> dict:
     """An ad-platform audience: its credentials sealed (never returned), then every current
     member queued for upload (the backfill)."""
-    settings, given = ad_audiences.check(kind, body)
+    platform_settings, given = ad_audiences.check(kind, body)
     current = _room_for_one(segment)
     destination_id = "dst_" + secrets.token_hex(8)
     try:
@@ -82,7 +82,7 @@ def _create_ad_audience(project_id: str, segment: SegmentRecord, kind, body: dic
     destination = {
         "destination_id": destination_id,
         "type": kind,
-        "settings": settings,
+        "settings": platform_settings,
         "credentials": sealed,
         "created_at": now_iso(),
     }

@@ -29,11 +29,11 @@ CHANGES_PER_MESSAGE = 1000  # profile ids of at most 128 characters: well under 
 
 
 def is_ad_type(kind) -> bool:
-    return kind in PLATFORMS
+    return isinstance(kind, str) and kind in PLATFORMS
 
 
 def check(kind, body: dict) -> tuple[dict, dict]:
-    if kind not in PLATFORMS:
+    if not is_ad_type(kind):
         raise ValidationError(
             "type must be one of webhook, " + ", ".join(sorted(PLATFORMS)), "/type"
         )
