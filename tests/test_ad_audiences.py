@@ -10,7 +10,8 @@ import pytest
 
 from chalicelib.services import destinations, scoring_jobs
 from chalicelib.services.ad_audiences import google_ads, identifiers, meta, transport, worker
-from chalicelib.storage import credentials, segment_table, work_queue
+from chalicelib.storage import credentials, segment_table, work_messages, work_queue
+from chalicelib.storage.work_messages import SyncAudience
 
 SEGMENT = {
     "name": "big spenders",
@@ -636,3 +637,63 @@ def test_responses_follow_the_openapi_schemas(api, project, kms_key, platform):
         ).validate(created)
     for destination in api.get(f"/segments/{sid}/destinations")[1]["destinations"]:
         check(destination, "Destination")
+
+
+# --- The work message --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        SyncAudience(
+            "acme", "seg_1", "dst_1", "changes", ({"profile_id": "p", "change": "exited"},)
+        ),
+        SyncAudience("acme", "seg_1", "dst_1", "backfill"),
+        SyncAudience("acme", "seg_1", "dst_1", "refresh"),
+    ],
+    ids=lambda m: m.mode,
+)
+def test_a_sync_message_reads_back_as_what_was_sent(message):
+    body = json.dumps(message.to_message())
+    assert work_messages.parse(body) == message and json.loads(body)["kind"] == "sync_audience"
+
+
+@pytest.mark.parametrize(
+    "changes, mode", [("not a list", "changes"), ([], "everything"), ([], None)]
+)
+def test_a_malformed_sync_message_is_refused(changes, mode):
+    body = {"kind": "sync_audience", "project_id": "a", "segment_id": "s", "destination_id": "d"}
+    with pytest.raises(work_messages.MalformedMessage):
+        work_messages.parse(json.dumps({**body, "mode": mode, "changes": changes}))
+
+
+def test_a_sync_of_a_deleted_destination_is_skipped(api, project, drain, platform, kms_key):
+    # GIVEN queued changes for a destination, which is then removed
+    sid = api.post("/segments", SEGMENT)[1]["segment_id"]
+    created = api.post(f"/segments/{sid}/destinations", META)[1]
+    drain()
+    add_people(api, ["a"])
+    api.delete(f"/segments/{sid}/destinations/{created['destination_id']}")
+    # WHEN the queue is worked off THEN nothing is sent
+    drain()
+    assert platform.requests == []
+
+
+def test_sweeps_leave_control_group_members_out(monkeypatch):
+    """GIVEN stored members, one of them in the control group WHEN a backfill sweeps them THEN
+    only the other is queued for upload."""
+    from types import SimpleNamespace
+
+    from chalicelib.storage import audience_members
+
+    members = [
+        {"profile_id": "a", "entered_at": "2026-01-01T00:00:00.000000Z", "control": False},
+        {"profile_id": "z", "entered_at": "2026-01-01T00:00:00.000000Z", "control": True},
+    ]
+    monkeypatch.setattr(audience_members, "walk", lambda project_id, segment_id: iter(members))
+    sent = []
+    monkeypatch.setattr(work_queue, "send", sent.extend)
+    segment = SimpleNamespace(segment_id="seg_1")
+    destination = {"destination_id": "dst_1", "created_at": "2026-01-01T00:00:00Z"}
+    assert worker.sweep("acme", segment, destination, everyone=True)["queued"] == 1
+    assert [c["profile_id"] for m in sent for c in m.changes] == ["a"]
