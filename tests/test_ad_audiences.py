@@ -336,6 +336,8 @@ def test_a_meta_audience_gets_entries_and_exits_and_never_shows_its_token(
     assert listed == [created]
     stored = segment_table.get("acme", sid).destinations
     assert META["credentials"]["access_token"] not in json.dumps(stored)  # sealed with KMS
+    for path in (f"/segments/{sid}", "/segments"):  # nor shown with the segment
+        assert META["credentials"]["access_token"] not in json.dumps(api.get(path)[1])
     drain()  # the backfill of an empty segment sends nothing
     assert platform.requests == []
     # WHEN members enter (a, b, c matchable; d has no usable identifier)
