@@ -501,6 +501,10 @@ def test_refresh_is_due_once_per_period():
         ({**META, "audience_id": "abc"}, "/audience_id"),
         ({**META, "credentials": {}}, "/credentials/access_token"),
         ({**META, "credentials": {"access_token": "a b c d e f g h"}}, "/credentials/access_token"),
+        (
+            {**META, "credentials": {"access_token": "token-\u00e9-unicode"}},
+            "/credentials/access_token",
+        ),
         ({**META, "membership_lifetime_days": 0}, "/membership_lifetime_days"),
         ({**META, "url": "https://x"}, "/url"),
         ({**GOOGLE, "customer_id": "12345"}, "/customer_id"),

@@ -18,13 +18,13 @@ def digits(value: Any, path: str, low: int = 1, high: int = 30) -> str:
 
 
 def secret(value: Any, path: str) -> str:
-    if (
-        not isinstance(value, str)
-        or not 8 <= len(value) <= MAX_SECRET
-        or any(ord(c) <= 32 or ord(c) == 127 for c in value)
-    ):
+    """A token or secret: printable ASCII without spaces (what the platforms issue, and what an
+    HTTP header can carry)."""
+    if not isinstance(value, str) or not re.fullmatch(rf"[!-~]{{8,{MAX_SECRET}}}", value):
         raise ValidationError(
-            f"{path.rsplit('/', 1)[-1]} must be 8-{MAX_SECRET} characters without spaces", path
+            f"{path.rsplit('/', 1)[-1]} must be 8-{MAX_SECRET} printable ASCII characters "
+            "without spaces",
+            path,
         )
     return value
 
