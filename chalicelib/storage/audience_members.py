@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from . import table_keys
+from . import batch, table_keys
 from .connection import bind
 from .tables import MembershipModel
 
@@ -21,3 +21,14 @@ def walk(project_id: str, segment_id: str) -> Iterator[dict]:
             # the control group's flag (absent on memberships stored before it existed)
             "control": bool(getattr(item, "control", False)),
         }
+
+
+def of_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> dict[str, bool]:
+    """{segment_id: in the control group} for each of `segment_ids` the profile is a member of
+    (read by key, so a membership of the last second is there too)."""
+    bind()
+    keys = [(table_keys.segment_ref(project_id, s), profile_id) for s in segment_ids]
+    return {
+        table_keys.parse_segment_ref(item.segment_key)[1]: bool(getattr(item, "control", False))
+        for item in batch.get(MembershipModel, keys)
+    }

@@ -130,12 +130,14 @@ class SyncAudience:
     "changes"), or queue every current member ("backfill") or those due a refresh ("refresh")."""
 
     kind: ClassVar[str] = "sync_audience"
-    MODES: ClassVar[tuple] = ("changes", "backfill", "refresh")
+    MODES: ClassVar[tuple] = ("changes", "backfill", "refresh", "keys")
     project_id: str
     segment_id: str
     destination_id: str
     mode: str = "changes"
-    changes: tuple = ()  # ({"profile_id", "change": "entered"|"exited"}, ...)
+    # ({"profile_id", "change": "entered"|"exited"}, ...); mode "keys" adds each one's hashed
+    # row ("keys"), for an erased profile or a changed email or phone (ad_audiences.identity)
+    changes: tuple = ()
 
     def to_message(self) -> dict:
         return {

@@ -12,6 +12,8 @@ requests (meta.py, google_ads.py), sent through transport.send.
   days; Meta documents none, we assume 365). Every day a sweep (mode "refresh") re-sends each
   member whose last send is older than the lifetime less REFRESH_MARGIN_DAYS (see `due`).
 - Control-group members (`control` true on a change or a membership) are never sent.
+- Identity: an erased member's hashes are removed, and a member whose email or phone changed
+  has its old hashes swapped for the new (identity.py; mode "keys", hashes in the message).
 """
 
 from __future__ import annotations
@@ -80,18 +82,24 @@ def sync(
     project_id: str, destination: dict, adds: list[dict], removes: list[dict], send=None
 ) -> dict:
     """Send entries and exits (member documents) to the destination's platform."""
-    platform = PLATFORMS[destination["type"]]
-    keys = meta_keys if platform is meta else google_keys
+    keys = meta_keys if destination["type"] == meta.TYPE else google_keys
     add_rows = [k for k in map(keys, adds) if k]
     remove_rows = [k for k in map(keys, removes) if k]
+    result = sync_rows(project_id, destination, add_rows, remove_rows, send)
+    unmatched = len(adds) + len(removes) - len(add_rows) - len(remove_rows)
+    return {**result, "without_email_or_phone": unmatched}
+
+
+def sync_rows(
+    project_id: str, destination: dict, add_rows: list, remove_rows: list, send=None
+) -> dict:
+    """Send hashed rows (identifiers.py's, for the destination's platform) to add and remove."""
     credentials = sealed_credentials.open_sealed(
         project_id, destination["destination_id"], destination["credentials"]
     )
-    result = platform.sync(
+    return PLATFORMS[destination["type"]].sync(
         destination["settings"], credentials, add_rows, remove_rows, send or transport.send
     )
-    unmatched = len(adds) + len(removes) - len(add_rows) - len(remove_rows)
-    return {**result, "without_email_or_phone": unmatched}
 
 
 def now() -> datetime:

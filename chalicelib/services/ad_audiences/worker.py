@@ -15,7 +15,7 @@ from ...storage import (
 )
 from ...storage.work_messages import SyncAudience
 from ...validation import iso
-from . import CHANGES_PER_MESSAGE, due, is_ad_type, now, sync
+from . import CHANGES_PER_MESSAGE, due, is_ad_type, now, sync, sync_rows
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ def run(project_id: str, segment_id: str, destination_id: str, mode: str, change
         return {"skipped": "the segment or destination was deleted"}
     if mode == "changes":
         return send_changes(project_id, segment_id, destination, changes)
+    if mode == "keys":
+        return send_keys(project_id, segment_id, destination, changes)
     return sweep(project_id, segment, destination, everyone=mode == "backfill")
 
 
@@ -73,6 +75,32 @@ def send_changes(project_id: str, segment_id: str, destination: dict, changes: l
     result = sync(project_id, destination, adds, removes)
     stale = len(entering) + len(leaving) - len(enter_ids) - len(exit_ids)
     return {**result, "superseded": stale}
+
+
+def _row(kind: str, keys):
+    """A hashed row as identifiers.py makes it for the platform, or None."""
+    if kind == "meta_custom_audience":
+        ok = isinstance(keys, list) and all(isinstance(k, str) for k in keys) and any(keys)
+    else:
+        ok = isinstance(keys, dict) and keys and all(isinstance(k, str) for k in keys.values())
+    return keys if ok else None
+
+
+def send_keys(project_id: str, segment_id: str, destination: dict, changes: list) -> dict:
+    """Hashes worked out when the profile was erased or its email or phone changed: the old
+    ones removed first, then the new ones added if the profile is still a member (an exit
+    since then has removed it by its current identifiers)."""
+    kind = destination["type"]
+    removes = [
+        r for r in (_row(kind, c.get("keys")) for c in changes if c.get("change") == "exited") if r
+    ]
+    entering = [c for c in changes if c.get("change") == "entered" and _row(kind, c.get("keys"))]
+    ids = list(dict.fromkeys(str(c.get("profile_id")) for c in entering))
+    members = {pid for _, pid in membership_table.members_among(project_id, [segment_id], ids)}
+    adds = [c["keys"] for c in entering if str(c.get("profile_id")) in members]
+    removed = sync_rows(project_id, destination, [], removes) if removes else {}
+    added = sync_rows(project_id, destination, adds, []) if adds else {}
+    return {"removed": len(removes), "added": len(adds), "results": [removed, added]}
 
 
 def sweep(project_id: str, segment, destination: dict, everyone: bool) -> dict:
