@@ -182,6 +182,37 @@ def test_meta_requests_match_add_users_and_remove_users(facebook):
     assert ours[0].headers == {"Authorization": "Bearer " + META["credentials"]["access_token"]}
 
 
+def test_meta_sends_appsecret_proof_as_facebook_business_computes_it(api, project, kms_key):
+    from facebook_business.session import FacebookSession
+
+    # GIVEN a Meta destination whose credentials include the app's secret
+    body = {**META, "credentials": {**META["credentials"], "app_secret": "0123456789abcdef0123"}}
+    settings, secrets = meta.check(body)
+    # WHEN we build its requests, and the library opens a session with the same secret and token
+    sent = meta.requests_for(settings, secrets, [["a" * 64, ""]], [["b" * 64, ""]])
+    session = FacebookSession(
+        app_secret=secrets["app_secret"], access_token=META["credentials"]["access_token"]
+    )
+    # THEN every request carries the library's proof (in the form, not the URL)
+    proof = session.requests.params["appsecret_proof"]
+    assert [r.form["appsecret_proof"] for r in sent] == [proof, proof]
+    assert all("appsecret_proof" not in r.url and "app_secret" not in r.url for r in sent)
+    # and without a secret there is none
+    settings, secrets = meta.check(META)
+    assert all(
+        "appsecret_proof" not in r.form
+        for r in meta.requests_for(settings, secrets, [["a" * 64, ""]], [])
+    )
+    # THEN through the API the secret is stored sealed, listed as set, never shown
+    sid = api.post("/segments", SEGMENT)[1]["segment_id"]
+    status, created = api.post(f"/segments/{sid}/destinations", body)
+    assert status == 201 and created["credentials"]["set"] == ["access_token", "app_secret"]
+    assert "0123456789abcdef0123" not in json.dumps(api.get(f"/segments/{sid}/destinations")[1])
+    bad = {**META, "credentials": {**META["credentials"], "app_secret": "has space"}}
+    status, error = api.post(f"/segments/{sid}/destinations", bad)
+    assert status == 400 and error["error"]["path"] == "/credentials/app_secret"
+
+
 def test_meta_sends_at_most_10000_rows_a_request():
     rows = [[f"{i:064x}", ""] for i in range(25_001)]
     settings, secrets = meta.check(META)

@@ -5,10 +5,14 @@ the way facebook-business's `CustomAudience.add_users` / `remove_users` send it.
 
 Needs from the user: the audience id of a customer-list Custom Audience they created in Ads
 Manager (its customer-list terms accepted), and an access token with `ads_management` for the
-ad account that owns it (a system user's token does not expire)."""
+ad account that owns it (a system user's token does not expire); optionally the app's secret,
+for apps that require `appsecret_proof` on every call (it is then sent in the form, beside the
+payload, not in the URL)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 from ...validation import expect_object
@@ -24,6 +28,7 @@ MAX_ROWS = 10_000  # per request (Meta's limit)
 # years is deleted as a whole): a refresh once a year by default keeps it in use and current.
 DEFAULT_LIFETIME_DAYS = 365
 CREDENTIALS = ("access_token",)
+OPTIONAL_CREDENTIALS = ("app_secret",)
 
 
 def check(body: dict) -> tuple[dict, dict]:
@@ -43,11 +48,28 @@ def check(body: dict) -> tuple[dict, dict]:
             checks.LIFETIME_DAYS_MAX,
         ),
     }
-    given = expect_object(body["credentials"], "/credentials", set(CREDENTIALS), set(CREDENTIALS))
+    given = expect_object(
+        body["credentials"],
+        "/credentials",
+        set(CREDENTIALS + OPTIONAL_CREDENTIALS),
+        set(CREDENTIALS),
+    )
     credentials = {
-        "access_token": checks.secret(given["access_token"], "/credentials/access_token")
+        name: checks.secret(given[name], f"/credentials/{name}")
+        for name in CREDENTIALS + OPTIONAL_CREDENTIALS
+        if name in given
     }
     return settings, credentials
+
+
+def appsecret_proof(credentials: dict) -> str | None:
+    """HMAC-SHA256 of the access token under the app secret, hex (what Graph API checks when
+    the app requires it, and facebook-business sends whenever it is given the secret)."""
+    secret = credentials.get("app_secret")
+    if not secret:
+        return None
+    token = credentials["access_token"].encode()
+    return hmac.new(secret.encode(), token, hashlib.sha256).hexdigest()
 
 
 def payload(rows: list[list[str]]) -> dict:
@@ -60,11 +82,14 @@ def requests_for(settings: dict, credentials: dict, adds: list, removes: list) -
     the body, since 10,000 hashed rows do not fit in a URL."""
     url = f"{GRAPH}/{API_VERSION}/{settings['audience_id']}/users"
     headers = {"Authorization": f"Bearer {credentials['access_token']}"}
+    proof = appsecret_proof(credentials)
+    extra = {"appsecret_proof": proof} if proof else {}
     out = []
     for method, rows in (("POST", adds), ("DELETE", removes)):
         for start in range(0, len(rows), MAX_ROWS):
             chunk = rows[start : start + MAX_ROWS]
-            out.append(Request(method, url, headers, form={"payload": json.dumps(payload(chunk))}))
+            form = {"payload": json.dumps(payload(chunk)), **extra}
+            out.append(Request(method, url, headers, form=form))
     return out
 
 
