@@ -160,6 +160,7 @@ def set_predictive(project_id, profile_id, predictive):
 # a test with neither is a unit or functional test (in-process moto).
 TIERS = {
     "test_e2e_local_stack.py": "e2e",
+    "test_e2e_ad_audiences.py": "e2e",  # the local stack, an ad destination recording requests
     "test_cli.py": "e2e",  # each command is a subprocess on a local store
     "test_ui_browser.py": "browser",
     "test_fuzz_api.py": "fuzz",

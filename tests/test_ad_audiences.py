@@ -644,6 +644,41 @@ def test_offline_transport_touches_nothing(monkeypatch):
     assert fake.calls == []
 
 
+def test_offline_recording_answers_like_the_platforms_and_keeps_no_secret(monkeypatch, tmp_path):
+    """`make run` with AD_PLATFORMS_RECORD_FILE: each request is written to the file (without
+    credentials) and answered as the platform would, so whole syncs complete offline."""
+    import requests
+
+    from chalicelib.services.ad_audiences import offline
+
+    fake = FakeRequests()
+    monkeypatch.setattr(requests, "request", fake)
+    record = tmp_path / "requests.jsonl"
+    monkeypatch.setenv(transport.OFFLINE_VARIABLE, "1")
+    monkeypatch.setenv(offline.RECORD_VARIABLE, str(record))
+    # WHEN a Google and a Meta sync run through the real transport
+    settings, secrets = google_ads.check(GOOGLE)
+    row = identifiers.google_keys(document("a"))
+    result = google_ads.sync(settings, secrets, [row], [], transport.send)
+    m_settings, m_secrets = meta.check(META)
+    m_result = meta.sync(m_settings, m_secrets, [["a" * 64, ""]], [], transport.send)
+    # THEN both complete, nothing reaches the network, and the file holds every request
+    assert result["job"] == "customers/1234567890/offlineUserDataJobs/1"
+    assert m_result["received"] == 1 and fake.calls == []
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [line["url"].rsplit("/", 1)[-1] for line in lines] == [
+        "token",
+        "offlineUserDataJobs:create",
+        "1:addOperations",
+        "1:run",
+        "users",
+    ]
+    text = record.read_text()
+    for secret in [*GOOGLE["credentials"].values(), META["credentials"]["access_token"]]:
+        if secret != GOOGLE["credentials"]["client_id"]:
+            assert secret not in text
+
+
 def test_responses_follow_the_openapi_schemas(api, project, kms_key, platform):
     import jsonschema
 

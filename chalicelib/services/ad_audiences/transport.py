@@ -14,7 +14,8 @@ ALLOWED_HOSTS = frozenset(
 )
 TIMEOUT_SECONDS = 30
 # Set in tests and, unless the user sets it to 0, in `make run`: nothing is sent, each sync fails
-# (and is retried, then dead-lettered) without touching the network.
+# (and is retried, then dead-lettered) without touching the network, or is recorded to a file
+# and answered as the platform would (offline.py).
 OFFLINE_VARIABLE = "AD_PLATFORMS_OFFLINE"
 
 
@@ -41,6 +42,10 @@ def send(request: Request) -> Response:
     import requests
 
     if os.environ.get(OFFLINE_VARIABLE) == "1":
+        from . import offline
+
+        if os.environ.get(offline.RECORD_VARIABLE):
+            return offline.record(request, os.environ[offline.RECORD_VARIABLE])
         raise SendFailed(f"ad platforms are offline here ({OFFLINE_VARIABLE}=1): nothing sent")
     host = urlsplit(request.url).hostname
     if urlsplit(request.url).scheme != "https" or host not in ALLOWED_HOSTS:
