@@ -174,3 +174,26 @@ def test_a_late_swap_does_not_re_add_someone_who_has_left(api, project, drain, p
     work_queue.send([SyncAudience("acme", sid, destination_id, "keys", changes)])
     drain()
     assert platform.requests == []
+
+
+def test_an_erased_profile_whose_exit_was_not_sent_is_removed_too(
+    api, project, drain, platform, kms_key, monkeypatch
+):
+    # GIVEN a member whose exit could not be sent (the platform failed until it was
+    # dead-lettered, or it is still queued)
+    sid = with_destination(api, drain, META, ["a", "b"])
+    failing = shared.Platform(statuses=[500] * 20)
+    monkeypatch.setattr(shared.transport, "send", failing)
+    api.put(
+        f"/segments/{sid}",
+        {**SEGMENT, "rules": [{"field": "behaviour.revenue", "operator": "gte", "value": 1000}]},
+    )
+    drain()
+    assert failing.requests  # the exits were tried, and failed
+    monkeypatch.setattr(shared.transport, "send", platform)
+    platform.requests.clear()
+    # WHEN a is erased
+    api.delete("/profiles/a")
+    drain()
+    # THEN its row is removed all the same (b, not erased, waits for its exit's redelivery)
+    assert platform.meta_rows("DELETE") == [identifiers.meta_keys(document("a"))]

@@ -1,5 +1,6 @@
-"""Read-only walk of a segment's stored members with the time each entered and whether it is in
-the control group, for the ad-audience sweeps (services/ad_audiences). Writes stay in
+"""Read-only views of memberships for the ad audiences (services/ad_audiences): a segment's
+members with the time each entered and whether it is in the control group (the sweeps), and a
+profile's memberships and last exits (erasure, changed identifiers). Writes stay in
 membership_table.py."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Iterator
 
 from . import batch, table_keys
 from .connection import bind
-from .tables import MembershipModel
+from .tables import MembershipChangeModel, MembershipModel
 
 
 def walk(project_id: str, segment_id: str) -> Iterator[dict]:
@@ -31,4 +32,22 @@ def of_profile(project_id: str, profile_id: str, segment_ids: list[str]) -> dict
     return {
         table_keys.parse_segment_ref(item.segment_key)[1]: bool(getattr(item, "control", False))
         for item in batch.get(MembershipModel, keys)
+    }
+
+
+def left(project_id: str, profile_id: str, segment_ids: list[str]) -> set[str]:
+    """Those of `segment_ids` whose latest entry or exit of the profile (in the kept history)
+    is an exit, outside the control group: its exit may still be queued, unsent."""
+    bind()
+    wanted = {table_keys.segment_ref(project_id, s) for s in segment_ids}
+    latest: dict[str, str] = {}
+    for item in MembershipChangeModel.by_profile.query(
+        table_keys.profile_ref(project_id, profile_id)
+    ):
+        if item.segment_key in wanted:
+            latest[item.segment_key] = max(latest.get(item.segment_key, ""), item.change_id)
+    return {
+        table_keys.parse_segment_ref(item.segment_key)[1]
+        for item in batch.get(MembershipChangeModel, list(latest.items()))
+        if item.change == "exited" and not getattr(item, "control", False)
     }

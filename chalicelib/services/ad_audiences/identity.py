@@ -23,7 +23,10 @@ def keys_for(kind: str, attributes: dict | None):
 
 def _destinations_of_member(project_id: str, profile_id: str) -> list[tuple[str, dict]]:
     """(segment_id, destination) for each ad destination of a segment the profile is a
-    non-control member of (read by key: strongly consistent, unlike the by-profile index)."""
+    non-control member of (read by key: strongly consistent, unlike the by-profile index), or
+    has left last: its exit may still be queued, and that exit, sent after the erasure or the
+    change, would read no profile or the new identifiers (removing a row that is not in the
+    audience is a no-op on both platforms)."""
     with_ads = {
         s.segment_id: [d for d in s.destinations or [] if is_ad_type(d.get("type"))]
         for s in segment_table.list_all(project_id)
@@ -32,9 +35,9 @@ def _destinations_of_member(project_id: str, profile_id: str) -> list[tuple[str,
     if not with_ads:
         return []
     control = audience_members.of_profile(project_id, profile_id, list(with_ads))
-    return [
-        (sid, d) for sid, ds in with_ads.items() if sid in control and not control[sid] for d in ds
-    ]
+    members = {sid for sid, in_control in control.items() if not in_control}
+    left = audience_members.left(project_id, profile_id, [s for s in with_ads if s not in control])
+    return [(sid, d) for sid, ds in with_ads.items() if sid in members | left for d in ds]
 
 
 def _messages(project_id: str, profile_id: str, before: dict | None, after: dict | None) -> list:
