@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api import (
+    audience_triggers,
     docs_routes,
     event_routes,
     export_routes,
@@ -28,3 +29,4 @@ app.register_blueprint(ui_routes.bp)
 app.register_blueprint(export_routes.bp)
 app.register_blueprint(project_routes.bp)
 app.register_blueprint(http.edge)
+app.register_blueprint(audience_triggers.bp)

@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from deploy_credentials import credentials_key_and_gateway_errors  # noqa: E402
 from pynamodb.attributes import NumberAttribute  # noqa: E402
 
 from chalicelib.storage.tables import ALL_MODELS, ProfileModel, key_attributes  # noqa: E402
@@ -285,7 +286,10 @@ def build(stage: str) -> dict:
             ]
         }
     }
+    key_and_errors, functions_globals = credentials_key_and_gateway_errors(prefix)
+    resources.update(key_and_errors)
     return {
+        "Globals": functions_globals,
         "Resources": resources,
         "Outputs": {
             "WorkQueueUrl": {"Value": {"Ref": "WorkQueue"}},

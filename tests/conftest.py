@@ -18,6 +18,8 @@ os.environ.update(
         # failed work messages come back at once; webhooks may go to a test server on 127.0.0.1
         "WORK_RETRY_BASE_SECONDS": "0",
         "ALLOW_PRIVATE_WEBHOOKS": "1",
+        # ad-audience syncs never leave the machine (tests replace transport.send)
+        "AD_PLATFORMS_OFFLINE": "1",
     }
 )
 os.environ.pop("DYNAMODB_ENDPOINT", None)
@@ -158,6 +160,7 @@ def set_predictive(project_id, profile_id, predictive):
 # a test with neither is a unit or functional test (in-process moto).
 TIERS = {
     "test_e2e_local_stack.py": "e2e",
+    "test_e2e_ad_audiences.py": "e2e",  # the local stack, an ad destination recording requests
     "test_cli.py": "e2e",  # each command is a subprocess on a local store
     "test_ui_browser.py": "browser",
     "test_ui_browser_events.py": "browser",

@@ -147,3 +147,65 @@ def test_deploy_refuses_the_placeholder_secret_and_prepares_the_stack(tmp_path):
     (tmp_path / "deployment.zip").write_bytes(b"zip")
     with pytest.raises(SystemExit, match="CURSOR_SECRET"):
         deploy.prepare(tmp_path, "prod", "artifacts")
+
+
+def test_credentials_key_is_for_the_functions_role_and_in_their_environment(template):
+    """GIVEN the packaged template THEN a rotated KMS key (kept if the stack goes) and its alias
+    seal ad destinations' credentials, the functions' role may only encrypt and decrypt with
+    that key, and every function finds its alias in CREDENTIALS_KMS_KEY."""
+    from chalicelib.storage import credentials
+
+    sam = json.loads(template.read_text())
+    resources = sam["Resources"]
+    key = resources["CredentialsKey"]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    alias = resources["CredentialsKeyAlias"]["Properties"]
+    assert alias == {
+        "AliasName": "alias/segments-prod-credentials",
+        "TargetKeyId": {"Ref": "CredentialsKey"},
+    }
+    kms_statements = [
+        s
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if any(str(a).startswith("kms:") for a in s["Action"])
+    ]
+    assert [(sorted(s["Action"]), s["Resource"]) for s in kms_statements] == [
+        (["kms:Decrypt", "kms:Encrypt"], {"Fn::GetAtt": ["CredentialsKey", "Arn"]})
+    ]
+    policy = next(r for r in resources.values() if r["Type"] == "AWS::IAM::Policy")
+    assert policy["Properties"]["Roles"] == [{"Ref": "DefaultRole"}]
+    variables = sam["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables[credentials.KMS_KEY_VARIABLE] == {"Ref": "CredentialsKeyAlias"}
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
+    assert functions and not any(
+        credentials.KMS_KEY_VARIABLE in f["Properties"].get("Environment", {}).get("Variables", {})
+        for f in functions
+    )  # none overrides the global
+
+
+def test_the_gateways_own_errors_take_the_apps_error_shape(template):
+    """GIVEN the packaged template WHEN API Gateway answers by itself (an unknown route, a
+    refused or failed request) THEN the body is the app's {"error": {"code", "message"}} (the
+    spec's Error schema), and an unknown route is a 404 not_found, not a 403."""
+    jsonschema = pytest.importorskip("jsonschema")
+    spec = json.loads((ROOT / "chalicelib" / "api" / "openapi.json").read_text())
+    error_schema = {"$ref": "#/components/schemas/Error", "components": spec["components"]}
+    api = json.loads(template.read_text())["Resources"]["RestAPI"]["Properties"]
+    responses = api["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"}
+    bodies = {}
+    for kind, response in responses.items():
+        # what API Gateway substitutes: the message as a quoted JSON string
+        text = response["responseTemplates"]["application/json"].replace(
+            "$context.error.messageString", json.dumps('Missing "x" \\ token')
+        )
+        bodies[kind] = json.loads(text)
+        jsonschema.validate(bodies[kind], error_schema)
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    assert bodies["MISSING_AUTHENTICATION_TOKEN"]["error"]["code"] == "not_found"
+    assert bodies["DEFAULT_4XX"]["error"]["message"] == 'Missing "x" \\ token'
+    assert bodies["DEFAULT_5XX"]["error"] == {"code": "internal", "message": "internal error"}
+    assert api["DefinitionBody"]["paths"]  # merged into chalice's definition, not replacing it

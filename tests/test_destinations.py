@@ -188,3 +188,32 @@ def test_the_trigger_path_delivers_too(api, project, drain, receiver):
     scoring_jobs.score_profiles(project["id"], ["z"])  # what the stream trigger runs
     drain()
     assert [json.loads(b)["changes"][0]["profile_id"] for _, b in hook.deliveries] == ["z"]
+
+
+def test_webhooks_are_typed_and_skip_the_control_group(api, project, drain, receiver):
+    """GIVEN a webhook (added with or without `type`) WHEN a control-group member's change is
+    handed over with the others THEN it is not delivered, and the webhook is listed as such."""
+    from chalicelib.services import destinations
+    from chalicelib.storage import segment_table
+
+    hook = receiver()
+    sid = api.post("/segments", SEGMENT)[1]["segment_id"]
+    drain()
+    status, created = api.post(
+        f"/segments/{sid}/destinations", {"type": "webhook", "url": hook.url}
+    )
+    assert status == 201 and created["type"] == "webhook"
+    assert api.get(f"/segments/{sid}/destinations")[1]["destinations"][0]["type"] == "webhook"
+    changes = [
+        {"profile_id": "treated", "change": "entered", "at": "2026-12-01T00:00:00.000Z"},
+        {
+            "profile_id": "held-out",
+            "change": "entered",
+            "at": "2026-12-01T00:00:00.000Z",
+            "control": True,
+        },
+    ]
+    destinations.notify("acme", segment_table.get("acme", sid), changes)
+    drain()
+    delivered = [c["profile_id"] for _, b in hook.deliveries for c in json.loads(b)["changes"]]
+    assert delivered == ["treated"]

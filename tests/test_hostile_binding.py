@@ -4,12 +4,13 @@ event handlers through the app's middleware, the CLI in its dispatcher (tests/te
 
 import pytest
 
-from chalicelib.api import triggers
+from chalicelib.api import audience_triggers, triggers
 from chalicelib.infra import config
 from chalicelib.storage import connection
 
 # the code each event handler hands its work to
 HANDLED_BY = {
+    "refresh_ad_audiences": (audience_triggers.worker, "queue_refreshes"),
     "rescore_all_projects": (triggers.scoring_jobs, "rescore_all"),
     "run_work": (triggers, "handle_work"),
     "score_changed_profiles": (triggers, "handle_profile_changes"),
@@ -18,6 +19,12 @@ HANDLED_BY = {
 
 def events(client):
     return {
+        "refresh_ad_audiences": client.events.generate_cw_event(
+            source="aws.events",
+            detail_type="Scheduled Event",
+            detail={},
+            resources=["arn:aws:events:us-east-1:123456789012:rule/refresh"],
+        ),
         "rescore_all_projects": client.events.generate_cw_event(
             source="aws.events",
             detail_type="Scheduled Event",

@@ -50,6 +50,10 @@ def local_environment(p: dict[str, Path], endpoint: str | None) -> None:
             # webhooks to a receiver on this machine; failed work retried after 2, 4, 8... s
             "ALLOW_PRIVATE_WEBHOOKS": "1",
             "WORK_RETRY_BASE_SECONDS": "2",
+            # ad destinations' credentials sealed with a local key (KMS on AWS)
+            "CREDENTIALS_KEY_FILE": str(p["dir"] / "credentials.key"),
+            # ad audiences are not uploaded unless AD_PLATFORMS_OFFLINE=0 is set for `make run`
+            "AD_PLATFORMS_OFFLINE": os.environ.get("AD_PLATFORMS_OFFLINE", "1"),
         }
     )
     for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT"):

@@ -1,5 +1,7 @@
-"""Webhook destinations of a segment: entries and exits are POSTed to them, signed, retried with
-backoff through the work queue, and dead-lettered after repeated failure."""
+"""Destinations of a segment: webhooks (entries and exits POSTed to them, signed) and ad-platform
+audiences (Meta Custom Audiences, Google Ads Customer Match: services/ad_audiences). Deliveries
+go through the work queue: retried with backoff, dead-lettered after repeated failure. Members
+of the control group are never sent anywhere."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ import secrets
 
 from ..infra.config import settings
 from ..infra.errors import Conflict, NotFound
-from ..storage import segment_table, work_queue
+from ..storage import credentials, segment_table, work_queue
 from ..storage.records import SegmentRecord
-from ..storage.work_messages import Deliver
+from ..storage.work_messages import Deliver, SyncAudience
 from ..validation import check_id, expect_object, now_iso
-from . import segments, webhooks
+from . import ad_audiences, segments, webhooks
+from .ad_audiences import worker as ad_worker
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 5
@@ -23,21 +26,27 @@ def _allow_private() -> bool:
     return settings().allow_private_webhooks
 
 
+WEBHOOK = "webhook"
+
+
+def _type(destination: dict) -> str:
+    return destination.get("type", WEBHOOK)  # webhooks stored before types existed have none
+
+
 def _public(destination: dict) -> dict:
-    return {k: destination[k] for k in ("destination_id", "url", "created_at")}
+    if ad_audiences.is_ad_type(_type(destination)):
+        return ad_audiences.public(destination)
+    return {"type": WEBHOOK, **{k: destination[k] for k in ("destination_id", "url", "created_at")}}
 
 
 def create(project_id: str, segment_id: str, body) -> dict:
     segment = segments.load(project_id, segment_id)
-    body = expect_object(body, "", {"url"}, {"url"})
+    kind = body.get("type", WEBHOOK) if isinstance(body, dict) else WEBHOOK
+    if kind != WEBHOOK:
+        return _create_ad_audience(project_id, segment, kind, body)
+    body = expect_object(body, "", {"type", "url"}, {"url"})
     url = webhooks.check_url(body["url"], _allow_private())
-    current = list(segment.destinations or [])
-    if len(current) >= webhooks.MAX_DESTINATIONS:
-        raise Conflict(
-            f"a segment has at most {webhooks.MAX_DESTINATIONS} destinations",
-            "/",
-            "too_many_destinations",
-        )
+    current = _room_for_one(segment)
     destination = {
         "destination_id": "dst_" + secrets.token_hex(8),
         "url": url,
@@ -47,6 +56,39 @@ def create(project_id: str, segment_id: str, body) -> dict:
     segment_table.set_destinations(segment, current + [destination])
     # the secret is shown once: the receiver keeps it to check signatures
     return {**_public(destination), "secret": destination["secret"]}
+
+
+def _room_for_one(segment: SegmentRecord) -> list[dict]:
+    current = list(segment.destinations or [])
+    if len(current) >= webhooks.MAX_DESTINATIONS:
+        raise Conflict(
+            f"a segment has at most {webhooks.MAX_DESTINATIONS} destinations",
+            "/",
+            "too_many_destinations",
+        )
+    return current
+
+
+def _create_ad_audience(project_id: str, segment: SegmentRecord, kind, body: dict) -> dict:
+    """An ad-platform audience: its credentials sealed (never returned), then every current
+    member queued for upload (the backfill)."""
+    platform_settings, given = ad_audiences.check(kind, body)
+    current = _room_for_one(segment)
+    destination_id = "dst_" + secrets.token_hex(8)
+    try:
+        sealed = credentials.seal(project_id, destination_id, given)
+    except credentials.CredentialsUnavailable as exc:
+        raise Conflict(str(exc), "/credentials", "credentials_unavailable") from None
+    destination = {
+        "destination_id": destination_id,
+        "type": kind,
+        "settings": platform_settings,
+        "credentials": sealed,
+        "created_at": now_iso(),
+    }
+    segment_table.set_destinations(segment, current + [destination])
+    work_queue.send([SyncAudience(project_id, segment.segment_id, destination_id, "backfill")])
+    return ad_audiences.public(destination)
 
 
 def list_all(project_id: str, segment_id: str) -> dict:
@@ -65,9 +107,16 @@ def delete(project_id: str, segment_id: str, destination_id: str) -> None:
 
 
 def notify(project_id: str, segment: SegmentRecord, changes: list[dict]) -> int:
-    """Queue the deliveries of applied entries and exits to each destination of the segment."""
+    """Queue the deliveries of applied entries and exits to each destination of the segment
+    (control-group members' changes are not delivered)."""
+    changes = [c for c in changes if not c.get("control")]
     messages = []
     for destination in segment.destinations or []:
+        if ad_audiences.is_ad_type(_type(destination)):
+            messages += ad_worker.queue_changes(
+                project_id, segment.segment_id, destination["destination_id"], changes
+            )
+            continue
         for start in range(0, len(changes), webhooks.CHANGES_PER_DELIVERY):
             chunk = changes[start : start + webhooks.CHANGES_PER_DELIVERY]
             messages.append(
@@ -99,7 +148,7 @@ def deliver(
         if segment
         else None
     )
-    if destination is None:
+    if destination is None or _type(destination) != WEBHOOK:
         return {"skipped": "the segment or destination was deleted"}
     url = webhooks.check_url(destination["url"], _allow_private())  # the host may have moved
     body = webhooks.payload(project_id, segment_id, delivery, changes)

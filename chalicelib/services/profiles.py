@@ -8,6 +8,7 @@ from ..profile_documents import merge_attributes
 from ..storage import profile_table
 from ..storage.connection import bind
 from ..validation import check_attributes, check_id, expect_object
+from .ad_audiences import identity
 
 MAX_BATCH = 500
 
@@ -30,9 +31,9 @@ def upsert(project_id: str, profile_id: str, body) -> tuple[dict, bool]:
         raise ValidationError(
             "profile_id in the body differs from the URL", "/profile_id", "invalid_value"
         )
-    profile, created = profile_table.upsert_attributes(
-        project_id, profile_id, attributes, merge_attributes
-    )
+    merge = identity.Watch(merge_attributes)  # an email or phone change swaps ad audience hashes
+    profile, created = profile_table.upsert_attributes(project_id, profile_id, attributes, merge)
+    merge.queue(project_id, profile_id, created)
     return profile.document(), created
 
 
@@ -52,9 +53,9 @@ def batch_upsert(project_id: str, body) -> dict:
             )
             profile_id = check_id(item["profile_id"], f"{path}/profile_id", "profile_id")
             attributes = _attributes_body(item, path)
-            _, created = profile_table.upsert_attributes(
-                project_id, profile_id, attributes, merge_attributes
-            )
+            merge = identity.Watch(merge_attributes)
+            _, created = profile_table.upsert_attributes(project_id, profile_id, attributes, merge)
+            merge.queue(project_id, profile_id, created)
             results.append(
                 {
                     "index": i,
@@ -120,6 +121,9 @@ def delete(project_id: str, profile_id: str) -> None:
     from ..storage import change_log, membership_table, segment_table, work_queue
     from ..storage.work_messages import EraseFromSnapshot
 
+    # its hashes leave the ad platforms: worked out now, while its attributes are still there
+    existing = profile_table.get(project_id, profile_id)
+    identity.queue_erasure(project_id, existing.document() if existing else None)
     found = profile_table.delete(project_id, profile_id)
     # after the profile is gone, so no evaluation can add it back; also when it was already gone,
     # to finish an erasure that was interrupted

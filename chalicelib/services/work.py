@@ -8,6 +8,7 @@ from ..storage.work_messages import (
     EvaluateSegment,
     MalformedMessage,
     RescoreShard,
+    SyncAudience,
     WorkMessage,
     parse,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "EvaluateSegment",
     "MalformedMessage",
     "RescoreShard",
+    "SyncAudience",
     "WorkMessage",
     "parse",
     "process",
@@ -32,6 +34,12 @@ def process(item: WorkMessage) -> dict:
     if isinstance(item, Deliver):
         return destinations.deliver(
             item.project_id, item.segment_id, item.destination_id, item.delivery_id, item.changes
+        )
+    if isinstance(item, SyncAudience):
+        from .ad_audiences import worker
+
+        return worker.run(
+            item.project_id, item.segment_id, item.destination_id, item.mode, list(item.changes)
         )
     if isinstance(item, EraseFromSnapshot):
         return {"rows_dropped": snapshot_store.drop_profiles(item.project_id, {item.profile_id})}

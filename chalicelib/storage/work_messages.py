@@ -124,8 +124,49 @@ class Deliver:
         )
 
 
-WorkMessage = RescoreShard | EvaluateSegment | EraseFromSnapshot | Deliver
-KINDS = {cls.kind: cls for cls in (RescoreShard, EvaluateSegment, EraseFromSnapshot, Deliver)}
+@dataclass(frozen=True)
+class SyncAudience:
+    """Work for one ad-platform destination (services/ad_audiences): send `changes` (mode
+    "changes"), or queue every current member ("backfill") or those due a refresh ("refresh")."""
+
+    kind: ClassVar[str] = "sync_audience"
+    MODES: ClassVar[tuple] = ("changes", "backfill", "refresh", "keys")
+    project_id: str
+    segment_id: str
+    destination_id: str
+    mode: str = "changes"
+    # ({"profile_id", "change": "entered"|"exited"}, ...); mode "keys" adds each one's hashed
+    # row ("keys"), for an erased profile or a changed email or phone (ad_audiences.identity)
+    changes: tuple = ()
+
+    def to_message(self) -> dict:
+        return {
+            "kind": self.kind,
+            "project_id": self.project_id,
+            "segment_id": self.segment_id,
+            "destination_id": self.destination_id,
+            "mode": self.mode,
+            "changes": list(self.changes),
+        }
+
+    @classmethod
+    def from_message(cls, data: dict) -> "SyncAudience":
+        if data.get("mode") not in cls.MODES or not isinstance(data.get("changes"), list):
+            raise MalformedMessage("an audience sync names its mode and holds a list of changes")
+        return cls(
+            str(data["project_id"]),
+            str(data["segment_id"]),
+            str(data["destination_id"]),
+            data["mode"],
+            tuple(data["changes"]),
+        )
+
+
+WorkMessage = RescoreShard | EvaluateSegment | EraseFromSnapshot | Deliver | SyncAudience
+KINDS = {
+    cls.kind: cls
+    for cls in (RescoreShard, EvaluateSegment, EraseFromSnapshot, Deliver, SyncAudience)
+}
 
 
 def _horizon(value) -> int | None:
