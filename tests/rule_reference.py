@@ -2,6 +2,7 @@
 catalogue, hypothesis strategies of profiles and rule trees over every field type, and a plain
 reference evaluator written straight from the contract in the README."""
 
+import math
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import strategies as st
@@ -11,6 +12,14 @@ from chalicelib.rules import Catalogue
 from chalicelib.rules.operators import OPERATORS, OPERATORS_BY_TYPE
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def _day_opening(days) -> datetime:
+    """The UTC midnight opening the last `days` whole days up to NOW's day (today included)."""
+    first = NOW.date() - timedelta(days=math.ceil(days) - 1)
+    return datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
+
+
 CATALOGUE = Catalogue(
     {
         "n": {"number": 1},
@@ -166,8 +175,8 @@ def reference(node, profile):
         return value.startswith(arg)
     if op == "ends_with":
         return value.endswith(arg)
-    if op == "within_last_days":
-        return NOW - timedelta(days=arg) <= value <= NOW
+    if op == "within_last_days":  # whole UTC days, today included
+        return _day_opening(arg) <= value <= NOW
     if op == "more_than_days_ago":
-        return value < NOW - timedelta(days=arg)
+        return value < _day_opening(arg)
     raise AssertionError(op)

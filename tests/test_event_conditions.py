@@ -352,3 +352,25 @@ def test_sparse_and_dense_keys_survive_the_compact_stored_form():
         assert before.days.tolist() == after.days.tolist()
         assert before.values.tolist() == after.values.tolist()
     assert events.nbytes() < sum(len(r["page_view"][0]) for r in rows) * 4
+
+
+@pytest.mark.parametrize("zone, matches", [("UTC", True), ("Pacific/Auckland", False)])
+def test_day_operators_on_date_fields_count_whole_days_in_the_project_zone(zone, matches):
+    """GIVEN a project time zone and a date at 11:00 UTC on NOW's UTC day (NOW is 12:00 UTC,
+    already the next day in Auckland) WHEN "in the last 1 days" (today only) is evaluated per
+    profile and over the snapshot THEN it is today in UTC, yesterday in Auckland: the zone applies
+    to every day-based rule, not only to event conditions."""
+    cat = catalogue(zone)
+    doc = {
+        "profile_id": "p1",
+        "attributes": {"d": "2026-06-01T11:00:00Z"},
+        "behaviour": {},
+        "predictive": {},
+    }
+    for operator, expected in (("within_last_days", matches), ("more_than_days_ago", not matches)):
+        root = parse_rules(
+            {"rules": [{"field": "attributes.d", "operator": operator, "value": 1}]}, cat
+        )
+        assert compile_rules(root, NOW)(doc) is expected
+        snap = Snapshot.build([doc], cat, ["attributes.d"])
+        assert bool(compile_mask(root, NOW)(snap)[0]) is expected

@@ -8,7 +8,7 @@ evaluator). Both evaluators only walk the tree and ask the operator. Pure: no I/
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 
 import numpy as np
@@ -16,6 +16,7 @@ import numpy as np
 from ..infra.errors import ValidationError
 from . import vectors as v
 from .column_encoding import Column, valid
+from .day_window import DayWindow
 from .stored import (
     ABSENT,
     BOOLEAN,
@@ -91,7 +92,7 @@ def _check_days(field_type, values, value, path):
         raise ValidationError(
             f"expected a number of days from 0 to {MAX_DAYS}", path, "invalid_value"
         )
-    return timedelta(days=value)
+    return DayWindow(value)  # the parser sets the project's time zone
 
 
 def _check_percent(field_type, values, value, path):
@@ -328,7 +329,7 @@ OPERATORS: dict[str, Operator] = {
             "in the last (days)",
             (DATE,),
             DAYS,
-            lambda s, x, now: now - x <= s <= now,
+            lambda s, x, now: x.opening(now) <= s <= now,
             {DATE: v.within_last_days},
         ),
         Operator(
@@ -336,7 +337,7 @@ OPERATORS: dict[str, Operator] = {
             "more than (days) ago",
             (DATE,),
             DAYS,
-            lambda s, x, now: s < now - x,
+            lambda s, x, now: s < x.opening(now),
             {DATE: v.more_than_days_ago},
         ),
         # Presence alone: any stored value, of the field's type or not, has a value.

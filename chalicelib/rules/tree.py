@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from ..infra.errors import ValidationError
+from .day_window import DayWindow
 from .event_conditions import EventCondition, event_language, parse_event_condition
 from .event_keys import EventSettings
 from .fields import Catalogue, Field
@@ -204,6 +205,8 @@ class _Parser:
             )
         raw_value = node.get("value")
         value = operator.check_value(field.type, field.values, raw_value, f"{path}/value")
+        if isinstance(value, DayWindow):  # whole days in the project's time zone
+            value = value.in_zone(self.catalogue.settings.time_zone)
         return Condition(field, operator, value, raw_value)
 
 

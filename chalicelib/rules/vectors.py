@@ -123,13 +123,13 @@ def number_in(col: Column, values: Any, now: datetime) -> np.ndarray:
 
 
 def within_last_days(col: Column, days: Any, now: datetime) -> np.ndarray:
-    return _number_compare(col, "gte", (now - days).timestamp()) & _number_compare(
+    return _number_compare(col, "gte", days.opening(now).timestamp()) & _number_compare(
         col, "lte", now.timestamp()
     )
 
 
 def more_than_days_ago(col: Column, days: Any, now: datetime) -> np.ndarray:
-    return _number_compare(col, "lt", (now - days).timestamp())
+    return _number_compare(col, "lt", days.opening(now).timestamp())
 
 
 # --- ranks among the rows holding a number ---------------------------------------------------
