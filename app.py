@@ -10,6 +10,7 @@ from chalicelib.api import (
     job_routes,
     profile_routes,
     segment_routes,
+    source_routes,
     triggers,
     ui_routes,
 )
@@ -23,4 +24,5 @@ app.register_blueprint(triggers.bp)
 app.register_blueprint(docs_routes.bp)
 app.register_blueprint(ui_routes.bp)
 app.register_blueprint(export_routes.bp)
+app.register_blueprint(source_routes.bp)
 app.register_blueprint(http.edge)
