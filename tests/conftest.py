@@ -159,6 +159,7 @@ def set_predictive(project_id, profile_id, predictive):
 TIERS = {
     "test_e2e_local_stack.py": "e2e",
     "test_cli.py": "e2e",  # each command is a subprocess on a local store
+    "test_source_clients.py": "e2e",  # Segment's and RudderStack's clients against the stack
     "test_ui_browser.py": "browser",
     "test_fuzz_api.py": "fuzz",
     "test_deploy_template.py": "package",

@@ -244,3 +244,18 @@ def test_an_anonymous_visitor_is_merged_into_the_user_who_identifies(api, write_
     assert (result["accepted"], result["duplicates"]) == (1, 1)
     assert api.get("/profiles/u9")[1]["behaviour"]["product_views"] == 2
     assert api.get("/profiles/anon:a-1")[0] == 404
+
+
+def test_identify_traits_in_the_context_are_read_too(api, write_key):
+    # GIVEN an identify as RudderStack's client sends it: traits under context.traits
+    body = {
+        "userId": "u1",
+        "messageId": "c1",
+        "context": {"traits": {"email": "ctx@example.com", "plan": "basic"}},
+        "traits": {"plan": "gold"},
+    }
+    # WHEN it is received
+    assert send(api, "/identify", body, write_key)[0] == 200
+    # THEN both are attributes, the top-level traits winning
+    attributes = api.get("/profiles/u1")[1]["attributes"]
+    assert attributes == {"email": "ctx@example.com", "plan": "gold"}

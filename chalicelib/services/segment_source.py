@@ -181,6 +181,16 @@ def traits_to_attributes(traits, path: str, dropped: dict) -> dict:
     return out
 
 
+def _traits(message: dict, path: str):
+    """An identify's traits: `traits`, over `context.traits` (where RudderStack's client puts
+    them; Segment's spec allows both)."""
+    context = message.get("context")
+    nested = context.get("traits") if isinstance(context, dict) else None
+    if isinstance(nested, dict) and isinstance(message.get("traits", {}), dict):
+        return {**nested, **(message.get("traits") or {})}
+    return message.get("traits")
+
+
 def _ids(message: dict, path: str) -> tuple[str | None, str | None]:
     user_id, anonymous_id = _text_id(message.get("userId")), _text_id(message.get("anonymousId"))
     if user_id is None and anonymous_id is None:
@@ -232,7 +242,7 @@ def receive(project_id: str, body, kind: str | None = None) -> dict:
         dropped: dict = {}
         try:
             if message_kind == "identify":
-                attributes = traits_to_attributes(message.get("traits"), path, dropped)
+                attributes = traits_to_attributes(_traits(message, path), path, dropped)
                 traits_by_profile[profile_id].append((i, attributes))
             else:
                 raw_events.append(to_event(message, message_kind, profile_id, path, now, dropped))
