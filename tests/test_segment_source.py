@@ -259,3 +259,20 @@ def test_identify_traits_in_the_context_are_read_too(api, write_key):
     # THEN both are attributes, the top-level traits winning
     attributes = api.get("/profiles/u1")[1]["attributes"]
     assert attributes == {"email": "ctx@example.com", "plan": "gold"}
+
+
+def test_a_redelivered_identify_is_a_duplicate_and_too_many_traits_are_refused(api, write_key):
+    identify = {"type": "identify", "userId": "u1", "messageId": "d1", "traits": {"a": 1}}
+    crowded = {
+        "type": "identify",
+        "userId": "u2",
+        "messageId": "d2",
+        "traits": {f"t{n}": n for n in range(70)},  # a profile holds at most 64 attributes
+    }
+    status, first = send(api, "/batch", {"batch": [identify, crowded]}, write_key)
+    assert (first["accepted"], first["rejected"]) == (1, 1)
+    assert first["errors"][0]["index"] == 1
+    assert first["errors"][0]["error"]["path"].startswith("/batch/1/traits")
+    assert api.get("/profiles/u2")[0] == 404
+    status, again = send(api, "/batch", {"batch": [identify]}, write_key)
+    assert (again["accepted"], again["duplicates"]) == (0, 1)

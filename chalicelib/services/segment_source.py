@@ -259,8 +259,9 @@ def receive(project_id: str, body, kind: str | None = None) -> dict:
         for error in result["errors"]:
             i = event_index[start + error["index"]]
             errors[i] = _reframed(error["error"], f"/events/{error['index']}", _path(base, i, kind))
-    for i, exc in _write_traits(project_id, traits_by_profile).items():
-        errors[i] = exc
+    failed, unchanged = _write_traits(project_id, traits_by_profile, lambda i: _path(base, i, kind))
+    errors.update(failed)
+    duplicates += len(unchanged)
     return _summary(messages, errors, warnings, duplicates)
 
 
@@ -275,11 +276,16 @@ def _reframed(error: dict, old: str, new: str) -> ServiceError:
     return ServiceError(error["message"], mapped or "/", error["code"])
 
 
-def _write_traits(project_id: str, traits_by_profile: dict) -> dict[int, ServiceError]:
-    """Each identified profile's attributes, its identifies merged in order; a profile whose
-    attributes would not change is not written (a redelivered identify costs one read)."""
+def _write_traits(
+    project_id: str, traits_by_profile: dict, path_of
+) -> tuple[dict[int, ServiceError], list[int]]:
+    """Each identified profile's attributes, its identifies merged in order. A profile whose
+    attributes would not change is not written (a redelivered identify costs one read), and its
+    identifies are returned as unchanged (reported as duplicates)."""
     failed: dict[int, ServiceError] = {}
+    unchanged: list[int] = []
     stored = profile_table.batch_get(project_id, list(traits_by_profile))
+    writes = []  # (profile id, attributes, indexes of its identifies)
     for profile_id, indexed in traits_by_profile.items():
         update: dict = {}
         for _, attributes in indexed:
@@ -287,12 +293,20 @@ def _write_traits(project_id: str, traits_by_profile: dict) -> dict[int, Service
         existing = stored.get(profile_id)
         before = existing.attributes if existing else {}
         if existing is not None and merge_attributes(before, update) == before:
-            continue
-        try:
-            profiles.upsert(project_id, profile_id, {"attributes": update})
-        except ServiceError as exc:
-            failed.update({i: exc for i, _ in indexed})
-    return failed
+            unchanged.extend(i for i, _ in indexed)
+        else:
+            writes.append((profile_id, update, [i for i, _ in indexed]))
+    for start in range(0, len(writes), profiles.MAX_BATCH):
+        chunk = writes[start : start + profiles.MAX_BATCH]
+        body = {"profiles": [{"profile_id": pid, "attributes": a} for pid, a, _ in chunk]}
+        for result in profiles.batch_upsert(project_id, body)["results"]:
+            if result["status"] == "error":
+                error = result["error"]
+                for i in chunk[result["index"]][2]:
+                    failed[i] = ServiceError(
+                        error["message"], f"{path_of(i)}/traits", error["code"]
+                    )
+    return failed, unchanged
 
 
 def _summary(messages: list, errors: dict, warnings: dict, duplicates: int) -> dict:
