@@ -276,3 +276,16 @@ def test_a_redelivered_identify_is_a_duplicate_and_too_many_traits_are_refused(a
     assert api.get("/profiles/u2")[0] == 404
     status, again = send(api, "/batch", {"batch": [identify]}, write_key)
     assert (again["accepted"], again["duplicates"]) == (0, 1)
+
+
+def test_erasing_a_user_forgets_the_anonymous_ids_linked_to_it(api, write_key):
+    from chalicelib.storage.tables import IdentityLinkModel
+
+    # GIVEN an anonymous id linked to a user
+    message = {**track("e1", user="eraseme"), "anonymousId": "anon-e"}
+    send(api, "/batch", {"batch": [message]}, write_key)
+    assert [link.user_id for link in IdentityLinkModel.scan()] == ["eraseme"]
+    # WHEN the user is erased
+    assert api.delete("/profiles/eraseme")[0] == 200
+    # THEN no link names it any more
+    assert list(IdentityLinkModel.scan()) == []

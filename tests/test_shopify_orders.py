@@ -143,3 +143,11 @@ def test_an_order_without_a_total_is_400_naming_the_field(api, shop):
     status, body = deliver(api, "orders/create", json.dumps(order).encode())
     assert status == 400 and body["error"]["path"] == "/total_price"
     assert api.get(f"/profiles/{CUSTOMER}")[0] == 404
+
+
+def test_erasing_the_customer_forgets_its_orders(api, shop):
+    from chalicelib.storage.tables import IdentityLinkModel
+
+    deliver(api, "orders/create", sample("orders_create.json"))
+    assert api.delete(f"/profiles/{CUSTOMER}")[0] == 200
+    assert list(IdentityLinkModel.scan()) == []

@@ -138,7 +138,11 @@ def link(project_id: str, anonymous_id: str, user_id: str) -> None:
     an anonymous id seen later with another user id keeps its first user."""
     bind()
     item = IdentityLinkModel(
-        _link_key(project_id, anonymous_id), user_id=user_id, linked_at=now_iso(), merged=False
+        _link_key(project_id, anonymous_id),
+        user_id=user_id,
+        user_key=_link_key(project_id, user_id),
+        linked_at=now_iso(),
+        merged=False,
     )
     try:
         item.save(condition=IdentityLinkModel.key.does_not_exist())
@@ -151,3 +155,11 @@ def mark_merged(project_id: str, anonymous_id: str) -> None:
     IdentityLinkModel(_link_key(project_id, anonymous_id)).update(
         actions=[IdentityLinkModel.merged.set(True)]
     )
+
+
+def erase_links(project_id: str, profile_id: str) -> int:
+    """Forget every link to an erased profile (its anonymous ids, its Shopify orders)."""
+    bind()
+    found = list(IdentityLinkModel.by_user.query(_link_key(project_id, profile_id)))
+    batch.write(IdentityLinkModel, deletes=found)
+    return len(found)

@@ -71,17 +71,30 @@ class SourceKeyModel(Model):
     secret = UnicodeAttribute(null=True)
 
 
+class ByUserIndex(GlobalSecondaryIndex):
+    """Every identity link to one profile: erasure reads it."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_key = UnicodeAttribute(hash_key=True)  # "<project>#<user id>"
+
+
 class IdentityLinkModel(Model):
     """An anonymous id seen together with a user id: later messages of the anonymous id go to
-    the user's profile; `merged` once the anonymous profile's events were moved there."""
+    the user's profile; `merged` once the anonymous profile's events were moved there. (Also a
+    Shopify order id and the profile its refunds go to.)"""
 
     class Meta:
         table_name = "identity_links"
 
     key = UnicodeAttribute(hash_key=True)  # "<project>#<anonymous id>"
     user_id = UnicodeAttribute()
+    user_key = UnicodeAttribute()
     linked_at = UnicodeAttribute()
     merged = BooleanAttribute(default=False)
+    by_user = ByUserIndex()
 
 
 class ProfileModel(Model):
