@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from ..behaviour import MAX_PROPERTIES_BYTES
 from ..infra.errors import PayloadTooLarge, ServiceError, ValidationError
 from ..profile_documents import merge_attributes
-from ..storage import profile_table
+from ..storage import event_history, profile_table
 from ..validation import (
     ATTRIBUTE_RE,
     ID_RE,
@@ -251,7 +251,17 @@ def receive(project_id: str, body, kind: str | None = None) -> dict:
             errors[i] = exc
         if dropped:
             warnings[i] = dropped
-    duplicates = 0
+    # a redelivery's events already stored are skipped with one batch read, not a failed write
+    stored = event_history.stored_event_ids(
+        project_id, [(e["profile_id"], e["event_id"]) for e in raw_events]
+    )
+    fresh = [
+        (e, i)
+        for e, i in zip(raw_events, event_index)
+        if (e["profile_id"], e["event_id"]) not in stored
+    ]
+    duplicates = len(raw_events) - len(fresh)
+    raw_events, event_index = [e for e, _ in fresh], [i for _, i in fresh]
     for start in range(0, len(raw_events), events.MAX_BATCH):
         chunk = raw_events[start : start + events.MAX_BATCH]
         result = events.ingest(project_id, {"events": chunk})

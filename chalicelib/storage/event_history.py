@@ -1,10 +1,11 @@
-"""A profile's stored events, read back as plain dicts (the Segment source moves an anonymous
-profile's events to the user's profile when it learns who the visitor is). Read-only: events are
-written by storage.profile_table alone."""
+"""Reads of stored events for the Segment source: a profile's events as plain dicts (to move an
+anonymous profile's events to the user's profile), and which of a batch's events are stored
+already (to skip a redelivery's write). Read-only: events are written by storage.profile_table
+alone."""
 
 from __future__ import annotations
 
-from . import table_keys
+from . import batch, table_keys
 from .connection import bind
 from .tables import EventModel
 
@@ -22,3 +23,17 @@ def stored_events(project_id: str, profile_id: str) -> list[dict]:
                 event[name] = data[name]
         out.append(event)
     return out
+
+
+def stored_event_ids(project_id: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (profile id, event id) pairs among `keys` whose event is stored already: a cheap batch
+    read that lets a redelivery skip the write (the write's own condition still decides)."""
+    bind()
+    refs = {table_keys.profile_ref(project_id, pid): pid for pid, _ in keys}
+    found = batch.get(
+        EventModel,
+        [(table_keys.profile_ref(project_id, pid), eid) for pid, eid in keys],
+        consistent=False,
+        attributes=["pk", "event_id"],
+    )
+    return {(refs[item.pk], item.event_id) for item in found}
