@@ -119,9 +119,10 @@ def segment_page(project_id):
 def _shopify(project_id: str) -> Response:
     headers = bp.current_request.headers
     raw = raw_body(shopify_orders.MAX_BODY_BYTES)
+    body = parse_json_body(raw)  # strict JSON first, like every route (nothing is stored yet)
     shopify_orders.verify(project_id, raw, headers.get("x-shopify-hmac-sha256"))
     topic = headers.get("x-shopify-topic") or ""
-    return json_response(shopify_orders.receive(project_id, topic, parse_json_body(raw)))
+    return json_response(shopify_orders.receive(project_id, topic, body))
 
 
 @bp.route("/projects/{project_id}/sources/shopify", methods=["POST"])
