@@ -289,3 +289,11 @@ def test_erasing_a_user_forgets_the_anonymous_ids_linked_to_it(api, write_key):
     assert api.delete("/profiles/eraseme")[0] == 200
     # THEN no link names it any more
     assert list(IdentityLinkModel.scan()) == []
+
+
+def test_a_negative_revenue_is_refused_naming_the_message_field(api, write_key):
+    batch = [track("n1", event="Order Completed", properties={"revenue": -5})]
+    status, result = send(api, "/batch", {"batch": batch}, write_key)
+    assert status == 200 and result["rejected"] == 1
+    assert result["errors"][0]["error"]["path"] == "/batch/0/properties/revenue"
+    assert api.get("/profiles/u1")[0] == 404

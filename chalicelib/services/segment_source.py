@@ -217,7 +217,7 @@ def receive(project_id: str, body, kind: str | None = None) -> dict:
             raise ValidationError("batch must be a non-empty list", "/batch", "invalid_value")
     errors, warnings, parsed = {}, {}, []
     for i, message in enumerate(messages):
-        path = f"{base}/{i}" if kind is None else ""
+        path = _path(base, i, kind)
         try:
             if not isinstance(message, dict):
                 raise ValidationError("a message must be an object", path or "/", "invalid_type")
@@ -237,7 +237,7 @@ def receive(project_id: str, body, kind: str | None = None) -> dict:
     user_of = source_identity.resolve(project_id, [(user, anon) for _, _, _, user, anon in parsed])
     raw_events, event_index, traits_by_profile = [], [], defaultdict(list)
     for i, message, message_kind, user_id, anonymous_id in parsed:
-        path = f"{base}/{i}" if kind is None else ""
+        path = _path(base, i, kind)
         profile_id = user_id or user_of.get(anonymous_id) or ANONYMOUS_PREFIX + anonymous_id
         dropped: dict = {}
         try:
@@ -279,10 +279,19 @@ def _path(base: str, i: int, kind: str | None) -> str:
     return f"{base}/{i}" if kind is None else ""
 
 
+# where a field of our event came from in the message
+MESSAGE_FIELDS = {
+    "/value": "/properties/revenue",
+    "/profile_id": "/userId",
+    "/event_id": "/messageId",
+}
+
+
 def _reframed(error: dict, old: str, new: str) -> ServiceError:
     """An error of one of our events as the error of the message it came from."""
     path = error.get("path", "")
-    mapped = new + path[len(old) :] if path.startswith(old) else new
+    rest = path[len(old) :] if path.startswith(old) else ""
+    mapped = new + MESSAGE_FIELDS.get(rest, rest)
     return ServiceError(error["message"], mapped or "/", error["code"])
 
 
