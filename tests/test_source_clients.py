@@ -106,3 +106,32 @@ def test_a_write_key_rotated_by_the_cli_stops_working(stack):
     new_key = re.search(r"^write key: (\S+)$", out.stdout, re.M).group(1)
     assert requests.post(url, json=batch, auth=(write_key, ""), timeout=30).status_code == 401
     assert requests.post(url, json=batch, auth=(new_key, ""), timeout=30).status_code == 200
+
+
+def test_a_signed_shopify_order_over_http_counts_once(stack):
+    # GIVEN the shop's secret set with the CLI and Shopify's sample order, signed with it
+    import base64
+    import hashlib
+    import hmac
+    from pathlib import Path
+
+    out = stack.cli("set-shopify-secret", "--project", "demo", "--secret", "shpss_e2e")
+    assert out.returncode == 0, out.stderr
+    raw = (Path(__file__).parent / "fixtures" / "shopify" / "orders_create.json").read_bytes()
+    signature = base64.b64encode(hmac.new(b"shpss_e2e", raw, hashlib.sha256).digest()).decode()
+    url = f"{stack.api}/projects/demo/sources/shopify"
+    # WHEN it arrives as orders/create and orders/paid, and once with a wrong signature
+    for topic, sig, expected in (
+        ("orders/create", signature, 200),
+        ("orders/paid", signature, 200),
+        ("orders/create", "AAAA" + signature[4:], 401),
+    ):
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": sig,
+        }
+        assert requests.post(url, data=raw, headers=headers, timeout=30).status_code == expected
+    # THEN the customer has one order of the sample's total
+    status, profile = stack.call("GET", "/projects/demo/profiles/115310627314723954")
+    assert (profile["behaviour"]["orders"], profile["behaviour"]["revenue"]) == (1, 404.95)
