@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-retention bench-uplift package fuzz model-report deploy load-test
+.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-retention bench-uplift package fuzz model-report deploy load-test bench-source
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -116,6 +116,11 @@ deploy: package
 # 60 s of events and previews against a fresh local stack; fails on a 5xx or a lost event.
 load-test: $(STAMP)
 	$(PY) bench/load_test.py $(LOAD_ARGS)
+
+# The Segment-compatible source: batches from several clients, each sent twice, on a fresh local
+# stack; prints messages a second and fails on a lost or doubled message.
+bench-source: $(STAMP)
+	$(PY) bench/source_ingest.py $(SOURCE_ARGS)
 
 bench-engine: $(BENCH_STAMP)
 	$(PY) bench/segment_engine.py

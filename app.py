@@ -13,6 +13,7 @@ from chalicelib.api import (
     profile_routes,
     project_routes,
     segment_routes,
+    source_routes,
     triggers,
     ui_routes,
 )
@@ -28,5 +29,6 @@ app.register_blueprint(docs_routes.bp)
 app.register_blueprint(ui_routes.bp)
 app.register_blueprint(export_routes.bp)
 app.register_blueprint(project_routes.bp)
+app.register_blueprint(source_routes.bp)
 app.register_blueprint(http.edge)
 app.register_blueprint(audience_triggers.bp)

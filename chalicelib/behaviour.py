@@ -109,8 +109,8 @@ def parse_event(raw: Any, path: str, now: datetime | None = None) -> Event:
     value = body.get("value")
     if value is not None:
         value = check_number(value, f"{path}/value", 0, MAX_ORDER_VALUE)
-    elif event_type == "purchase":
-        raise ValidationError("a purchase needs a value", f"{path}/value", "missing")
+    elif event_type in ("purchase", "refund"):
+        raise ValidationError(f"a {event_type} needs a value", f"{path}/value", "missing")
     return Event(
         event_id=check_id(body["event_id"], f"{path}/event_id", "event_id"),
         profile_id=check_id(body["profile_id"], f"{path}/profile_id", "profile_id"),
@@ -170,6 +170,8 @@ def apply_events(
             day[0] += 1
             day[1] = round(day[1] + event.value, 2)
         _count_event(by_key, event, settings)
+        if event.type == "refund":  # money given back: net revenue; the order still counts
+            out["revenue"] = round(out.get("revenue", 0) - event.value, 2)
         if discount:
             out["discount_interactions"] = out.get("discount_interactions", 0) + 1
         shown = event.properties.get("persuasion")

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import source_cli
 from .infra.errors import ServiceError
 from .predict import fields as predictive_fields
 from .validation import check_project_id
@@ -253,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--project", required=True)
     p.add_argument("key_id")
+    source_cli.add_commands(command)
     p = command("segments", cmd_segments, "list a project's segments with their sizes")
     p.add_argument("--project", required=True)
     p.add_argument("--no-count", action="store_true", help="skip the sizes (faster)")

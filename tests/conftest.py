@@ -162,6 +162,7 @@ TIERS = {
     "test_e2e_local_stack.py": "e2e",
     "test_e2e_ad_audiences.py": "e2e",  # the local stack, an ad destination recording requests
     "test_cli.py": "e2e",  # each command is a subprocess on a local store
+    "test_source_clients.py": "e2e",  # Segment's and RudderStack's clients against the stack
     "test_ui_browser.py": "browser",
     "test_ui_browser_events.py": "browser",
     "test_fuzz_api.py": "fuzz",

@@ -180,6 +180,11 @@ COMMANDS = [
     ("list-keys", ["--project", "shop"]),
     ("rotate-key", ["--project", "shop", "{key_id}"]),
     ("revoke-key", ["{new_key_id}"]),
+    ("create-write-key", ["--project", "shop"]),
+    ("list-write-keys", ["--project", "shop"]),
+    ("rotate-write-key", ["--project", "shop", "{write_key_id}"]),
+    ("revoke-write-key", ["--project", "shop", "{new_write_key_id}"]),
+    ("set-shopify-secret", ["--project", "shop", "--secret", "shpss_test"]),
     ("import-transactions", ["{log}", "--project", "shop"]),
     ("seed-demo", ["--project", "demo", "--profiles", "5"]),
     ("train", ["--project", "shop", "--as-of", "2026-03-01"]),
@@ -230,6 +235,10 @@ def test_every_cli_command_stays_on_loopback(tmp_path):
                 values["key_id"] = result.stdout.split("key id: ")[1].split()[0]
             if name == "rotate-key":
                 values["new_key_id"] = result.stdout.split("new key id: ")[1].split()[0]
+            if name == "create-write-key":
+                values["write_key_id"] = result.stdout.split("write key id: ")[1].split()[0]
+            if name == "rotate-write-key":
+                values["new_write_key_id"] = result.stdout.split("new write key id: ")[1].split()[0]
         assert "c1" in (tmp_path / "export.csv").read_text()
     finally:
         stack.stop()

@@ -52,6 +52,7 @@ EVENT_LABELS = {  # as the builder shows them: "did [purchase] ..."
     "remove_from_cart": "remove from cart",
     "checkout": "check out",
     "purchase": "purchase",
+    "refund": "get a refund",
     "search": "search",
     "persuasion": "see a persuasion message",
     "custom": "a custom event",

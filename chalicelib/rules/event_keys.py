@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "remove_from_cart",
     "checkout",
     "purchase",
+    "refund",
     "search",
     "persuasion",
     "custom",

@@ -131,6 +131,9 @@ def delete(project_id: str, profile_id: str) -> None:
         project_id, profile_id, [s.segment_id for s in segment_table.list_all(project_id)]
     )
     change_log.erase(project_id, profile_id)
+    from ..storage import source_keys
+
+    source_keys.erase_links(project_id, profile_id)  # the sources' ids that led to it
     # stored exports of the project may list it: they are regenerable, so they all go
     from ..storage import export_store
 

@@ -13,6 +13,9 @@ Key design (docs/storage.md; the composite keys are built and parsed in storage.
   exits. Both have a keys-only index by "<project>#<profile_id>", for erasure.
 - segment_stats: pk = "<project>#<segment_id>", sk = time of a full evaluation.
 - projects: pk = project; api_keys: pk = sha256 of the key.
+- source_keys: pk = "write_key#<sha256 of a Segment-compatible write key>" or
+  "shopify#<project>" (the shop's webhook secret); storage.source_keys.
+- identity_links: pk = "<project>#<anonymous id>": the user id it was linked to.
 """
 
 from __future__ import annotations
@@ -55,6 +58,47 @@ class ApiKeyModel(Model):
     project_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
     revoked = BooleanAttribute(default=False)
+
+
+class SourceKeyModel(Model):
+    """A write key of a project's Segment-compatible source (stored as its hash), or the secret
+    that signs a shop's Shopify webhooks (kept as given: verifying needs it)."""
+
+    class Meta:
+        table_name = "source_keys"
+
+    key = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute()
+    key_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    revoked = BooleanAttribute(default=False)
+    secret = UnicodeAttribute(null=True)
+
+
+class ByUserIndex(GlobalSecondaryIndex):
+    """Every identity link to one profile: erasure reads it."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_key = UnicodeAttribute(hash_key=True)  # "<project>#<user id>"
+
+
+class IdentityLinkModel(Model):
+    """An anonymous id seen together with a user id: later messages of the anonymous id go to
+    the user's profile; `merged` once the anonymous profile's events were moved there. (Also a
+    Shopify order id and the profile its refunds go to.)"""
+
+    class Meta:
+        table_name = "identity_links"
+
+    key = UnicodeAttribute(hash_key=True)  # "<project>#<anonymous id>"
+    user_id = UnicodeAttribute()
+    user_key = UnicodeAttribute()
+    linked_at = UnicodeAttribute()
+    merged = BooleanAttribute(default=False)
+    by_user = ByUserIndex()
 
 
 class ProfileModel(Model):
@@ -237,6 +281,8 @@ def indexes(model: type[Model]) -> list[Index]:
 ALL_MODELS = (
     ProjectModel,
     ApiKeyModel,
+    SourceKeyModel,
+    IdentityLinkModel,
     ProfileModel,
     EventModel,
     AttributeKindModel,
