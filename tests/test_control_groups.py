@@ -148,9 +148,10 @@ def test_raising_the_percentage_only_moves_members_into_control(api, project, sh
 
 def test_the_project_wide_control_is_held_out_of_every_segment(api, project, shop, drain):
     # GIVEN a project-wide control group of 25 %
-    assert api.get("/control-group")[1] == {"control_percent": 0}
-    assert api.put("/control-group", {"control_percent": 25}) == (200, {"control_percent": 25})
-    assert api.get("/control-group")[1] == {"control_percent": 25}
+    assert api.get("/settings")[1]["control_percent"] == 0
+    status, settings = api.put("/settings", {"control_percent": 25})
+    assert status == 200 and settings["control_percent"] == 25
+    assert api.get("/settings")[1]["control_percent"] == 25
     # WHEN two segments without their own control group are evaluated
     first = api.post("/segments", SPENDERS)[1]["segment_id"]
     second = api.post("/segments", {**SPENDERS, "name": "again"})[1]["segment_id"]
@@ -168,15 +169,15 @@ def test_the_project_wide_control_is_held_out_of_every_segment(api, project, sho
     "body, path",
     [
         ({"control_percent": 60}, "/control_percent"),
-        ({}, "/control_percent"),
+        ({"control_percent": "5"}, "/control_percent"),
         ({"control_percent": 5, "other": 1}, "/other"),
-        ([5], "/"),
+        ({"control_percent": 5, "time_zone": "Mars/Base"}, "/time_zone"),
     ],
 )
 def test_a_bad_project_control_is_refused(api, body, path):
-    status, error = api.put("/control-group", body)
+    status, error = api.put("/settings", body)
     assert status == 400 and error["error"]["path"] == path
-    assert api.get("/control-group")[1] == {"control_percent": 0}
+    assert api.get("/settings")[1]["control_percent"] == 0  # nothing stored
 
 
 def test_the_trigger_path_records_and_holds_out_control_members(api, project, drain, hook):

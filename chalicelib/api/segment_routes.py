@@ -103,13 +103,3 @@ def segment_uplift(project_id, segment_id):
             query_param(bp, "window_days"),
         )
     )
-
-
-@project_route(bp, "/control-group", methods=["GET"])
-def get_project_control(project_id):
-    return json_response(segments.project_control(project_id))
-
-
-@project_route(bp, "/control-group", methods=["PUT"])
-def set_project_control(project_id):
-    return json_response(segments.set_project_control(project_id, body(bp)))

@@ -1,6 +1,7 @@
-"""Project settings for event conditions: the time zone of day-based rules and the event
-properties segments may filter on (a bounded number, so each profile's day counts stay bounded;
-see rules/event_keys.py)."""
+"""Project settings, one place for each: the time zone of day-based rules, the event properties
+segments may filter on (a bounded number, so each profile's day counts stay bounded; see
+rules/event_keys.py), and the project-wide control group (a percentage held out of every
+segment; see services/segments.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..storage import project_table
 from ..validation import check_text, expect_object
 
 MAX_ZONE_NAME = 64
+CONTROL_KEY = "control_percent"
 
 
 def event_settings(project_id: str) -> EventSettings:
@@ -20,9 +22,16 @@ def event_settings(project_id: str) -> EventSettings:
 
 
 def get(project_id: str) -> dict:
+    # imported here: the audience reads these settings (its catalogue), uplift_groups is in it
+    from ..audience.uplift_groups import MAX_CONTROL_PERCENT
+
     return {
         **event_settings(project_id).to_dict(),
-        "limits": {"max_event_properties": MAX_EVENT_PROPERTIES},
+        CONTROL_KEY: project_table.control_percent(project_id),
+        "limits": {
+            "max_event_properties": MAX_EVENT_PROPERTIES,
+            "max_control_percent": MAX_CONTROL_PERCENT,
+        },
     }
 
 
@@ -60,7 +69,7 @@ def update(project_id: str, body) -> dict:
     """Set the settings given (a setting left out keeps its value); all are checked before any
     is stored. New declared properties count events from then on; a new time zone applies to the
     days of events from then on and to every window."""
-    body = expect_object(body, "", {"time_zone", "event_properties"}, set())
+    body = expect_object(body, "", {"time_zone", "event_properties", CONTROL_KEY}, set())
     current = event_settings(project_id)
     time_zone = (
         _time_zone(body["time_zone"], "/time_zone") if "time_zone" in body else current.time_zone
@@ -70,5 +79,10 @@ def update(project_id: str, body) -> dict:
         if "event_properties" in body
         else list(current.event_properties)
     )
+    from ..audience.uplift_groups import parse_control_percent  # see get()
+
+    control = parse_control_percent(body[CONTROL_KEY]) if CONTROL_KEY in body else None
     project_table.set_settings(project_id, None if time_zone == UTC else time_zone, properties)
+    if control is not None:  # members move between the groups at each segment's next evaluation
+        project_table.set_control_percent(project_id, control)
     return get(project_id)

@@ -210,23 +210,3 @@ __all__ = [
     "replace",
     "stored_root",
 ]
-
-
-def project_control(project_id: str) -> dict:
-    """The project-wide control group: a percentage of profiles held out of every segment."""
-    return {"control_percent": project_table.control_percent(project_id)}
-
-
-def set_project_control(project_id: str, body) -> dict:
-    """Set the project-wide control percentage (0 to 50); members move between the groups at
-    each segment's next evaluation."""
-    if not isinstance(body, dict):
-        raise ValidationError("expected a JSON object", "/", "invalid_type")
-    for key in body:
-        if key != CONTROL_KEY:
-            raise ValidationError(f"unknown field {key!r}", f"/{key}", "unknown_field")
-    if CONTROL_KEY not in body:
-        raise ValidationError("control_percent is required", "/control_percent", "missing")
-    percent = parse_control_percent(body[CONTROL_KEY])
-    project_table.set_control_percent(project_id, percent)
-    return {"control_percent": percent}
