@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.storage import source_keys
+from chalicelib.storage import credentials, source_keys
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shopify"
 ROUTE = "/projects/acme/sources/shopify"
@@ -26,8 +26,19 @@ def signature(raw: bytes, secret: str = SECRET) -> str:
 
 
 @pytest.fixture
-def shop(project):
+def shop(project, tmp_path, monkeypatch):
+    monkeypatch.setenv(credentials.KEY_FILE_VARIABLE, str(tmp_path / "credentials.key"))
     source_keys.set_shopify_secret("acme", SECRET)
+
+
+def test_the_shopify_secret_is_stored_sealed(shop):
+    """GIVEN a shop's secret set through the CLI's function (regression: it was stored as given)
+    WHEN the stored item is read THEN the secret is not in it, and it still opens to verify."""
+    from chalicelib.storage.tables import SourceKeyModel
+
+    stored = [item.secret for item in SourceKeyModel.scan() if item.key_id == "shopify"]
+    assert len(stored) == 1 and SECRET not in stored[0]
+    assert source_keys.shopify_secret("acme") == SECRET
 
 
 def deliver(api, topic: str, raw: bytes, sig: str | None = None, path: str = ROUTE):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 
 from ..infra.errors import NotFound
 from ..validation import now_iso
-from . import batch
+from . import batch, credentials
 from .connection import bind
 from .records import ApiKeyRecord
 from .tables import IdentityLinkModel, SourceKeyModel
@@ -89,6 +90,9 @@ def rotate_write_key(project_id: str, key_id: str) -> tuple[str, ApiKeyRecord]:
     return write_key, record
 
 
+SHOPIFY_CREDENTIALS = "source:shopify"  # the sealing context's "destination" for this secret
+
+
 def set_shopify_secret(project_id: str, secret: str) -> None:
     """The secret Shopify signs the project's webhooks with (the app's client secret, or the one
     shown under Settings > Notifications > Webhooks); replaces the previous one."""
@@ -96,13 +100,14 @@ def set_shopify_secret(project_id: str, secret: str) -> None:
 
     if project_table.get_project(project_id) is None:
         raise NotFound(f"project {project_id!r} does not exist", "/project_id")
+    sealed = credentials.seal(project_id, SHOPIFY_CREDENTIALS, {"secret": secret})
     SourceKeyModel(
         SHOPIFY + project_id,
         project_id=project_id,
         key_id="shopify",
         created_at=now_iso(),
         revoked=False,
-        secret=secret,
+        secret=json.dumps(sealed),  # sealed like destination credentials, never in the clear
     ).save()
 
 
@@ -112,7 +117,11 @@ def shopify_secret(project_id: str) -> str | None:
         item = SourceKeyModel.get(SHOPIFY + project_id, consistent_read=True)
     except SourceKeyModel.DoesNotExist:
         return None
-    return None if item.revoked else item.secret
+    if item.revoked or not item.secret:
+        return None
+    return credentials.open_sealed(project_id, SHOPIFY_CREDENTIALS, json.loads(item.secret))[
+        "secret"
+    ]
 
 
 # --- identity links -------------------------------------------------------------------------
