@@ -12,8 +12,8 @@ times, so each write took seconds once a few thousand profiles were stored. `fas
 backs up only the items the transaction touches, and restores them if it fails.
 
 moto also parses every condition expression anew for each item, a good part of a batch write's
-time: `cached_conditions` keeps the parsed expressions (immutable trees) by their text, names
-and values.
+time: `cached_conditions` keeps the parsed condition expressions (immutable trees) by their text,
+names and values, and the parsed update expressions by their text.
 """
 
 from __future__ import annotations
@@ -155,3 +155,10 @@ def cached_conditions() -> None:
     get_filter_expression._cached = True
     for module in (comparisons, backend_module, table_module):
         module.get_filter_expression = get_filter_expression
+
+    # update expressions: moto's validator works on a deep copy of the parsed tree
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    UpdateExpressionParser.make = classmethod(
+        functools.lru_cache(maxsize=1024)(UpdateExpressionParser.make.__func__)
+    )
