@@ -19,9 +19,12 @@ sys.path.insert(0, str(ROOT))
 
 from pynamodb.attributes import NumberAttribute  # noqa: E402
 
+from chalicelib.storage.project_table import DEFAULT_BURST, DEFAULT_RATE_LIMIT  # noqa: E402
 from chalicelib.storage.tables import ALL_MODELS, ProfileModel, key_attributes  # noqa: E402
 from chalicelib.storage.tables import indexes as indexes_of  # noqa: E402
 
+# the whole stage, whatever the key: a backstop above any one key's limits
+STAGE_RATE_LIMIT, STAGE_BURST = 2000, 4000
 QUEUE_VISIBILITY_SECONDS = 5400  # AWS advises six times the worker's 900 s timeout
 MAX_RECEIVES = 5
 
@@ -193,6 +196,7 @@ def build(stage: str) -> dict:
             }
         }
     }
+    resources.update(request_limits())
     table_arns = [{"Fn::GetAtt": [name, "Arn"]} for name in resources if name.endswith("Table")]
     index_arns = [{"Fn::Sub": ["${Arn}/index/*", {"Arn": arn}]} for arn in table_arns]
     resources["DefaultRole"] = {
@@ -290,6 +294,35 @@ def build(stage: str) -> dict:
         "Outputs": {
             "WorkQueueUrl": {"Value": {"Ref": "WorkQueue"}},
             "ModelBucketName": {"Value": {"Ref": "ModelBucket"}},
+            "KeyUsagePlanId": {"Value": {"Ref": "KeyUsagePlan"}},
+        },
+    }
+
+
+def request_limits() -> dict:
+    """API Gateway's throttling: the stage as a whole (method settings of chalice's RestAPI),
+    and a usage plan with the default limits of a key (storage.project_table), which the API
+    keys registered with API Gateway are associated with."""
+    return {
+        "RestAPI": {
+            "Properties": {
+                "MethodSettings": [
+                    {
+                        "ResourcePath": "/*",
+                        "HttpMethod": "*",
+                        "ThrottlingRateLimit": STAGE_RATE_LIMIT,
+                        "ThrottlingBurstLimit": STAGE_BURST,
+                    }
+                ]
+            }
+        },
+        "KeyUsagePlan": {
+            "Type": "AWS::ApiGateway::UsagePlan",
+            "Properties": {
+                "Description": "default request limits of an API key",
+                "ApiStages": [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}],
+                "Throttle": {"RateLimit": DEFAULT_RATE_LIMIT, "BurstLimit": DEFAULT_BURST},
+            },
         },
     }
 

@@ -147,3 +147,20 @@ def test_deploy_refuses_the_placeholder_secret_and_prepares_the_stack(tmp_path):
     (tmp_path / "deployment.zip").write_bytes(b"zip")
     with pytest.raises(SystemExit, match="CURSOR_SECRET"):
         deploy.prepare(tmp_path, "prod", "artifacts")
+
+
+def test_keys_and_the_stage_are_throttled(template):
+    """GIVEN the packaged template THEN a usage plan on the API's stage throttles a key at the
+    service's default limits, and the stage as a whole has a rate and burst."""
+    from chalicelib.storage.project_table import DEFAULT_BURST, DEFAULT_RATE_LIMIT
+
+    resources = json.loads(template.read_text())["Resources"]
+    plan = resources["KeyUsagePlan"]
+    assert plan["Type"] == "AWS::ApiGateway::UsagePlan"
+    assert plan["Properties"]["Throttle"] == {
+        "RateLimit": DEFAULT_RATE_LIMIT,
+        "BurstLimit": DEFAULT_BURST,
+    }
+    assert plan["Properties"]["ApiStages"][0]["ApiId"] == {"Ref": "RestAPI"}
+    (stage,) = resources["RestAPI"]["Properties"]["MethodSettings"]
+    assert stage["ThrottlingRateLimit"] > 0 and stage["ThrottlingBurstLimit"] > 0

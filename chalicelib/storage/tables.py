@@ -51,6 +51,9 @@ class ApiKeyModel(Model):
     project_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
     revoked = BooleanAttribute(default=False)
+    # request limits (storage.project_table; None: the defaults there)
+    rate_limit = NumberAttribute(null=True)  # requests per second
+    burst = NumberAttribute(null=True)
 
 
 class ProfileModel(Model):
