@@ -119,25 +119,23 @@ def test_deltas_left_by_a_stopped_writer_are_counted_and_folded(project):
     assert profile_table.attribute_kinds(pid)["plan"]["string"] == 2
 
 
-def test_a_score_write_leaves_nothing_to_read_again(project):
-    """GIVEN a profile written before the snapshot moment and scored after it WHEN segment
-    answers overlay the change log THEN they have its whole document with the new scores, and
-    read nothing again (before: a hint and a scores-only entry made them re-read the profile)."""
+def test_a_score_write_is_one_entry_with_its_scores_and_nothing_when_stale(project):
+    """GIVEN a stored profile WHEN it is scored THEN the change log gains one entry, its scores
+    (before: a hint first, then the entry: two entries and three calls); a score of a version
+    that is no longer current writes neither the scores nor an entry."""
     from chalicelib.storage import change_log
     from chalicelib.storage.tables import ChangeModel
 
     pid = project["id"]
     profile, _ = profile_table.upsert_attributes(pid, "s1", {"plan": "pro"}, merge_attributes)
-    for entry in ChangeModel.query(pid):  # written long before: the snapshot holds it
-        entry.delete()
-    moment = change_log.stamp()
+    before = {e.change_id for e in ChangeModel.query(pid)}
     assert profile_table.write_predictive(profile, {"churn_risk": 0.25})
-    overlay = change_log.since(pid, moment, 100)
-    assert overlay.reread == set()
-    document = overlay.documents["s1"]
-    assert document["predictive"] == {"churn_risk": 0.25}
-    assert document["attributes"] == {"plan": "pro"}
-    # and a score of a version that is no longer current writes nothing
+    added = [e for e in ChangeModel.query(pid) if e.change_id not in before]
+    assert [(e.kind, e.version, e.document) for e in added] == [
+        (change_log.PREDICTIVE, profile.version, {"predictive": {"churn_risk": 0.25}})
+    ]
     profile_table.upsert_attributes(pid, "s1", {"plan": "max"}, merge_attributes)
+    entries = {e.change_id for e in ChangeModel.query(pid)}
     assert not profile_table.write_predictive(profile, {"churn_risk": 0.9})
     assert profile_table.get(pid, "s1").predictive == {"churn_risk": 0.25}
+    assert {e.change_id for e in ChangeModel.query(pid)} == entries

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Callable, Iterator
 
 from pynamodb.exceptions import DeleteError, TransactWriteError
@@ -41,7 +40,6 @@ MAX_TRANSACTION_ITEMS = 100
 # keep behaviour far below it.
 MAX_PROFILE_BYTES = 190_000
 
-CHANGE_STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # how change_log.stamp() writes a moment
 Position = tuple[int, str]  # (shard, profile_id): where a walk over a project's profiles stands
 
 
@@ -457,28 +455,20 @@ def write_predictive(
     """A score-only write: sets `predictive` alone, only if the profile is still the version that
     was scored, and without bumping the version (so it never fails a client's or an event's
     write). False when the profile changed meanwhile: its own trigger scores the newer data.
-    `change_at` stamps the change entries (a rescore backdates them: see
-    change_log.before_snapshot).
+    `change_at` stamps the change entry (a rescore backdates it: see change_log.before_snapshot).
 
-    One transaction with two change entries, so that segment answers need not read the profile
-    again: a write entry with the profile's whole segmentable document at that version (the
-    latest write of its version), and a score entry a microsecond later (its scores win over a
-    client's write of the next version that read the profile before they were written)."""
+    One transaction with its change entry (the scores as segments read them), so no hint entry
+    is needed before it: one call and one entry per score write."""
     project_id, profile_id = profile.project_id, profile.profile_id
     bind()
-    at = change_at or change_log.stamp()
-    after = (change_log.parse(at) + timedelta(microseconds=1)).strftime(CHANGE_STAMP)
-    document = segmentable_document({**profile.document(), "predictive": predictive})
-    entries = (
-        change_log.entry(project_id, profile_id, at, change_log.WRITE, profile.version, document),
-        change_log.entry(
-            project_id,
-            profile_id,
-            after,
-            change_log.PREDICTIVE,
-            profile.version,
-            {"predictive": document["predictive"]},
-        ),
+    scores = segmentable_document({**profile.document(), "predictive": predictive})["predictive"]
+    entry = change_log.entry(
+        project_id,
+        profile_id,
+        change_at,
+        change_log.PREDICTIVE,
+        profile.version,
+        {"predictive": scores},
     )
     return batch.set_if_version(
         ProfileModel,
@@ -486,7 +476,7 @@ def write_predictive(
         ProfileModel.predictive,
         predictive,
         profile.version,
-        also_put=entries,
+        also_put=(entry,),
     )
 
 
