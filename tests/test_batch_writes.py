@@ -139,3 +139,35 @@ def test_a_score_write_is_one_entry_with_its_scores_and_nothing_when_stale(proje
     assert not profile_table.write_predictive(profile, {"churn_risk": 0.9})
     assert profile_table.get(pid, "s1").predictive == {"churn_risk": 0.25}
     assert {e.change_id for e in ChangeModel.query(pid)} == entries
+
+
+def test_transactions_stay_within_dynamodb_item_count_and_bytes():
+    """GIVEN planned writes of small and of large profiles THEN each transaction holds at most
+    100 items (the delta item included) and about 3 MB (DynamoDB refuses more than 4 MB)."""
+    from chalicelib.storage.profile_batch import MAX_TRANSACTION_BYTES, _groups
+    from chalicelib.storage.profile_table import Planned
+
+    def planned(n, size, names, distinct=False):
+        return [
+            (
+                f"p{i}",
+                Planned(
+                    None,
+                    None,
+                    [],
+                    {f"a{i if distinct else 0}_{j}": {"string": 1} for j in range(names)},
+                    size,
+                ),
+            )
+            for i in range(n)
+        ]
+
+    small = _groups(planned(500, 500, 3))
+    assert sum(len(g) for g in small) == 500
+    assert all(1 + 2 * len(g) <= 100 for g in small) and len(small) == 11
+    large = _groups(planned(20, 180_000, 3))
+    assert all(2 * 180_000 * len(g) <= MAX_TRANSACTION_BYTES for g in large)
+    assert sum(len(g) for g in large) == 20
+    wide = _groups(planned(3, 500, 60, distinct=True))  # 180 names: not in one delta item
+    assert len(wide) == 3
+    assert all(len({n for _, p in g for n in p.deltas}) <= 98 for g in wide)

@@ -18,12 +18,16 @@ from dataclasses import dataclass, field
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from ..behaviour import MAX_PROPERTIES_BYTES
 from ..infra.errors import ServiceError
 from ..validation import now_iso
 from . import kind_counts, profile_table
 from .connection import transaction_connection
 from .profile_table import MAX_TRANSACTION_ITEMS, Change, Planned
 from .records import ProfileRecord
+
+MAX_TRANSACTION_BYTES = 3_000_000  # of DynamoDB's 4 MB, leaving room for keys and names
+EVENT_BYTES = MAX_PROPERTIES_BYTES + 1_000  # an event item at most
 
 
 @dataclass
@@ -98,21 +102,26 @@ def _write_one(project_id: str, profile_id: str, change: Change, path: str) -> O
 
 def _groups(planned: list[tuple[str, Planned]]) -> list[list[tuple[str, Planned]]]:
     """The writes packed in order into transactions: each write's items (change entry, events,
-    profile) plus one delta item within MAX_TRANSACTION_ITEMS, and the delta item's names
-    within kind_counts.MAX_DELTA_NAMES (so that it can be folded)."""
+    profile) plus one delta item within MAX_TRANSACTION_ITEMS, the delta item's names within
+    kind_counts.MAX_DELTA_NAMES (so that it can be folded), and their bytes within
+    MAX_TRANSACTION_BYTES (DynamoDB refuses a transaction of more than 4 MB)."""
     groups: list[list[tuple[str, Planned]]] = []
-    items, names = MAX_TRANSACTION_ITEMS, set()
+    items, size, names = MAX_TRANSACTION_ITEMS, 0, set()
     for profile_id, p in planned:
-        size = 2 + len(p.events)
+        count = 2 + len(p.events)
+        # the profile and its change entry each hold about its documents; events are small
+        bytes_ = 2 * p.size + EVENT_BYTES * len(p.events)
         grown = names | set(p.deltas)
         if (
             not groups
-            or items + size > MAX_TRANSACTION_ITEMS
-            or len(grown) > (kind_counts.MAX_DELTA_NAMES)
+            or items + count > MAX_TRANSACTION_ITEMS
+            or size + bytes_ > MAX_TRANSACTION_BYTES
+            or len(grown) > kind_counts.MAX_DELTA_NAMES
         ):
             groups.append([])
-            items, grown = 1, set(p.deltas)  # the delta item
+            items, size, grown = 1, 0, set(p.deltas)  # 1: the delta item
         groups[-1].append((profile_id, p))
-        items += size
+        items += count
+        size += bytes_
         names = grown
     return groups

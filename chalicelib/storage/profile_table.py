@@ -147,6 +147,7 @@ class Planned:
     written: ProfileRecord
     events: list[Event]
     deltas: dict[str, dict[str, int]]  # attribute kind counts to change
+    size: int = 0  # bytes of the profile's documents (profile_documents.stored_bytes)
 
 
 Change = Callable[[ProfileRecord | None, set[str]], tuple[dict, dict, list[Event]] | None]
@@ -192,7 +193,7 @@ def plan(
         now,
         version,
     )
-    return Planned(existing, written, events, deltas)
+    return Planned(existing, written, events, deltas, size)
 
 
 def add_to_transaction(tx: TransactWrite, planned: Planned, kind_counts: bool = True) -> int:
