@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring package fuzz model-report deploy load-test
+.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring package fuzz model-report deploy load-test bench-ingest
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -116,6 +116,10 @@ deploy: package
 # 60 s of events and previews against a fresh local stack; fails on a 5xx or a lost event.
 load-test: $(STAMP)
 	$(PY) bench/load_test.py $(LOAD_ARGS)
+
+# profiles/s and events/s through the batch API on a fresh local stack
+bench-ingest: $(STAMP)
+	$(PY) bench/ingest_api.py
 
 bench-engine: $(BENCH_STAMP)
 	$(PY) bench/segment_engine.py
