@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-retention bench-uplift package fuzz model-report deploy load-test bench-source
+.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-retention bench-uplift package fuzz model-report deploy load-test bench-source bench-ingest
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -121,6 +121,9 @@ load-test: $(STAMP)
 # stack; prints messages a second and fails on a lost or doubled message.
 bench-source: $(STAMP)
 	$(PY) bench/source_ingest.py $(SOURCE_ARGS)
+# profiles/s and events/s through the batch API on a fresh local stack
+bench-ingest: $(STAMP)
+	$(PY) bench/ingest_api.py
 
 bench-engine: $(BENCH_STAMP)
 	$(PY) bench/segment_engine.py

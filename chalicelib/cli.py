@@ -39,8 +39,8 @@ def cmd_create_project(args):
 def cmd_create_key(args):
     from .storage import project_table
 
-    api_key, record = project_table.create_key(args.project)
-    print(f"key id: {record.key_id}")
+    api_key, record = project_table.create_key(args.project, args.rate, args.burst)
+    print(f"key id: {record.key_id}  {_limits(record)}")
     print(f"API key: {api_key}")
     print("(shown once: only its hash is stored)")
 
@@ -51,8 +51,21 @@ def cmd_list_keys(args):
     for record in project_table.list_keys(args.project):
         print(
             f"{record.key_id}  created {record.created_at}  "
-            f"{'revoked' if record.revoked else 'active'}"
+            f"{'revoked' if record.revoked else 'active'}  {_limits(record)}"
         )
+
+
+def _limits(record) -> str:
+    return f"limits {record.rate_limit:g} requests/s, bursts of {record.burst}"
+
+
+def cmd_set_key_limits(args):
+    from .storage import project_table
+
+    record = project_table.set_key_limits(args.key_id, args.rate, args.burst)
+    if record is None:
+        raise SystemExit(f"no key {args.key_id}")
+    print(f"{record.key_id}  {_limits(record)}")
 
 
 def cmd_revoke_key(args):
@@ -243,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     command("list-projects", cmd_list_projects, "list projects")
     p = command("create-key", cmd_create_key, "create an API key for a project (printed once)")
     p.add_argument("--project", required=True)
+    p.add_argument("--rate", type=float, help="requests per second (default 200)")
+    p.add_argument("--burst", type=int, help="requests at once after a quiet moment (default 400)")
+    p = command("set-key-limits", cmd_set_key_limits, "change a key's request rate and burst")
+    p.add_argument("key_id")
+    p.add_argument("--rate", type=float, help="requests per second")
+    p.add_argument("--burst", type=int, help="requests at once after a quiet moment")
     p = command("list-keys", cmd_list_keys, "list a project's keys (ids, not the keys)")
     p.add_argument("--project", required=True)
     p = command("revoke-key", cmd_revoke_key, "revoke a key by its id; it stops working at once")

@@ -20,9 +20,12 @@ sys.path.insert(0, str(ROOT))
 from deploy_credentials import credentials_key_and_gateway_errors  # noqa: E402
 from pynamodb.attributes import NumberAttribute  # noqa: E402
 
+from chalicelib.storage.project_table import DEFAULT_BURST, DEFAULT_RATE_LIMIT  # noqa: E402
 from chalicelib.storage.tables import ALL_MODELS, ProfileModel, key_attributes  # noqa: E402
 from chalicelib.storage.tables import indexes as indexes_of  # noqa: E402
 
+# the whole stage, whatever the key: a backstop above any one key's limits
+STAGE_RATE_LIMIT, STAGE_BURST = 2000, 4000
 QUEUE_VISIBILITY_SECONDS = 5400  # AWS advises six times the worker's 900 s timeout
 MAX_RECEIVES = 5
 
@@ -194,6 +197,7 @@ def build(stage: str) -> dict:
             }
         }
     }
+    resources.update(request_limits())
     table_arns = [{"Fn::GetAtt": [name, "Arn"]} for name in resources if name.endswith("Table")]
     index_arns = [{"Fn::Sub": ["${Arn}/index/*", {"Arn": arn}]} for arn in table_arns]
     resources["DefaultRole"] = {
@@ -287,13 +291,45 @@ def build(stage: str) -> dict:
         }
     }
     key_and_errors, functions_globals = credentials_key_and_gateway_errors(prefix)
+    # both add to chalice's RestAPI (gateway responses; method settings): merge its properties
+    rest_api = key_and_errors.pop("RestAPI")["Properties"]
     resources.update(key_and_errors)
+    resources["RestAPI"]["Properties"].update(rest_api)
     return {
         "Globals": functions_globals,
         "Resources": resources,
         "Outputs": {
             "WorkQueueUrl": {"Value": {"Ref": "WorkQueue"}},
             "ModelBucketName": {"Value": {"Ref": "ModelBucket"}},
+            "KeyUsagePlanId": {"Value": {"Ref": "KeyUsagePlan"}},
+        },
+    }
+
+
+def request_limits() -> dict:
+    """API Gateway's throttling: the stage as a whole (method settings of chalice's RestAPI),
+    and a usage plan with the default limits of a key (storage.project_table), which the API
+    keys registered with API Gateway are associated with."""
+    return {
+        "RestAPI": {
+            "Properties": {
+                "MethodSettings": [
+                    {
+                        "ResourcePath": "/*",
+                        "HttpMethod": "*",
+                        "ThrottlingRateLimit": STAGE_RATE_LIMIT,
+                        "ThrottlingBurstLimit": STAGE_BURST,
+                    }
+                ]
+            }
+        },
+        "KeyUsagePlan": {
+            "Type": "AWS::ApiGateway::UsagePlan",
+            "Properties": {
+                "Description": "default request limits of an API key",
+                "ApiStages": [{"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}],
+                "Throttle": {"RateLimit": DEFAULT_RATE_LIMIT, "BurstLimit": DEFAULT_BURST},
+            },
         },
     }
 

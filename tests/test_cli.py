@@ -101,6 +101,17 @@ def test_keys_can_be_created_listed_and_revoked(cli):
     assert "revoked" in cli("list-keys", "--project", "shop").stdout
 
 
+def test_key_limits_are_set_and_shown(cli):
+    # GIVEN a key created with limits WHEN they change THEN the key commands show them
+    cli("create-project", "--project", "shop")
+    out = cli("create-key", "--project", "shop", "--rate", "2", "--burst", "5").stdout
+    assert "limits 2 requests/s, bursts of 5" in out
+    key_id = out.split("key id: ")[1].split()[0]
+    assert "bursts of 9" in cli("set-key-limits", key_id, "--burst", "9").stdout
+    assert "limits 2 requests/s, bursts of 9" in cli("list-keys", "--project", "shop").stdout
+    assert cli("set-key-limits", key_id, "--rate", "0", ok=False).returncode == 2
+
+
 def test_every_command_has_help(cli):
     for command in ("import-transactions", "train", "rescore", "export", "create-key"):
         assert "usage" in cli(command, "--help").stdout
@@ -177,6 +188,7 @@ COMMANDS = [
     ("create-project", ["--project", "shop"]),
     ("list-projects", []),
     ("create-key", ["--project", "shop"]),
+    ("set-key-limits", ["{key_id}", "--rate", "5", "--burst", "10"]),
     ("list-keys", ["--project", "shop"]),
     ("rotate-key", ["--project", "shop", "{key_id}"]),
     ("revoke-key", ["{new_key_id}"]),

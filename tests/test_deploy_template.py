@@ -209,3 +209,20 @@ def test_the_gateways_own_errors_take_the_apps_error_shape(template):
     assert bodies["DEFAULT_4XX"]["error"]["message"] == 'Missing "x" \\ token'
     assert bodies["DEFAULT_5XX"]["error"] == {"code": "internal", "message": "internal error"}
     assert api["DefinitionBody"]["paths"]  # merged into chalice's definition, not replacing it
+
+
+def test_keys_and_the_stage_are_throttled(template):
+    """GIVEN the packaged template THEN a usage plan on the API's stage throttles a key at the
+    service's default limits, and the stage as a whole has a rate and burst."""
+    from chalicelib.storage.project_table import DEFAULT_BURST, DEFAULT_RATE_LIMIT
+
+    resources = json.loads(template.read_text())["Resources"]
+    plan = resources["KeyUsagePlan"]
+    assert plan["Type"] == "AWS::ApiGateway::UsagePlan"
+    assert plan["Properties"]["Throttle"] == {
+        "RateLimit": DEFAULT_RATE_LIMIT,
+        "BurstLimit": DEFAULT_BURST,
+    }
+    assert plan["Properties"]["ApiStages"][0]["ApiId"] == {"Ref": "RestAPI"}
+    (stage,) = resources["RestAPI"]["Properties"]["MethodSettings"]
+    assert stage["ThrottlingRateLimit"] > 0 and stage["ThrottlingBurstLimit"] > 0

@@ -15,6 +15,8 @@ from ..infra.errors import Forbidden, ServiceError, Unauthorized
 from ..storage import project_table
 from ..storage.connection import bind
 from ..validation import parse_json_body
+from . import rate_limits
+from .rate_limits import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +90,17 @@ def uniform_errors(request, get_response):
 
 
 def authorize(blueprint: Blueprint, project_id: str) -> None:
-    """401 without a live key; 403 for a key of another project."""
+    """401 without a live key; 429 for a key over its request limits; 403 for a key of another
+    project."""
     api_key = blueprint.current_request.headers.get("x-api-key")
     if not api_key or len(api_key) > 200:
         raise Unauthorized("missing or invalid x-api-key header")
-    key_project = project_table.project_of_key(api_key)
-    if key_project is None:
+    key = project_table.live_key(api_key)
+    if key is None:
         raise Unauthorized("missing or invalid x-api-key header")
-    if key_project != project_id:
+    # every request of a live key counts against its limits, whichever project it asks for
+    rate_limits.limiter.check(key.key_hash, key.rate_limit, key.burst)
+    if key.project_id != project_id:
         raise Forbidden("this key does not give access to this project")
 
 
@@ -126,6 +131,10 @@ def project_route(blueprint: Blueprint, path: str, **options):
             try:
                 authorize(blueprint, project_id)
                 return view(project_id, **params)
+            except RateLimited as error:
+                response = error_response(error)
+                response.headers["Retry-After"] = str(error.retry_after)
+                return response
             except ServiceError as error:
                 return error_response(error)
             except Exception as exc:  # never leak a stack trace; log it for the operator

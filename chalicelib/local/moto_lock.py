@@ -10,11 +10,16 @@ moto's TransactWriteItems also deep-copies every table a transaction touches, on
 roll back on failure: a profile write with its events copied the whole events table dozens of
 times, so each write took seconds once a few thousand profiles were stored. `fast_transactions`
 backs up only the items the transaction touches, and restores them if it fails.
+
+moto also parses every condition expression anew for each item, a good part of a batch write's
+time: `cached_conditions` keeps the parsed condition expressions (immutable trees) by their text,
+names and values, and the parsed update expressions by their text.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import threading
 
 _lock = threading.RLock()
@@ -55,6 +60,7 @@ def serialize_moto_calls() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     fast_transactions()
+    cached_conditions()
     for cls in (BotocoreStubber, DomainDispatcherApplication):
         original = cls.__call__
 
@@ -123,3 +129,36 @@ def fast_transactions() -> None:
 
     transact_write_items._fast = True
     DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def cached_conditions() -> None:
+    import moto.dynamodb.comparisons as comparisons
+    import moto.dynamodb.models as backend_module
+    import moto.dynamodb.models.table as table_module
+
+    original = comparisons.get_filter_expression
+    if getattr(original, "_cached", False):
+        return
+
+    @functools.lru_cache(maxsize=4096)
+    def parsed(expr, names_json, values_json):
+        return original(expr, json.loads(names_json), json.loads(values_json))
+
+    @functools.wraps(original)
+    def get_filter_expression(expr, names, values):
+        try:
+            key = json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True)
+        except (TypeError, ValueError):  # not plain JSON: parse as moto does
+            return original(expr, names, values)
+        return parsed(expr, *key)
+
+    get_filter_expression._cached = True
+    for module in (comparisons, backend_module, table_module):
+        module.get_filter_expression = get_filter_expression
+
+    # update expressions: moto's validator works on a deep copy of the parsed tree
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    UpdateExpressionParser.make = classmethod(
+        functools.lru_cache(maxsize=1024)(UpdateExpressionParser.make.__func__)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..infra import cursor
 from ..infra.errors import NotFound, ServiceError, ValidationError
 from ..profile_documents import merge_attributes
-from ..storage import profile_table
+from ..storage import profile_batch, profile_table
 from ..storage.connection import bind
 from ..validation import check_attributes, check_id, expect_object
 from .ad_audiences import identity
@@ -44,7 +44,8 @@ def batch_upsert(project_id: str, body) -> dict:
         raise ValidationError(
             f"profiles must be a list of 1 to {MAX_BATCH} items", "/profiles", "invalid_value"
         )
-    results = []
+    results: list[dict | None] = [None] * len(items)
+    checked: list[tuple[int, str, dict]] = []
     for i, item in enumerate(items):
         path = f"/profiles/{i}"
         try:
@@ -52,30 +53,54 @@ def batch_upsert(project_id: str, body) -> dict:
                 item, path, {"profile_id", "attributes", "predictive"}, {"profile_id", "attributes"}
             )
             profile_id = check_id(item["profile_id"], f"{path}/profile_id", "profile_id")
-            attributes = _attributes_body(item, path)
-            merge = identity.Watch(merge_attributes)
-            _, created = profile_table.upsert_attributes(project_id, profile_id, attributes, merge)
-            merge.queue(project_id, profile_id, created)
-            results.append(
-                {
-                    "index": i,
-                    "profile_id": profile_id,
-                    "status": "created" if created else "updated",
-                }
-            )
+            checked.append((i, profile_id, _attributes_body(item, path)))
         except ServiceError as exc:  # a bad item does not sink the rest
-            results.append(
-                {
-                    "index": i,
-                    "profile_id": item.get("profile_id")
-                    if isinstance(item, dict) and isinstance(item.get("profile_id"), str)
-                    else None,
-                    "status": "error",
-                    **exc.to_dict(),
-                }
-            )
+            results[i] = _error(i, item, exc)
+    # a profile sent more than once: its items apply in order, one write round each
+    rounds: list[dict[str, tuple[int, dict]]] = []
+    for i, profile_id, attributes in checked:
+        n = next((r for r in rounds if profile_id not in r), None)
+        if n is None:
+            rounds.append(n := {})
+        n[profile_id] = (i, attributes)
+    for round_ in rounds:
+        # each merge watched: an email or phone change swaps ad audience hashes
+        watches = {pid: identity.Watch(merge_attributes) for pid in round_}
+        outcomes = profile_batch.write_many(
+            project_id,
+            {pid: _merge_into(attrs, watches[pid]) for pid, (_, attrs) in round_.items()},
+        )
+        for profile_id, (i, _) in round_.items():
+            outcome = outcomes[profile_id]
+            if outcome.error is not None:
+                results[i] = _error(i, items[i], outcome.error)
+            else:
+                watches[profile_id].queue(project_id, profile_id, outcome.created)
+                status = "created" if outcome.created else "updated"
+                results[i] = {"index": i, "profile_id": profile_id, "status": status}
     failed = sum(r["status"] == "error" for r in results)
     return {"results": results, "succeeded": len(results) - failed, "failed": failed}
+
+
+def _merge_into(update: dict, merge=merge_attributes):
+    """The change of one profile: `update` merged into its stored attributes by `merge`."""
+
+    def change(existing, exclude):
+        stored = existing.attributes if existing else {}
+        behaviour = existing.behaviour if existing else {}
+        return merge(stored, update), behaviour, []
+
+    return change
+
+
+def _error(i: int, item, exc: ServiceError) -> dict:
+    profile_id = item.get("profile_id") if isinstance(item, dict) else None
+    return {
+        "index": i,
+        "profile_id": profile_id if isinstance(profile_id, str) else None,
+        "status": "error",
+        **exc.to_dict(),
+    }
 
 
 def get(project_id: str, profile_id: str) -> dict:

@@ -51,27 +51,45 @@ def _key(model: Type[Model], item: Model) -> dict:
 
 
 def set_if_version(
-    model: Type[Model], key: tuple, attribute: Attribute, value, version: int | None
+    model: Type[Model],
+    key: tuple,
+    attribute: Attribute,
+    value,
+    version: int | None,
+    also_put: tuple[Model, ...] = (),
 ) -> bool:
     """Set one attribute of the item with this key only if its version is still `version`, and
-    leave the version as it is. False when the item changed or went meanwhile."""
+    leave the version as it is; the items `also_put` are put in the same transaction. False
+    when the item changed or went meanwhile (then nothing is written)."""
     version_name = next(
         a.attr_name for a in model.get_attributes().values() if isinstance(a, VersionAttribute)
     )
+    update = {
+        "TableName": model.Meta.table_name,
+        "Key": _serialized_key(model, key),
+        "UpdateExpression": "SET #a = :a",
+        "ConditionExpression": "#v = :v",
+        "ExpressionAttributeNames": {"#a": attribute.attr_name, "#v": version_name},
+        "ExpressionAttributeValues": {
+            ":a": {attribute.attr_type: attribute.serialize(value)},
+            ":v": {"N": str(version)},
+        },
+    }
     try:
-        _client(model).update_item(
-            TableName=model.Meta.table_name,
-            Key=_serialized_key(model, key),
-            UpdateExpression="SET #a = :a",
-            ConditionExpression="#v = :v",
-            ExpressionAttributeNames={"#a": attribute.attr_name, "#v": version_name},
-            ExpressionAttributeValues={
-                ":a": {attribute.attr_type: attribute.serialize(value)},
-                ":v": {"N": str(version)},
-            },
-        )
+        if not also_put:
+            _client(model).update_item(**update)
+        else:
+            puts = [
+                {"Put": {"TableName": m.Meta.table_name, "Item": m.serialize()}} for m in also_put
+            ]
+            _client(model).transact_write_items(TransactItems=[{"Update": update}, *puts])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        error = exc.response.get("Error", {}).get("Code")
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        if error == "ConditionalCheckFailedException" or (
+            error == "TransactionCanceledException"
+            and reasons[:1] in (["ConditionalCheckFailed"], ["TransactionConflict"])
+        ):
             return False
         raise
     return True

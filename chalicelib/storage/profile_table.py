@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from pynamodb.exceptions import DeleteError, TransactWriteError
@@ -24,10 +25,10 @@ from ..profile_documents import (
     stored_bytes,
 )
 from ..validation import now_iso
-from . import batch, change_log, table_keys
+from . import batch, change_log, kind_counts, table_keys
 from .connection import bind, transaction_connection
 from .records import ProfileRecord
-from .tables import KINDS, AttributeKindModel, EventModel, ProfileModel
+from .tables import AttributeKindModel, EventModel, ProfileModel
 
 MAX_ATTEMPTS = 12
 EVENTS_PER_TRANSACTION = 90  # DynamoDB allows 100 items in one transaction (+ profile, change)
@@ -38,7 +39,6 @@ MAX_TRANSACTION_ITEMS = 100
 # both (2 x 190,000 + keys and names < 405,000); bounded histories (behaviour.DAILY_HISTORY_DAYS)
 # keep behaviour far below it.
 MAX_PROFILE_BYTES = 190_000
-KIND_ATTRS = {kind: getattr(AttributeKindModel, f"n_{kind}") for kind in KINDS}
 
 Position = tuple[int, str]  # (shard, profile_id): where a walk over a project's profiles stands
 
@@ -89,9 +89,7 @@ def kind_count_update(
     project_id: str, name: str, delta: dict[str, int]
 ) -> tuple[AttributeKindModel, list]:
     """The counter item of one attribute and the ADD actions that apply a change of kinds."""
-    return AttributeKindModel(project_id, name), [
-        KIND_ATTRS[k].add(n) for k, n in delta.items() if n
-    ]
+    return kind_counts.counter_update(project_id, name, delta)
 
 
 def to_record(model: ProfileModel) -> ProfileRecord:
@@ -141,10 +139,116 @@ def _too_large(size: int, path: str) -> PayloadTooLarge:
     )
 
 
-def _write(
+@dataclass
+class Planned:
+    """One profile's write, checked and ready to go into a transaction."""
+
+    existing: ProfileModel | None
+    written: ProfileRecord
+    events: list[Event]
+    deltas: dict[str, dict[str, int]]  # attribute kind counts to change
+    size: int = 0  # bytes of the profile's documents (profile_documents.stored_bytes)
+
+
+Change = Callable[[ProfileRecord | None, set[str]], tuple[dict, dict, list[Event]] | None]
+
+
+def plan(
     project_id: str,
     profile_id: str,
-    change: Callable[[ProfileRecord | None, set[str]], tuple[dict, dict, list[Event]] | None],
+    existing: ProfileModel | None,
+    changed: tuple[dict, dict, list[Event]],
+    too_large_path: str,
+    now: str,
+) -> Planned:
+    """The write of `changed` (attributes, behaviour, new events) over `existing`, or the
+    ValidationError / PayloadTooLarge that refuses it (nothing is written then)."""
+    attributes, behaviour, events = changed
+    if len(attributes) > MAX_STORED_ATTRIBUTES:
+        raise ValidationError(
+            f"a profile holds at most {MAX_STORED_ATTRIBUTES} attributes",
+            "/attributes",
+            "too_many",
+        )
+    before = (existing.attrs or {}) if existing else {}
+    deltas = kind_deltas(before, attributes)
+    if len(deltas) + len(events) > MAX_TRANSACTION_ITEMS - 2:
+        raise ValidationError(
+            f"one request changes the kind of at most {MAX_TRANSACTION_ITEMS - 2} attributes",
+            "/attributes",
+            "too_many",
+        )
+    predictive = (existing.predictive or {}) if existing else {}
+    size = stored_bytes(attributes, behaviour, predictive)
+    if size > MAX_PROFILE_BYTES:
+        raise _too_large(size, too_large_path)
+    version = (existing.version or 0) + 1 if existing else 1
+    written = ProfileRecord(
+        project_id,
+        profile_id,
+        attributes,
+        behaviour,
+        predictive,
+        existing.created_at if existing else now,
+        now,
+        version,
+    )
+    return Planned(existing, written, events, deltas, size)
+
+
+def add_to_transaction(tx: TransactWrite, planned: Planned, kind_counts: bool = True) -> int:
+    """Put one planned write into `tx`: its change entry first, then its events (the order
+    `write_one` reads cancellation reasons in), its kind counts (unless the caller counts them
+    itself), then the profile, guarded by the version read. Returns the items added."""
+    w = planned.written
+    project_id, profile_id, now = w.project_id, w.profile_id, w.updated_at
+    tx.save(
+        change_log.entry(
+            project_id,
+            profile_id,
+            kind=change_log.WRITE,
+            version=w.version,
+            document=segmentable_document(w.document()),
+        )
+    )
+    for event in planned.events:
+        tx.save(
+            event_item(project_id, profile_id, event, now),
+            condition=EventModel.event_id.does_not_exist(),
+        )
+    if kind_counts:
+        for name, delta in planned.deltas.items():
+            tx.update(*kind_count_update(project_id, name, delta))
+    if planned.existing is None:
+        # no version: the version attribute makes this "create if absent"
+        tx.save(profile_item(project_id, profile_id, w.attributes, w.behaviour, {}, now, now))
+    else:
+        tx.update(
+            planned.existing,
+            actions=[
+                ProfileModel.attrs.set(w.attributes),
+                ProfileModel.behaviour.set(w.behaviour),
+                ProfileModel.updated_at.set(now),
+            ],
+        )
+    return 2 + len(planned.events) + (len(planned.deltas) if kind_counts else 0)
+
+
+def redelivered_events(planned: Planned, reasons: list, first: int = 0) -> set[str]:
+    """The ids of the planned events a cancelled transaction found already stored; the
+    planned write's items start at `first` among the transaction's `reasons`."""
+    events = planned.events
+    return {
+        events[i].event_id
+        for i in range(min(len(events), len(reasons) - first - 1))
+        if _is_condition_failure(reasons[first + i + 1])
+    }
+
+
+def write_one(
+    project_id: str,
+    profile_id: str,
+    change: Change,
     too_large_path: str = "/attributes",
 ) -> tuple[ProfileRecord | None, bool, set[str]]:
     """Read, change, write in one guarded transaction; retry on a concurrent write.
@@ -160,76 +264,13 @@ def _write(
         changed = change(to_record(existing) if existing else None, excluded)
         if changed is None:
             return to_record(existing) if existing else None, False, duplicates
-        attributes, behaviour, events = changed
-        if len(attributes) > MAX_STORED_ATTRIBUTES:
-            raise ValidationError(
-                f"a profile holds at most {MAX_STORED_ATTRIBUTES} attributes",
-                "/attributes",
-                "too_many",
-            )
-        before = (existing.attrs or {}) if existing else {}
-        deltas = kind_deltas(before, attributes)
-        if len(deltas) + len(events) > MAX_TRANSACTION_ITEMS - 2:
-            raise ValidationError(
-                f"one request changes the kind of at most {MAX_TRANSACTION_ITEMS - 2} attributes",
-                "/attributes",
-                "too_many",
-            )
-        size = stored_bytes(attributes, behaviour, (existing.predictive or {}) if existing else {})
-        if size > MAX_PROFILE_BYTES:
-            raise _too_large(size, too_large_path)
-        now = now_iso()
+        planned = plan(project_id, profile_id, existing, changed, too_large_path, now_iso())
         try:
-            version = (existing.version or 0) + 1 if existing else 1
-            written = ProfileRecord(
-                project_id,
-                profile_id,
-                attributes,
-                behaviour,
-                (existing.predictive or {}) if existing else {},
-                existing.created_at if existing else now,
-                now,
-                version,
-            )
             with TransactWrite(connection=transaction_connection()) as tx:
-                tx.save(
-                    change_log.entry(
-                        project_id,
-                        profile_id,
-                        kind=change_log.WRITE,
-                        version=version,
-                        document=segmentable_document(written.document()),
-                    )
-                )
-                for event in events:
-                    tx.save(
-                        event_item(project_id, profile_id, event, now),
-                        condition=EventModel.event_id.does_not_exist(),
-                    )
-                for name, delta in deltas.items():
-                    tx.update(*kind_count_update(project_id, name, delta))
-                if existing is None:
-                    # no version: the version attribute makes this "create if absent"
-                    tx.save(
-                        profile_item(project_id, profile_id, attributes, behaviour, {}, now, now)
-                    )
-                else:
-                    tx.update(
-                        existing,
-                        actions=[
-                            ProfileModel.attrs.set(attributes),
-                            ProfileModel.behaviour.set(behaviour),
-                            ProfileModel.updated_at.set(now),
-                        ],
-                    )
+                add_to_transaction(tx, planned)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
-            # puts come in order: the change entry, then the events (see the transaction above)
-            redelivered = {
-                events[i].event_id
-                for i in range(min(len(events), len(reasons) - 1))
-                if _is_condition_failure(reasons[i + 1])
-            }
+            redelivered = redelivered_events(planned, reasons)
             if (
                 not redelivered
                 and not any(_is_condition_failure(r) for r in reasons)
@@ -242,7 +283,7 @@ def _write(
             if not redelivered:
                 _backoff(attempt)  # a concurrent writer won; read again
             continue
-        return written, existing is None, duplicates
+        return planned.written, existing is None, duplicates
     raise Conflict(
         "the profile is being changed by too many writers at once; try again",
         "/profile_id",
@@ -258,7 +299,7 @@ def upsert_attributes(
         behaviour = existing.behaviour if existing else {}
         return merge(stored, update), behaviour, []
 
-    profile, created, _ = _write(project_id, profile_id, change)
+    profile, created, _ = write_one(project_id, profile_id, change)
     return profile, created
 
 
@@ -287,12 +328,12 @@ def add_events(
             return stored, aggregate(behaviour, fresh), fresh
 
         try:
-            _, _, found = _write(project_id, profile_id, change, too_large_path="/profile_id")
+            _, _, found = write_one(project_id, profile_id, change, too_large_path="/profile_id")
         except PayloadTooLarge:  # counted again, redeliveries may seem to outgrow the profile
             known.update(_stored_ids(project_id, profile_id, chunk))
             if not known:
                 raise
-            _, _, found = _write(project_id, profile_id, change, too_large_path="/profile_id")
+            _, _, found = write_one(project_id, profile_id, change, too_large_path="/profile_id")
             found |= known
         duplicates |= found
     return duplicates
@@ -306,11 +347,11 @@ def _check_room(
 ) -> None:
     """Refuse, before anything is written, events that would take the profile over its limit.
 
-    `_write` checks each transaction, but a request of more than EVENTS_PER_TRANSACTION events
+    `write_one` checks each transaction, but a request of more than EVENTS_PER_TRANSACTION events
     is several: checked one by one, the first ones would be stored and the rest refused. (A
     concurrent writer between them can still make a later one refused; it is then a 413.)"""
     if len(events) <= EVENTS_PER_TRANSACTION:
-        return  # one transaction: `_write` checks it before writing
+        return  # one transaction: `write_one` checks it before writing
     existing = get(project_id, profile_id)
 
     def size(new: list[Event]) -> int:
@@ -423,21 +464,14 @@ def write_predictive(
     """A score-only write: sets `predictive` alone, only if the profile is still the version that
     was scored, and without bumping the version (so it never fails a client's or an event's
     write). False when the profile changed meanwhile: its own trigger scores the newer data.
-    `change_at` stamps the change entry (a rescore backdates it: see change_log.before_snapshot)."""
+    `change_at` stamps the change entry (a rescore backdates it: see change_log.before_snapshot).
+
+    One transaction with its change entry (the scores as segments read them), so no hint entry
+    is needed before it: one call and one entry per score write."""
     project_id, profile_id = profile.project_id, profile.profile_id
-    # a hint first; harmless if the write fails
-    change_log.record(project_id, profile_id, change_at)
-    if not batch.set_if_version(
-        ProfileModel,
-        (profile_key(project_id, profile_id), profile_id),
-        ProfileModel.predictive,
-        predictive,
-        profile.version,
-    ):
-        return False
-    # the profile as it is now, for segment answers (it replaces the hint when backdated)
+    bind()
     scores = segmentable_document({**profile.document(), "predictive": predictive})["predictive"]
-    change_log.record(
+    entry = change_log.entry(
         project_id,
         profile_id,
         change_at,
@@ -445,7 +479,14 @@ def write_predictive(
         profile.version,
         {"predictive": scores},
     )
-    return True
+    return batch.set_if_version(
+        ProfileModel,
+        (profile_key(project_id, profile_id), profile_id),
+        ProfileModel.predictive,
+        predictive,
+        profile.version,
+        also_put=(entry,),
+    )
 
 
 def batch_get(project_id: str, profile_ids: list[str]) -> dict[str, ProfileRecord]:
@@ -463,4 +504,4 @@ def batch_get_items(project_id: str, profile_ids: list[str]) -> list[ProfileMode
 
 
 def attribute_kinds(project_id: str) -> dict[str, dict[str, int]]:
-    return {item.name: item.counts() for item in AttributeKindModel.query(project_id)}
+    return kind_counts.read(project_id)

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from ..infra.errors import Conflict, NotFound
+from ..infra.errors import Conflict, NotFound, ValidationError
 from ..validation import now_iso
 from .connection import bind
 from .records import ApiKeyRecord, ProjectRecord
@@ -17,10 +17,34 @@ def _project(model: ProjectModel) -> ProjectRecord:
     return ProjectRecord(model.project_id, model.name, model.created_at, model.model_version)
 
 
+# Request limits of a key unless set for it (`cli set-key-limits`): requests per second, and
+# how many may come at once after a quiet moment. API Gateway's usage plan uses the same.
+DEFAULT_RATE_LIMIT = 200.0
+DEFAULT_BURST = 400
+MAX_RATE_LIMIT, MAX_BURST = 10_000.0, 5_000  # API Gateway's default account limits
+
+
 def _key(model: ApiKeyModel) -> ApiKeyRecord:
     return ApiKeyRecord(
-        model.key_hash, model.key_id, model.project_id, model.created_at, bool(model.revoked)
+        model.key_hash,
+        model.key_id,
+        model.project_id,
+        model.created_at,
+        bool(model.revoked),
+        float(model.rate_limit) if model.rate_limit is not None else DEFAULT_RATE_LIMIT,
+        int(model.burst) if model.burst is not None else DEFAULT_BURST,
     )
+
+
+def check_limits(rate_limit: float | None, burst: int | None) -> None:
+    if rate_limit is not None and not 0 < rate_limit <= MAX_RATE_LIMIT:
+        raise ValidationError(
+            f"the rate is more than 0 and at most {MAX_RATE_LIMIT:g} requests per second",
+            "/rate_limit",
+            "invalid_value",
+        )
+    if burst is not None and not 1 <= burst <= MAX_BURST:
+        raise ValidationError(f"the burst is 1 to {MAX_BURST} requests", "/burst", "invalid_value")
 
 
 def hash_key(api_key: str) -> str:
@@ -52,8 +76,12 @@ def list_projects() -> list[ProjectRecord]:
     return [_project(p) for p in ProjectModel.scan()]  # admin only: the projects table is small
 
 
-def create_key(project_id: str) -> tuple[str, ApiKeyRecord]:
-    """A new key for a project; the plain key is returned once and never stored."""
+def create_key(
+    project_id: str, rate_limit: float | None = None, burst: int | None = None
+) -> tuple[str, ApiKeyRecord]:
+    """A new key for a project; the plain key is returned once and never stored. Without
+    limits it has the defaults (DEFAULT_RATE_LIMIT, DEFAULT_BURST)."""
+    check_limits(rate_limit, burst)
     if get_project(project_id) is None:
         raise NotFound(f"project {project_id!r} does not exist", "/project_id")
     api_key = "sk_" + secrets.token_urlsafe(32)
@@ -63,13 +91,16 @@ def create_key(project_id: str) -> tuple[str, ApiKeyRecord]:
         project_id=project_id,
         created_at=now_iso(),
         revoked=False,
+        rate_limit=rate_limit,
+        burst=burst,
     )
     record.save()
     return api_key, _key(record)
 
 
-def project_of_key(api_key: str) -> str | None:
-    """The project a live key belongs to, or None for an unknown or revoked key."""
+def live_key(api_key: str) -> ApiKeyRecord | None:
+    """The record of a live key (its project, its limits), or None for an unknown or revoked
+    key."""
     bind()
     digest = hash_key(api_key)
     try:
@@ -78,7 +109,31 @@ def project_of_key(api_key: str) -> str | None:
         return None
     if record.revoked or not hmac.compare_digest(record.key_hash, digest):
         return None
-    return record.project_id
+    return _key(record)
+
+
+def project_of_key(api_key: str) -> str | None:
+    """The project a live key belongs to, or None for an unknown or revoked key."""
+    record = live_key(api_key)
+    return record.project_id if record else None
+
+
+def set_key_limits(
+    key_id: str, rate_limit: float | None = None, burst: int | None = None
+) -> ApiKeyRecord | None:
+    """Change a key's request limits (None leaves one as it is); None if there is no such key."""
+    check_limits(rate_limit, burst)
+    bind()
+    for record in ApiKeyModel.scan(ApiKeyModel.key_id == key_id):  # admin only, small table
+        actions = []
+        if rate_limit is not None:
+            actions.append(ApiKeyModel.rate_limit.set(rate_limit))
+        if burst is not None:
+            actions.append(ApiKeyModel.burst.set(burst))
+        if actions:
+            record.update(actions=actions)
+        return _key(record)
+    return None
 
 
 def revoke_key(key_id: str) -> bool:

@@ -77,6 +77,8 @@ class ApiKeyRecord:
     project_id: str
     created_at: str
     revoked: bool
+    rate_limit: float = 0.0  # requests per second (storage.project_table's defaults if unset)
+    burst: int = 0
 
 
 @dataclass(frozen=True)

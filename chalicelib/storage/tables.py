@@ -58,6 +58,9 @@ class ApiKeyModel(Model):
     project_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
     revoked = BooleanAttribute(default=False)
+    # request limits (storage.project_table; None: the defaults there)
+    rate_limit = NumberAttribute(null=True)  # requests per second
+    burst = NumberAttribute(null=True)
 
 
 class SourceKeyModel(Model):
@@ -145,6 +148,8 @@ class AttributeKindModel(Model):
     n_boolean = NumberAttribute(attr_name="boolean", default=0)
     n_list = NumberAttribute(attr_name="list", default=0)
     n_date = NumberAttribute(attr_name="date", default=0)
+    # only on a batch write's delta item (storage.kind_counts): {name: {kind: change}}
+    deltas = JSONAttribute(null=True)
 
     def counts(self) -> dict[str, int]:
         return {kind: int(getattr(self, f"n_{kind}") or 0) for kind in KINDS}

@@ -1,0 +1,127 @@
+"""Writes of many profiles at once (a batch of profiles or of events), with the guarantees of a
+single write (storage.profile_table.write_one) at a fraction of the calls.
+
+One batch read finds the stored profiles; each profile's change is checked on its own (a refused
+profile writes nothing and does not sink the others); the checked writes are packed into as few
+transactions as DynamoDB's 100 items allow, each write guarded as in a single write (the version
+read, or "create if absent"; events "if absent"). The attribute kind counts of a transaction go
+into one delta item in it (storage.kind_counts) instead of one update per attribute name, and are
+folded into the counters once the batch is written. A transaction that is cancelled (a concurrent
+writer, a redelivered event) writes nothing; its profiles are then written one by one the single
+way, which reads again, leaves out redelivered events and retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from ..behaviour import MAX_PROPERTIES_BYTES
+from ..infra.errors import ServiceError
+from ..validation import now_iso
+from . import kind_counts, profile_table
+from .connection import transaction_connection
+from .profile_table import MAX_TRANSACTION_ITEMS, Change, Planned
+from .records import ProfileRecord
+
+MAX_TRANSACTION_BYTES = 3_000_000  # of DynamoDB's 4 MB, leaving room for keys and names
+EVENT_BYTES = MAX_PROPERTIES_BYTES + 1_000  # an event item at most
+
+
+@dataclass
+class Outcome:
+    profile: ProfileRecord | None = None
+    created: bool = False
+    duplicates: set[str] = field(default_factory=set)
+    error: ServiceError | None = None
+
+
+def write_many(
+    project_id: str, changes: dict[str, Change], too_large_path: str = "/attributes"
+) -> dict[str, Outcome]:
+    """Apply each profile's `change` (as profile_table.write_one takes it) to the stored profile.
+    Returns each profile's outcome: written (created or not, redelivered event ids), no write,
+    or the service error that refused it."""
+    outcomes: dict[str, Outcome] = {}
+    existing = {m.profile_id: m for m in profile_table.batch_get_items(project_id, list(changes))}
+    now = now_iso()
+    planned: list[tuple[str, Planned]] = []
+    for profile_id, change in changes.items():
+        stored = existing.get(profile_id)
+        try:
+            changed = change(profile_table.to_record(stored) if stored else None, set())
+            if changed is None:
+                outcomes[profile_id] = Outcome(profile_table.to_record(stored) if stored else None)
+                continue
+            planned.append(
+                (
+                    profile_id,
+                    profile_table.plan(
+                        project_id, profile_id, stored, changed, too_large_path, now
+                    ),
+                )
+            )
+        except ServiceError as exc:
+            outcomes[profile_id] = Outcome(error=exc)
+    written_deltas: dict[str, kind_counts.Deltas] = {}
+    for group in _groups(planned):
+        deltas: kind_counts.Deltas = {}
+        for _, p in group:
+            kind_counts.add(deltas, p.deltas)
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                if deltas:
+                    item = kind_counts.delta_item(project_id, deltas)
+                    tx.save(item)
+                for _, p in group:
+                    profile_table.add_to_transaction(tx, p, kind_counts=False)
+        except TransactWriteError:
+            for profile_id, _ in group:  # nothing of the group was written: one by one
+                outcomes[profile_id] = _write_one(
+                    project_id, profile_id, changes[profile_id], too_large_path
+                )
+            continue
+        if deltas:
+            written_deltas[item.name] = deltas
+        for profile_id, p in group:
+            outcomes[profile_id] = Outcome(p.written, p.existing is None)
+    if written_deltas:
+        kind_counts.fold(project_id, written_deltas)
+    return outcomes
+
+
+def _write_one(project_id: str, profile_id: str, change: Change, path: str) -> Outcome:
+    try:
+        profile, created, duplicates = profile_table.write_one(project_id, profile_id, change, path)
+    except ServiceError as exc:
+        return Outcome(error=exc)
+    return Outcome(profile, created, duplicates)
+
+
+def _groups(planned: list[tuple[str, Planned]]) -> list[list[tuple[str, Planned]]]:
+    """The writes packed in order into transactions: each write's items (change entry, events,
+    profile) plus one delta item within MAX_TRANSACTION_ITEMS, the delta item's names within
+    kind_counts.MAX_DELTA_NAMES (so that it can be folded), and their bytes within
+    MAX_TRANSACTION_BYTES (DynamoDB refuses a transaction of more than 4 MB)."""
+    groups: list[list[tuple[str, Planned]]] = []
+    items, size, names = MAX_TRANSACTION_ITEMS, 0, set()
+    for profile_id, p in planned:
+        count = 2 + len(p.events)
+        # the profile and its change entry each hold about its documents; events are small
+        bytes_ = 2 * p.size + EVENT_BYTES * len(p.events)
+        grown = names | set(p.deltas)
+        if (
+            not groups
+            or items + count > MAX_TRANSACTION_ITEMS
+            or size + bytes_ > MAX_TRANSACTION_BYTES
+            or len(grown) > kind_counts.MAX_DELTA_NAMES
+        ):
+            groups.append([])
+            items, size, grown = 1, 0, set(p.deltas)  # 1: the delta item
+        groups[-1].append((profile_id, p))
+        items += count
+        size += bytes_
+        names = grown
+    return groups
