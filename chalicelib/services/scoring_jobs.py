@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from datetime import date
 
-from ..audience.builder import SnapshotBuilder
+from ..audience import column_merge
+from ..audience.builder import SnapshotBuilder, save_snapshot
 from ..infra import observability
 from ..infra.errors import NotFound, ValidationError
 from ..predict import artifact
@@ -19,6 +21,7 @@ from ..storage import (
     model_store,
     profile_table,
     project_table,
+    score_writes,
     snapshot_store,
     work_queue,
 )
@@ -27,6 +30,8 @@ from ..storage.work_messages import EvaluateSegment, RescoreShard
 from . import memberships
 
 log = logging.getLogger(__name__)
+# a shard worker hands the rest of its shard on once it has run this long (Lambda stops at 900 s)
+TIME_BUDGET_SECONDS = float(os.environ.get("SHARD_TIME_BUDGET_SECONDS", "600"))
 PAGE = (
     2000  # profiles scored at a time: bigger batches spread per-call costs (bench/scoring_speed.py)
 )
@@ -68,16 +73,19 @@ def _score_and_write(
     counts = {"read": len(models_batch), "changed": 0, "written": 0, "stale": 0}
     # profiles written since the snapshot started are in its overlay: so are their new scores
     since = change_after[:19] + "Z" if change_after else None
-    for i, (profile, predictive) in enumerate(zip(models_batch, scores)):
+    changes = []
+    for profile, predictive in zip(models_batch, scores):
         if not changed(profile.predictive, predictive):
             continue
-        counts["changed"] += 1
         at = change_at if since is None or (profile.updated_at or "") < since else None
-        if profile_table.write_predictive(profile, predictive, at):
+        changes.append((profile, predictive, at))
+    written = score_writes.write_scores(changes)
+    for i, (profile, predictive) in enumerate(zip(models_batch, scores)):
+        if profile.profile_id in written:
             models_batch[i] = profile.with_predictive(predictive)  # the snapshot takes the new
-            counts["written"] += 1
-        else:
-            counts["stale"] += 1  # changed since it was read: its own trigger rescores it
+    counts["changed"] = len(changes)
+    counts["written"] = len(written)
+    counts["stale"] = len(changes) - len(written)  # changed since read: its trigger rescores it
     return counts
 
 
@@ -210,53 +218,134 @@ def rescore_shard(
     as_of: date | None,
     conversion_horizon: int | None = None,
     clv_horizon: int | None = None,
+    piece: int = 0,
+    after: str | None = None,
 ) -> dict:
-    """One shard of a fan-out rescore. Idempotent: a redelivered or retried message rescores the
-    shard again, which writes only scores that still differ, and counts the shard once."""
+    """One piece of one shard of a fan-out rescore: the shard's profiles after the id `after`,
+    page by page, until the shard ends or the time budget does; then the rest of the shard is
+    queued as the next piece. Where a piece ends is recorded once in the job, so a redelivered
+    or retried message covers the same profiles again, which writes only scores that still
+    differ: each profile is written once, and each piece counts once."""
     job = job_table.get(project_id, job_id)
     if job is None or job.finalized:
         return {"skipped": "the job is finished or unknown"}
+    if shard in job.shards_done:
+        return {"skipped": "the shard is done"}
+    started = time.monotonic()
     try:
         snapshot = SnapshotBuilder(project_id, taken_at=job.taken_at)
-        totals = _rescore(
-            profile_table.iter_shard(project_id, shard, PAGE),
-            current_model(project_id),
+        end, totals = _rescore_piece(
+            job,
+            shard,
+            piece,
+            after,
             as_of,
-            {"conversion_horizon": conversion_horizon, "clv_horizon": clv_horizon},
             snapshot,
+            started,
+            {"conversion_horizon": conversion_horizon, "clv_horizon": clv_horizon},
         )
-        snapshot_store.save_part(project_id, job_id, shard, snapshot.to_part(totals))
+        snapshot_store.save_part(project_id, job_id, shard, piece, snapshot.snapshot(), totals)
     except Exception as exc:
         job_table.shard_failed(job, shard, str(exc))
         raise
+    if end:  # the budget ran out: the rest of the shard is the next piece
+        work_queue.send(
+            [
+                RescoreShard(
+                    project_id,
+                    job_id,
+                    shard,
+                    as_of,
+                    conversion_horizon,
+                    clv_horizon,
+                    piece + 1,
+                    end,
+                )
+            ]
+        )
+        return {"shard": shard, "piece": piece, "continued_after": end, **totals}
     job = job_table.shard_done(job, shard)
     if len(job.shards_done or ()) == job.shards_total and job_table.claim_finalization(job):
         finalize_rescore(job)
-    return {"shard": shard, **totals}
+    return {"shard": shard, "piece": piece, **totals}
+
+
+def _rescore_piece(job, shard, piece, after, as_of, snapshot, started, horizons):
+    """Score the piece's pages; returns (the last id of the piece if the shard goes on in
+    another piece, else "", and the piece's counts)."""
+    project_id = job.project_id
+    end = (job.piece_ends or {}).get(f"{shard}.{piece}")  # recorded by an earlier delivery
+    model = current_model(project_id)
+    totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
+    change_at = change_log.before_snapshot(snapshot.taken_at)
+    profiles = (
+        profile_table.iter_shard(project_id, shard, PAGE)
+        if after is None
+        else profile_table.iter_shard(project_id, shard, PAGE, after=after)
+    )
+    last = after
+    for batch in _pages(profiles, PAGE):
+        if end:  # keep to the recorded end
+            batch = [p for p in batch if p.profile_id <= end]
+            if not batch:
+                break
+        _add(totals, _score_and_write(batch, model, as_of, horizons, change_at, snapshot.taken_at))
+        snapshot.add([profile_table.to_document(p) for p in batch])
+        last = batch[-1].profile_id
+        if end and last >= end:
+            return end, totals
+        if end is None and time.monotonic() - started > TIME_BUDGET_SECONDS:
+            end = job_table.end_piece(job, shard, piece, last)
+            if end and end <= last:  # another delivery ended this piece earlier
+                snapshot.truncate(end)
+                return end, totals
+    if end is None:
+        end = job_table.end_piece(job, shard, piece, "")
+    if end and last is not None and end < last:
+        snapshot.truncate(end)
+    return end, totals
+
+
+def _pages(profiles, size: int):
+    batch = []
+    for profile in profiles:
+        batch.append(profile)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def finalize_rescore(job) -> dict:
-    """Merge the shards' snapshot parts into the project's snapshot, sum their counts, and queue
-    the evaluation of every segment."""
+    """Merge the shards' snapshot parts into the project's snapshot (column by column, in id
+    order: chalicelib.audience.column_merge), sum their counts, and queue the evaluation of
+    every segment."""
     started = time.time()
-    parts = [
-        snapshot_store.load_part(job.project_id, job.job_id, shard)
-        for shard in range(int(job.shards_total))
-    ]
+    ends = job.piece_ends or {}
     totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
-    for part in parts:
-        for name in totals:
-            totals[name] += part["totals"][name]
+    parts = []
+    for shard in range(int(job.shards_total)):
+        piece = 0
+        while True:
+            part, counts = snapshot_store.load_part(job.project_id, job.job_id, shard, piece)
+            parts.append(part)
+            for name in totals:
+                totals[name] += counts[name]
+            if not ends.get(f"{shard}.{piece}"):
+                break
+            piece += 1
     try:
-        snapshot = SnapshotBuilder.from_parts(job.project_id, job.taken_at, parts)
-        totals["snapshot_bytes_per_profile"] = snapshot.save()
+        merged = column_merge.merge(parts)
+        del parts
+        totals["snapshot_bytes_per_profile"] = save_snapshot(job.project_id, merged, job.taken_at)
     except ValueError as exc:  # the field catalogue changed while the shards ran
         totals["snapshot_skipped"] = str(exc)
     segment_ids = memberships.segment_ids(job.project_id)
     work_queue.send(
         [EvaluateSegment(job.project_id, segment_id, "rescore") for segment_id in segment_ids]
     )
-    snapshot_store.delete_parts(job.project_id, job.job_id, int(job.shards_total))
+    snapshot_store.delete_parts(job.project_id, job.job_id)
     started_at = change_log.parse(job.taken_at)
     summary = {
         **totals,

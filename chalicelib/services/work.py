@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..storage.work_messages import (
+    Compact,
     Deliver,
     EraseFromSnapshot,
     EvaluateSegment,
@@ -13,6 +14,7 @@ from ..storage.work_messages import (
 )
 
 __all__ = [
+    "Compact",
     "Deliver",
     "EraseFromSnapshot",
     "EvaluateSegment",
@@ -43,7 +45,13 @@ def process(item: WorkMessage) -> dict:
             item.as_of,
             item.conversion_horizon,
             item.clv_horizon,
+            item.piece,
+            item.after,
         )
+    if isinstance(item, Compact):
+        from ..audience import compaction
+
+        return compaction.compact(item.project_id)
     if isinstance(item, EvaluateSegment):
         return memberships.evaluate_segment(item.project_id, item.segment_id, item.trigger)
     raise TypeError(f"not a work message: {item!r}")

@@ -367,11 +367,17 @@ def _delete_events(project_id: str, profile_id: str) -> None:
     )
 
 
-def iter_shard(project_id: str, shard: int, page_size: int = 500) -> Iterator[ProfileRecord]:
-    """The profiles of one write shard of a project (one fan-out rescoring message)."""
+def iter_shard(
+    project_id: str, shard: int, page_size: int = 500, after: str | None = None
+) -> Iterator[ProfileRecord]:
+    """The profiles of one write shard of a project in id order (one fan-out rescoring message),
+    from the one after the profile id `after` on (a continued piece of the shard)."""
     bind()
+    start = table_keys.profile_walk_start(project_id, shard, after) if after is not None else None
     for model in ProfileModel.query(
-        table_keys.profile_partition(project_id, shard), page_size=page_size
+        table_keys.profile_partition(project_id, shard),
+        last_evaluated_key=start,
+        page_size=page_size,
     ):
         yield to_record(model)
 

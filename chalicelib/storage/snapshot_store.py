@@ -3,7 +3,6 @@ A warm Lambda keeps the last snapshots it loaded, by key."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import secrets
 import threading
@@ -33,7 +32,11 @@ def save(project_id: str, snapshot: Snapshot, taken_at: str) -> str | None:
     s3.put_object(Bucket=s.model_bucket, Key=key, Body=snapshot.to_bytes())
     try:
         ProjectModel(project_id).update(
-            actions=[ProjectModel.snapshot_key.set(key), ProjectModel.snapshot_at.set(taken_at)],
+            actions=[
+                ProjectModel.snapshot_key.set(key),
+                ProjectModel.snapshot_at.set(taken_at),
+                ProjectModel.changes_since_snapshot.set(0),
+            ],
             condition=ProjectModel.snapshot_at.does_not_exist()
             | (ProjectModel.snapshot_at <= taken_at),
         )
@@ -104,34 +107,99 @@ def _latest(project_id: str) -> tuple[Snapshot, str] | None:
     return snapshot, project.snapshot_at
 
 
-def _part_key(project_id: str, job_id: str, shard: int) -> str:
-    return f"snapshot-parts/{project_id}/{job_id}/{shard:03d}.json.gz"
+def _parts_prefix(project_id: str, job_id: str) -> str:
+    return f"snapshot-parts/{project_id}/{job_id}/"
 
 
-def save_part(project_id: str, job_id: str, shard: int, part: dict) -> None:
-    """One shard's rows of a fan-out rescore (overwritten by a retry of the same shard)."""
+def _part_key(project_id: str, job_id: str, shard: int, piece: int) -> str:
+    return f"{_parts_prefix(project_id, job_id)}{shard:03d}-{piece:04d}.npz"
+
+
+def save_part(
+    project_id: str, job_id: str, shard: int, piece: int, part: Snapshot, totals: dict
+) -> None:
+    """One piece of one shard of a fan-out rescore, columnar and sorted by id, with its counts
+    (overwritten by a redelivery of the same piece, which covers the same rows)."""
     s = bind()
     s3_client().put_object(
         Bucket=s.model_bucket,
-        Key=_part_key(project_id, job_id, shard),
-        Body=gzip.compress(json.dumps(part, separators=(",", ":")).encode()),
+        Key=_part_key(project_id, job_id, shard, piece),
+        Body=part.to_bytes(),
+        Metadata={"totals": json.dumps(totals, separators=(",", ":"))},
     )
 
 
-def load_part(project_id: str, job_id: str, shard: int) -> dict:
+def load_part(project_id: str, job_id: str, shard: int, piece: int) -> tuple[Snapshot, dict]:
     s = bind()
-    body = (
-        s3_client()
-        .get_object(Bucket=s.model_bucket, Key=_part_key(project_id, job_id, shard))["Body"]
-        .read()
+    got = s3_client().get_object(
+        Bucket=s.model_bucket, Key=_part_key(project_id, job_id, shard, piece)
     )
-    return json.loads(gzip.decompress(body))
+    return Snapshot.from_bytes(got["Body"].read()), json.loads(got["Metadata"]["totals"])
 
 
-def delete_parts(project_id: str, job_id: str, shards: int) -> None:
-    s = bind()
-    keys = [{"Key": _part_key(project_id, job_id, shard)} for shard in range(shards)]
+def delete_parts(project_id: str, job_id: str) -> None:
+    s, s3 = bind(), s3_client()
+    keys = [
+        {"Key": o["Key"]}
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=s.model_bucket, Prefix=_parts_prefix(project_id, job_id)
+        )
+        for o in page.get("Contents", [])
+    ]
     for start in range(0, len(keys), 1000):
-        s3_client().delete_objects(
+        s3.delete_objects(
             Bucket=s.model_bucket, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
         )
+
+
+# --- the compaction's bookkeeping on the project item (chalicelib.audience.compaction) --------
+
+
+def count_changes(project_id: str, n: int) -> int:
+    """Add n profile changes to the count since the snapshot; returns the new count."""
+    bind()
+    item = ProjectModel(project_id)
+    item.update(actions=[ProjectModel.changes_since_snapshot.add(n)])
+    return int(item.changes_since_snapshot or 0)
+
+
+def claim_compaction(project_id: str, now: str, stale_before: str) -> bool:
+    """Set the marker that a compaction is queued, unless one was set after `stale_before`
+    (still under way): True for the one caller that should queue it."""
+    bind()
+    try:
+        ProjectModel(project_id).update(
+            actions=[ProjectModel.compaction_requested_at.set(now)],
+            condition=ProjectModel.project_id.exists()
+            & (
+                ProjectModel.compaction_requested_at.does_not_exist()
+                | (ProjectModel.compaction_requested_at < stale_before)
+            ),
+        )
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+
+
+def release_compaction(project_id: str) -> None:
+    bind()
+    ProjectModel(project_id).update(actions=[ProjectModel.compaction_requested_at.remove()])
+
+
+def compaction_state(project_id: str) -> dict:
+    """What a client waiting for a snapshot may want to know."""
+    bind()
+    try:
+        item = ProjectModel.get(
+            project_id,
+            attributes_to_get=["snapshot_at", "changes_since_snapshot", "compaction_requested_at"],
+        )
+    except ProjectModel.DoesNotExist:
+        return {}
+    return {
+        "snapshot_at": item.snapshot_at,
+        "changes_since_snapshot": int(item.changes_since_snapshot or 0),
+        "compaction_requested_at": item.compaction_requested_at,
+    }

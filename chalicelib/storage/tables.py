@@ -21,6 +21,7 @@ from pynamodb.attributes import (
     Attribute,
     BooleanAttribute,
     JSONAttribute,
+    MapAttribute,
     NumberAttribute,
     NumberSetAttribute,
     UnicodeAttribute,
@@ -40,6 +41,10 @@ class ProjectModel(Model):
     model_version = UnicodeAttribute(null=True)  # the project's own model; None: the default
     snapshot_key = UnicodeAttribute(null=True)  # S3 key of the latest columnar snapshot
     snapshot_at = UnicodeAttribute(null=True)  # changes from this time on are in the change log
+    # compaction (chalicelib.audience.compaction): profile changes counted since the snapshot,
+    # and when a compaction was last queued (the debounce marker; removed when it is done)
+    changes_since_snapshot = NumberAttribute(null=True)
+    compaction_requested_at = UnicodeAttribute(null=True)
 
 
 class ApiKeyModel(Model):
@@ -137,6 +142,9 @@ class JobModel(Model):
     taken_at = UnicodeAttribute(null=True)  # the snapshot this job builds is as of this time
     finalized = BooleanAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
+    # "<shard>.<piece>" -> the last profile id of that piece of a shard that continued ("" when
+    # the piece ended the shard); set once each, so a redelivered piece covers the same rows
+    piece_ends = MapAttribute(null=True)
 
 
 class ByProfileIndex(GlobalSecondaryIndex):
