@@ -7,7 +7,7 @@ import os
 import time
 from datetime import date
 
-from ..audience import column_merge
+from ..audience import column_merge, compaction
 from ..audience.builder import SnapshotBuilder, save_snapshot
 from ..infra import observability
 from ..infra.errors import NotFound, ValidationError
@@ -379,6 +379,10 @@ def score_profiles(project_id: str, profile_ids: list[str]) -> dict:
     if not found:
         return {"read": 0, "changed": 0, "written": 0, "stale": 0}
     counts = _score_and_write(found, current_model(project_id), None)
+    try:  # the count that queues a compaction of a long change log; a miss is caught by reads
+        compaction.note_changes(project_id, len(found))
+    except Exception:
+        log.warning("could not count %d changes of %s", len(found), project_id, exc_info=True)
     counts.update(
         memberships.evaluate_profiles(project_id, [profile_table.to_document(p) for p in found])
     )

@@ -79,6 +79,7 @@ class Overlay:
 
     documents: dict[str, dict | None] = field(default_factory=dict)
     reread: set[str] = field(default_factory=set)
+    entries: int = 0  # change entries read
 
     @property
     def changed(self) -> set[str]:
@@ -113,9 +114,9 @@ def resolve(
     return True, document
 
 
-def since(project_id: str, moment: str, limit: int) -> Overlay | None:
+def since(project_id: str, moment: str, limit: int | None) -> Overlay | None:
     """The profiles changed at or after `moment` (less a margin); None when more than `limit`
-    entries. The margin covers a write stamped just before a snapshot started but committed
+    entries (no limit: None; the compaction reads them all). The margin covers a write stamped just before a snapshot started but committed
     after the snapshot read its profile: overlaying a few extra profiles is harmless."""
     bind()
     start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -123,13 +124,13 @@ def since(project_id: str, moment: str, limit: int) -> Overlay | None:
     entries = 0
     for item in ChangeModel.query(project_id, ChangeModel.change_id >= start):
         entries += 1
-        if entries > limit:
+        if limit is not None and entries > limit:
             return None
         at, profile_id = table_keys.parse_change_id(item.change_id)
         by_profile.setdefault(profile_id, []).append(
             (at, item.kind, int(item.version) if item.version is not None else None, item.document)
         )
-    overlay = Overlay()
+    overlay = Overlay(entries=entries)
     for profile_id, items in by_profile.items():
         if any(at < moment for at, *_ in items):
             # changed around the time the snapshot read it: which is newer, the snapshot row or

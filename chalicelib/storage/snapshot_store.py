@@ -36,6 +36,7 @@ def save(project_id: str, snapshot: Snapshot, taken_at: str) -> str | None:
                 ProjectModel.snapshot_key.set(key),
                 ProjectModel.snapshot_at.set(taken_at),
                 ProjectModel.changes_since_snapshot.set(0),
+                ProjectModel.snapshot_rows.set(snapshot.n),
             ],
             condition=ProjectModel.snapshot_at.does_not_exist()
             | (ProjectModel.snapshot_at <= taken_at),
@@ -155,12 +156,16 @@ def delete_parts(project_id: str, job_id: str) -> None:
 # --- the compaction's bookkeeping on the project item (chalicelib.audience.compaction) --------
 
 
-def count_changes(project_id: str, n: int) -> int:
-    """Add n profile changes to the count since the snapshot; returns the new count."""
+def count_changes(project_id: str, n: int) -> tuple[int, int]:
+    """Add n profile changes to the count since the snapshot; returns (the new count, the
+    snapshot's rows)."""
     bind()
     item = ProjectModel(project_id)
-    item.update(actions=[ProjectModel.changes_since_snapshot.add(n)])
-    return int(item.changes_since_snapshot or 0)
+    item.update(
+        actions=[ProjectModel.changes_since_snapshot.add(n)],
+        condition=ProjectModel.project_id.exists(),
+    )
+    return int(item.changes_since_snapshot or 0), int(item.snapshot_rows or 0)
 
 
 def claim_compaction(project_id: str, now: str, stale_before: str) -> bool:

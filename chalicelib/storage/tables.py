@@ -44,6 +44,7 @@ class ProjectModel(Model):
     # compaction (chalicelib.audience.compaction): profile changes counted since the snapshot,
     # and when a compaction was last queued (the debounce marker; removed when it is done)
     changes_since_snapshot = NumberAttribute(null=True)
+    snapshot_rows = NumberAttribute(null=True)
     compaction_requested_at = UnicodeAttribute(null=True)
 
 
