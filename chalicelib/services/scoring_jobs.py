@@ -232,6 +232,10 @@ def rescore_shard(
     if shard in job.shards_done:
         return {"skipped": "the shard is done"}
     started = time.monotonic()
+    end = job.piece_ends.get(f"{shard}.{piece}")
+    if end is not None and snapshot_store.has_part(project_id, job_id, shard, piece):
+        # a redelivery of a piece that was done: only what followed it may be missing
+        return _piece_done(job, shard, piece, end, as_of, conversion_horizon, clv_horizon, {})
     try:
         snapshot = SnapshotBuilder(project_id, taken_at=job.taken_at)
         end, totals = _rescore_piece(
@@ -248,21 +252,23 @@ def rescore_shard(
     except Exception as exc:
         job_table.shard_failed(job, shard, str(exc))
         raise
+    return _piece_done(job, shard, piece, end, as_of, conversion_horizon, clv_horizon, totals)
+
+
+def _piece_done(job, shard, piece, end, as_of, conversion_horizon, clv_horizon, totals) -> dict:
+    """Queue the rest of the shard as the next piece, or count the shard done."""
     if end:  # the budget ran out: the rest of the shard is the next piece
-        work_queue.send(
-            [
-                RescoreShard(
-                    project_id,
-                    job_id,
-                    shard,
-                    as_of,
-                    conversion_horizon,
-                    clv_horizon,
-                    piece + 1,
-                    end,
-                )
-            ]
+        next_piece = RescoreShard(
+            job.project_id,
+            job.job_id,
+            shard,
+            as_of,
+            conversion_horizon,
+            clv_horizon,
+            piece + 1,
+            end,
         )
+        work_queue.send([next_piece])
         return {"shard": shard, "piece": piece, "continued_after": end, **totals}
     job = job_table.shard_done(job, shard)
     if len(job.shards_done or ()) == job.shards_total and job_table.claim_finalization(job):
@@ -284,7 +290,7 @@ def _rescore_piece(job, shard, piece, after, as_of, snapshot, started, horizons)
         else profile_table.iter_shard(project_id, shard, PAGE, after=after)
     )
     last = after
-    for batch in _pages(profiles, PAGE):
+    for batch, more in _pages(profiles, PAGE):
         if end:  # keep to the recorded end
             batch = [p for p in batch if p.profile_id <= end]
             if not batch:
@@ -294,7 +300,7 @@ def _rescore_piece(job, shard, piece, after, as_of, snapshot, started, horizons)
         last = batch[-1].profile_id
         if end and last >= end:
             return end, totals
-        if end is None and time.monotonic() - started > TIME_BUDGET_SECONDS:
+        if end is None and more and time.monotonic() - started > TIME_BUDGET_SECONDS:
             end = job_table.end_piece(job, shard, piece, last)
             if end and end <= last:  # another delivery ended this piece earlier
                 snapshot.truncate(end)
@@ -307,14 +313,15 @@ def _rescore_piece(job, shard, piece, after, as_of, snapshot, started, horizons)
 
 
 def _pages(profiles, size: int):
+    """(page, whether more profiles follow): one profile is read ahead."""
     batch = []
     for profile in profiles:
-        batch.append(profile)
         if len(batch) == size:
-            yield batch
+            yield batch, True
             batch = []
+        batch.append(profile)
     if batch:
-        yield batch
+        yield batch, False
 
 
 def finalize_rescore(job) -> dict:

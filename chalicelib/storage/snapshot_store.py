@@ -130,6 +130,14 @@ def save_part(
     )
 
 
+def has_part(project_id: str, job_id: str, shard: int, piece: int) -> bool:
+    s = bind()
+    found = s3_client().list_objects_v2(
+        Bucket=s.model_bucket, Prefix=_part_key(project_id, job_id, shard, piece), MaxKeys=1
+    )
+    return found.get("KeyCount", 0) > 0
+
+
 def load_part(project_id: str, job_id: str, shard: int, piece: int) -> tuple[Snapshot, dict]:
     s = bind()
     got = s3_client().get_object(
