@@ -121,16 +121,16 @@ def load_profiles(n: int, predictive: bool) -> list[str]:
 
 
 def simulate_rescore(latency: Latency, n: int) -> dict:
-    from chalicelib.services import scoring_jobs
+    from chalicelib.services import rescore_fanout
     from chalicelib.storage import score_writes
 
     # one transaction at a time, so moto's time is not counted twice while calls wait for its
     # lock: the projection is for sequential writes (PARALLEL_TRANSACTIONS would cut it)
     score_writes.PARALLEL_TRANSACTIONS = 1
-    job = scoring_jobs.start_rescore("sim", date(2026, 11, 20))
+    job = rescore_fanout.start_rescore("sim", date(2026, 11, 20))
     latency.take()
     started = time.perf_counter()
-    result = scoring_jobs.rescore_shard("sim", job["job_id"], 0, date(2026, 11, 20))
+    result = rescore_fanout.rescore_shard("sim", job["job_id"], 0, date(2026, 11, 20))
     wall = time.perf_counter() - started
     calls, slept, moto = latency.take()
     return {"result": result, "wall": wall, "calls": calls, "slept": slept, "moto": moto, "n": n}
@@ -214,11 +214,11 @@ def main() -> None:
         load_profiles(args.profiles, predictive=False)
         print(f"loaded {args.profiles:,} profiles in {time.time() - started:.0f} s")
         rescore = simulate_rescore(latency, args.profiles)
-        from chalicelib.services import scoring_jobs
+        from chalicelib.services import rescore_fanout
 
-        job = scoring_jobs.job_table.recent("sim", 1)[0]
+        job = rescore_fanout.job_table.recent("sim", 1)[0]
         if not job.finalized:
-            scoring_jobs.finalize_rescore(job)  # the one shard is done: the snapshot is saved
+            rescore_fanout.finalize_rescore(job)  # the one shard is done: the snapshot is saved
         latency.take()
         compaction = simulate_compaction(latency, min(args.bulk, args.profiles))
     print(f"\ninjected latency: {SINGLE_MS:g} ms a single-item call, {BATCH_MS:g} ms a batch")

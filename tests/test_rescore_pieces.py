@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from chalicelib.services import scoring_jobs
+from chalicelib.services import rescore_fanout, scoring_jobs
 from chalicelib.storage import profile_table, score_writes, snapshot_store
 from chalicelib.storage.work_messages import RescoreShard
 
@@ -48,9 +48,9 @@ def test_a_shard_that_continues_three_times_writes_each_profile_once(
     page = -(-sizes[big] // 4)
     assert -(-sizes[big] // page) == 4
     monkeypatch.setattr(scoring_jobs, "PAGE", page)
-    monkeypatch.setattr(scoring_jobs, "TIME_BUDGET_SECONDS", -1.0)
+    monkeypatch.setattr(rescore_fanout, "TIME_BUDGET_SECONDS", -1.0)
     sent, writes = [], {}
-    real_send, real_write = scoring_jobs.work_queue.send, score_writes.write_scores
+    real_send, real_write = rescore_fanout.work_queue.send, score_writes.write_scores
 
     def counting_send(messages):
         # SQS may deliver a message twice: the second continuation of the big shard is
@@ -64,10 +64,10 @@ def test_a_shard_that_continues_three_times_writes_each_profile_once(
             writes[pid] = writes.get(pid, 0) + 1
         return written
 
-    monkeypatch.setattr(scoring_jobs.work_queue, "send", counting_send)
+    monkeypatch.setattr(rescore_fanout.work_queue, "send", counting_send)
     monkeypatch.setattr(score_writes, "write_scores", counting_write)
     # WHEN the fan-out rescore runs, and one continuation message is delivered twice
-    job = scoring_jobs.start_rescore(project["id"], date(2026, 11, 20))
+    job = rescore_fanout.start_rescore(project["id"], date(2026, 11, 20))
     drain()
     # THEN the big shard continued three times, every profile was written exactly once, and the
     # snapshot holds every profile once
@@ -86,13 +86,13 @@ def test_a_shard_that_continues_three_times_writes_each_profile_once(
 def test_a_redelivered_piece_covers_the_rows_recorded_for_it(shop, project, monkeypatch):
     # GIVEN a piece whose end was recorded by an earlier delivery, after 2 profiles
     monkeypatch.setattr(scoring_jobs, "PAGE", 1)
-    job = scoring_jobs.start_rescore(project["id"], date(2026, 11, 20))
+    job = rescore_fanout.start_rescore(project["id"], date(2026, 11, 20))
     shard = max(range(4), key=shard_sizes().__getitem__)
     ids = [p.profile_id for p in profile_table.iter_shard(project["id"], shard)]
-    record = scoring_jobs.job_table.get(project["id"], job["job_id"])
-    scoring_jobs.job_table.end_piece(record, shard, 0, ids[1])
+    record = rescore_fanout.job_table.get(project["id"], job["job_id"])
+    rescore_fanout.job_table.end_piece(record, shard, 0, ids[1])
     # WHEN the piece is delivered again, with time to spare
-    result = scoring_jobs.rescore_shard(project["id"], job["job_id"], shard, date(2026, 11, 20))
+    result = rescore_fanout.rescore_shard(project["id"], job["job_id"], shard, date(2026, 11, 20))
     # THEN it stops at the recorded end and hands the rest on from there
     assert result["continued_after"] == ids[1] and result["profiles_read"] == 2
     part, _ = snapshot_store.load_part(project["id"], job["job_id"], shard, 0)

@@ -7,7 +7,7 @@ from chalice.test import Client
 
 from chalicelib.api import triggers
 from chalicelib.predict import artifact
-from chalicelib.services import scoring_jobs
+from chalicelib.services import rescore_fanout, scoring_jobs
 from chalicelib.storage import model_store, profile_table, score_writes
 from chalicelib.storage.profile_stream import parse_stream_record
 from chalicelib.storage.table_keys import profile_partition
@@ -195,7 +195,7 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
     monkeypatch.setattr(profile_table, "iter_shard", dying_iter)
     monkeypatch.setattr(score_writes, "write_scores", counting_write)
     monkeypatch.setattr(scoring_jobs, "PAGE", 2)  # small pages, so the dead run wrote some scores
-    job = scoring_jobs.start_rescore(project["id"], date(2026, 11, 20))
+    job = rescore_fanout.start_rescore(project["id"], date(2026, 11, 20))
     # when: the workers run; the failed message comes back (SQS redelivery) and succeeds
     from app import app
     from chalicelib.local.runners import deliver_queue_once
@@ -216,10 +216,10 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
 
 
 def test_a_redelivered_shard_message_after_the_job_finished_changes_nothing(shop, project, drain):
-    job = scoring_jobs.start_rescore(project["id"], date(2026, 11, 20))
+    job = rescore_fanout.start_rescore(project["id"], date(2026, 11, 20))
     drain()
     finished = shop.get(f"/jobs/{job['job_id']}")[1]
-    assert scoring_jobs.rescore_shard(project["id"], job["job_id"], 1, date(2026, 11, 20)) == {
+    assert rescore_fanout.rescore_shard(project["id"], job["job_id"], 1, date(2026, 11, 20)) == {
         "skipped": "the job is finished or unknown"
     }
     assert shop.get(f"/jobs/{job['job_id']}")[1] == finished

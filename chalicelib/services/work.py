@@ -29,7 +29,7 @@ __all__ = [
 
 def process(item: WorkMessage) -> dict:
     from ..storage import snapshot_store
-    from . import destinations, memberships, scoring_jobs
+    from . import destinations, memberships, rescore_fanout
 
     if isinstance(item, Deliver):
         return destinations.deliver(
@@ -38,7 +38,7 @@ def process(item: WorkMessage) -> dict:
     if isinstance(item, EraseFromSnapshot):
         return {"rows_dropped": snapshot_store.drop_profiles(item.project_id, {item.profile_id})}
     if isinstance(item, RescoreShard):
-        return scoring_jobs.rescore_shard(
+        return rescore_fanout.rescore_shard(
             item.project_id,
             item.job_id,
             item.shard,
