@@ -2,6 +2,7 @@
 it is queued once; a request never walks a large table; shard parts merge by column."""
 
 import random
+import time
 import zlib
 from datetime import date
 
@@ -15,7 +16,7 @@ from chalicelib.rules import Catalogue, parse_rules
 from chalicelib.rules.column_encoding import Snapshot
 from chalicelib.rules.stored import field_value
 from chalicelib.services import scoring_jobs
-from chalicelib.storage import profile_table, snapshot_store
+from chalicelib.storage import change_log, profile_table, snapshot_store
 
 RULES = {
     "match": "any",
@@ -223,3 +224,34 @@ def test_parts_that_share_an_id_or_disagree_on_a_type_are_refused():
         column_merge.merge([build(docs[:6]), build(docs[5:])])
     with pytest.raises(ValueError):
         column_merge.merge([build(docs[:5]), build(docs[5:], {"attributes.n": "text"})])
+
+
+def test_after_a_compaction_neither_answers_nor_the_next_one_read_profiles(
+    shop, project, monkeypatch
+):
+    # GIVEN a compacted snapshot, then more changes right after it (no margin: with one, the
+    # profiles the fixture wrote just before the rescore's snapshot are read again)
+    pid = project["id"]
+    monkeypatch.setattr(change_log, "MARGIN_SECONDS", 0)
+    time.sleep(1.1)  # profiles written in the snapshot's first second have their scores re-read
+    scoring_jobs.rescore_project(pid, date(2026, 11, 20))
+    shop.put("/profiles/p01", {"attributes": {"country": "NL"}})
+    compaction.compact(pid)
+    shop.put("/profiles/p01", {"attributes": {"country": "DE"}})
+    shop.post("/events", {"events": [purchase("p05", 1), purchase("p05", 2)]})
+    shop.post("/profiles", {"profiles": [{"profile_id": "p99", "attributes": {"country": "BE"}}]})
+    shop.delete("/profiles/p00")
+    reads = []
+    real = profile_table.batch_get
+    monkeypatch.setattr(
+        profile_table, "batch_get", lambda p, ids: reads.extend(ids) or real(p, ids)
+    )
+    # WHEN the segment is answered, and the log compacted again
+    answered = answers(pid)
+    compaction.compact(pid)
+    # THEN no profile was read from the table, and the answers equal a walk's
+    assert reads == []
+    monkeypatch.setattr(profile_table, "batch_get", real)
+    root = parse_rules(RULES, Catalogue(profile_table.attribute_kinds(pid)))
+    walk = audience.TableWalkAudience(pid, root)
+    assert answered == answers(pid) == (walk.count(), walk.ids(), walk.worth().to_dict())

@@ -49,14 +49,17 @@ class SnapshotBuilder:
         return save_snapshot(self.project_id, self.snapshot(), self.taken_at)
 
 
-def save_snapshot(project_id: str, snapshot: Snapshot, taken_at: str) -> float:
+def save_snapshot(
+    project_id: str, snapshot: Snapshot, taken_at: str, read_at: str | None = None
+) -> float:
     """Store a snapshot taken as of `taken_at`, less the profiles erased since (read before their
-    erasure: their rows must not reach S3); bytes per profile."""
+    erasure: their rows must not reach S3); bytes per profile. `read_at`: a compaction's, when
+    its base was read from the table (snapshot_store.save)."""
     erased = change_log.erased_since(project_id, taken_at)
     if erased:
         snapshot = snapshot.without(erased)
     model_store.ensure_bucket()
-    snapshot_store.save(project_id, snapshot, taken_at)
+    snapshot_store.save(project_id, snapshot, taken_at, read_at)
     return round(snapshot.nbytes() / max(snapshot.n, 1), 1)
 
 

@@ -26,8 +26,8 @@ from .builder import SnapshotBuilder, save_snapshot, snapshot_project
 from .catalogue import catalogue
 
 log = logging.getLogger(__name__)
-COMPACT_MIN = int(os.environ.get("COMPACT_AFTER_CHANGES", "1000"))
-COMPACT_SHARE = 50  # or one change per 50 snapshot rows, whichever is more
+COMPACT_MIN = int(os.environ.get("COMPACT_AFTER_CHANGES", "250"))
+COMPACT_SHARE = 200  # or one change per 200 snapshot rows, whichever is more
 COMPACT_MAX = 10_000  # and never more than half of what a request overlays (MAX_OVERLAY)
 STALE_SECONDS = 900
 RETRY_AFTER_SECONDS = 10
@@ -75,7 +75,8 @@ def compact(project_id: str) -> dict:
         if any(fields.get(p, c.type) != c.type for p, c in base.columns.items()):
             # a field changed type since: the old rows cannot be re-encoded without their values
             return {"kind": "full snapshot (a field changed type)", **snapshot_project(project_id)}
-        overlay = change_log.since(project_id, base_at, None)
+        read_at = snapshot_store.read_at(base, base_at)
+        overlay = change_log.since(project_id, base_at, None, read_at)
         documents = {pid: d for pid, d in overlay.documents.items() if d is not None}
         documents.update(profile_table.documents(project_id, sorted(overlay.reread)))
         rows = SnapshotBuilder(project_id, taken_at, list(fields.items()))
@@ -83,7 +84,7 @@ def compact(project_id: str) -> dict:
         merged = column_merge.merge(
             [column_merge.drop(base, overlay.changed), rows.snapshot()], fields
         )
-        bytes_per_profile = save_snapshot(project_id, merged, taken_at)
+        bytes_per_profile = save_snapshot(project_id, merged, taken_at, read_at)
     finally:
         snapshot_store.release_compaction(project_id)
     return {

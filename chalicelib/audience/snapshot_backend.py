@@ -67,7 +67,9 @@ class SnapshotAudience(Audience):
         snapshot, taken_at = latest
         if change_log.age_days(taken_at) > change_log.CHANGE_TTL_DAYS - 1:
             raise CannotAnswer("the snapshot is older than the change log")
-        overlay = change_log.since(project_id, taken_at, MAX_OVERLAY)
+        overlay = change_log.since(
+            project_id, taken_at, MAX_OVERLAY, snapshot_store.read_at(snapshot, taken_at)
+        )
         if overlay is None:
             raise CannotAnswer("the change log is too long to overlay", MAX_OVERLAY + 1)
         try:

@@ -114,10 +114,16 @@ def resolve(
     return True, document
 
 
-def since(project_id: str, moment: str, limit: int | None) -> Overlay | None:
+def since(
+    project_id: str, moment: str, limit: int | None, read_at: str | None = None
+) -> Overlay | None:
     """The profiles changed at or after `moment` (less a margin); None when more than `limit`
-    entries (no limit: None; the compaction reads them all). The margin covers a write stamped just before a snapshot started but committed
-    after the snapshot read its profile: overlaying a few extra profiles is harmless."""
+    entries (no limit: None; the compaction reads them all). The margin covers a write stamped
+    just before a snapshot started but committed after the snapshot read its profile:
+    overlaying a few extra profiles is harmless. A snapshot whose rows were read from the table
+    at `read_at` (its own time unless a compaction made it from the log) may hold a score whose
+    entry a rescore backdated out of the margin: profiles with entries before `read_at` are
+    read again; the later ones are resolved from their entries."""
     bind()
     start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     by_profile: dict[str, list] = {}
@@ -132,7 +138,7 @@ def since(project_id: str, moment: str, limit: int | None) -> Overlay | None:
         )
     overlay = Overlay(entries=entries)
     for profile_id, items in by_profile.items():
-        if any(at < moment for at, *_ in items):
+        if any(at < (read_at or moment) for at, *_ in items):
             # changed around the time the snapshot read it: which is newer, the snapshot row or
             # the entry, cannot be told; the table can
             overlay.reread.add(profile_id)

@@ -21,13 +21,21 @@ _lock = threading.Lock()
 CACHE_SIZE = 4
 
 
-def save(project_id: str, snapshot: Snapshot, taken_at: str) -> str | None:
+READ_AT = ".read-"  # in a compacted snapshot's key: when the table was last read for its rows
+
+
+def save(
+    project_id: str, snapshot: Snapshot, taken_at: str, read_at: str | None = None
+) -> str | None:
     """Store a snapshot and point the project at it, unless a newer one is already there (then
     this one is deleted and None returned). Older snapshot objects are deleted: an erased
-    profile's rows must not stay behind in S3."""
+    profile's rows must not stay behind in S3. `read_at`: a compaction's snapshot is made from
+    the log on top of one read from the table at `read_at`; its rows may hold a score that a
+    rescore backdated before that time (change_log.since)."""
     s = bind()
     prefix = f"snapshots/{project_id}/"
-    key = f"{prefix}{taken_at}-{secrets.token_hex(4)}.npz"
+    origin = f"{READ_AT}{read_at}" if read_at and read_at != taken_at else ""
+    key = f"{prefix}{taken_at}-{secrets.token_hex(4)}{origin}.npz"
     s3 = s3_client()
     s3.put_object(Bucket=s.model_bucket, Key=key, Body=snapshot.to_bytes())
     try:
@@ -71,8 +79,14 @@ def drop_profiles(project_id: str, profile_ids: set[str]) -> bool:
     snapshot, taken_at = current
     if not np.isin(snapshot.profile_ids, list(profile_ids)).any():
         return False
-    save(project_id, snapshot.without(profile_ids), taken_at)
+    save(project_id, snapshot.without(profile_ids), taken_at, read_at(snapshot, taken_at))
     return True
+
+
+def read_at(snapshot: Snapshot, taken_at: str) -> str:
+    """When the rows of a snapshot `latest` gave were last read from the table: when it was
+    taken, unless a compaction made it from the log."""
+    return getattr(snapshot, "read_at", None) or taken_at
 
 
 def latest(project_id: str) -> tuple[Snapshot, str] | None:
@@ -101,6 +115,8 @@ def _latest(project_id: str) -> tuple[Snapshot, str] | None:
             return _cache[project.snapshot_key], project.snapshot_at
     blob = s3_client().get_object(Bucket=s.model_bucket, Key=project.snapshot_key)["Body"].read()
     snapshot = Snapshot.from_bytes(blob)
+    if READ_AT in project.snapshot_key:  # fixed for the key cached
+        snapshot.read_at = project.snapshot_key.rsplit(READ_AT, 1)[1].removesuffix(".npz")
     with _lock:
         _cache[project.snapshot_key] = snapshot
         while len(_cache) > CACHE_SIZE:
