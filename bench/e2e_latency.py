@@ -161,6 +161,9 @@ def one_pass(data: Path, runs: int) -> dict:
 
     stack = json.loads((data / "stack.json").read_text())
     session.local_environment(session.paths(data), stack["endpoint"])  # the stack's DynamoDB
+    from chalicelib.storage.connection import bind
+
+    bind()  # the models point at it before the first read
     if True:
         root = parse_rules(
             {k: SEGMENT[k] for k in ("match", "rules")},

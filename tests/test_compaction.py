@@ -255,3 +255,22 @@ def test_after_a_compaction_neither_answers_nor_the_next_one_read_profiles(
     root = parse_rules(RULES, Catalogue(profile_table.attribute_kinds(pid)))
     walk = audience.TableWalkAudience(pid, root)
     assert answered == answers(pid) == (walk.count(), walk.ids(), walk.worth().to_dict())
+
+
+def test_a_whole_score_entry_tells_the_profile_without_its_write_entry():
+    from chalicelib.storage.change_log import PREDICTIVE, WRITE, resolve
+
+    # GIVEN a score entry carrying the profile as scored, its write entry out of the overlay
+    scored = {"profile_id": "p", "attributes": {"a": 1}, "predictive": {"c": 5}}
+    # WHEN it is resolved alone, or with an older write and a newer score-only entry
+    alone = resolve([("t2", PREDICTIVE, 3, scored)])
+    mixed = resolve(
+        [
+            ("t1", WRITE, 3, {**scored, "predictive": {}}),
+            ("t2", PREDICTIVE, 3, scored),
+            ("t3", PREDICTIVE, 3, {"predictive": {"c": 7}}),
+        ]
+    )
+    # THEN the profile is known from the score entry, and a later score still replaces it
+    assert alone == (True, scored)
+    assert mixed == (True, {**scored, "predictive": {"c": 7}})

@@ -91,11 +91,12 @@ def resolve(
 ) -> tuple[bool, dict | None]:
     """One profile's entries (stamp, kind, version, document), to (known, document now).
 
-    Write entries carry the whole segmentable document, score entries only `predictive`. The
-    write of the highest version wins; a score stamped after it (stamped after its commit,
-    while a write is stamped before its read) replaces its predictive fields; an erasure hides
-    what came before it. Not known (read it again): a hint as the latest entry, or scores with
-    no write to apply them to."""
+    Write entries carry the whole segmentable document; score entries carry it too (the
+    profile as scored, with its new scores), or only `predictive` (older entries). The write or
+    whole score entry of the highest version (then the latest) wins; a score stamped after it
+    (stamped after its commit, while a write is stamped before its read) replaces its
+    predictive fields; an erasure hides what came before it. Not known (read it again): a hint
+    as the latest entry, or scores alone with no write to apply them to."""
     entries = sorted(entries, key=lambda e: e[0])
     if entries[-1][1] is None:
         return False, None
@@ -103,7 +104,9 @@ def resolve(
     live = [e for e in entries if e[1] in (WRITE, PREDICTIVE) and e[0] > erased_at]
     if not live:
         return True, None
-    writes = [e for e in live if e[1] == WRITE]
+    writes = [
+        e for e in live if e[1] == WRITE or (e[1] == PREDICTIVE and set(e[3]) > {"predictive"})
+    ]
     if not writes:
         return False, None
     best = max(writes, key=lambda e: (e[2] or 0, e[0]))

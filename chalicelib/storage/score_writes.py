@@ -39,14 +39,11 @@ def _items(profile: ProfileRecord, predictive: dict, change_at: str | None) -> l
     """The conditional score update (the version stays) and the score's change entry."""
     project_id, profile_id = profile.project_id, profile.profile_id
     shards = bind().profile_shards
-    scores = segmentable_document({**profile.document(), "predictive": predictive})["predictive"]
+    # the whole segmentable document, not the scores alone: the entry then tells how the profile
+    # looks even when its write entry is older than the overlay (a stream trigger that lags)
+    document = segmentable_document({**profile.document(), "predictive": predictive})
     change = change_log.entry(
-        project_id,
-        profile_id,
-        change_at,
-        change_log.PREDICTIVE,
-        profile.version,
-        {"predictive": scores},
+        project_id, profile_id, change_at, change_log.PREDICTIVE, profile.version, document
     )
     attribute = ProfileModel.predictive
     update = {
