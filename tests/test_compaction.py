@@ -233,6 +233,7 @@ def test_after_a_compaction_neither_answers_nor_the_next_one_read_profiles(
     # profiles the fixture wrote just before the rescore's snapshot are read again)
     pid = project["id"]
     monkeypatch.setattr(change_log, "MARGIN_SECONDS", 0)
+    monkeypatch.setattr(change_log, "LOG_MARGIN_SECONDS", 0)
     time.sleep(1.1)  # profiles written in the snapshot's first second have their scores re-read
     scoring_jobs.rescore_project(pid, date(2026, 11, 20))
     shop.put("/profiles/p01", {"attributes": {"country": "NL"}})

@@ -13,6 +13,10 @@ from .tables import ChangeModel
 
 CHANGE_TTL_DAYS = 7
 MARGIN_SECONDS = 120
+# the margin of a snapshot a compaction made from the log: a write is stamped just before its
+# transaction (again on each retry), so it is in flight for seconds (an API write for at most
+# API Gateway's 29 s); the longer margin above is kept for snapshots read from the table
+LOG_MARGIN_SECONDS = 30
 
 
 def stamp() -> str:
@@ -126,9 +130,11 @@ def since(
     overlaying a few extra profiles is harmless. A snapshot whose rows were read from the table
     at `read_at` (its own time unless a compaction made it from the log) may hold a score whose
     entry a rescore backdated out of the margin: profiles with entries before `read_at` are
-    read again; the later ones are resolved from their entries."""
+    read again; the later ones are resolved from their entries. A compaction's snapshot needs
+    only the shorter LOG_MARGIN_SECONDS."""
     bind()
-    start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    margin = LOG_MARGIN_SECONDS if read_at and read_at < moment else MARGIN_SECONDS
+    start = (parse(moment) - timedelta(seconds=margin)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     by_profile: dict[str, list] = {}
     entries = 0
     for item in ChangeModel.query(project_id, ChangeModel.change_id >= start):
