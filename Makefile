@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring package fuzz model-report deploy load-test
+.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-scale package fuzz model-report deploy load-test
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -122,3 +122,8 @@ bench-engine: $(BENCH_STAMP)
 
 bench-scoring: $(BENCH_STAMP)
 	$(PY) bench/scoring_speed.py
+
+# one shard's rescore and a compaction with injected AWS latency, projected to 10M profiles
+bench-scale: $(STAMP)
+	$(PY) bench/scale_sim.py --profiles 4000 --bulk 4000
+	$(PY) bench/merge_memory.py
