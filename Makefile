@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-retention bench-uplift package fuzz model-report deploy load-test bench-source bench-ingest
+.PHONY: run test check lint format install clean-local model bench-accuracy bench-engine bench-scoring bench-retention bench-uplift package fuzz model-report deploy load-test bench-source bench-ingest bench-scale
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -139,3 +139,7 @@ bench-uplift: $(STAMP)
 .PHONY: bench-events
 bench-events: $(BENCH_STAMP)
 	$(PY) bench/event_conditions.py
+# one shard's rescore and a compaction with injected AWS latency, projected to 10M profiles
+bench-scale: $(STAMP)
+	$(PY) bench/scale_sim.py --profiles 4000 --bulk 4000
+	$(PY) bench/merge_memory.py

@@ -102,15 +102,15 @@ def main() -> None:
                 **key,
                 "kind": "predictive",
                 "version": 12,
-                "doc": json.dumps({"predictive": d["predictive"]}),
+                "doc": json.dumps(d),  # the profile as scored (storage/score_writes.py)
             }
         )
         for d in documents
     )
     write_entry, pred_entry = writes[len(writes) // 2], preds[len(preds) // 2]
     # what a changed profile leaves in the change log per event: the write's entry (in its
-    # transaction), then the trigger's hint and score entry
-    change = write_entry + hint + pred_entry
+    # transaction), then the trigger's score entry (in the score's transaction)
+    change = write_entry + pred_entry
     rcu = lambda b: math.ceil(b / 4096)  # noqa: E731  strongly consistent read unit per 4 KB
     wcu = lambda b: math.ceil(b / 1024)  # noqa: E731  write unit per 1 KB
     print(
@@ -130,8 +130,8 @@ def main() -> None:
         events = n * args.events_per_profile_per_day
         # distinct profiles changed since the last snapshot, on average
         changes_since = min(n, events / per_profile / args.snapshot_refreshes_per_day)
-        # preview: project item, the change log since the snapshot (per event: a write entry, a
-        # hint and a score entry), the profiles changed in the 2 minutes before the snapshot
+        # preview: project item, the change log since the snapshot (per event: a write entry and
+        # a score entry), the profiles changed in the 2 minutes before the snapshot
         # (re-read: the log cannot tell them from the snapshot rows), 10 sample profiles
         margin = min(n, events / per_profile * 120 / 86400)
         preview = (
@@ -142,14 +142,12 @@ def main() -> None:
         )
         rescore_reads = scan
         changed = n * args.changed_share_per_rescore
-        rescore_writes = changed * (wcu(profile) + wcu(hint) + wcu(pred_entry))
+        # score update + entry in transactions (double units)
+        rescore_writes = changed * 2 * (wcu(profile) + wcu(pred_entry))
         # each event: a transaction (2x) of its event, the profile and a change entry, then the
-        # stream trigger reads the profile and writes its score (+ a hint and a score entry)
-        per_event_wcu = (
-            2 * (wcu(event) + wcu(profile) + wcu(write_entry))
-            + wcu(profile)
-            + wcu(hint)
-            + wcu(pred_entry)
+        # stream trigger reads the profile and writes its score with its entry (a transaction)
+        per_event_wcu = 2 * (wcu(event) + wcu(profile) + wcu(write_entry)) + 2 * (
+            wcu(profile) + wcu(pred_entry)
         )
         per_event_rcu = 2 * rcu(profile)
         day_wcu = events * per_event_wcu + rescore_writes

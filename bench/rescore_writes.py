@@ -1,6 +1,6 @@
 """Writes of a rescore in which 5 % of the profiles changed: counted at the DynamoDB API (every
-PutItem/UpdateItem/DeleteItem/BatchWriteItem/TransactWriteItems call, by table), not by the
-service's own counters. Peer in the same run: the first rescore, where every profile is new.
+PutItem/UpdateItem/DeleteItem/BatchWriteItem/TransactWriteItems call, items by table and calls
+by operation), not by the service's own counters. Peer in the same run: the first rescore, where every profile is new.
 
     .venv/bin/python bench/rescore_writes.py [--profiles 2000] [--changed 0.05]
 """
@@ -34,11 +34,13 @@ class WriteCounter:
 
     def __init__(self):
         self.items: Counter = Counter()
+        self.calls: Counter = Counter()  # write calls by operation
 
     def __call__(self, model, params, **_):
         name = model.name
         if name not in WRITE_OPS:
             return
+        self.calls[name] += 1
         if name == "BatchWriteItem":
             for table, requests in params["RequestItems"].items():
                 self.items[table] += len(requests)
@@ -102,8 +104,9 @@ def main() -> None:
                 },
             )
         counter.items.clear()
+        counter.calls.clear()
         third = scoring_jobs.rescore_project("bench", as_of)
-        third_writes = dict(counter.items)
+        third_writes, third_calls = dict(counter.items), dict(counter.calls)
     print(f"\n{'rescore':<34} {'profiles read':>13} {'scores written':>15}  item writes by table")
     for label, result, writes in [
         ("first (every profile new)", first, first_writes),
@@ -119,6 +122,11 @@ def main() -> None:
         f"\nprofile writes in the 5 % rescore: {profile_writes} for {n_changed} changed profiles "
         f"({profile_writes / max(n_changed, 1):.2f} per changed profile); the first rescore "
         f"wrote {first_writes.get('bench-profiles', 0)}"
+    )
+    print(
+        f"write calls in the 5 % rescore: {third_calls} "
+        f"({sum(third_calls.values()) / max(n_changed, 1):.2f} per changed profile, the job's "
+        "and the snapshot pointer's included; a TransactWriteItems of 50 profiles is one call)"
     )
 
 

@@ -123,20 +123,21 @@ def test_a_score_write_is_one_entry_with_its_scores_and_nothing_when_stale(proje
     """GIVEN a stored profile WHEN it is scored THEN the change log gains one entry, its scores
     (before: a hint first, then the entry: two entries and three calls); a score of a version
     that is no longer current writes neither the scores nor an entry."""
-    from chalicelib.storage import change_log
+    from chalicelib.storage import change_log, score_writes
     from chalicelib.storage.tables import ChangeModel
 
     pid = project["id"]
     profile, _ = profile_table.upsert_attributes(pid, "s1", {"plan": "pro"}, merge_attributes)
     before = {e.change_id for e in ChangeModel.query(pid)}
-    assert profile_table.write_predictive(profile, {"churn_risk": 0.25})
+    assert score_writes.write_scores([(profile, {"churn_risk": 0.25}, None)]) == {"s1"}
     added = [e for e in ChangeModel.query(pid) if e.change_id not in before]
-    assert [(e.kind, e.version, e.document) for e in added] == [
-        (change_log.PREDICTIVE, profile.version, {"predictive": {"churn_risk": 0.25}})
+    # the entry carries the profile's segmentable document, scores included (storage/score_writes)
+    assert [(e.kind, e.version, e.document["predictive"]) for e in added] == [
+        (change_log.PREDICTIVE, profile.version, {"churn_risk": 0.25})
     ]
     profile_table.upsert_attributes(pid, "s1", {"plan": "max"}, merge_attributes)
     entries = {e.change_id for e in ChangeModel.query(pid)}
-    assert not profile_table.write_predictive(profile, {"churn_risk": 0.9})
+    assert score_writes.write_scores([(profile, {"churn_risk": 0.9}, None)]) == set()
     assert profile_table.get(pid, "s1").predictive == {"churn_risk": 0.25}
     assert {e.change_id for e in ChangeModel.query(pid)} == entries
 

@@ -374,3 +374,28 @@ def test_day_operators_on_date_fields_count_whole_days_in_the_project_zone(zone,
         assert compile_rules(root, NOW)(doc) is expected
         snap = Snapshot.build([doc], cat, ["attributes.d"])
         assert bool(compile_mask(root, NOW)(snap)[0]) is expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rule=event_conditions(),
+    populations=st.lists(raw_events(), min_size=2, max_size=8),
+    cut=st.integers(0, 8),
+)
+def test_merged_snapshots_keep_the_day_counts(rule, populations, cut):
+    """GIVEN two snapshots of disjoint profiles (a compaction's base less the changed rows, and
+    the change log's rows; or a rescore's shard parts) WHEN merged (audience/column_merge.py)
+    THEN an event condition answers on the merged snapshot as on one built from all documents
+    (regression: the merge dropped the day counts, so event rules lost their columns)."""
+    from chalicelib.audience import column_merge
+
+    cat = catalogue("UTC")
+    documents = documents_of(populations, "UTC")
+    cut = min(cut, len(documents))
+    parts = [Snapshot.build(documents[cut:], cat, []), Snapshot.build(documents[:cut], cat, [])]
+    merged = column_merge.merge(parts)
+    whole = Snapshot.build(documents, cat, [])
+    root = parse_rules({"rules": [rule]}, cat)
+    assert compile_mask(root, NOW)(merged).tolist() == compile_mask(root, NOW)(whole).tolist()
+    dropped = column_merge.drop(merged, {documents[0]["profile_id"]})
+    assert compile_mask(root, NOW)(dropped).tolist() == compile_mask(root, NOW)(whole)[1:].tolist()

@@ -7,8 +7,8 @@ from chalice.test import Client
 
 from chalicelib.api import triggers
 from chalicelib.predict import artifact
-from chalicelib.services import scoring_jobs
-from chalicelib.storage import model_store, profile_table
+from chalicelib.services import rescore_fanout, scoring_jobs
+from chalicelib.storage import model_store, profile_table, score_writes
 from chalicelib.storage.profile_stream import parse_stream_record
 from chalicelib.storage.table_keys import profile_partition
 
@@ -63,7 +63,7 @@ def test_scores_are_written_without_touching_client_data(shop, project):
 def test_a_stale_score_is_not_written_over_newer_data(shop, project):
     profile = profile_table.get(project["id"], "p04")
     shop.put("/profiles/p04", {"attributes": {"changed": 1}})  # version moves on
-    assert profile_table.write_predictive(profile, {"clv": 1}) is False
+    assert score_writes.write_scores([(profile, {"clv": 1}, None)]) == set()
     assert profile_table.get(project["id"], "p04").predictive == {}
 
 
@@ -175,7 +175,7 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
     shop, project, drain, monkeypatch
 ):
     # given: shard 2's first run dies after scoring part of it
-    real_iter, real_write = profile_table.iter_shard, profile_table.write_predictive
+    real_iter, real_write = profile_table.iter_shard, score_writes.write_scores
     runs, writes = {"shard2": 0}, {}
 
     def dying_iter(project_id, shard, page_size=500):
@@ -186,15 +186,16 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
             raise ConnectionError("injected: the worker died")  # ...then the worker is killed
         yield from profiles
 
-    def counting_write(model, predictive, change_at=None):
-        ok = real_write(model, predictive, change_at)
-        writes[model.profile_id] = writes.get(model.profile_id, 0) + ok
-        return ok
+    def counting_write(changes):
+        written = real_write(changes)
+        for pid in written:
+            writes[pid] = writes.get(pid, 0) + 1
+        return written
 
     monkeypatch.setattr(profile_table, "iter_shard", dying_iter)
-    monkeypatch.setattr(profile_table, "write_predictive", counting_write)
+    monkeypatch.setattr(score_writes, "write_scores", counting_write)
     monkeypatch.setattr(scoring_jobs, "PAGE", 2)  # small pages, so the dead run wrote some scores
-    job = scoring_jobs.start_rescore(project["id"], date(2026, 11, 20))
+    job = rescore_fanout.start_rescore(project["id"], date(2026, 11, 20))
     # when: the workers run; the failed message comes back (SQS redelivery) and succeeds
     from app import app
     from chalicelib.local.runners import deliver_queue_once
@@ -215,10 +216,10 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
 
 
 def test_a_redelivered_shard_message_after_the_job_finished_changes_nothing(shop, project, drain):
-    job = scoring_jobs.start_rescore(project["id"], date(2026, 11, 20))
+    job = rescore_fanout.start_rescore(project["id"], date(2026, 11, 20))
     drain()
     finished = shop.get(f"/jobs/{job['job_id']}")[1]
-    assert scoring_jobs.rescore_shard(project["id"], job["job_id"], 1, date(2026, 11, 20)) == {
+    assert rescore_fanout.rescore_shard(project["id"], job["job_id"], 1, date(2026, 11, 20)) == {
         "skipped": "the job is finished or unknown"
     }
     assert shop.get(f"/jobs/{job['job_id']}")[1] == finished

@@ -12,6 +12,8 @@ from chalicelib.storage import work_messages as messages
 EXAMPLES = [
     messages.RescoreShard("acme", "job-1", 3, date(2026, 11, 20), 30, None),
     messages.RescoreShard("acme", "job-1", 0),
+    messages.RescoreShard("acme", "job-1", 2, None, None, None, 3, "p#0042"),
+    messages.Compact("acme"),
     messages.EvaluateSegment("acme", "seg_1", "rescore"),
     messages.EraseFromSnapshot("acme", "p1"),
     messages.Deliver(

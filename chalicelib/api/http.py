@@ -57,7 +57,10 @@ def json_response(body, status: int = 200) -> Response:
 
 
 def error_response(error: ServiceError) -> Response:
-    return json_response(error.to_dict(), error.status)
+    response = json_response(error.to_dict(), error.status)
+    if getattr(error, "retry_after", None):  # infra.errors.NotReady
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 # Registered by app.py: what every handler shares, whatever invokes it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from ..rules import ABSENT, field_value
+from ..rules import field_value
 from ..rules.column_encoding import event_days
 from ..rules.columnar import Snapshot
 from ..storage import change_log, model_store, profile_table, snapshot_store
@@ -36,47 +36,35 @@ class SnapshotBuilder:
             for path, _ in self.fields:
                 self.values[path][1].append(field_value(document, path))
 
-    def to_part(self, totals: dict) -> dict:
-        """A JSON-ready part of a fan-out snapshot (absent values listed by row)."""
-        fields = {}
-        for path, (ftype, raw) in self.values.items():
-            absent = [i for i, v in enumerate(raw) if v is ABSENT]
-            fields[path] = {
-                "type": ftype,
-                "absent": absent,
-                "values": [None if v is ABSENT else v for v in raw],
-            }
-        return {"ids": self.ids, "fields": fields, "events": self.events, "totals": totals}
+    def snapshot(self) -> Snapshot:
+        """The rows collected so far, columnar, sorted by profile id."""
+        return Snapshot.from_values(self.ids, self.values, self.events)
 
-    @classmethod
-    def from_parts(cls, project_id: str, taken_at: str, parts: list[dict]) -> "SnapshotBuilder":
-        kinds = {tuple(sorted((p, f["type"]) for p, f in part["fields"].items())) for part in parts}
-        if len(kinds) > 1:
-            raise ValueError(
-                "the field catalogue changed while the shards were rescored; the "
-                "next rescore takes the snapshot"
-            )
-        fields = list(kinds.pop()) if kinds else []
-        builder = cls(project_id, taken_at, fields)
-        for part in parts:
-            builder.ids.extend(part["ids"])
-            builder.events.extend(part.get("events") or [None] * len(part["ids"]))
-            for path, f in part["fields"].items():
-                values = f["values"]
-                for i in f["absent"]:
-                    values[i] = ABSENT
-                builder.values[path][1].extend(values)
-        return builder
+    def truncate(self, last_id: str) -> None:
+        """Keep the rows up to the profile id `last_id` (rows were added in id order)."""
+        keep = sum(1 for pid in self.ids if pid <= last_id)
+        del self.ids[keep:]
+        del self.events[keep:]
+        for _, raw in self.values.values():
+            del raw[keep:]
 
     def save(self) -> float:
         """Store the snapshot (less any profile erased since it was read); bytes per profile."""
-        snapshot = Snapshot.from_values(self.ids, self.values, self.events)
-        erased = change_log.erased_since(self.project_id, self.taken_at)
-        if erased:  # read before their erasure: their rows must not reach S3
-            snapshot = snapshot.without(erased)
-        model_store.ensure_bucket()
-        snapshot_store.save(self.project_id, snapshot, self.taken_at)
-        return round(snapshot.nbytes() / max(snapshot.n, 1), 1)
+        return save_snapshot(self.project_id, self.snapshot(), self.taken_at)
+
+
+def save_snapshot(
+    project_id: str, snapshot: Snapshot, taken_at: str, read_at: str | None = None
+) -> float:
+    """Store a snapshot taken as of `taken_at`, less the profiles erased since (read before their
+    erasure: their rows must not reach S3); bytes per profile. `read_at`: a compaction's, when
+    its base was read from the table (snapshot_store.save)."""
+    erased = change_log.erased_since(project_id, taken_at)
+    if erased:
+        snapshot = snapshot.without(erased)
+    model_store.ensure_bucket()
+    snapshot_store.save(project_id, snapshot, taken_at, read_at)
+    return round(snapshot.nbytes() / max(snapshot.n, 1), 1)
 
 
 def snapshot_project(project_id: str) -> dict:

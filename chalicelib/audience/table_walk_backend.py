@@ -11,11 +11,16 @@ from .base import Audience
 from .worth import SegmentWorth
 
 
+class TableTooLarge(Exception):
+    """The walk met more profiles than it may read."""
+
+
 class TableWalkAudience(Audience):
     """One pass over the table keeps the matching ids (sorted, so pages and cursors are in id
-    order as with a snapshot) and the members' worth."""
+    order as with a snapshot) and the members' worth. With a `limit`, TableTooLarge once more
+    profiles than that are read (a request does not walk a large table)."""
 
-    def __init__(self, project_id: str, root):
+    def __init__(self, project_id: str, root, limit: int | None = None):
         super().__init__(project_id)
         root = ranks.resolve(  # rank bounds over the profiles walked (rules/ranks.py)
             root,
@@ -24,7 +29,9 @@ class TableWalkAudience(Audience):
         matches = compile_rules(root)
         self._worth = SegmentWorth()
         found = []
-        for _, document in profile_table.iter_documents(project_id):
+        for read, (_, document) in enumerate(profile_table.iter_documents(project_id), 1):
+            if limit is not None and read > limit:
+                raise TableTooLarge(f"more than {limit} profiles")
             if matches(document):
                 found.append(document["profile_id"])
                 self._worth.add(document["predictive"])

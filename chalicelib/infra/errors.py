@@ -56,3 +56,20 @@ class PayloadTooLarge(ServiceError):
 class Gone(ServiceError):
     status = 410
     code = "gone"
+
+
+class NotReady(ServiceError):
+    """The answer needs a snapshot that is being made (a compaction of a long change log, or a
+    large project's first snapshot): retry after `retry_after` seconds (503, Retry-After)."""
+
+    status = 503
+    code = "snapshot_pending"
+
+    def __init__(self, message: str, retry_after: int, progress: dict):
+        super().__init__(message)
+        self.retry_after, self.progress = retry_after, progress
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["error"].update(retry_after_seconds=self.retry_after, progress=self.progress)
+        return body

@@ -78,6 +78,38 @@ class EventColumns:
     def empty(cls, n: int) -> "EventColumns":
         return cls(n, [], [], [])
 
+    @classmethod
+    def concat(cls, parts: list["EventColumns"]) -> "EventColumns":
+        """The parts' rows one after another (a key a part lacks: no buckets in its rows)."""
+        keys = sorted(set().union(*(p.keys for p in parts)))
+        counts, cents = [], []
+        for key in keys:
+            offsets, days, values, amounts, summed, base = (
+                [np.zeros(1, np.int64)],
+                [],
+                [],
+                [],
+                False,
+                0,
+            )
+            for part in parts:
+                if key not in part.keys:
+                    offsets.append(np.full(part.n, base, np.int64))
+                    continue
+                i = part.keys.index(key)
+                b, m = part.counts[i], part.cents[i]
+                offsets.append(b.offsets[1:] + base)
+                days.append(b.days)
+                values.append(b.values)
+                amounts.append(m.values if m is not None else np.zeros(len(b.values)))
+                summed = summed or m is not None
+                base += len(b.days)
+            offsets = np.concatenate(offsets)
+            days = np.concatenate(days).astype(np.int32)
+            counts.append(DayBuckets(offsets, days, np.concatenate(values)))
+            cents.append(DayBuckets(offsets, days, np.concatenate(amounts)) if summed else None)
+        return cls(sum(p.n for p in parts), keys, counts, cents)
+
     def take(self, rows: np.ndarray) -> "EventColumns":
         """The given rows, in that order (e.g. the rows left after an erasure)."""
         counts = [b.take(rows) for b in self.counts]

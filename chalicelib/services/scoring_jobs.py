@@ -6,6 +6,7 @@ import logging
 import time
 from datetime import date
 
+from ..audience import compaction
 from ..audience.builder import SnapshotBuilder
 from ..infra import observability
 from ..infra.errors import NotFound, ValidationError
@@ -19,11 +20,9 @@ from ..storage import (
     model_store,
     profile_table,
     project_table,
-    snapshot_store,
-    work_queue,
+    score_writes,
 )
 from ..storage.connection import bind
-from ..storage.work_messages import EvaluateSegment, RescoreShard
 from . import behaviour_fit, memberships
 
 log = logging.getLogger(__name__)
@@ -68,16 +67,19 @@ def _score_and_write(
     counts = {"read": len(models_batch), "changed": 0, "written": 0, "stale": 0}
     # profiles written since the snapshot started are in its overlay: so are their new scores
     since = change_after[:19] + "Z" if change_after else None
-    for i, (profile, predictive) in enumerate(zip(models_batch, scores)):
+    changes = []
+    for profile, predictive in zip(models_batch, scores):
         if not changed(profile.predictive, predictive):
             continue
-        counts["changed"] += 1
         at = change_at if since is None or (profile.updated_at or "") < since else None
-        if profile_table.write_predictive(profile, predictive, at):
+        changes.append((profile, predictive, at))
+    written = score_writes.write_scores(changes)
+    for i, (profile, predictive) in enumerate(zip(models_batch, scores)):
+        if profile.profile_id in written:
             models_batch[i] = profile.with_predictive(predictive)  # the snapshot takes the new
-            counts["written"] += 1
-        else:
-            counts["stale"] += 1  # changed since it was read: its own trigger rescores it
+    counts["changed"] = len(changes)
+    counts["written"] = len(written)
+    counts["stale"] = len(changes) - len(written)  # changed since read: its trigger rescores it
     return counts
 
 
@@ -182,94 +184,6 @@ def _evaluate_all(project_id: str, trigger: str) -> dict:
     }
 
 
-# --- fan-out: one SQS message per shard --------------------------------------------------------
-
-
-def start_rescore(
-    project_id: str,
-    as_of: date | None = None,
-    kind: str = "scheduled",
-    conversion_horizon: int | None = None,
-    clv_horizon: int | None = None,
-) -> dict:
-    """Split the project into its write shards and queue one rescoring message per shard; the
-    workers (`rescore_shard`) run in parallel, the last one to finish assembles the snapshot."""
-    horizons = _horizons(conversion_horizon, clv_horizon)
-    behaviour_fit.refit_before_rescore(project_id, as_of)  # before the shards load the model
-    shards = bind().profile_shards
-    model_store.ensure_bucket()  # the shards write their snapshot parts there
-    job = job_table.start(project_id, kind, shards=shards, taken_at=change_log.stamp())
-    work_queue.send(
-        [RescoreShard(project_id, job.job_id, shard, as_of, **horizons) for shard in range(shards)]
-    )
-    return job_table.to_document(job)
-
-
-def rescore_shard(
-    project_id: str,
-    job_id: str,
-    shard: int,
-    as_of: date | None,
-    conversion_horizon: int | None = None,
-    clv_horizon: int | None = None,
-) -> dict:
-    """One shard of a fan-out rescore. Idempotent: a redelivered or retried message rescores the
-    shard again, which writes only scores that still differ, and counts the shard once."""
-    job = job_table.get(project_id, job_id)
-    if job is None or job.finalized:
-        return {"skipped": "the job is finished or unknown"}
-    try:
-        snapshot = SnapshotBuilder(project_id, taken_at=job.taken_at)
-        totals = _rescore(
-            profile_table.iter_shard(project_id, shard, PAGE),
-            current_model(project_id),
-            as_of,
-            {"conversion_horizon": conversion_horizon, "clv_horizon": clv_horizon},
-            snapshot,
-        )
-        snapshot_store.save_part(project_id, job_id, shard, snapshot.to_part(totals))
-    except Exception as exc:
-        job_table.shard_failed(job, shard, str(exc))
-        raise
-    job = job_table.shard_done(job, shard)
-    if len(job.shards_done or ()) == job.shards_total and job_table.claim_finalization(job):
-        finalize_rescore(job)
-    return {"shard": shard, **totals}
-
-
-def finalize_rescore(job) -> dict:
-    """Merge the shards' snapshot parts into the project's snapshot, sum their counts, and queue
-    the evaluation of every segment."""
-    started = time.time()
-    parts = [
-        snapshot_store.load_part(job.project_id, job.job_id, shard)
-        for shard in range(int(job.shards_total))
-    ]
-    totals = {"profiles_read": 0, "changed": 0, "written": 0, "skipped_stale": 0}
-    for part in parts:
-        for name in totals:
-            totals[name] += part["totals"][name]
-    try:
-        snapshot = SnapshotBuilder.from_parts(job.project_id, job.taken_at, parts)
-        totals["snapshot_bytes_per_profile"] = snapshot.save()
-    except ValueError as exc:  # the field catalogue changed while the shards ran
-        totals["snapshot_skipped"] = str(exc)
-    segment_ids = memberships.segment_ids(job.project_id)
-    work_queue.send(
-        [EvaluateSegment(job.project_id, segment_id, "rescore") for segment_id in segment_ids]
-    )
-    snapshot_store.delete_parts(job.project_id, job.job_id, int(job.shards_total))
-    started_at = change_log.parse(job.taken_at)
-    summary = {
-        **totals,
-        "segments_queued": len(segment_ids),
-        "duration_seconds": round(time.time() - started_at.timestamp(), 3),
-        "finalize_seconds": round(time.time() - started, 3),
-    }
-    _finish(job, "succeeded", summary)
-    return summary
-
-
 def _horizon(value: int | None, name: str) -> int | None:
     if value is not None and not 1 <= value <= 3650:
         raise ValidationError(f"{name} must be from 1 to 3650", f"/{name}")
@@ -292,6 +206,10 @@ def score_profiles(project_id: str, profile_ids: list[str]) -> dict:
     if not found:
         return {"read": 0, "changed": 0, "written": 0, "stale": 0}
     counts = _score_and_write(found, current_model(project_id), None)
+    try:  # the count that queues a compaction of a long change log; a miss is caught by reads
+        compaction.note_changes(project_id, len(found))
+    except Exception:
+        log.warning("could not count %d changes of %s", len(found), project_id, exc_info=True)
     counts.update(
         memberships.evaluate_profiles(project_id, [profile_table.to_document(p) for p in found])
     )
@@ -300,13 +218,15 @@ def score_profiles(project_id: str, profile_ids: list[str]) -> dict:
 
 def rescore_all(as_of: date | None = None) -> list[dict]:
     """The scheduled job: queue a fan-out rescore of every project."""
+    from . import rescore_fanout
+
     results = []
     for project in project_table.list_projects():
         try:
             results.append(
                 {
                     "project_id": project.project_id,
-                    **start_rescore(project.project_id, as_of, "scheduled"),
+                    **rescore_fanout.start_rescore(project.project_id, as_of, "scheduled"),
                 }
             )
         except Exception as exc:  # one project's failure does not stop the others

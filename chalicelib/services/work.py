@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..storage.work_messages import (
+    Compact,
     Deliver,
     EraseFromSnapshot,
     EvaluateSegment,
@@ -14,6 +15,7 @@ from ..storage.work_messages import (
 )
 
 __all__ = [
+    "Compact",
     "Deliver",
     "EraseFromSnapshot",
     "EvaluateSegment",
@@ -29,7 +31,7 @@ __all__ = [
 
 def process(item: WorkMessage) -> dict:
     from ..storage import snapshot_store
-    from . import destinations, memberships, scoring_jobs
+    from . import destinations, memberships, rescore_fanout
 
     if isinstance(item, Deliver):
         return destinations.deliver(
@@ -44,14 +46,20 @@ def process(item: WorkMessage) -> dict:
     if isinstance(item, EraseFromSnapshot):
         return {"rows_dropped": snapshot_store.drop_profiles(item.project_id, {item.profile_id})}
     if isinstance(item, RescoreShard):
-        return scoring_jobs.rescore_shard(
+        return rescore_fanout.rescore_shard(
             item.project_id,
             item.job_id,
             item.shard,
             item.as_of,
             item.conversion_horizon,
             item.clv_horizon,
+            item.piece,
+            item.after,
         )
+    if isinstance(item, Compact):
+        from ..audience import compaction
+
+        return compaction.compact(item.project_id)
     if isinstance(item, EvaluateSegment):
         return memberships.evaluate_segment(item.project_id, item.segment_id, item.trigger)
     raise TypeError(f"not a work message: {item!r}")

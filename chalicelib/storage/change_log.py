@@ -13,6 +13,10 @@ from .tables import ChangeModel
 
 CHANGE_TTL_DAYS = 7
 MARGIN_SECONDS = 120
+# the margin of a snapshot a compaction made from the log: a write is stamped just before its
+# transaction (again on each retry), so it is in flight for seconds (an API write for at most
+# API Gateway's 29 s); the longer margin above is kept for snapshots read from the table
+LOG_MARGIN_SECONDS = 30
 
 
 def stamp() -> str:
@@ -79,6 +83,7 @@ class Overlay:
 
     documents: dict[str, dict | None] = field(default_factory=dict)
     reread: set[str] = field(default_factory=set)
+    entries: int = 0  # change entries read
 
     @property
     def changed(self) -> set[str]:
@@ -90,11 +95,12 @@ def resolve(
 ) -> tuple[bool, dict | None]:
     """One profile's entries (stamp, kind, version, document), to (known, document now).
 
-    Write entries carry the whole segmentable document, score entries only `predictive`. The
-    write of the highest version wins; a score stamped after it (stamped after its commit,
-    while a write is stamped before its read) replaces its predictive fields; an erasure hides
-    what came before it. Not known (read it again): a hint as the latest entry, or scores with
-    no write to apply them to."""
+    Write entries carry the whole segmentable document; score entries carry it too (the
+    profile as scored, with its new scores), or only `predictive` (older entries). The write or
+    whole score entry of the highest version (then the latest) wins; a score stamped after it
+    (stamped after its commit, while a write is stamped before its read) replaces its
+    predictive fields; an erasure hides what came before it. Not known (read it again): a hint
+    as the latest entry, or scores alone with no write to apply them to."""
     entries = sorted(entries, key=lambda e: e[0])
     if entries[-1][1] is None:
         return False, None
@@ -102,7 +108,9 @@ def resolve(
     live = [e for e in entries if e[1] in (WRITE, PREDICTIVE) and e[0] > erased_at]
     if not live:
         return True, None
-    writes = [e for e in live if e[1] == WRITE]
+    writes = [
+        e for e in live if e[1] == WRITE or (e[1] == PREDICTIVE and set(e[3]) > {"predictive"})
+    ]
     if not writes:
         return False, None
     best = max(writes, key=lambda e: (e[2] or 0, e[0]))
@@ -113,25 +121,33 @@ def resolve(
     return True, document
 
 
-def since(project_id: str, moment: str, limit: int) -> Overlay | None:
+def since(
+    project_id: str, moment: str, limit: int | None, read_at: str | None = None
+) -> Overlay | None:
     """The profiles changed at or after `moment` (less a margin); None when more than `limit`
-    entries. The margin covers a write stamped just before a snapshot started but committed
-    after the snapshot read its profile: overlaying a few extra profiles is harmless."""
+    entries (no limit: None; the compaction reads them all). The margin covers a write stamped
+    just before a snapshot started but committed after the snapshot read its profile:
+    overlaying a few extra profiles is harmless. A snapshot whose rows were read from the table
+    at `read_at` (its own time unless a compaction made it from the log) may hold a score whose
+    entry a rescore backdated out of the margin: profiles with entries before `read_at` are
+    read again; the later ones are resolved from their entries. A compaction's snapshot needs
+    only the shorter LOG_MARGIN_SECONDS."""
     bind()
-    start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    margin = LOG_MARGIN_SECONDS if read_at and read_at < moment else MARGIN_SECONDS
+    start = (parse(moment) - timedelta(seconds=margin)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     by_profile: dict[str, list] = {}
     entries = 0
     for item in ChangeModel.query(project_id, ChangeModel.change_id >= start):
         entries += 1
-        if entries > limit:
+        if limit is not None and entries > limit:
             return None
         at, profile_id = table_keys.parse_change_id(item.change_id)
         by_profile.setdefault(profile_id, []).append(
             (at, item.kind, int(item.version) if item.version is not None else None, item.document)
         )
-    overlay = Overlay()
+    overlay = Overlay(entries=entries)
     for profile_id, items in by_profile.items():
-        if any(at < moment for at, *_ in items):
+        if any(at < (read_at or moment) for at, *_ in items):
             # changed around the time the snapshot read it: which is newer, the snapshot row or
             # the entry, cannot be told; the table can
             overlay.reread.add(profile_id)

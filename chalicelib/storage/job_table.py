@@ -28,6 +28,7 @@ def _record(job: JobModel) -> JobRecord:
         job.taken_at,
         job.finalized,
         job.last_error,
+        job.piece_ends.as_dict() if job.piece_ends is not None else {},
     )
 
 
@@ -52,6 +53,7 @@ def start(
         summary={},
         shards_total=shards,
         taken_at=taken_at,
+        piece_ends={} if shards else None,
     )
     job.save()
     return _record(job)
@@ -91,6 +93,22 @@ def shard_failed(job: JobRecord, shard: int, error: str) -> None:
             JobModel.last_error.set(f"shard {shard}: {error}"[:500]),
         ]
     )
+
+
+def end_piece(job: JobRecord, shard: int, piece: int, last_id: str) -> str:
+    """Record where a piece of a shard ends (its last profile id; "" for the shard's end), once:
+    returns the end recorded first, which a redelivered piece then keeps to."""
+    key = f"{shard}.{piece}"
+    try:
+        _item(job).update(
+            actions=[JobModel.piece_ends[key].set(last_id)],
+            condition=JobModel.piece_ends[key].does_not_exist(),
+        )
+        return last_id
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    return get(job.project_id, job.job_id).piece_ends[key]
 
 
 def claim_finalization(job: JobRecord) -> bool:

@@ -416,11 +416,17 @@ def _delete_events(project_id: str, profile_id: str) -> None:
     )
 
 
-def iter_shard(project_id: str, shard: int, page_size: int = 500) -> Iterator[ProfileRecord]:
-    """The profiles of one write shard of a project (one fan-out rescoring message)."""
+def iter_shard(
+    project_id: str, shard: int, page_size: int = 500, after: str | None = None
+) -> Iterator[ProfileRecord]:
+    """The profiles of one write shard of a project in id order (one fan-out rescoring message),
+    from the one after the profile id `after` on (a continued piece of the shard)."""
     bind()
+    start = table_keys.profile_walk_start(project_id, shard, after) if after is not None else None
     for model in ProfileModel.query(
-        table_keys.profile_partition(project_id, shard), page_size=page_size
+        table_keys.profile_partition(project_id, shard),
+        last_evaluated_key=start,
+        page_size=page_size,
     ):
         yield to_record(model)
 
@@ -456,37 +462,6 @@ def iter_documents(
 def documents(project_id: str, profile_ids: list[str]) -> dict[str, dict]:
     """The stored profiles among the ids as plain documents (missing ones are absent)."""
     return {pid: p.document() for pid, p in batch_get(project_id, profile_ids).items()}
-
-
-def write_predictive(
-    profile: ProfileRecord, predictive: dict, change_at: str | None = None
-) -> bool:
-    """A score-only write: sets `predictive` alone, only if the profile is still the version that
-    was scored, and without bumping the version (so it never fails a client's or an event's
-    write). False when the profile changed meanwhile: its own trigger scores the newer data.
-    `change_at` stamps the change entry (a rescore backdates it: see change_log.before_snapshot).
-
-    One transaction with its change entry (the scores as segments read them), so no hint entry
-    is needed before it: one call and one entry per score write."""
-    project_id, profile_id = profile.project_id, profile.profile_id
-    bind()
-    scores = segmentable_document({**profile.document(), "predictive": predictive})["predictive"]
-    entry = change_log.entry(
-        project_id,
-        profile_id,
-        change_at,
-        change_log.PREDICTIVE,
-        profile.version,
-        {"predictive": scores},
-    )
-    return batch.set_if_version(
-        ProfileModel,
-        (profile_key(project_id, profile_id), profile_id),
-        ProfileModel.predictive,
-        predictive,
-        profile.version,
-        also_put=(entry,),
-    )
 
 
 def batch_get(project_id: str, profile_ids: list[str]) -> dict[str, ProfileRecord]:

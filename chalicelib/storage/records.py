@@ -60,6 +60,7 @@ class JobRecord:
     taken_at: str | None = None
     finalized: bool | None = None
     last_error: str | None = None
+    piece_ends: dict = field(default_factory=dict)  # "<shard>.<piece>" -> its last profile id
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ A warm Lambda keeps the last snapshots it loaded, by key."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import secrets
 import threading
@@ -22,18 +21,31 @@ _lock = threading.Lock()
 CACHE_SIZE = 4
 
 
-def save(project_id: str, snapshot: Snapshot, taken_at: str) -> str | None:
+READ_AT = ".read-"  # in a compacted snapshot's key: when the table was last read for its rows
+
+
+def save(
+    project_id: str, snapshot: Snapshot, taken_at: str, read_at: str | None = None
+) -> str | None:
     """Store a snapshot and point the project at it, unless a newer one is already there (then
     this one is deleted and None returned). Older snapshot objects are deleted: an erased
-    profile's rows must not stay behind in S3."""
+    profile's rows must not stay behind in S3. `read_at`: a compaction's snapshot is made from
+    the log on top of one read from the table at `read_at`; its rows may hold a score that a
+    rescore backdated before that time (change_log.since)."""
     s = bind()
     prefix = f"snapshots/{project_id}/"
-    key = f"{prefix}{taken_at}-{secrets.token_hex(4)}.npz"
+    origin = f"{READ_AT}{read_at}" if read_at and read_at != taken_at else ""
+    key = f"{prefix}{taken_at}-{secrets.token_hex(4)}{origin}.npz"
     s3 = s3_client()
     s3.put_object(Bucket=s.model_bucket, Key=key, Body=snapshot.to_bytes())
     try:
         ProjectModel(project_id).update(
-            actions=[ProjectModel.snapshot_key.set(key), ProjectModel.snapshot_at.set(taken_at)],
+            actions=[
+                ProjectModel.snapshot_key.set(key),
+                ProjectModel.snapshot_at.set(taken_at),
+                ProjectModel.changes_since_snapshot.set(0),
+                ProjectModel.snapshot_rows.set(snapshot.n),
+            ],
             condition=ProjectModel.snapshot_at.does_not_exist()
             | (ProjectModel.snapshot_at <= taken_at),
         )
@@ -67,8 +79,14 @@ def drop_profiles(project_id: str, profile_ids: set[str]) -> bool:
     snapshot, taken_at = current
     if not np.isin(snapshot.profile_ids, list(profile_ids)).any():
         return False
-    save(project_id, snapshot.without(profile_ids), taken_at)
+    save(project_id, snapshot.without(profile_ids), taken_at, read_at(snapshot, taken_at))
     return True
+
+
+def read_at(snapshot: Snapshot, taken_at: str) -> str:
+    """When the rows of a snapshot `latest` gave were last read from the table: when it was
+    taken, unless a compaction made it from the log."""
+    return getattr(snapshot, "read_at", None) or taken_at
 
 
 def latest(project_id: str) -> tuple[Snapshot, str] | None:
@@ -97,6 +115,8 @@ def _latest(project_id: str) -> tuple[Snapshot, str] | None:
             return _cache[project.snapshot_key], project.snapshot_at
     blob = s3_client().get_object(Bucket=s.model_bucket, Key=project.snapshot_key)["Body"].read()
     snapshot = Snapshot.from_bytes(blob)
+    if READ_AT in project.snapshot_key:  # fixed for the key cached
+        snapshot.read_at = project.snapshot_key.rsplit(READ_AT, 1)[1].removesuffix(".npz")
     with _lock:
         _cache[project.snapshot_key] = snapshot
         while len(_cache) > CACHE_SIZE:
@@ -104,34 +124,111 @@ def _latest(project_id: str) -> tuple[Snapshot, str] | None:
     return snapshot, project.snapshot_at
 
 
-def _part_key(project_id: str, job_id: str, shard: int) -> str:
-    return f"snapshot-parts/{project_id}/{job_id}/{shard:03d}.json.gz"
+def _parts_prefix(project_id: str, job_id: str) -> str:
+    return f"snapshot-parts/{project_id}/{job_id}/"
 
 
-def save_part(project_id: str, job_id: str, shard: int, part: dict) -> None:
-    """One shard's rows of a fan-out rescore (overwritten by a retry of the same shard)."""
+def _part_key(project_id: str, job_id: str, shard: int, piece: int) -> str:
+    return f"{_parts_prefix(project_id, job_id)}{shard:03d}-{piece:04d}.npz"
+
+
+def save_part(
+    project_id: str, job_id: str, shard: int, piece: int, part: Snapshot, totals: dict
+) -> None:
+    """One piece of one shard of a fan-out rescore, columnar and sorted by id, with its counts
+    (overwritten by a redelivery of the same piece, which covers the same rows)."""
     s = bind()
     s3_client().put_object(
         Bucket=s.model_bucket,
-        Key=_part_key(project_id, job_id, shard),
-        Body=gzip.compress(json.dumps(part, separators=(",", ":")).encode()),
+        Key=_part_key(project_id, job_id, shard, piece),
+        Body=part.to_bytes(),
+        Metadata={"totals": json.dumps(totals, separators=(",", ":"))},
     )
 
 
-def load_part(project_id: str, job_id: str, shard: int) -> dict:
+def has_part(project_id: str, job_id: str, shard: int, piece: int) -> bool:
     s = bind()
-    body = (
-        s3_client()
-        .get_object(Bucket=s.model_bucket, Key=_part_key(project_id, job_id, shard))["Body"]
-        .read()
+    found = s3_client().list_objects_v2(
+        Bucket=s.model_bucket, Prefix=_part_key(project_id, job_id, shard, piece), MaxKeys=1
     )
-    return json.loads(gzip.decompress(body))
+    return found.get("KeyCount", 0) > 0
 
 
-def delete_parts(project_id: str, job_id: str, shards: int) -> None:
+def load_part(project_id: str, job_id: str, shard: int, piece: int) -> tuple[Snapshot, dict]:
     s = bind()
-    keys = [{"Key": _part_key(project_id, job_id, shard)} for shard in range(shards)]
+    got = s3_client().get_object(
+        Bucket=s.model_bucket, Key=_part_key(project_id, job_id, shard, piece)
+    )
+    return Snapshot.from_bytes(got["Body"].read()), json.loads(got["Metadata"]["totals"])
+
+
+def delete_parts(project_id: str, job_id: str) -> None:
+    s, s3 = bind(), s3_client()
+    keys = [
+        {"Key": o["Key"]}
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=s.model_bucket, Prefix=_parts_prefix(project_id, job_id)
+        )
+        for o in page.get("Contents", [])
+    ]
     for start in range(0, len(keys), 1000):
-        s3_client().delete_objects(
+        s3.delete_objects(
             Bucket=s.model_bucket, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
         )
+
+
+# --- the compaction's bookkeeping on the project item (chalicelib.audience.compaction) --------
+
+
+def count_changes(project_id: str, n: int) -> tuple[int, int]:
+    """Add n profile changes to the count since the snapshot; returns (the new count, the
+    snapshot's rows)."""
+    bind()
+    item = ProjectModel(project_id)
+    item.update(
+        actions=[ProjectModel.changes_since_snapshot.add(n)],
+        condition=ProjectModel.project_id.exists(),
+    )
+    return int(item.changes_since_snapshot or 0), int(item.snapshot_rows or 0)
+
+
+def claim_compaction(project_id: str, now: str, stale_before: str) -> bool:
+    """Set the marker that a compaction is queued, unless one was set after `stale_before`
+    (still under way): True for the one caller that should queue it."""
+    bind()
+    try:
+        ProjectModel(project_id).update(
+            actions=[ProjectModel.compaction_requested_at.set(now)],
+            condition=ProjectModel.project_id.exists()
+            & (
+                ProjectModel.compaction_requested_at.does_not_exist()
+                | (ProjectModel.compaction_requested_at < stale_before)
+            ),
+        )
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+
+
+def release_compaction(project_id: str) -> None:
+    bind()
+    ProjectModel(project_id).update(actions=[ProjectModel.compaction_requested_at.remove()])
+
+
+def compaction_state(project_id: str) -> dict:
+    """What a client waiting for a snapshot may want to know."""
+    bind()
+    try:
+        item = ProjectModel.get(
+            project_id,
+            attributes_to_get=["snapshot_at", "changes_since_snapshot", "compaction_requested_at"],
+        )
+    except ProjectModel.DoesNotExist:
+        return {}
+    return {
+        "snapshot_at": item.snapshot_at,
+        "changes_since_snapshot": int(item.changes_since_snapshot or 0),
+        "compaction_requested_at": item.compaction_requested_at,
+    }

@@ -25,6 +25,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     NumberSetAttribute,
     UnicodeAttribute,
@@ -47,6 +48,11 @@ class ProjectModel(Model):
     control_percent = NumberAttribute(null=True)  # project-wide control group (uplift)
     time_zone = UnicodeAttribute(null=True)  # IANA name for day-based rules; None: UTC
     event_properties = ListAttribute(of=UnicodeAttribute, null=True)  # segmentable properties
+    # compaction (chalicelib.audience.compaction): profile changes counted since the snapshot,
+    # and when a compaction was last queued (the debounce marker; removed when it is done)
+    changes_since_snapshot = NumberAttribute(null=True)
+    snapshot_rows = NumberAttribute(null=True)
+    compaction_requested_at = UnicodeAttribute(null=True)
 
 
 class ApiKeyModel(Model):
@@ -190,6 +196,9 @@ class JobModel(Model):
     taken_at = UnicodeAttribute(null=True)  # the snapshot this job builds is as of this time
     finalized = BooleanAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
+    # "<shard>.<piece>" -> the last profile id of that piece of a shard that continued ("" when
+    # the piece ended the shard); set once each, so a redelivered piece covers the same rows
+    piece_ends = MapAttribute(null=True)
 
 
 class ByProfileIndex(GlobalSecondaryIndex):

@@ -16,7 +16,9 @@ class MalformedMessage(ValueError):
 
 @dataclass(frozen=True)
 class RescoreShard:
-    """One write shard of a fan-out rescore."""
+    """One write shard of a fan-out rescore, or a piece of it: a worker near the end of its time
+    budget hands the rest of its shard on as the next piece, starting after the profile id
+    `after`."""
 
     kind: ClassVar[str] = "rescore_shard"
     project_id: str
@@ -25,6 +27,8 @@ class RescoreShard:
     as_of: date | None = None
     conversion_horizon: int | None = None
     clv_horizon: int | None = None
+    piece: int = 0
+    after: str | None = None
 
     def to_message(self) -> dict:
         return {
@@ -35,11 +39,13 @@ class RescoreShard:
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "conversion_horizon": self.conversion_horizon,
             "clv_horizon": self.clv_horizon,
+            "piece": self.piece,
+            "after": self.after,
         }
 
     @classmethod
     def from_message(cls, data: dict) -> "RescoreShard":
-        as_of = data.get("as_of")
+        as_of, after = data.get("as_of"), data.get("after")
         return cls(
             str(data["project_id"]),
             str(data["job_id"]),
@@ -47,7 +53,24 @@ class RescoreShard:
             date.fromisoformat(as_of) if as_of else None,
             _horizon(data.get("conversion_horizon")),
             _horizon(data.get("clv_horizon")),
+            int(data.get("piece") or 0),
+            None if after is None else str(after),
         )
+
+
+@dataclass(frozen=True)
+class Compact:
+    """Fold the change log into a new snapshot of the project (chalicelib.audience.compaction)."""
+
+    kind: ClassVar[str] = "compact"
+    project_id: str
+
+    def to_message(self) -> dict:
+        return {"kind": self.kind, "project_id": self.project_id}
+
+    @classmethod
+    def from_message(cls, data: dict) -> "Compact":
+        return cls(str(data["project_id"]))
 
 
 @dataclass(frozen=True)
@@ -162,10 +185,10 @@ class SyncAudience:
         )
 
 
-WorkMessage = RescoreShard | EvaluateSegment | EraseFromSnapshot | Deliver | SyncAudience
+WorkMessage = RescoreShard | Compact | EvaluateSegment | EraseFromSnapshot | Deliver | SyncAudience
 KINDS = {
     cls.kind: cls
-    for cls in (RescoreShard, EvaluateSegment, EraseFromSnapshot, Deliver, SyncAudience)
+    for cls in (RescoreShard, Compact, EvaluateSegment, EraseFromSnapshot, Deliver, SyncAudience)
 }
 
 
