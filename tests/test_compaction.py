@@ -159,6 +159,28 @@ def test_a_large_project_without_a_usable_snapshot_is_503_not_walked(shop, proje
     assert response.headers["Retry-After"] == str(compaction.RETRY_AFTER_SECONDS)
 
 
+def test_a_rank_rule_does_not_walk_a_large_project_either(shop, project, monkeypatch):
+    """GIVEN a project too large to walk and no usable snapshot WHEN a rank rule is previewed
+    THEN it is the same 503, and the rank's population walk stops at the limit too (regression:
+    rank bounds were read over the whole table before the walk's limit was checked)."""
+    from chalicelib.storage import profile_table
+
+    monkeypatch.setattr(audience, "WALK_LIMIT", 10)
+    monkeypatch.setattr(snapshot_store, "latest", lambda project_id: None)
+    read, walk = [], profile_table.iter_documents
+
+    def counted(*args, **kwargs):
+        for item in walk(*args, **kwargs):
+            read.append(item)
+            yield item
+
+    monkeypatch.setattr(profile_table, "iter_documents", counted)
+    rule = {"field": "predictive.clv", "operator": "top_percent", "value": 10}
+    status, body = shop.post("/segments/preview", {"match": "all", "rules": [rule]})
+    assert status == 503 and body["error"]["code"] == "snapshot_pending"
+    assert len(read) <= 11
+
+
 FIELDS = {
     "attributes.n": "number",
     "attributes.c": "text",

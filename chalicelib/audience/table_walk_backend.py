@@ -15,6 +15,13 @@ class TableTooLarge(Exception):
     """The walk met more profiles than it may read."""
 
 
+def _documents(project_id: str, limit: int | None):
+    for read, (_, document) in enumerate(profile_table.iter_documents(project_id), 1):
+        if limit is not None and read > limit:
+            raise TableTooLarge(f"more than {limit} profiles")
+        yield document
+
+
 class TableWalkAudience(Audience):
     """One pass over the table keeps the matching ids (sorted, so pages and cursors are in id
     order as with a snapshot) and the members' worth. With a `limit`, TableTooLarge once more
@@ -22,16 +29,13 @@ class TableWalkAudience(Audience):
 
     def __init__(self, project_id: str, root, limit: int | None = None):
         super().__init__(project_id)
-        root = ranks.resolve(  # rank bounds over the profiles walked (rules/ranks.py)
-            root,
-            lambda p: ranks.numbers_of((d for _, d in profile_table.iter_documents(project_id)), p),
+        root = ranks.resolve(  # rank bounds over the profiles walked (rules/ranks.py), as bounded
+            root, lambda p: ranks.numbers_of(_documents(project_id, limit), p)
         )
         matches = compile_rules(root)
         self._worth = SegmentWorth()
         found = []
-        for read, (_, document) in enumerate(profile_table.iter_documents(project_id), 1):
-            if limit is not None and read > limit:
-                raise TableTooLarge(f"more than {limit} profiles")
+        for document in _documents(project_id, limit):
             if matches(document):
                 found.append(document["profile_id"])
                 self._worth.add(document["predictive"])
