@@ -189,7 +189,11 @@ def cmd_train(args):
     from .services import scoring_jobs
 
     result = scoring_jobs.train(
-        args.project, args.as_of, args.conversion_horizon_days, args.clv_horizon_days
+        args.project,
+        args.as_of,
+        args.conversion_horizon_days,
+        args.clv_horizon_days,
+        args.churn_horizon_days,
     )
     print(json.dumps(result, indent=2, default=str))
 
@@ -307,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--as-of", type=_date, required=True, help="YYYY-MM-DD")
         p.add_argument("--conversion-horizon-days", type=int)
         p.add_argument("--clv-horizon-days", type=int)
+        if name == "train":  # the churn model is fitted at its horizon; a rescore serves it
+            p.add_argument("--churn-horizon-days", type=int)
     p = command(
         "snapshot",
         cmd_snapshot,

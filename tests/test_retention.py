@@ -226,3 +226,29 @@ def test_a_churn_reason_never_reads_against_the_risk_it_explains(cdnow):
                         else (multiple <= round(level, 1) + 0.1)
                     ), (r["churn_risk"], reason)
     assert checked > 100
+
+
+def test_training_fits_churn_at_the_configured_horizon(cdnow, monkeypatch):
+    """GIVEN CHURN_HORIZON_DAYS=60 (configurable like the conversion and CLV horizons)
+    WHEN training finishes a model on the CDNOW customers' history
+    THEN its churn model is fitted and served for 60 days, not the default 90."""
+    from dataclasses import replace
+
+    from chalicelib.infra import config
+    from chalicelib.predict.training import finish
+
+    monkeypatch.setenv("CHURN_HORIZON_DAYS", "60")
+    monkeypatch.setenv("CURSOR_SECRET", "x" * 16)
+    config.settings.cache_clear()
+    try:
+        assert config.settings().churn_horizon_days == 60
+    finally:
+        config.settings.cache_clear()
+    _, behaviours, _ = cdnow
+    default = artifact.default_model()
+    model = finish(
+        replace(default, metadata=dict(default.metadata)), behaviours[:800], CDNOW_CAL_END, 60
+    )
+    assert model.metadata["retention"]["horizon_days"] == 60
+    row = score(behaviours[:1], model, CDNOW_CAL_END, with_explanations=False)[0]
+    assert row["churn_horizon_days"] == 60

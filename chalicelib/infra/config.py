@@ -19,6 +19,7 @@ class Settings:
     s3_endpoint: str | None
     conversion_horizon_days: int
     clv_horizon_days: int
+    churn_horizon_days: int  # churn risk: no purchase in this many days (retention_fit)
     work_queue: str
     sqs_endpoint: str | None
     work_retry_base_seconds: int  # a failed work message comes back after base x 2^(tries - 1)
@@ -45,6 +46,7 @@ def settings() -> Settings:
         s3_endpoint=env.get("S3_ENDPOINT") or None,
         conversion_horizon_days=int(env.get("CONVERSION_HORIZON_DAYS", "30")),
         clv_horizon_days=int(env.get("CLV_HORIZON_DAYS", "365")),
+        churn_horizon_days=int(env.get("CHURN_HORIZON_DAYS", "90")),
         work_queue=env.get("WORK_QUEUE", "segments-dev-work"),
         sqs_endpoint=env.get("SQS_ENDPOINT") or None,
         work_retry_base_seconds=int(env.get("WORK_RETRY_BASE_SECONDS", "10")),

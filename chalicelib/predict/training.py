@@ -23,6 +23,7 @@ import numpy as np
 from . import bgnbd, promotion
 from .features import History
 from .model import Dataset, InsufficientData, PredictiveModel, fit
+from .retention import DEFAULT_CHURN_HORIZON
 from .scoring import cut_of
 
 MIN_PROFILES = promotion.MIN_PROFILES
@@ -160,11 +161,18 @@ def population_defaults(model: PredictiveModel, behaviours: list[dict], as_of: d
     }
 
 
-def finish(model: PredictiveModel, behaviours: list[dict], as_of: date) -> PredictiveModel:
+def finish(
+    model: PredictiveModel,
+    behaviours: list[dict],
+    as_of: date,
+    churn_horizon: int = DEFAULT_CHURN_HORIZON,
+) -> PredictiveModel:
     model.metadata.update(population_defaults(model, behaviours, as_of))
     from .retention_fit import for_project  # churn, next order, the cycle stages are counted in
 
-    model.metadata["retention"] = for_project(History.from_behaviours(behaviours), cut_of(as_of))
+    model.metadata["retention"] = for_project(
+        History.from_behaviours(behaviours), cut_of(as_of), churn_horizon
+    )
     return model
 
 

@@ -240,6 +240,7 @@ def train(
     as_of: date,
     conversion_horizon: int | None = None,
     clv_horizon: int | None = None,
+    churn_horizon: int | None = None,
 ) -> dict:
     """Train a candidate on the project's history before `as_of`; promote it if it wins."""
     if project_table.get_project(project_id) is None:
@@ -249,6 +250,8 @@ def train(
     clv_horizon = clv_horizon or settings.clv_horizon_days
     _horizon(conversion_horizon, "conversion_horizon_days")
     _horizon(clv_horizon, "clv_horizon_days")
+    churn_horizon = churn_horizon or settings.churn_horizon_days
+    _horizon(churn_horizon, "churn_horizon_days")
     started = time.time()
     job = job_table.start(project_id, "train")
     ids, behaviours = [], []
@@ -267,7 +270,7 @@ def train(
         "duration_seconds": round(time.time() - started, 3),
     }
     if result.status == "promoted":
-        model = finish(result.candidate, behaviours, as_of)
+        model = finish(result.candidate, behaviours, as_of, churn_horizon)
         blob, metadata = artifact.to_bytes(model)
         model_store.ensure_bucket()
         model_store.put(project_id, blob, metadata)
