@@ -106,13 +106,23 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def normalise_email(raw: Any) -> str | None:
+def plain_email(raw: Any) -> str | None:
+    """Trimmed and lower-cased, or None when it is not one address (Meta's normalisation)."""
     if not isinstance(raw, str):
         return None
     email = raw.strip().lower()
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain or "@" in local or any(c.isspace() for c in email):
         return None
+    return email
+
+
+def normalise_email(raw: Any) -> str | None:
+    """Google's Customer Match normalisation: plain_email, and gmail's dots dropped."""
+    email = plain_email(raw)
+    if email is None:
+        return None
+    local, _, domain = email.rpartition("@")
     if domain in GMAIL_DOMAINS:
         local = local.replace(".", "")
         if not local:

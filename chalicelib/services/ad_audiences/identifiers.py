@@ -19,6 +19,7 @@ from ..export_format import (
     PHONE_ATTRIBUTE,
     normalise_email,
     normalise_phone,
+    plain_email,
     sha256_hex,
 )
 
@@ -34,13 +35,7 @@ def _raw(document: dict, name: str) -> Any:
 
 
 def meta_email(raw: Any) -> str | None:
-    if not isinstance(raw, str):
-        return None
-    email = raw.strip().lower()
-    local, at, domain = email.rpartition("@")
-    if not at or not local or not domain or "@" in local or any(c.isspace() for c in email):
-        return None
-    return email
+    return plain_email(raw)  # Meta keeps gmail's dots, unlike Google
 
 
 def meta_phone(raw: Any) -> str | None:
