@@ -8,6 +8,7 @@ export const SCALAR = "scalar";
 export const PAIR = "pair";
 export const LIST = "list";
 export const DAYS = "days";
+export const PERCENT = "percent"; // a rank: top/bottom X % of the project's profiles
 
 export function buildCatalogue(response) {
   const fields = response.fields || [];

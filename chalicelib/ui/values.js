@@ -2,7 +2,7 @@
 // what it starts as, how it is sent to the API and read back, and which editor shows it. The
 // builder keeps what the user typed (text, so a half-typed number stays as typed); only the API
 // body holds numbers, booleans and lists. Pure: no DOM.
-import { DAYS, LIST, NONE, PAIR, SCALAR } from "./catalogue.js";
+import { DAYS, LIST, NONE, PAIR, PERCENT, SCALAR } from "./catalogue.js";
 
 const isEnum = (field) => field.type === "enum";
 
@@ -46,6 +46,7 @@ export function toApiValue(shape, field, draft) {
       if (isEnum(field)) return Array.isArray(draft) ? [...draft] : [];
       return splitList(draft).map((v) => scalarToApi(field, v));
     case DAYS: return parseNumber(draft);
+    case PERCENT: return parseNumber(draft);
     default: return scalarToApi(field, draft);
   }
 }
@@ -68,7 +69,8 @@ export function fromApiValue(shape, field, value) {
 // A date-time does not fit <input type=date>: it is shown as text, as saved.
 const dateInput = (text) => (text && String(text).length > 10 ? "text" : "date");
 
-// Which editor shows a value: {kind: none|input|select|checkboxes|pair|days, ...its settings}.
+// Which editor shows a value: {kind: none|input|select|checkboxes|pair|days, ...its settings};
+// a rank's percentage is a number input.
 export function editorOf(shape, field, draft, limits = {}) {
   switch (shape) {
     case NONE: return { kind: "none" };
@@ -82,6 +84,8 @@ export function editorOf(shape, field, draft, limits = {}) {
         placeholder: field.type === "number" ? "1, 2, 3" : "comma-separated, e.g. NL, BE" };
     case DAYS:
       return { kind: "days", type: "number", min: 0, max: limits.max_days, label: "Days", placeholder: "days" };
+    case PERCENT: // more than 0, at most 100 (the API says so when not)
+      return { kind: "input", type: "number", min: 0, max: 100, label: "Percent", placeholder: "e.g. 10" };
     case SCALAR:
       if (isEnum(field)) return { kind: "select", options: (field.values || []).map((v) => [v, v]) };
       if (field.type === "boolean") return { kind: "select", options: [["true", "yes"], ["false", "no"]] };

@@ -84,3 +84,15 @@ test("numbers and lists as typed", () => {
   assert.deepEqual(splitList(" a , b ,"), ["a", "b"]);
   assert.deepEqual(splitList(undefined), []);
 });
+
+test("a rank's percentage is a number from 0 to 100, sent as a number", () => {
+  // GIVEN "top X %" on a number field (the server's `percent` value shape)
+  const shape = catalogue.operators.get("top_percent").value;
+  assert.equal(shape, "percent");
+  // THEN it starts empty, is edited in a bounded number input and sent as a number
+  assert.equal(defaultValue(shape, ORDERS), "");
+  assert.deepEqual(editorOf(shape, ORDERS, ""),
+    { kind: "input", type: "number", min: 0, max: 100, label: "Percent", placeholder: "e.g. 10" });
+  assert.equal(toApiValue(shape, ORDERS, "10"), 10);
+  assert.equal(fromApiValue(shape, ORDERS, 12.5), "12.5");
+});
