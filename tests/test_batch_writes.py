@@ -2,7 +2,7 @@
 item per transaction, and the guarantees of single writes kept (concurrency, redelivery)."""
 
 from chalicelib.profile_documents import merge_attributes
-from chalicelib.storage import kind_counts, profile_batch, profile_table
+from chalicelib.storage import kind_counts, profile_batch, profile_table, profile_writes
 from chalicelib.storage.tables import AttributeKindModel
 
 
@@ -68,7 +68,7 @@ def test_a_concurrent_write_inside_a_batch_is_not_lost(project, monkeypatch):
     pid = project["id"]
     for i in range(5):
         profile_table.upsert_attributes(pid, f"p{i}", {"n": i}, merge_attributes)
-    plan, raced = profile_table.plan, []
+    plan, raced = profile_writes.plan, []
 
     def plan_with_a_race(project_id, profile_id, *args):
         if profile_id == "p3" and not raced:
@@ -76,7 +76,7 @@ def test_a_concurrent_write_inside_a_batch_is_not_lost(project, monkeypatch):
             profile_table.upsert_attributes(pid, "p3", {"other": "w"}, merge_attributes)
         return plan(project_id, profile_id, *args)
 
-    monkeypatch.setattr(profile_table, "plan", plan_with_a_race)
+    monkeypatch.setattr(profile_writes, "plan", plan_with_a_race)
     # WHEN the batch writes every profile
     outcomes = profile_batch.write_many(
         pid,
@@ -146,7 +146,7 @@ def test_transactions_stay_within_dynamodb_item_count_and_bytes():
     """GIVEN planned writes of small and of large profiles THEN each transaction holds at most
     100 items (the delta item included) and about 3 MB (DynamoDB refuses more than 4 MB)."""
     from chalicelib.storage.profile_batch import MAX_TRANSACTION_BYTES, _groups
-    from chalicelib.storage.profile_table import Planned
+    from chalicelib.storage.profile_writes import Planned
 
     def planned(n, size, names, distinct=False):
         return [

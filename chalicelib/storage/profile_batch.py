@@ -1,5 +1,5 @@
 """Writes of many profiles at once (a batch of profiles or of events), with the guarantees of a
-single write (storage.profile_table.write_one) at a fraction of the calls.
+single write (storage.profile_writes.write_one) at a fraction of the calls.
 
 One batch read finds the stored profiles; each profile's change is checked on its own (a refused
 profile writes nothing and does not sink the others); the checked writes are packed into as few
@@ -21,9 +21,9 @@ from pynamodb.transactions import TransactWrite
 from ..behaviour import MAX_PROPERTIES_BYTES
 from ..infra.errors import ServiceError
 from ..validation import now_iso
-from . import kind_counts, profile_table
+from . import kind_counts, profile_table, profile_writes
 from .connection import transaction_connection
-from .profile_table import MAX_TRANSACTION_ITEMS, Change, Planned
+from .profile_writes import MAX_TRANSACTION_ITEMS, Change, Planned
 from .records import ProfileRecord
 
 MAX_TRANSACTION_BYTES = 3_000_000  # of DynamoDB's 4 MB, leaving room for keys and names
@@ -41,7 +41,7 @@ class Outcome:
 def write_many(
     project_id: str, changes: dict[str, Change], too_large_path: str = "/attributes"
 ) -> dict[str, Outcome]:
-    """Apply each profile's `change` (as profile_table.write_one takes it) to the stored profile.
+    """Apply each profile's `change` (as profile_writes.write_one takes it) to the stored profile.
     Returns each profile's outcome: written (created or not, redelivered event ids), no write,
     or the service error that refused it."""
     outcomes: dict[str, Outcome] = {}
@@ -58,7 +58,7 @@ def write_many(
             planned.append(
                 (
                     profile_id,
-                    profile_table.plan(
+                    profile_writes.plan(
                         project_id, profile_id, stored, changed, too_large_path, now
                     ),
                 )
@@ -76,7 +76,7 @@ def write_many(
                     item = kind_counts.delta_item(project_id, deltas)
                     tx.save(item)
                 for _, p in group:
-                    profile_table.add_to_transaction(tx, p, kind_counts=False)
+                    profile_writes.add_to_transaction(tx, p, kind_counts=False)
         except TransactWriteError:
             for profile_id, _ in group:  # nothing of the group was written: one by one
                 outcomes[profile_id] = _write_one(
@@ -94,7 +94,9 @@ def write_many(
 
 def _write_one(project_id: str, profile_id: str, change: Change, path: str) -> Outcome:
     try:
-        profile, created, duplicates = profile_table.write_one(project_id, profile_id, change, path)
+        profile, created, duplicates = profile_writes.write_one(
+            project_id, profile_id, change, path
+        )
     except ServiceError as exc:
         return Outcome(error=exc)
     return Outcome(profile, created, duplicates)

@@ -2,37 +2,30 @@
 
 Every write of a profile is one DynamoDB transaction together with what must change with it
 (its new events, its attribute kind counts), guarded by the profile's version: concurrent writers
-retry on a fresh read instead of overwriting each other. The items of a write are built by the
-`*_item` helpers below, which the bulk import (storage.bulk_import) uses too.
+retry on a fresh read instead of overwriting each other (storage/profile_writes.py plans and
+sends a write). The items of a write are built by the `*_item` helpers below, which the bulk
+import (storage.bulk_import) uses too.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ..behaviour import Event
-from ..infra.errors import Conflict, PayloadTooLarge, ValidationError
+from ..infra.errors import Conflict, PayloadTooLarge
 from ..profile_documents import (
-    MAX_STORED_ATTRIBUTES,
     kind_deltas,
-    segmentable_document,
     stored_bytes,
 )
-from ..validation import now_iso
-from . import batch, change_log, kind_counts, table_keys
+from . import batch, change_log, kind_counts, profile_writes, table_keys
 from .connection import bind, transaction_connection
 from .records import ProfileRecord
 from .tables import AttributeKindModel, EventModel, ProfileModel
 
-MAX_ATTEMPTS = 12
 EVENTS_PER_TRANSACTION = 90  # DynamoDB allows 100 items in one transaction (+ profile, change)
-MAX_TRANSACTION_ITEMS = 100
 # DynamoDB's item limit is 400 KB, but moto (the local stack, the tests) counts an attribute that
 # an update replaces twice, old and new value: rewriting `behaviour` fails there once the old item
 # plus the new value pass 405,000 bytes. This limit lets every profile under it be rewritten on
@@ -123,174 +116,6 @@ def get(project_id: str, profile_id: str, consistent: bool = True) -> ProfileRec
     return to_record(model) if model is not None else None
 
 
-def _is_condition_failure(reason) -> bool:
-    return reason is not None and reason.code == "ConditionalCheckFailed"
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(min(0.5, 0.005 * (2**attempt)) * random.random())
-
-
-def _too_large(size: int, path: str) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"the profile would hold {size} bytes of attributes, behaviour and "
-        f"scores; at most {MAX_PROFILE_BYTES}",
-        path,
-    )
-
-
-@dataclass
-class Planned:
-    """One profile's write, checked and ready to go into a transaction."""
-
-    existing: ProfileModel | None
-    written: ProfileRecord
-    events: list[Event]
-    deltas: dict[str, dict[str, int]]  # attribute kind counts to change
-    size: int = 0  # bytes of the profile's documents (profile_documents.stored_bytes)
-
-
-Change = Callable[[ProfileRecord | None, set[str]], tuple[dict, dict, list[Event]] | None]
-
-
-def plan(
-    project_id: str,
-    profile_id: str,
-    existing: ProfileModel | None,
-    changed: tuple[dict, dict, list[Event]],
-    too_large_path: str,
-    now: str,
-) -> Planned:
-    """The write of `changed` (attributes, behaviour, new events) over `existing`, or the
-    ValidationError / PayloadTooLarge that refuses it (nothing is written then)."""
-    attributes, behaviour, events = changed
-    if len(attributes) > MAX_STORED_ATTRIBUTES:
-        raise ValidationError(
-            f"a profile holds at most {MAX_STORED_ATTRIBUTES} attributes",
-            "/attributes",
-            "too_many",
-        )
-    before = (existing.attrs or {}) if existing else {}
-    deltas = kind_deltas(before, attributes)
-    if len(deltas) + len(events) > MAX_TRANSACTION_ITEMS - 2:
-        raise ValidationError(
-            f"one request changes the kind of at most {MAX_TRANSACTION_ITEMS - 2} attributes",
-            "/attributes",
-            "too_many",
-        )
-    predictive = (existing.predictive or {}) if existing else {}
-    size = stored_bytes(attributes, behaviour, predictive)
-    if size > MAX_PROFILE_BYTES:
-        raise _too_large(size, too_large_path)
-    version = (existing.version or 0) + 1 if existing else 1
-    written = ProfileRecord(
-        project_id,
-        profile_id,
-        attributes,
-        behaviour,
-        predictive,
-        existing.created_at if existing else now,
-        now,
-        version,
-    )
-    return Planned(existing, written, events, deltas, size)
-
-
-def add_to_transaction(tx: TransactWrite, planned: Planned, kind_counts: bool = True) -> int:
-    """Put one planned write into `tx`: its change entry first, then its events (the order
-    `write_one` reads cancellation reasons in), its kind counts (unless the caller counts them
-    itself), then the profile, guarded by the version read. Returns the items added."""
-    w = planned.written
-    project_id, profile_id, now = w.project_id, w.profile_id, w.updated_at
-    tx.save(
-        change_log.entry(
-            project_id,
-            profile_id,
-            kind=change_log.WRITE,
-            version=w.version,
-            document=segmentable_document(w.document()),
-        )
-    )
-    for event in planned.events:
-        tx.save(
-            event_item(project_id, profile_id, event, now),
-            condition=EventModel.event_id.does_not_exist(),
-        )
-    if kind_counts:
-        for name, delta in planned.deltas.items():
-            tx.update(*kind_count_update(project_id, name, delta))
-    if planned.existing is None:
-        # no version: the version attribute makes this "create if absent"
-        tx.save(profile_item(project_id, profile_id, w.attributes, w.behaviour, {}, now, now))
-    else:
-        tx.update(
-            planned.existing,
-            actions=[
-                ProfileModel.attrs.set(w.attributes),
-                ProfileModel.behaviour.set(w.behaviour),
-                ProfileModel.updated_at.set(now),
-            ],
-        )
-    return 2 + len(planned.events) + (len(planned.deltas) if kind_counts else 0)
-
-
-def redelivered_events(planned: Planned, reasons: list, first: int = 0) -> set[str]:
-    """The ids of the planned events a cancelled transaction found already stored; the
-    planned write's items start at `first` among the transaction's `reasons`."""
-    events = planned.events
-    return {
-        events[i].event_id
-        for i in range(min(len(events), len(reasons) - first - 1))
-        if _is_condition_failure(reasons[first + i + 1])
-    }
-
-
-def write_one(
-    project_id: str,
-    profile_id: str,
-    change: Change,
-    too_large_path: str = "/attributes",
-) -> tuple[ProfileRecord | None, bool, set[str]]:
-    """Read, change, write in one guarded transaction; retry on a concurrent write.
-
-    `change(existing, redelivered)` returns (attributes, behaviour, events to insert; leaving out
-    the `redelivered` event ids), or None for no write.
-    Returns (profile, created, ids of events found already stored, i.e. redelivered).
-    """
-    duplicates: set[str] = set()
-    excluded: set[str] = set()
-    for attempt in range(MAX_ATTEMPTS):
-        existing = _read(project_id, profile_id)
-        changed = change(to_record(existing) if existing else None, excluded)
-        if changed is None:
-            return to_record(existing) if existing else None, False, duplicates
-        planned = plan(project_id, profile_id, existing, changed, too_large_path, now_iso())
-        try:
-            with TransactWrite(connection=transaction_connection()) as tx:
-                add_to_transaction(tx, planned)
-        except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons or []
-            redelivered = redelivered_events(planned, reasons)
-            if (
-                not redelivered
-                and not any(_is_condition_failure(r) for r in reasons)
-                and exc.cause_response_code
-                not in ("TransactionConflictException", "TransactionCanceledException")
-            ):
-                raise
-            duplicates |= redelivered
-            excluded |= redelivered
-            if not redelivered:
-                _backoff(attempt)  # a concurrent writer won; read again
-            continue
-        return planned.written, existing is None, duplicates
-    raise Conflict(
-        "the profile is being changed by too many writers at once; try again",
-        "/profile_id",
-        "write_conflict",
-    )
-
-
 def upsert_attributes(
     project_id: str, profile_id: str, update: dict, merge: Callable[[dict, dict], dict]
 ) -> tuple[ProfileRecord, bool]:
@@ -299,7 +124,7 @@ def upsert_attributes(
         behaviour = existing.behaviour if existing else {}
         return merge(stored, update), behaviour, []
 
-    profile, created, _ = write_one(project_id, profile_id, change)
+    profile, created, _ = profile_writes.write_one(project_id, profile_id, change)
     return profile, created
 
 
@@ -328,12 +153,16 @@ def add_events(
             return stored, aggregate(behaviour, fresh), fresh
 
         try:
-            _, _, found = write_one(project_id, profile_id, change, too_large_path="/profile_id")
+            _, _, found = profile_writes.write_one(
+                project_id, profile_id, change, too_large_path="/profile_id"
+            )
         except PayloadTooLarge:  # counted again, redeliveries may seem to outgrow the profile
             known.update(_stored_ids(project_id, profile_id, chunk))
             if not known:
                 raise
-            _, _, found = write_one(project_id, profile_id, change, too_large_path="/profile_id")
+            _, _, found = profile_writes.write_one(
+                project_id, profile_id, change, too_large_path="/profile_id"
+            )
             found |= known
         duplicates |= found
     return duplicates
@@ -347,11 +176,11 @@ def _check_room(
 ) -> None:
     """Refuse, before anything is written, events that would take the profile over its limit.
 
-    `write_one` checks each transaction, but a request of more than EVENTS_PER_TRANSACTION events
+    `profile_writes.write_one` checks each transaction, but a request of more than EVENTS_PER_TRANSACTION events
     is several: checked one by one, the first ones would be stored and the rest refused. (A
     concurrent writer between them can still make a later one refused; it is then a 413.)"""
     if len(events) <= EVENTS_PER_TRANSACTION:
-        return  # one transaction: `write_one` checks it before writing
+        return  # one transaction: `profile_writes.write_one` checks it before writing
     existing = get(project_id, profile_id)
 
     def size(new: list[Event]) -> int:
@@ -368,7 +197,7 @@ def _check_room(
     fresh = [e for e in events if e.event_id not in stored]
     grown = size(fresh) if fresh else 0
     if grown > MAX_PROFILE_BYTES:
-        raise _too_large(grown, "/profile_id")
+        raise profile_writes._too_large(grown, "/profile_id")
 
 
 def _stored_ids(project_id: str, profile_id: str, events: list[Event]) -> set[str]:
@@ -387,7 +216,7 @@ def delete(project_id: str, profile_id: str) -> bool:
     after it keeps its own events. Events go first: if the erasure is interrupted, the profile
     is still there to erase again."""
     change_log.record(project_id, profile_id)  # before the erasure: segment answers re-check it
-    for attempt in range(MAX_ATTEMPTS):
+    for attempt in range(profile_writes.MAX_ATTEMPTS):
         existing = _read(project_id, profile_id)
         if existing is None:
             _delete_events(project_id, profile_id)  # what an interrupted erasure left
@@ -401,7 +230,7 @@ def delete(project_id: str, profile_id: str) -> bool:
             change_log.record(project_id, profile_id, kind=change_log.ERASED)
             return True
         except (TransactWriteError, DeleteError):
-            _backoff(attempt)
+            profile_writes._backoff(attempt)
     raise Conflict(
         "the profile is being changed by too many writers at once; try again",
         "/profile_id",
