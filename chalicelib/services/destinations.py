@@ -107,9 +107,12 @@ def delete(project_id: str, segment_id: str, destination_id: str) -> None:
 
 
 def notify(project_id: str, segment: SegmentRecord, changes: list[dict]) -> int:
-    """Queue the deliveries of applied entries and exits to each destination of the segment
-    (control-group members' changes are not delivered)."""
-    changes = [c for c in changes if not c.get("control")]
+    """Queue the deliveries of applied entries and exits to each destination of the segment.
+    The one place control members are held out of every activation (webhooks, ad audience
+    syncs); what is passed on keeps the payload shape ({"profile_id", "change", "at"})."""
+    changes = [
+        {k: v for k, v in c.items() if k != "control"} for c in changes if not c.get("control")
+    ]
     messages = []
     for destination in segment.destinations or []:
         if ad_audiences.is_ad_type(_type(destination)):

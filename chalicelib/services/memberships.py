@@ -42,7 +42,7 @@ def evaluate_segment(project_id: str, segment_id: str, trigger: str) -> dict:
     applied = membership_table.apply_changes(
         project_id, segment_id, now - stored, stored - now, control_of
     )
-    destinations.notify(project_id, segment, activated(applied))
+    destinations.notify(project_id, segment, applied)
     # a changed percentage moves the members whose bucket lies between the old and new one
     moved = {
         pid: group
@@ -108,7 +108,7 @@ def evaluate_profiles(project_id: str, documents: list[dict]) -> dict:
         applied = membership_table.apply_changes(
             project_id, segment.segment_id, now - was, was - now, controls[segment.segment_id]
         )
-        destinations.notify(project_id, segment, activated(applied))
+        destinations.notify(project_id, segment, applied)
         n_in = sum(1 for c in applied if c["change"] == "entered")
         entered, exited = entered + n_in, exited + len(applied) - n_in
     return {"entered": entered, "exited": exited}
@@ -123,13 +123,6 @@ def refresh_cohort(project_id: str, segment_id: str) -> None:
         uplift.refresh(project_id, segment_id)
     except Exception:
         log.exception("refreshing the uplift cohort of %s/%s failed", project_id, segment_id)
-
-
-def activated(applied: list[dict]) -> list[dict]:
-    """The changes destinations act on (webhooks, ad audience syncs): control members are held
-    out of every activation. What is passed on is only treated members, so the payloads keep
-    their shape ({"profile_id", "change", "at"})."""
-    return [{k: v for k, v in c.items() if k != "control"} for c in applied if not c.get("control")]
 
 
 def segment_ids(project_id: str) -> list[str]:
