@@ -109,6 +109,27 @@ def test_a_redelivered_event_among_many_profiles_counts_once(api):
         assert orders == (2 if i < 38 else 1), i
 
 
+def test_a_resent_batch_is_written_in_transactions_not_profile_by_profile(api, monkeypatch):
+    # GIVEN events of 40 profiles stored
+    first = [purchase(i, f"u{i}") for i in range(40)]
+    assert api.post("/events", {"events": first})[1]["accepted"] == 40
+    single = []
+    write_one = profile_writes.write_one
+    monkeypatch.setattr(
+        profile_writes, "write_one", lambda *a, **k: single.append(a[1]) or write_one(*a, **k)
+    )
+    # WHEN a client re-sends the whole batch, with a new event for ten of the profiles
+    batch = first + [purchase(100 + i, f"u{i}") for i in range(10)]
+    status, body = api.post("/events", {"events": batch})
+    # THEN the old ones are duplicates, the new ones count, and no profile fell back to a
+    # write of its own (a re-sent batch of 500 took 30 s that way on the local stack)
+    assert status == 200 and (body["accepted"], body["duplicates"]) == (10, 40)
+    assert single == []
+    for i in range(40):
+        orders = api.get(f"/profiles/u{i}")[1]["behaviour"]["orders"]
+        assert orders == (2 if i < 10 else 1), i
+
+
 def test_deltas_left_by_a_stopped_writer_are_counted_and_folded(project):
     # GIVEN a delta item that its writer never folded (it stopped)
     pid = project["id"]

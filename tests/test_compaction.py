@@ -138,6 +138,16 @@ def test_a_compaction_is_queued_once_until_it_is_done(shop, project, drain, monk
     assert compaction.request(pid) is True and compaction.request(pid) is False
 
 
+def test_a_compaction_queued_before_a_restart_does_not_hold_back_the_next(shop, project):
+    # GIVEN a compaction queued on a queue that was then lost (the local stack's is not saved)
+    pid = project["id"]
+    assert compaction.request(pid) is True
+    # WHEN the local stack starts again and forgets the queued work
+    compaction.forget_queued([pid])
+    # THEN the next request queues a compaction at once, not STALE_SECONDS later
+    assert compaction.request(pid) is True
+
+
 def test_a_large_project_without_a_usable_snapshot_is_503_not_walked(shop, project, monkeypatch):
     # GIVEN a project too large to walk in a request, whose snapshot is gone
     pid = project["id"]

@@ -74,3 +74,110 @@ def test_a_transaction_that_holds_applies_every_item(table):
         ]
     )
     assert items(table) == {"a": "2", "c": "3", "d": "1"}
+
+
+@pytest.fixture
+def ranged(aws):
+    """Two partitions (and a number-keyed table) big enough that a Query answers in pages."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    for name, kind in (("r", "S"), ("n", "N")):
+        client.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "h", "KeyType": "HASH"},
+                {"AttributeName": "r", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "h", "AttributeType": "S"},
+                {"AttributeName": "r", "AttributeType": kind},
+            ],
+        )
+    for i in range(300):  # written out of order; ~6 KB each: a 1 MB page holds ~170
+        for h in ("p", "q"):
+            client.put_item(
+                TableName="r",
+                Item={"h": {"S": h}, "r": {"S": f"{(i * 7) % 300:04d}"}, "pad": {"S": "x" * 6000}},
+            )
+        client.put_item(TableName="n", Item={"h": {"S": "p"}, "r": {"N": str((i * 7) % 300 - 150)}})
+    return client
+
+
+def every_page(client, **query):
+    pages, start = [], None
+    while True:
+        page = client.query(**query, **({"ExclusiveStartKey": start} if start else {}))
+        pages.append([i["r"].get("S") or i["r"]["N"] for i in page["Items"]])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        dict(TableName="r", KeyConditionExpression="h = :h"),
+        dict(TableName="r", KeyConditionExpression="h = :h", ScanIndexForward=False),
+        dict(TableName="r", KeyConditionExpression="h = :h AND r >= :s", Limit=37),
+        dict(TableName="r", KeyConditionExpression="h = :h AND r BETWEEN :s AND :e"),
+        dict(TableName="n", KeyConditionExpression="h = :h", Limit=40),
+        dict(TableName="n", KeyConditionExpression="h = :h", Limit=40, ScanIndexForward=False),
+    ],
+)
+def test_a_partition_query_answers_what_moto_answers(ranged, query, monkeypatch):
+    """GIVEN items of two partitions written out of key order WHEN a query pages through one
+    (forward, backward, with a range condition, numbers as keys) THEN the pages are moto's own,
+    whose base-table query sorted the whole table per page."""
+    from moto.dynamodb.models.table import Table
+
+    values = {":h": {"S": "p"}, ":s": {"S": "0100"}, ":e": {"S": "0200"}}
+    used = {k: v for k, v in values.items() if k in query["KeyConditionExpression"]}
+    query = {**query, "ExpressionAttributeValues": used}
+    fast = every_page(ranged, **query)
+    assert Table.query.__wrapped__ is not Table.query  # the speedup is installed
+    monkeypatch.setattr(Table, "query", Table.query.__wrapped__)
+    assert every_page(ranged, **query) == fast
+    assert len(fast) > 1 or "Limit" not in query
+
+
+def test_stream_records_answer_what_moto_answers(aws, monkeypatch):
+    """GIVEN a table with a stream of new and old images, written and changed WHEN its records
+    are read THEN the plain JSON answer parses to moto's own serializer's records."""
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    arn = client.create_table(
+        TableName="s",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    for i in range(3):
+        item = {"k": {"S": f"k{i}"}, "m": {"M": {"n": {"N": "1.5"}, "l": {"L": [{"S": "x"}]}}}}
+        client.put_item(TableName="s", Item=item)
+    client.put_item(TableName="s", Item={"k": {"S": "k0"}, "b": {"BOOL": True}})
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def records():
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        return streams.get_records(ShardIterator=iterator, Limit=10)["Records"]
+
+    plain = records()
+    assert getattr(DynamoDBStreamsHandler.get_records, "_plain", False)
+    monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", DynamoDBStreamsHandler.get_records)
+    import moto.dynamodbstreams.responses as responses
+    from moto.core.responses import ActionResult
+
+    def moto_own(self):
+        limit = self._get_param("Limit")
+        return ActionResult(
+            self.backend.get_records(self._get_param("ShardIterator"), limit or 1000)
+        )
+
+    monkeypatch.setattr(responses.DynamoDBStreamsHandler, "get_records", moto_own)
+    own = records()
+    assert len(plain) == 4 and plain == own

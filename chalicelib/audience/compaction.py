@@ -56,6 +56,14 @@ def request(project_id: str) -> bool:
     return True
 
 
+def forget_queued(project_ids) -> None:
+    """Clear the markers of compactions queued on a queue that is gone (the local stack's queue
+    is not saved): each would keep the next compaction of its project out for STALE_SECONDS,
+    while every segment answer read the growing change log."""
+    for project_id in project_ids:
+        snapshot_store.release_compaction(project_id)
+
+
 def note_changes(project_id: str, n: int) -> bool:
     """Count n profile changes (the stream trigger); queue a compaction past the threshold."""
     count, rows = snapshot_store.count_changes(project_id, n)

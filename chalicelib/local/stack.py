@@ -74,6 +74,10 @@ class Stack:
             f"Local DynamoDB on {endpoint}; loaded {loaded} items from {self.paths['store']}",
             flush=True,
         )
+        from ..audience import compaction
+        from ..storage import project_table
+
+        compaction.forget_queued(p.project_id for p in project_table.list_projects())
         api_key = self._demo()
         self.paths["stack"].write_text(
             json.dumps(

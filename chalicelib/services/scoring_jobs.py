@@ -200,9 +200,8 @@ def _add(totals: dict, counts: dict) -> None:
 def score_profiles(project_id: str, profile_ids: list[str]) -> dict:
     """Score the given profiles now and re-evaluate their segment memberships (the stream
     trigger). Idempotent: it scores current data, and a transition is recorded once."""
-    found = [
-        p for p in (profile_table.get(project_id, pid) for pid in profile_ids) if p is not None
-    ]
+    stored = profile_table.batch_get(project_id, profile_ids)  # consistent, 100 a call
+    found = [stored[pid] for pid in dict.fromkeys(profile_ids) if pid in stored]
     if not found:
         return {"read": 0, "changed": 0, "written": 0, "stale": 0}
     counts = _score_and_write(found, current_model(project_id), None)

@@ -67,6 +67,22 @@ def write_many(
             outcomes[profile_id] = Outcome(error=exc)
     written_deltas: dict[str, kind_counts.Deltas] = {}
     for group in _groups(planned):
+        written = _write_group(project_id, group, changes, existing, now, too_large_path, outcomes)
+        if written:
+            written_deltas[written[0]] = written[1]
+    if written_deltas:
+        kind_counts.fold(project_id, written_deltas)
+    return outcomes
+
+
+def _write_group(project_id, group, changes, existing, now, path, outcomes):
+    """One transaction of planned writes; returns the name and counts of the kind-count delta
+    item it wrote, if any. Cancelled because some events were already stored
+    (a client re-sending a batch): the group is planned again without them and written once
+    more, instead of profile by profile. Cancelled for anything else (a concurrent writer):
+    each profile is written on its own, the single way."""
+    redelivered: dict[str, set[str]] = {}
+    for attempt in range(2):
         deltas: kind_counts.Deltas = {}
         for _, p in group:
             kind_counts.add(deltas, p.deltas)
@@ -77,19 +93,71 @@ def write_many(
                     tx.save(item)
                 for _, p in group:
                     profile_writes.add_to_transaction(tx, p, kind_counts=False)
-        except TransactWriteError:
+        except TransactWriteError as exc:
+            found = _only_redelivered(group, exc.cancellation_reasons or [], 1 if deltas else 0)
+            if attempt == 0 and found:
+                for profile_id, ids in found.items():
+                    redelivered.setdefault(profile_id, set()).update(ids)
+                group = _replan(project_id, group, changes, existing, now, path, redelivered)
+                for profile_id in redelivered.keys() - {pid for pid, _ in group}:
+                    stored = existing.get(profile_id)
+                    outcomes[profile_id] = Outcome(
+                        profile_table.to_record(stored) if stored else None,
+                        duplicates=redelivered[profile_id],
+                    )
+                if group:
+                    continue
+                return None
             for profile_id, _ in group:  # nothing of the group was written: one by one
-                outcomes[profile_id] = _write_one(
-                    project_id, profile_id, changes[profile_id], too_large_path
-                )
-            continue
-        if deltas:
-            written_deltas[item.name] = deltas
+                outcome = _write_one(project_id, profile_id, changes[profile_id], path)
+                outcome.duplicates |= redelivered.get(profile_id, set())
+                outcomes[profile_id] = outcome
+            return None
         for profile_id, p in group:
-            outcomes[profile_id] = Outcome(p.written, p.existing is None)
-    if written_deltas:
-        kind_counts.fold(project_id, written_deltas)
-    return outcomes
+            outcomes[profile_id] = Outcome(
+                p.written, p.existing is None, redelivered.get(profile_id, set())
+            )
+        return (item.name, deltas) if deltas else None
+    return None
+
+
+def _only_redelivered(group, reasons: list, first: int) -> dict[str, set[str]] | None:
+    """Each profile's events a cancelled transaction found already stored, if those were all
+    it failed on; None if anything else failed (or the reasons do not tell). pynamodb sends a
+    transaction's puts before its updates: the delta item, then each write's change entry,
+    events and (when new) profile in order; the updates of stored profiles come last."""
+    if not reasons:
+        return None
+    found: dict[str, set[str]] = {}
+    failed = {i for i, r in enumerate(reasons) if profile_writes.is_condition_failure(r)}
+    at = first
+    for profile_id, p in group:
+        ids = profile_writes.redelivered_events(p, reasons, at)
+        if ids:
+            found[profile_id] = ids
+        failed -= set(range(at + 1, at + 1 + len(p.events)))
+        at += 1 + len(p.events) + (1 if p.existing is None else 0)
+    return found if found and not failed else None
+
+
+def _replan(project_id, group, changes, existing, now, path, redelivered):
+    """The group's writes planned again from the same stored profiles, less the redelivered
+    events (a profile with nothing new left drops out)."""
+    again = []
+    for profile_id, _ in group:
+        stored = existing.get(profile_id)
+        changed = changes[profile_id](
+            profile_table.to_record(stored) if stored else None,
+            redelivered.get(profile_id, set()),
+        )
+        if changed is not None:
+            again.append(
+                (
+                    profile_id,
+                    profile_writes.plan(project_id, profile_id, stored, changed, path, now),
+                )
+            )
+    return again
 
 
 def _write_one(project_id: str, profile_id: str, change: Change, path: str) -> Outcome:

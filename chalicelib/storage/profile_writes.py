@@ -31,7 +31,7 @@ MAX_ATTEMPTS = 12
 MAX_TRANSACTION_ITEMS = 100
 
 
-def _is_condition_failure(reason) -> bool:
+def is_condition_failure(reason) -> bool:
     return reason is not None and reason.code == "ConditionalCheckFailed"
 
 
@@ -153,7 +153,7 @@ def redelivered_events(planned: Planned, reasons: list, first: int = 0) -> set[s
     return {
         events[i].event_id
         for i in range(min(len(events), len(reasons) - first - 1))
-        if _is_condition_failure(reasons[first + i + 1])
+        if is_condition_failure(reasons[first + i + 1])
     }
 
 
@@ -185,7 +185,7 @@ def write_one(
             redelivered = redelivered_events(planned, reasons)
             if (
                 not redelivered
-                and not any(_is_condition_failure(r) for r in reasons)
+                and not any(is_condition_failure(r) for r in reasons)
                 and exc.cause_response_code
                 not in ("TransactionConflictException", "TransactionCanceledException")
             ):
