@@ -34,7 +34,7 @@ from moto import mock_aws  # noqa: E402
 
 from chalicelib.infra import config  # noqa: E402
 from chalicelib.local.moto_lock import serialize_moto_calls  # noqa: E402
-from chalicelib.storage import project_table  # noqa: E402
+from chalicelib.storage import change_log, project_table  # noqa: E402
 from chalicelib.storage.connection import create_tables  # noqa: E402
 from chalicelib.storage.work_queue import ensure_queue  # noqa: E402
 
@@ -43,6 +43,7 @@ from chalicelib.storage.work_queue import ensure_queue  # noqa: E402
 def aws():
     """A fresh, empty in-memory AWS with the service's tables."""
     config.reset()
+    change_log.forget_tails()  # read from the previous test's store
     serialize_moto_calls()  # moto is not thread-safe; DynamoDB calls are atomic
     with mock_aws():
         create_tables(wait=False)  # moto's tables are active at once

@@ -307,3 +307,17 @@ def test_a_whole_score_entry_tells_the_profile_without_its_write_entry():
     # THEN the profile is known from the score entry, and a later score still replaces it
     assert alone == (True, scored)
     assert mixed == (True, {**scored, "predictive": {"c": 7}})
+
+
+def test_an_answer_walked_for_want_of_a_snapshot_queues_the_first_one(api, project, drain):
+    # GIVEN profiles loaded through the API, and no snapshot yet
+    pid = project["id"]
+    profiles = [{"profile_id": f"p{i}", "attributes": {"country": "NL"}} for i in range(5)]
+    api.post("/profiles", {"profiles": profiles})
+    assert snapshot_store.latest(pid) is None
+    # WHEN a preview is answered (by a walk of the table)
+    status, body = api.post("/segments/preview", RULES)
+    # THEN the first snapshot is queued, and once the queue ran, answers come from it
+    assert status == 200 and drain() >= 1
+    latest = snapshot_store.latest(pid)
+    assert latest is not None and latest[0].n == 5

@@ -35,8 +35,7 @@ def audience_of(project_id: str, root) -> Audience:
                 compaction.RETRY_AFTER_SECONDS,
                 snapshot_store.compaction_state(project_id),
             ) from None
-        if why.entries is not None:  # too many changes since a snapshot: fold them in
-            compaction.request(project_id)
+        compaction.request(project_id)  # fold the changes in, or take the first snapshot
         return walked
     if audience.overlay_entries >= compaction.threshold(audience.snapshot.n):
         compaction.request(project_id)

@@ -14,6 +14,8 @@ from http import HTTPStatus
 from chalice.cli import create_local_server as chalice_local_server
 from chalice.local import ChaliceRequestHandler, ForbiddenError
 
+from .moto_lock import foreground
+
 
 class UniformErrorsHandler(ChaliceRequestHandler):
     def __getattr__(self, name: str):
@@ -27,7 +29,8 @@ class UniformErrorsHandler(ChaliceRequestHandler):
         if not (length.isascii() and length.isdigit()):
             self._send_error_json(400, "bad_request", "Content-Length must be a whole number")
             return
-        super()._generic_handle()
+        with foreground():  # background work gives way to requests at moto (moto_lock)
+            super()._generic_handle()
 
     # (chalice's class binds these to its own _generic_handle)
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle

@@ -6,6 +6,12 @@ locking is for and what the concurrency tests exercise. The same lock lets the l
 pause every call while it copies the tables (`held`), and journal each call's changes before its
 answer leaves moto (`after_each_call`).
 
+Requests go first. The local stack runs in one process what AWS runs apart (the API's Lambdas,
+the stream and queue Lambdas, DynamoDB): while a request is being answered (`foreground`), a
+call from a background thread waits up to BACKGROUND_WAIT_SECONDS for the requests to finish
+before it takes the lock, so a rescore or compaction slows requests down less, and still moves
+on under steady traffic.
+
 The lock also installs the speedups of moto_speedups.py.
 """
 
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from contextlib import contextmanager
 
 from . import moto_speedups
 
@@ -20,6 +27,27 @@ _lock = threading.RLock()
 _done = False
 _depth = 0  # nested moto calls of the thread holding the lock (an in-process call inside another)
 _after_call: list = []
+BACKGROUND_WAIT_SECONDS = 0.05
+_requests = 0  # being answered now
+_quiet = threading.Condition()
+_thread = threading.local()
+
+
+@contextmanager
+def foreground():
+    """`with foreground():` around a request's handling: background calls give way meanwhile."""
+    global _requests
+    with _quiet:
+        _requests += 1
+    _thread.foreground = True
+    try:
+        yield
+    finally:
+        _thread.foreground = False
+        with _quiet:
+            _requests -= 1
+            if not _requests:
+                _quiet.notify_all()
 
 
 def held() -> threading.RLock:
@@ -35,6 +63,9 @@ def after_each_call(callback) -> None:
 
 def _call_locked(function, *args, **kwargs):
     global _depth
+    if _requests and not getattr(_thread, "foreground", False):
+        with _quiet:
+            _quiet.wait_for(lambda: not _requests, BACKGROUND_WAIT_SECONDS)
     with _lock:
         _depth += 1
         try:

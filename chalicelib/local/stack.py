@@ -110,6 +110,9 @@ class Stack:
             )
             started = time.time()
             demo.seed(demo.DEMO_PROJECT, self.demo_profiles)
+            from ..audience.builder import snapshot_project
+
+            snapshot_project(demo.DEMO_PROJECT)  # the first requests need not walk the table
             self.save()
             print(f"  done in {time.time() - started:.1f}s", flush=True)
         return key

@@ -3,7 +3,9 @@ overlay. A preview reads these small entries instead of re-reading each changed 
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -132,20 +134,15 @@ def since(
     entry a rescore backdated out of the margin: profiles with entries before `read_at` are
     read again; the later ones are resolved from their entries. A compaction's snapshot needs
     only the shorter LOG_MARGIN_SECONDS."""
-    bind()
     margin = LOG_MARGIN_SECONDS if read_at and read_at < moment else MARGIN_SECONDS
     start = (parse(moment) - timedelta(seconds=margin)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    held = _tail(project_id, start, limit)
+    if held is None:
+        return None
     by_profile: dict[str, list] = {}
-    entries = 0
-    for item in ChangeModel.query(project_id, ChangeModel.change_id >= start):
-        entries += 1
-        if limit is not None and entries > limit:
-            return None
-        at, profile_id = table_keys.parse_change_id(item.change_id)
-        by_profile.setdefault(profile_id, []).append(
-            (at, item.kind, int(item.version) if item.version is not None else None, item.document)
-        )
-    overlay = Overlay(entries=entries)
+    for at, profile_id, kind, version, document in held:
+        by_profile.setdefault(profile_id, []).append((at, kind, version, document))
+    overlay = Overlay(entries=len(held))
     for profile_id, items in by_profile.items():
         if any(at < (read_at or moment) for at, *_ in items):
             # changed around the time the snapshot read it: which is newer, the snapshot row or
@@ -158,6 +155,66 @@ def since(
         else:
             overlay.reread.add(profile_id)
     return overlay
+
+
+# The log's tail as this process last read it, per project: a segment answer then reads only
+# the entries written since (less LOG_MARGIN_SECONDS, the longest a write is in flight after its
+# stamp) instead of every entry since the snapshot. A rescore backdates its score entries
+# (before_snapshot), which such a read would not see: a tail first read longer ago than
+# TAIL_FRESH_SECONDS is read again whole, so those show within that bound.
+TAIL_FRESH_SECONDS = 60
+TAILS_KEPT = 8
+
+
+@dataclass
+class _Tail:
+    start: str  # every entry from here on, as of `complete_to`, is in `entries`
+    complete_to: str
+    first_read: float  # time.monotonic() of the whole read
+    entries: dict[str, tuple]  # change_id -> (at, profile_id, kind, version, document)
+
+
+_tails: OrderedDict[str, _Tail] = OrderedDict()
+_tails_lock = threading.Lock()
+
+
+def forget_tails() -> None:
+    """Drop the tails read (tests start each on an empty store)."""
+    with _tails_lock:
+        _tails.clear()
+
+
+def _tail(project_id: str, start: str, limit: int | None) -> list[tuple] | None:
+    """The entries from `start` on, in key order; None past `limit` of them."""
+    bind()
+    began = time.monotonic()
+    complete_to = (datetime.now(timezone.utc) - timedelta(seconds=LOG_MARGIN_SECONDS)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
+    with _tails_lock:
+        tail = _tails.get(project_id)
+    if tail is not None and tail.start <= start and began - tail.first_read < TAIL_FRESH_SECONDS:
+        entries, read_from = dict(tail.entries), max(start, tail.complete_to)
+        kept = tail.start, tail.first_read
+    else:
+        entries, read_from, kept = {}, start, (start, began)
+    count = sum(1 for at, *_ in entries.values() if at >= start)
+    for item in ChangeModel.query(project_id, ChangeModel.change_id >= read_from):
+        at, profile_id = table_keys.parse_change_id(item.change_id)
+        if item.change_id not in entries:
+            count += 1
+            if limit is not None and count > limit:
+                return None
+        if item.kind == ERASED:  # what the erasure deleted from the log leaves memory too
+            entries = {k: e for k, e in entries.items() if e[1] != profile_id or e[0] >= at}
+        version = int(item.version) if item.version is not None else None
+        entries[item.change_id] = (at, profile_id, item.kind, version, item.document)
+    with _tails_lock:
+        _tails[project_id] = _Tail(kept[0], max(complete_to, kept[0]), kept[1], entries)
+        _tails.move_to_end(project_id)
+        while len(_tails) > TAILS_KEPT:
+            _tails.popitem(last=False)
+    return [entries[k] for k in sorted(entries) if entries[k][0] >= start]
 
 
 def erase(project_id: str, profile_id: str) -> int:
