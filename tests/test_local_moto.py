@@ -181,3 +181,18 @@ def test_stream_records_answer_what_moto_answers(aws, monkeypatch):
     monkeypatch.setattr(responses.DynamoDBStreamsHandler, "get_records", moto_own)
     own = records()
     assert len(plain) == 4 and plain == own
+
+
+@pytest.mark.parametrize("kilobytes, refused", [(390, False), (404, False), (406, True)])
+def test_an_item_is_refused_past_the_size_moto_refuses(table, kilobytes, refused):
+    """GIVEN an item of some size, in attributes of several kinds WHEN it is put THEN it is
+    refused exactly past moto's limit (405,000 bytes of names and values), checked once."""
+    half = kilobytes * 500 - 40
+    item = {"k": {"S": "big"}, "a": {"S": "x" * half}, "m": {"M": {"b": {"S": "y" * half}}}}
+    if refused:
+        with pytest.raises(ClientError) as error:
+            table.put_item(TableName="t", Item=item)
+        assert "Item size has exceeded the maximum allowed size" in str(error.value)
+    else:
+        table.put_item(TableName="t", Item=item)
+        assert len(table.get_item(TableName="t", Key={"k": {"S": "big"}})["Item"]["a"]["S"]) == half

@@ -53,7 +53,7 @@ def test_saving_a_segment_backfills_its_membership_in_the_background(shop, proje
     assert (status, body["backfill"]) == (201, "queued")
     sid = body["segment_id"]
     assert membership_table.members(project["id"], sid) == set()  # not yet: it is queued
-    assert drain() == 1
+    assert drain() == 2  # the backfill, and the first snapshot an answer walked for queued
     assert membership_table.members(project["id"], sid) == {f"p{i:02d}" for i in range(10)}
     changes = all_changes(shop, sid)
     assert sorted(c["profile_id"] for c in changes) == [f"p{i:02d}" for i in range(10)]

@@ -20,6 +20,10 @@ moto builds each GetRecords answer of a DynamoDB stream with its generic, reflec
 the local stream runner's polls of the profiles stream (whole old and new images) held the lock
 for most of a second each under load. `plain_stream_records` answers with the records as JSON,
 which they already are.
+
+moto checks an item's 400 KB limit as each attribute is stored, summing the sizes of all the
+attributes stored before it: quadratic in the attributes, each size a walk of nested maps.
+`one_size_check` checks a new item once, with the same sum, refusing exactly what moto refuses.
 """
 
 from __future__ import annotations
@@ -224,8 +228,29 @@ def plain_stream_records() -> None:
     DynamoDBStreamsHandler.get_records = get_records
 
 
+def one_size_check() -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    if getattr(Item.__init__, "_one_check", False):
+        return
+
+    def __init__(self, hash_key, range_key, attrs):
+        self.hash_key, self.range_key = hash_key, range_key
+        values = {key: DynamoType(value) for key, value in attrs.items()}
+        if sum(bytesize(key) + value.size() for key, value in values.items()) > 405000:
+            raise ItemSizeTooLarge  # moto's own limit (LimitedSizeDict)
+        self.attrs = LimitedSizeDict()
+        dict.update(self.attrs, values)  # later sets (updates) are still checked by moto
+
+    __init__._one_check = True
+    Item.__init__ = __init__
+
+
 def install() -> None:
     fast_transactions()
     cached_conditions()
     partition_queries()
     plain_stream_records()
+    one_size_check()
