@@ -19,13 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import expit, hyp2f1
+from scipy.special import hyp2f1
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import bgnbd
 from .features import FEATURES, History, matrix, seen_before, window_outcomes
+from .linear_arithmetic import standardise_and_predict
 
 MIN_HISTORY_DAYS = 28
 CUT_STEP_DAYS = 7
@@ -279,7 +280,7 @@ class PredictiveModel:
         # log scaling is elementwise: scaling the blocks is scaling the stacked matrix
         Xc, Xtc = np.hstack([base, bg_c]), np.hstack([base_t, bg_ct])
         h_v = self.clv_label_days
-        Zc, p_h = _standardised(
+        Zc, p_h = standardise_and_predict(
             self.conversion, Xtc, probability=True, inplace=h_v != self.conversion_label_days
         )
         out["conversion"] = self._carry_probability(p_h, h, H, bgv)
@@ -290,7 +291,7 @@ class PredictiveModel:
         else:
             bg_v, bg_vt = bgv.features_scaled(h)
             Xv, Xtv = np.hstack([base, bg_v]), np.hstack([base_t, bg_vt])
-        Zv, spend_h = _standardised(self.clv, Xtv, probability=False, inplace=True)
+        Zv, spend_h = standardise_and_predict(self.clv, Xtv, probability=False, inplace=True)
         out["clv_predicted"] = self._carry_spend(spend_h, h, H, bgv)
         out["clv_X"], out["clv_Z"] = Xv, Zv
         return out
@@ -318,54 +319,6 @@ class PredictiveModel:
             ratio = np.full(len(spend_h), H / h)
             ratio[bgv.customer] = bgv.customers(e_H / np.maximum(e_h, 1e-12))
         return spend_h * np.clip(np.nan_to_num(ratio, nan=H / h), 0, max(1.0, H / h))
-
-
-def _standardised(pipeline: Pipeline, Xt: np.ndarray, probability: bool, inplace: bool = False):
-    """(standardised Xt, prediction) of a StandardScaler + linear model pipeline: the same
-    arithmetic as `predict_proba(Xt)[:, 1]` / `predict(Xt)`, without scikit-learn's per-call
-    input validation (half the time of a 500-profile batch). The standardised matrix is what
-    explanations weigh (computed in Xt's own memory with `inplace`). Any other pipeline goes
-    through scikit-learn."""
-    steps = getattr(pipeline, "steps", None)
-    scaler, model = (steps[0][1], steps[-1][1]) if steps and len(steps) == 2 else (None, None)
-    kind = type(model)
-    plain = (
-        type(scaler) is StandardScaler
-        and scaler.with_mean
-        and scaler.with_std
-        and getattr(scaler, "n_features_in_", None) == Xt.shape[1]
-        and (
-            (
-                probability
-                and kind is LogisticRegression
-                and len(model.classes_) == 2
-                and model.coef_.shape == (1, Xt.shape[1])
-            )
-            or (not probability and kind is PoissonRegressor)
-        )
-    )
-    if not plain:
-        Z = _standardise_generic(pipeline, Xt)
-        return Z, (pipeline.predict_proba(Xt)[:, 1] if probability else pipeline.predict(Xt))
-    Z = (
-        Xt
-        if inplace and Xt.dtype == np.float64 and Xt.flags.c_contiguous
-        else np.array(Xt, dtype=np.float64, order="C", copy=True)
-    )
-    Z -= scaler.mean_.astype(np.float64)  # StandardScaler.transform, in place as it does
-    Z /= scaler.scale_.astype(np.float64)
-    if probability:  # LogisticRegression.decision_function, then the binary predict_proba
-        scores = (Z @ model.coef_.T + model.intercept_).reshape(-1)
-        return Z, expit(scores, out=scores)
-    return Z, np.exp(Z @ model.coef_ + model.intercept_)  # PoissonRegressor: log link
-
-
-def _standardise_generic(pipeline: Pipeline, Xt: np.ndarray) -> np.ndarray | None:
-    steps = getattr(pipeline, "named_steps", {})
-    scaler = steps.get("scale") if hasattr(steps, "get") else None
-    if scaler is None or not hasattr(scaler, "mean_"):
-        return None
-    return (Xt - scaler.mean_) / scaler.scale_
 
 
 def fit(
