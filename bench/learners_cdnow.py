@@ -133,8 +133,8 @@ def main(argv=None) -> None:
     print(f"{'learner':42}{'AUC':>8}{'Brier':>9}{'log loss':>10}   difference from the product")
     for name, p in pooled.items():
         line = (
-            f"{name:42}{metrics.auc(y, p):8.4f}{promotion.brier(y, p):9.4f}"
-            f"{promotion.log_loss(y, p):10.4f}"
+            f"{name:42}{metrics.auc(y, p):8.4f}{metrics.brier(y, p):9.4f}"
+            f"{metrics.log_loss(y, p):10.4f}"
         )
         if name != "logistic (product)":
             d = promotion.paired_differences(

@@ -61,27 +61,13 @@ def window_days(span_days: int, conversion_horizon: int) -> int:
     return max(14, (span_days - 2 * MIN_HISTORY_DAYS) // FOLDS)
 
 
-def brier(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean((np.asarray(p, float) - y) ** 2))
-
-
-def log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
-def spend_ratio(spend: np.ndarray, predicted: np.ndarray) -> float:
-    total = float(np.sum(spend))
-    return float(np.sum(predicted) / total) if total > 0 else float("nan")
-
-
 CONVERSION_METRICS = {
     "auc": metrics.auc,
-    "brier": brier,
-    "log_loss": log_loss,
+    "brier": metrics.brier,
+    "log_loss": metrics.log_loss,
     "ece": metrics.expected_calibration_error,
 }
-SPEND_METRICS = {"gini": metrics.normalized_gini, "spend_ratio": spend_ratio}
+SPEND_METRICS = {"gini": metrics.normalized_gini, "spend_ratio": metrics.spend_ratio}
 COMPARED = ("auc", "brier", "log_loss", "gini")
 
 
@@ -200,8 +186,8 @@ def paired_differences(
         yi, si = y[i], spend[i]
         return [
             metrics.auc(yi, pa[i]) - metrics.auc(yi, pb[i]),
-            brier(yi, pa[i]) - brier(yi, pb[i]),
-            log_loss(yi, pa[i]) - log_loss(yi, pb[i]),
+            metrics.brier(yi, pa[i]) - metrics.brier(yi, pb[i]),
+            metrics.log_loss(yi, pa[i]) - metrics.log_loss(yi, pb[i]),
             metrics.normalized_gini(si, ca[i]) - metrics.normalized_gini(si, cb[i]),
         ]
 
@@ -218,17 +204,9 @@ def paired_differences(
 
 def reliability(y: np.ndarray, p: np.ndarray, bins: int = RELIABILITY_BINS) -> list[dict]:
     """Per equal-width probability bin with profiles: mean predicted, observed rate, count."""
-    p = np.nan_to_num(np.clip(p, 0, 1), nan=0.0)
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
     return [
-        {
-            "predicted": _round(float(p[which == b].mean())),
-            "observed": _round(float(y[which == b].mean())),
-            "profiles": int((which == b).sum()),
-        }
-        for b in range(bins)
-        if (which == b).any()
+        {"predicted": _round(mean), "observed": _round(observed), "profiles": n}
+        for _, _, n, mean, observed in metrics.reliability_bins(y, p, bins)
     ]
 
 
