@@ -1,7 +1,8 @@
 """Ad audiences when who a member is changes: an erased profile's hashes are removed from the ad
-platforms, and a member whose email or phone changes has its old hashes swapped for the new.
-The queued messages carry the hashes, so the worker needs neither the erased profile nor the
-attributes it had before (services/ad_audiences/identity.py)."""
+platforms, and a member whose email or phone changes, through any writer (the API, the
+Segment-compatible source, an import), has its old hashes swapped for the new: the profiles
+stream's trigger sees the change. The queued messages carry the hashes, so the worker needs
+neither the erased profile nor the attributes it had before (services/ad_audiences/identity.py)."""
 
 import json
 
@@ -22,6 +23,22 @@ def platform(monkeypatch):
 @pytest.fixture
 def kms_key(aws, monkeypatch):
     return shared.kms_key.__wrapped__(aws, monkeypatch)
+
+
+@pytest.fixture
+def drain(drain):
+    """The profiles stream as Lambda reads it (from the next record written), then the queue."""
+    from app import app
+    from chalicelib.local.runners import StreamReader
+    from chalicelib.storage.tables import ProfileModel
+
+    config = next(s for s in app.event_sources if s.name == "score_changed_profiles")
+    reader = StreamReader(app, config, ProfileModel.Meta.table_name, latest=True)
+
+    def both():
+        return reader.flush() + drain()
+
+    return both
 
 
 def with_destination(api, drain, destination, people):
@@ -123,6 +140,45 @@ def test_a_changed_phone_through_the_batch_route_is_swapped_on_google(
     keys = identifiers.google_keys(document("c"))
     assert google_ops(platform, "remove") == [[{k: v} for k, v in keys.items()]]
     assert google_ops(platform, "create") == []
+
+
+def test_an_email_changed_through_the_segment_source_is_swapped(
+    api, project, drain, platform, kms_key
+):
+    # GIVEN b, a member sent to Meta
+    from test_segment_source import send
+
+    from chalicelib.storage import source_keys
+
+    with_destination(api, drain, META, ["a", "b"])
+    platform.requests.clear()
+    key, _ = source_keys.create_write_key("acme")
+    # WHEN the Segment-compatible source receives an identify with b's new email
+    body = {"userId": "b", "messageId": "m1", "traits": {"email": "Robert@Example.org"}}
+    assert send(api, "/identify", body, key)[0] == 200
+    drain()
+    # THEN the old row is removed, the new one added
+    new = identifiers.meta_keys({"attributes": {"email": "Robert@Example.org"}})
+    assert platform.meta_rows("DELETE") == [identifiers.meta_keys(document("b"))]
+    assert platform.meta_rows("POST") == [new]
+
+
+def test_an_email_changed_by_an_import_is_swapped(api, project, drain, platform, kms_key):
+    # GIVEN b, a member sent to Meta
+    from chalicelib.behaviour import apply_events
+    from chalicelib.profile_documents import merge_attributes
+    from chalicelib.storage import bulk_import
+
+    with_destination(api, drain, META, ["a", "b"])
+    platform.requests.clear()
+    # WHEN an import (the CLI's, writing to the table directly) changes b's email
+    items = [("b", {"email": "bob@example.net"}, [])]
+    bulk_import.import_profiles("acme", items, merge_attributes, apply_events)
+    drain()
+    # THEN the old row is removed, the new one added
+    new = identifiers.meta_keys({"attributes": {"email": "bob@example.net"}})
+    assert platform.meta_rows("DELETE") == [identifiers.meta_keys(document("b"))]
+    assert platform.meta_rows("POST") == [new]
 
 
 def test_a_member_that_gains_an_email_is_added(api, project, drain, platform, kms_key):

@@ -10,6 +10,7 @@ from chalice import Blueprint, Rate
 
 from ..infra import observability
 from ..services import scoring_jobs, work
+from ..services.ad_audiences import identity
 from ..storage.profile_stream import parse_stream_record
 
 bp = Blueprint(__name__)
@@ -39,6 +40,7 @@ def handle_profile_changes(records) -> dict:
         ids = sorted({c.profile_id for c in changes})
         try:
             scoring_jobs.score_profiles(project_id, ids)
+            identity.queue_swaps(project_id, changes)  # emails and phones changed by any writer
         except Exception:
             log.exception("scoring %d profiles of %s failed", len(ids), project_id)
             failures += [c.sequence_number for c in changes]

@@ -84,27 +84,55 @@ def stream_event(records: list[dict], stream_arn: str) -> dict:
     return {"Records": out}
 
 
-def stream_runner(app, config: DynamoDBEventConfig, table_name: str, stop: threading.Event):
-    def run():
-        ddb = boto3.client("dynamodb")
-        streams = boto3.client("dynamodbstreams")
-        arn = ddb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
-        shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-        iterators = [
-            streams.get_shard_iterator(
-                StreamArn=arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON"
+class StreamReader:
+    """A table's stream read on from where it was left (at first: its oldest record, or with
+    `latest` the next one written), each batch delivered to the stream handler as Lambda
+    delivers it. Tests flush the stream with it."""
+
+    def __init__(self, app, config: DynamoDBEventConfig, table_name: str, latest: bool = False):
+        self.app, self.config = app, config
+        self.streams = boto3.client("dynamodbstreams")
+        self.arn = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"][
+            "LatestStreamArn"
+        ]
+        shards = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+        self.iterators = [
+            self.streams.get_shard_iterator(
+                StreamArn=self.arn,
+                ShardId=s["ShardId"],
+                ShardIteratorType="LATEST" if latest else "TRIM_HORIZON",
             )["ShardIterator"]
             for s in shards
         ]
+
+    def deliver_once(self) -> int:
+        """One batch of each shard to the handler; returns how many records were delivered."""
+        delivered = 0
+        for i, iterator in enumerate(self.iterators):
+            response = self.streams.get_records(
+                ShardIterator=iterator, Limit=self.config.batch_size
+            )
+            self.iterators[i] = response.get("NextShardIterator", iterator)
+            if response["Records"]:
+                delivered += len(response["Records"])
+                _deliver(self.app, self.config, stream_event(response["Records"], self.arn))
+        return delivered
+
+    def flush(self) -> int:
+        """Deliver until the stream has nothing new."""
+        total = 0
+        while n := self.deliver_once():
+            total += n
+        return total
+
+
+def stream_runner(app, config: DynamoDBEventConfig, table_name: str, stop: threading.Event):
+    def run():
+        reader = StreamReader(app, config, table_name)
         while not stop.is_set():
             busy = False
             try:
-                for i, iterator in enumerate(iterators):
-                    response = streams.get_records(ShardIterator=iterator, Limit=config.batch_size)
-                    iterators[i] = response.get("NextShardIterator", iterator)
-                    if response["Records"]:
-                        busy = True
-                        _deliver(app, config, stream_event(response["Records"], arn))
+                busy = reader.deliver_once() > 0
             except Exception:  # the poller must outlive any one failure, as Lambda's does
                 log.exception("polling the profiles stream failed; polling on")
                 stop.wait(1)

@@ -31,9 +31,10 @@ def upsert(project_id: str, profile_id: str, body) -> tuple[dict, bool]:
         raise ValidationError(
             "profile_id in the body differs from the URL", "/profile_id", "invalid_value"
         )
-    merge = identity.Watch(merge_attributes)  # an email or phone change swaps ad audience hashes
-    profile, created = profile_table.upsert_attributes(project_id, profile_id, attributes, merge)
-    merge.queue(project_id, profile_id, created)
+    # an email or phone change swaps ad audience hashes: the profiles stream's trigger sees it
+    profile, created = profile_table.upsert_attributes(
+        project_id, profile_id, attributes, merge_attributes
+    )
     return profile.document(), created
 
 
@@ -64,18 +65,14 @@ def batch_upsert(project_id: str, body) -> dict:
             rounds.append(n := {})
         n[profile_id] = (i, attributes)
     for round_ in rounds:
-        # each merge watched: an email or phone change swaps ad audience hashes
-        watches = {pid: identity.Watch(merge_attributes) for pid in round_}
         outcomes = profile_batch.write_many(
-            project_id,
-            {pid: _merge_into(attrs, watches[pid]) for pid, (_, attrs) in round_.items()},
+            project_id, {pid: _merge_into(attrs) for pid, (_, attrs) in round_.items()}
         )
         for profile_id, (i, _) in round_.items():
             outcome = outcomes[profile_id]
             if outcome.error is not None:
                 results[i] = _error(i, items[i], outcome.error)
             else:
-                watches[profile_id].queue(project_id, profile_id, outcome.created)
                 status = "created" if outcome.created else "updated"
                 results[i] = {"index": i, "profile_id": profile_id, "status": status}
     failed = sum(r["status"] == "error" for r in results)

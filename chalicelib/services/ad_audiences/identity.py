@@ -73,28 +73,19 @@ def queue_erasure(project_id: str, profile: dict | None) -> int:
     return len(messages)
 
 
-class Watch:
-    """Wraps an attribute merge to see the attributes it replaced (no extra read): after the
-    write, `queue` swaps the old hashes for the new ones when the email or phone changed."""
-
-    def __init__(self, merge):
-        self._merge, self.before, self.after = merge, None, None
-
-    def __call__(self, stored: dict, update: dict) -> dict:
-        # called again when the write is retried: the last call is what was written
-        self.before, self.after = stored, self._merge(stored, update)
-        return self.after
-
-    def changed(self) -> bool:
-        before, after = self.before or {}, self.after or {}
-        return any(before.get(a) != after.get(a) for a in IDENTITY_ATTRIBUTES)
-
-    def queue(self, project_id: str, profile_id: str, created: bool) -> int:
-        """A member that had no usable email or phone was not sent when it entered: it is
-        added now that it has one. A profile just created is a member of nothing yet."""
-        if created or not self.changed():
-            return 0
-        messages = _messages(project_id, profile_id, self.before, self.after)
-        if messages:
-            work_queue.send(messages)
-        return len(messages)
+def queue_swaps(project_id: str, changes) -> int:
+    """After profiles changed (the profiles stream's changes: any writer, the API, the source,
+    an import): for each stored profile whose email or phone changed, the old hashes are
+    swapped for the new ones. A member that had no usable email or phone was not sent when it
+    entered: it is added now that it has one. A profile just created is a member of nothing
+    yet, and an erasure queued its own removals (queue_erasure)."""
+    messages = []
+    for change in changes:
+        if change.event_name != "MODIFY" or not change.old or not change.new:
+            continue
+        before, after = change.old.get("attributes") or {}, change.new.get("attributes") or {}
+        if any(before.get(a) != after.get(a) for a in IDENTITY_ATTRIBUTES):
+            messages += _messages(project_id, change.profile_id, before, after)
+    if messages:
+        work_queue.send(messages)
+    return len(messages)
