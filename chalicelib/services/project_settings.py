@@ -13,7 +13,7 @@ from ..storage import project_table
 from ..validation import check_text, expect_object
 
 MAX_ZONE_NAME = 64
-CONTROL_KEY = "control_percent"
+CONTROL_KEY = "control_percent"  # the name in the settings and in a segment's body
 
 
 def event_settings(project_id: str) -> EventSettings:

@@ -13,6 +13,7 @@ from ..storage import project_table, segment_table
 from ..storage.connection import bind
 from ..storage.records import SegmentRecord
 from ..validation import check_id
+from .project_settings import CONTROL_KEY
 
 log = logging.getLogger(__name__)
 SAMPLE_SIZE = 10
@@ -34,9 +35,6 @@ def load(project_id: str, segment_id: str) -> SegmentRecord:
     if segment is None:
         raise NotFound(f"segment {segment_id!r} not found", "/segment_id")
     return segment
-
-
-CONTROL_KEY = "control_percent"  # kept in the stored definition, next to the rules
 
 
 def _definition(project_id: str, body) -> dict:
