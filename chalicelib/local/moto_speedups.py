@@ -139,64 +139,34 @@ def partition_queries() -> None:
         return
 
     @functools.wraps(original)
-    def query(
-        self,
-        hash_key,
-        range_comparison,
-        range_objs,
-        limit,
-        exclusive_start_key,
-        scan_index_forward,
-        projection_expressions,
-        index_name=None,
-        *args,
-        **kwargs,
-    ):
-        if (
-            index_name
-            or hash_key is None
-            or not self.range_key_attr
-            or kwargs.get("hash_key_conditions")
-            and len(kwargs["hash_key_conditions"]) > 1
-        ):
-            return original(
-                self,
-                hash_key,
-                range_comparison,
-                range_objs,
-                limit,
-                exclusive_start_key,
-                scan_index_forward,
-                projection_expressions,
-                index_name,
-                *args,
-                **kwargs,
-            )
+    def query(self, hash_key, *args, **kwargs):
+        # moto's positional order: range_comparison, range_objs, limit, exclusive_start_key,
+        # scan_index_forward, projection_expressions, index_name, ...
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        plain = (
+            not index_name
+            and hash_key is not None
+            and self.range_key_attr
+            and len(kwargs.get("hash_key_conditions") or ()) <= 1
+        )
+        if not plain:
+            return original(self, hash_key, *args, **kwargs)
+        args = list(args)
+        start, forward = args[3], args[4] is not False
         partition = sorted(
             self.items.get(hash_key, {}).values(), key=lambda i: _sort_key(i.range_key)
         )
-        if exclusive_start_key and self.range_key_attr in exclusive_start_key:
-            after = _sort_key(DynamoType(exclusive_start_key[self.range_key_attr]))
-            if scan_index_forward is False:
-                partition = [i for i in partition if _sort_key(i.range_key) < after]
-            else:
-                partition = [i for i in partition if _sort_key(i.range_key) > after]
-            exclusive_start_key = None
+        if start and self.range_key_attr in start:
+            after = _sort_key(DynamoType(start[self.range_key_attr]))
+            partition = [
+                i
+                for i in partition
+                if (_sort_key(i.range_key) > after) == forward and _sort_key(i.range_key) != after
+            ]
+            args[3] = None  # the partition starts after the last page already
         self.all_items = lambda: partition  # read once, by the call below (the lock is held)
         try:
-            return original(
-                self,
-                hash_key,
-                range_comparison,
-                range_objs,
-                limit,
-                exclusive_start_key,
-                scan_index_forward,
-                projection_expressions,
-                index_name,
-                *args,
-                **kwargs,
-            )
+            return original(self, hash_key, *args, **kwargs)
         finally:
             del self.all_items
 
