@@ -228,6 +228,24 @@ def test_both_audience_backends_rank_on_the_same_fresh_view(api, ranked_shop):
     assert snap.ids() == walk.ids() == ["p01", "p18", "p19"]
 
 
+def test_a_bounded_walk_with_a_rank_reads_the_table_once(ranked_shop, monkeypatch):
+    # GIVEN a rank rule, answered by a request's bounded walk
+    from chalicelib.audience import table_walk_backend
+
+    rules = {"rules": [{"field": "predictive.clv", "operator": "top_percent", "value": 15}]}
+    root = parse_rules(rules, Catalogue(profile_table.attribute_kinds(ranked_shop)))
+    walks, iter_documents = [], profile_table.iter_documents
+    monkeypatch.setattr(
+        table_walk_backend.profile_table,
+        "iter_documents",
+        lambda *a, **k: walks.append(1) or iter_documents(*a, **k),
+    )
+    # WHEN it is answered
+    ids = TableWalkAudience(ranked_shop, root, limit=1000).ids()
+    # THEN the table was read once, for the bound and the matches both
+    assert ids == ["p16", "p17", "p18", "p19"] and len(walks) == 1
+
+
 def test_a_changed_profile_moves_others_out_of_a_rank_segment(api, project, drain):
     from chalicelib.services import scoring_jobs
     from chalicelib.storage import membership_table

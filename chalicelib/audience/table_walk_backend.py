@@ -29,13 +29,18 @@ class TableWalkAudience(Audience):
 
     def __init__(self, project_id: str, root, limit: int | None = None):
         super().__init__(project_id)
-        root = ranks.resolve(  # rank bounds over the profiles walked (rules/ranks.py), as bounded
-            root, lambda p: ranks.numbers_of(_documents(project_id, limit), p)
+        walk = lambda: _documents(project_id, limit)  # noqa: E731
+        if ranks.rank_paths(root) and limit is not None:
+            # rank bounds need a pass of their own: a bounded walk is read once and kept
+            kept = list(walk())
+            walk = lambda: kept  # noqa: E731
+        root = ranks.resolve(  # rank bounds over the profiles walked (rules/ranks.py)
+            root, lambda p: ranks.numbers_of(walk(), p)
         )
         matches = compile_rules(root)
         self._worth = SegmentWorth()
         found = []
-        for document in _documents(project_id, limit):
+        for document in walk():
             if matches(document):
                 found.append(document["profile_id"])
                 self._worth.add(document["predictive"])
