@@ -181,3 +181,25 @@ def pytest_collection_modifyitems(config, items):
         tiers = {TIERS.get(item.path.name)} | {FIXTURE_TIERS.get(f) for f in item.fixturenames}
         for tier in tiers - {None}:
             item.add_marker(getattr(pytest.mark, tier))
+
+
+def events_for(profile, n, day="2026-11-01"):
+    """n events of one profile on one day, every third a purchase of 20."""
+    return [
+        {
+            "event_id": f"{profile}-{i}",
+            "profile_id": profile,
+            "type": "purchase" if i % 3 == 0 else "page_view",
+            "timestamp": f"{day}T1{i % 10}:00:00Z",
+            **({"value": 20.0} if i % 3 == 0 else {}),
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def scored_shop(api):
+    """40 profiles with 1 to 5 events each, through the API (the rescoring tests' shop)."""
+    for p in range(40):
+        api.post("/events", {"events": events_for(f"p{p:02d}", 1 + p % 5)})
+    return api

@@ -4,31 +4,9 @@ is still written exactly once, and score writes go in transactions with their ch
 import zlib
 from datetime import date
 
-import pytest
-
 from chalicelib.services import rescore_fanout, scoring_jobs
 from chalicelib.storage import profile_table, score_writes, snapshot_store
 from chalicelib.storage.work_messages import RescoreShard
-
-
-def events_for(profile, n):
-    return [
-        {
-            "event_id": f"{profile}-{i}",
-            "profile_id": profile,
-            "type": "purchase" if i % 3 == 0 else "page_view",
-            "timestamp": f"2026-11-01T1{i % 10}:00:00Z",
-            **({"value": 20.0} if i % 3 == 0 else {}),
-        }
-        for i in range(n)
-    ]
-
-
-@pytest.fixture
-def shop(api):
-    for p in range(40):
-        api.post("/events", {"events": events_for(f"p{p:02d}", 1 + p % 5)})
-    return api
 
 
 def shard_sizes(n=40, shards=4):
@@ -39,7 +17,7 @@ def shard_sizes(n=40, shards=4):
 
 
 def test_a_shard_that_continues_three_times_writes_each_profile_once(
-    shop, project, drain, monkeypatch
+    scored_shop, project, drain, monkeypatch
 ):
     # GIVEN pages so small that the largest shard takes four, and a budget that ends each piece
     # after one page
@@ -76,14 +54,14 @@ def test_a_shard_that_continues_three_times_writes_each_profile_once(
     assert [m.piece for m in pieces].count(2) == 2
     assert sorted(writes) == [f"p{p:02d}" for p in range(40)]
     assert set(writes.values()) == {1}
-    done = shop.get(f"/jobs/{job['job_id']}")[1]
+    done = scored_shop.get(f"/jobs/{job['job_id']}")[1]
     assert done["status"] == "succeeded" and done["profiles_read"] == 40
     assert done["written"] == 40
     snapshot, _ = snapshot_store.latest(project["id"])
     assert list(snapshot.profile_ids) == [f"p{p:02d}" for p in range(40)]
 
 
-def test_a_redelivered_piece_covers_the_rows_recorded_for_it(shop, project, monkeypatch):
+def test_a_redelivered_piece_covers_the_rows_recorded_for_it(scored_shop, project, monkeypatch):
     # GIVEN a piece whose end was recorded by an earlier delivery, after 2 profiles
     monkeypatch.setattr(scoring_jobs, "PAGE", 1)
     job = rescore_fanout.start_rescore(project["id"], date(2026, 11, 20))
@@ -99,10 +77,12 @@ def test_a_redelivered_piece_covers_the_rows_recorded_for_it(shop, project, monk
     assert list(part.profile_ids) == ids[:2]
 
 
-def test_score_writes_skip_a_profile_changed_since_it_was_read_and_write_the_rest(shop, project):
+def test_score_writes_skip_a_profile_changed_since_it_was_read_and_write_the_rest(
+    scored_shop, project
+):
     # GIVEN three profiles read, one of which is written again before its score
     profiles = [profile_table.get(project["id"], f"p{i:02d}") for i in range(3)]
-    shop.put("/profiles/p01", {"attributes": {"moved": True}})
+    scored_shop.put("/profiles/p01", {"attributes": {"moved": True}})
     # WHEN their scores are written in one transaction
     written = score_writes.write_scores([(p, {"clv": 5.0}, None) for p in profiles])
     # THEN the stale one is left out and the others carry the scores

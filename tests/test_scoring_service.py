@@ -2,8 +2,8 @@
 
 from datetime import date
 
-import pytest
 from chalice.test import Client
+from conftest import events_for
 
 from chalicelib.api import triggers
 from chalicelib.predict import artifact
@@ -13,56 +13,36 @@ from chalicelib.storage.profile_stream import parse_stream_record
 from chalicelib.storage.table_keys import profile_partition
 
 
-def events_for(profile, n, day="2026-11-01"):
-    return [
-        {
-            "event_id": f"{profile}-{i}",
-            "profile_id": profile,
-            "type": "purchase" if i % 3 == 0 else "page_view",
-            "timestamp": f"{day}T1{i % 10}:00:00Z",
-            **({"value": 20.0} if i % 3 == 0 else {}),
-        }
-        for i in range(n)
-    ]
-
-
-@pytest.fixture
-def shop(api):
-    for p in range(40):
-        api.post("/events", {"events": events_for(f"p{p:02d}", 1 + p % 5)})
-    return api
-
-
-def test_a_rescore_writes_only_what_changed(shop, project):
+def test_a_rescore_writes_only_what_changed(scored_shop, project):
     first = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     assert (first["profiles_read"], first["written"]) == (40, 40)
     again = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     assert (again["profiles_read"], again["changed"], again["written"]) == (40, 0, 0)
     # 2 of 40 profiles (5 %) get new orders: only they are written
-    shop.post("/events", {"events": events_for("p01", 9, "2026-11-15")[3:]})
-    shop.post("/events", {"events": events_for("p02", 9, "2026-11-15")[3:]})
+    scored_shop.post("/events", {"events": events_for("p01", 9, "2026-11-15")[3:]})
+    scored_shop.post("/events", {"events": events_for("p02", 9, "2026-11-15")[3:]})
     third = scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
     assert third["written"] == 2
-    status, body = shop.get("/jobs")
+    status, body = scored_shop.get("/jobs")
     assert [j["written"] for j in body["jobs"]] == [2, 0, 40]
     assert body["jobs"][0]["model_version"] == "default-1"
 
 
-def test_scores_are_written_without_touching_client_data(shop, project):
-    before = shop.get("/profiles/p03")[1]
+def test_scores_are_written_without_touching_client_data(scored_shop, project):
+    before = scored_shop.get("/profiles/p03")[1]
     scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
-    after = shop.get("/profiles/p03")[1]
+    after = scored_shop.get("/profiles/p03")[1]
     assert after["attributes"] == before["attributes"]
     assert after["behaviour"] == before["behaviour"]
     assert 0 <= after["predictive"]["conversion_potential"] <= 100
     # a client write right after keeps the score (score writes never bump the version)
-    shop.put("/profiles/p03", {"attributes": {"vip": True}})
-    assert shop.get("/profiles/p03")[1]["predictive"] == after["predictive"]
+    scored_shop.put("/profiles/p03", {"attributes": {"vip": True}})
+    assert scored_shop.get("/profiles/p03")[1]["predictive"] == after["predictive"]
 
 
-def test_a_stale_score_is_not_written_over_newer_data(shop, project):
+def test_a_stale_score_is_not_written_over_newer_data(scored_shop, project):
     profile = profile_table.get(project["id"], "p04")
-    shop.put("/profiles/p04", {"attributes": {"changed": 1}})  # version moves on
+    scored_shop.put("/profiles/p04", {"attributes": {"changed": 1}})  # version moves on
     assert score_writes.write_scores([(profile, {"clv": 1}, None)]) == set()
     assert profile_table.get(project["id"], "p04").predictive == {}
 
@@ -102,7 +82,7 @@ def test_the_trigger_ignores_score_only_changes_and_removals():
     assert change.needs_scoring and (change.project_id, change.profile_id) == ("acme", "p1")
 
 
-def test_the_trigger_scores_and_reports_failures_per_record(shop, project, monkeypatch):
+def test_the_trigger_scores_and_reports_failures_per_record(scored_shop, project, monkeypatch):
     def keys(p, pid):
         return {"pk": {"S": profile_partition(p, 0)}, "profile_id": {"S": pid}}
 
@@ -125,17 +105,19 @@ def test_the_trigger_scores_and_reports_failures_per_record(shop, project, monke
     monkeypatch.setattr(scoring_jobs, "score_profiles", flaky)
     result = triggers.handle_profile_changes(records)
     assert result == {"batchItemFailures": [{"itemIdentifier": "11"}]}
-    assert shop.get("/profiles/p05")[1]["predictive"]["model_version"] == "default-1"
+    assert scored_shop.get("/profiles/p05")[1]["predictive"]["model_version"] == "default-1"
     # delivered again: the same stored result
-    first = shop.get("/profiles/p05")[1]["predictive"]
+    first = scored_shop.get("/profiles/p05")[1]["predictive"]
     triggers.handle_profile_changes(records[:1])
-    again = shop.get("/profiles/p05")[1]["predictive"]
+    again = scored_shop.get("/profiles/p05")[1]["predictive"]
     assert {k: v for k, v in again.items() if k != "scored_at"} == {
         k: v for k, v in first.items() if k != "scored_at"
     }
 
 
-def test_the_scheduled_handler_fans_out_one_message_per_shard(shop, project, other_project, drain):
+def test_the_scheduled_handler_fans_out_one_message_per_shard(
+    scored_shop, project, other_project, drain
+):
     from app import app
 
     with Client(app) as client:
@@ -143,17 +125,17 @@ def test_the_scheduled_handler_fans_out_one_message_per_shard(shop, project, oth
             source="aws.events", detail_type="Scheduled Event", resources=[], detail={}
         )
         assert client.lambda_.invoke("rescore_all_projects", event).payload == {"projects": 2}
-    job = shop.get("/jobs")[1]["jobs"][0]
+    job = scored_shop.get("/jobs")[1]["jobs"][0]
     assert job["status"] == "running"
     assert job["shards"] == {"total": 4, "done": 0, "failed": 0, "pending": 4}
     # when: the workers take the messages (4 shards a project; acme has no segments to evaluate)
     assert drain() == 8
     # then: every shard is done, every profile scored once, the snapshot is assembled
-    job = shop.get(f"/jobs/{job['job_id']}")[1]
+    job = scored_shop.get(f"/jobs/{job['job_id']}")[1]
     assert job["status"] == "succeeded"
     assert job["shards"] == {"total": 4, "done": 4, "failed": 0, "pending": 0}
     assert (job["profiles_read"], job["written"]) == (40, 40)
-    assert shop.get("/profiles/p00")[1]["predictive"]["conversion_potential"] >= 0
+    assert scored_shop.get("/profiles/p00")[1]["predictive"]["conversion_potential"] >= 0
     from chalicelib.storage import snapshot_store
 
     snapshot, taken_at = snapshot_store.latest(project["id"])
@@ -161,7 +143,7 @@ def test_the_scheduled_handler_fans_out_one_message_per_shard(shop, project, oth
     assert list(snapshot.profile_ids) == sorted(snapshot.profile_ids)
 
 
-def test_a_broken_project_model_falls_back_to_the_default(shop, project):
+def test_a_broken_project_model_falls_back_to_the_default(scored_shop, project):
     model_store.ensure_bucket()
     blob, metadata = artifact.to_bytes(artifact.default_model())
     metadata = {**metadata, "version": "bad-1"}
@@ -172,7 +154,7 @@ def test_a_broken_project_model_falls_back_to_the_default(shop, project):
 
 
 def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
-    shop, project, drain, monkeypatch
+    scored_shop, project, drain, monkeypatch
 ):
     # given: shard 2's first run dies after scoring part of it
     real_iter, real_write = profile_table.iter_shard, score_writes.write_scores
@@ -202,12 +184,12 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
 
     while runs["shard2"] == 0:
         deliver_queue_once(app, "run_work", 1)
-    mid = shop.get(f"/jobs/{job['job_id']}")[1]
+    mid = scored_shop.get(f"/jobs/{job['job_id']}")[1]
     assert mid["shards"]["failed"] == 1 and mid["status"] == "running"
     assert "the worker died" in mid["last_error"]
     drain()
     # then: every profile was written exactly once, and the job counts each shard once
-    done = shop.get(f"/jobs/{job['job_id']}")[1]
+    done = scored_shop.get(f"/jobs/{job['job_id']}")[1]
     assert done["status"] == "succeeded"
     assert done["shards"] == {"total": 4, "done": 4, "failed": 0, "pending": 0}
     assert sorted(writes) == [f"p{p:02d}" for p in range(40)]
@@ -215,21 +197,23 @@ def test_a_shard_killed_halfway_is_retried_without_skipping_or_double_writing(
     assert done["profiles_read"] == 40
 
 
-def test_a_redelivered_shard_message_after_the_job_finished_changes_nothing(shop, project, drain):
+def test_a_redelivered_shard_message_after_the_job_finished_changes_nothing(
+    scored_shop, project, drain
+):
     job = rescore_fanout.start_rescore(project["id"], date(2026, 11, 20))
     drain()
-    finished = shop.get(f"/jobs/{job['job_id']}")[1]
+    finished = scored_shop.get(f"/jobs/{job['job_id']}")[1]
     assert rescore_fanout.rescore_shard(project["id"], job["job_id"], 1, date(2026, 11, 20)) == {
         "skipped": "the job is finished or unknown"
     }
-    assert shop.get(f"/jobs/{job['job_id']}")[1] == finished
+    assert scored_shop.get(f"/jobs/{job['job_id']}")[1] == finished
 
 
-def test_unknown_jobs_are_404(shop):
-    assert shop.get("/jobs/nope")[0] == 404
+def test_unknown_jobs_are_404(scored_shop):
+    assert scored_shop.get("/jobs/nope")[0] == 404
 
 
-def test_stream_records_out_of_order_or_twice_give_the_same_stored_result(shop, project):
+def test_stream_records_out_of_order_or_twice_give_the_same_stored_result(scored_shop, project):
     keys = {"pk": {"S": f"{project['id']}#000"}, "profile_id": {"S": "p06"}}
     older = Record(
         "20",
@@ -247,7 +231,7 @@ def test_stream_records_out_of_order_or_twice_give_the_same_stored_result(shop, 
     )
 
     def stored():
-        predictive = shop.get("/profiles/p06")[1]["predictive"]
+        predictive = scored_shop.get("/profiles/p06")[1]["predictive"]
         return {k: v for k, v in predictive.items() if k != "scored_at"}
 
     assert triggers.handle_profile_changes([older, newer]) == {"batchItemFailures": []}

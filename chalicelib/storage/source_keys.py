@@ -7,14 +7,13 @@ servers), so it is kept apart from api_keys and never opens the management API."
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
 
 from ..infra.errors import NotFound
 from ..validation import now_iso
-from . import batch, credentials
+from . import batch, credentials, project_table
 from .connection import bind
 from .records import ApiKeyRecord
 from .tables import IdentityLinkModel, SourceKeyModel
@@ -24,7 +23,7 @@ SHOPIFY = "shopify#"
 
 
 def _hash(write_key: str) -> str:
-    return WRITE_KEY + hashlib.sha256(write_key.encode("utf-8", "surrogatepass")).hexdigest()
+    return WRITE_KEY + project_table.hash_key(write_key)  # hashed as API keys are
 
 
 def _record(model: SourceKeyModel) -> ApiKeyRecord:
