@@ -196,3 +196,38 @@ def test_an_item_is_refused_past_the_size_moto_refuses(table, kilobytes, refused
     else:
         table.put_item(TableName="t", Item=item)
         assert len(table.get_item(TableName="t", Key={"k": {"S": "big"}})["Item"]["a"]["S"]) == half
+
+
+def test_a_background_call_gives_way_to_a_request_in_flight(aws, monkeypatch):
+    """GIVEN a request being answered WHEN a background thread calls moto THEN its call waits for
+    the request to end (up to BACKGROUND_WAIT_SECONDS), while the request's own calls do not."""
+    import threading
+
+    from chalicelib.local import moto_lock
+
+    monkeypatch.setattr(moto_lock, "BACKGROUND_WAIT_SECONDS", 30)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    order, entered, release = [], threading.Event(), threading.Event()
+
+    def request():
+        with moto_lock.foreground():
+            entered.set()
+            client.list_tables()  # not held back
+            order.append("request call")
+            release.wait(5)
+            order.append("request done")
+
+    def background():
+        entered.wait(5)
+        client.list_tables()
+        order.append("background call")
+
+    threads = [threading.Thread(target=request), threading.Thread(target=background)]
+    for t in threads:
+        t.start()
+    entered.wait(5)
+    threads[1].join(0.5)  # time enough for the background call, were it not held back
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert order == ["request call", "request done", "background call"]

@@ -63,14 +63,17 @@ def after_each_call(callback) -> None:
 
 def _call_locked(function, *args, **kwargs):
     global _depth
-    if _requests and not getattr(_thread, "foreground", False):
+    inside = getattr(_thread, "inside", 0)  # a nested call already holds the lock: no waiting
+    if _requests and not inside and not getattr(_thread, "foreground", False):
         with _quiet:
             _quiet.wait_for(lambda: not _requests, BACKGROUND_WAIT_SECONDS)
     with _lock:
         _depth += 1
+        _thread.inside = inside + 1
         try:
             return function(*args, **kwargs)
         finally:
+            _thread.inside = inside
             _depth -= 1
             if not _depth:
                 for callback in _after_call:
