@@ -203,3 +203,14 @@ def scored_shop(api):
     for p in range(40):
         api.post("/events", {"events": events_for(f"p{p:02d}", 1 + p % 5)})
     return api
+
+
+def purchase_event(pid, i=0, value=10.0, at="2026-11-01T10:00:00Z"):
+    """Purchase number i of a profile (its event id), of `value`."""
+    return {
+        "event_id": f"{pid}-{i}",
+        "profile_id": pid,
+        "type": "purchase",
+        "timestamp": at,
+        "value": value,
+    }

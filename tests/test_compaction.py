@@ -8,6 +8,7 @@ from datetime import date
 
 import numpy as np
 import pytest
+from conftest import purchase_event as purchase
 
 from chalicelib import audience
 from chalicelib.audience import column_merge, compaction
@@ -25,16 +26,6 @@ RULES = {
         {"field": "behaviour.orders", "operator": "gte", "value": 2},
     ],
 }
-
-
-def purchase(pid, i):
-    return {
-        "event_id": f"{pid}-{i}",
-        "profile_id": pid,
-        "type": "purchase",
-        "timestamp": "2026-11-01T10:00:00Z",
-        "value": 10.0,
-    }
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ project-wide control group."""
 import json
 
 import pytest
+from conftest import purchase_event
 from test_destinations import Receiver
 
 from chalicelib.audience.uplift_groups import is_control
@@ -19,21 +20,13 @@ SPENDERS = {
 N = 60
 
 
-def purchase(pid, value):
-    return {
-        "event_id": f"{pid}-0",
-        "profile_id": pid,
-        "type": "purchase",
-        "timestamp": "2026-11-01T10:00:00Z",
-        "value": value,
-    }
-
-
 @pytest.fixture
 def shop(api):
     """GIVEN N profiles that spent 60 (all match SPENDERS)."""
     ids = [f"p{i:03d}" for i in range(N)]
-    assert api.post("/events", {"events": [purchase(pid, 60.0) for pid in ids]})[0] == 200
+    assert (
+        api.post("/events", {"events": [purchase_event(pid, value=60.0) for pid in ids]})[0] == 200
+    )
     return ids
 
 
@@ -189,7 +182,7 @@ def test_the_trigger_path_records_and_holds_out_control_members(api, project, dr
     drain()
     # WHEN profiles enter one by one through the trigger (not a full evaluation)
     ids = [f"t{i:02d}" for i in range(20)]
-    api.post("/events", {"events": [purchase(pid, 70.0) for pid in ids]})
+    api.post("/events", {"events": [purchase_event(pid, value=70.0) for pid in ids]})
     scoring_jobs.score_profiles(project["id"], ids)  # what the stream trigger runs
     drain()
     # THEN their groups are recorded as the hash assigns them, and only treated ones are sent

@@ -3,6 +3,8 @@ route of the app's route table, not from the tables, not from the snapshots in S
 
 from datetime import date
 
+from conftest import purchase_event
+
 from app import app
 from chalicelib.audience.builder import SnapshotBuilder
 from chalicelib.rules.columnar import Snapshot
@@ -19,16 +21,6 @@ SEGMENT = {
     "match": "all",
     "rules": [{"field": "behaviour.orders", "operator": "gte", "value": 1}],
 }
-
-
-def purchase(pid, i):
-    return {
-        "event_id": f"{pid}-{i}",
-        "profile_id": pid,
-        "type": "purchase",
-        "timestamp": "2026-11-01T10:00:00Z",
-        "value": 30.0,
-    }
 
 
 def every_stored_item() -> list[str]:
@@ -51,12 +43,16 @@ def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, mon
     # given: the profile is stored, scored, in a segment, in the snapshot, and changed after it
     api.put(f"/profiles/{ERASED}", {"attributes": {"email": SECRET, "country": "NL"}})
     api.post(
-        "/events", {"events": [purchase(ERASED, 0)] + [purchase(f"p{i}", 0) for i in range(5)]}
+        "/events",
+        {
+            "events": [purchase_event(ERASED, 0, value=30.0)]
+            + [purchase_event(f"p{i}", 0, value=30.0) for i in range(5)]
+        },
     )
     sid = api.post("/segments", SEGMENT)[1]["segment_id"]
     drain()
     scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))
-    api.post("/events", {"events": [purchase(ERASED, 1)]})
+    api.post("/events", {"events": [purchase_event(ERASED, 1, value=30.0)]})
     scoring_jobs.score_profiles(project["id"], [ERASED])
     assert ERASED in snapshot_store.latest(project["id"])[0].profile_ids
     assert ERASED in membership_table.members(project["id"], sid)
@@ -106,7 +102,10 @@ def test_an_erased_profile_cannot_be_read_back_anywhere(api, project, drain, mon
 
 
 def test_a_snapshot_taken_while_a_profile_is_erased_drops_its_row(api, project):
-    api.post("/events", {"events": [purchase(ERASED, 0), purchase("p1", 0)]})
+    api.post(
+        "/events",
+        {"events": [purchase_event(ERASED, 0, value=30.0), purchase_event("p1", 0, value=30.0)]},
+    )
     builder = SnapshotBuilder(project["id"])
     from chalicelib.storage import profile_table
 
