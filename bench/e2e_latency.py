@@ -293,7 +293,7 @@ def main() -> None:
             print((Path(tmp) / "stack.log").read_text()[-4000:])
             raise
         finally:
-            stack.send_signal(signal.SIGINT)
+            stack.send_signal(signal.SIGTERM)  # like Ctrl-C; SIGINT is ignored in a background job
             stack.wait(timeout=120)
     total = args.profiles + args.bulk_load + 1
     print(

@@ -122,6 +122,13 @@ def every_page(client, **query):
         dict(TableName="r", KeyConditionExpression="h = :h AND r BETWEEN :s AND :e"),
         dict(TableName="n", KeyConditionExpression="h = :h", Limit=40),
         dict(TableName="n", KeyConditionExpression="h = :h", Limit=40, ScanIndexForward=False),
+        dict(TableName="r", KeyConditionExpression="h = :h AND r > :s"),
+        dict(TableName="r", KeyConditionExpression="h = :h AND r < :e", ScanIndexForward=False),
+        dict(TableName="r", KeyConditionExpression="h = :h AND r <= :e", Limit=29),
+        dict(TableName="r", KeyConditionExpression="h = :h AND r = :s"),
+        dict(TableName="r", KeyConditionExpression="h = :h AND begins_with(r, :b)"),
+        dict(TableName="n", KeyConditionExpression="h = :h AND r > :n", Limit=17),
+        dict(TableName="n", KeyConditionExpression="h = :h AND r BETWEEN :n AND :m"),
     ],
 )
 def test_a_partition_query_answers_what_moto_answers(ranged, query, monkeypatch):
@@ -130,7 +137,8 @@ def test_a_partition_query_answers_what_moto_answers(ranged, query, monkeypatch)
     whose base-table query sorted the whole table per page."""
     from moto.dynamodb.models.table import Table
 
-    values = {":h": {"S": "p"}, ":s": {"S": "0100"}, ":e": {"S": "0200"}}
+    values = {":h": {"S": "p"}, ":s": {"S": "0100"}, ":e": {"S": "0200"}, ":b": {"S": "01"}}
+    values.update({":n": {"N": "-20.5"}, ":m": {"N": "99"}})
     used = {k: v for k, v in values.items() if k in query["KeyConditionExpression"]}
     query = {**query, "ExpressionAttributeValues": used}
     fast = every_page(ranged, **query)
@@ -138,6 +146,40 @@ def test_a_partition_query_answers_what_moto_answers(ranged, query, monkeypatch)
     monkeypatch.setattr(Table, "query", Table.query.__wrapped__)
     assert every_page(ranged, **query) == fast
     assert len(fast) > 1 or "Limit" not in query
+
+
+def test_a_partition_query_follows_puts_and_deletes(ranged, monkeypatch):
+    """GIVEN a partition whose key order a first query has cached WHEN items are added, replaced
+    and deleted (by put, transaction and batch) THEN later queries answer what moto's own
+    query answers, pages and ranges alike."""
+    from moto.dynamodb.models.table import Table
+
+    query = dict(
+        TableName="r",
+        KeyConditionExpression="h = :h AND r >= :s",
+        ExpressionAttributeValues={":h": {"S": "p"}, ":s": {"S": "0150"}},
+        Limit=31,
+    )
+    every_page(ranged, **query)  # the order is now cached
+    for i in range(0, 300, 10):  # as many added as deleted: the count alone cannot tell
+        ranged.delete_item(TableName="r", Key={"h": {"S": "p"}, "r": {"S": f"{i:04d}"}})
+    for i in range(0, 300, 10):
+        ranged.put_item(TableName="r", Item={"h": {"S": "p"}, "r": {"S": f"{i:04d}x"}})
+    ranged.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "r", "Item": {"h": {"S": "p"}, "r": {"S": "0200y"}}}},
+            {"Delete": {"TableName": "r", "Key": {"h": {"S": "p"}, "r": {"S": "0201"}}}},
+        ]
+    )
+    ranged.batch_write_item(
+        RequestItems={
+            "r": [{"PutRequest": {"Item": {"h": {"S": "p"}, "r": {"S": "0250x"}, "v": {"S": "1"}}}}]
+        }
+    )
+    fast = every_page(ranged, **query)
+    monkeypatch.setattr(Table, "query", Table.query.__wrapped__)
+    assert every_page(ranged, **query) == fast
+    assert "0200y" in sum(fast, []) and "0201" not in sum(fast, [])
 
 
 def test_stream_records_answer_what_moto_answers(aws, monkeypatch):

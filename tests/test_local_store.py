@@ -3,6 +3,7 @@ written atomically however many saves run at once; a damaged save never stops a 
 write moto acknowledged outlives a kill -9 of the process."""
 
 import gzip
+import json
 import logging
 import os
 import shutil
@@ -334,3 +335,50 @@ def test_format_1_saves_still_load(tmp_path):
 
         assert project_table.get_project("old") is not None
         assert boto3.client("s3").get_object(Bucket=bucket, Key="m")["Body"].read() == b"x"
+
+
+def test_a_save_after_load_holds_what_moto_holds_without_copying_it(tmp_path, monkeypatch):
+    """GIVEN a store saved and loaded again (its image built at load) WHEN items are added,
+    changed in place by updates, deleted, written in transactions, and objects put and deleted,
+    then saved THEN the save holds exactly what moto holds, item for item, and the save did not
+    copy moto's tables (it folded the journal into the last save)."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from chalicelib.local import saved_state
+    from chalicelib.storage import model_store
+
+    data = tmp_path / "data"
+    with started(data) as store:
+        for p in range(10):
+            send(f"p{p}", [f"e{p}-{i}" for i in range(2)])
+        store.save()
+    with started(data) as store:
+        copies, to_json = [], Item.to_json
+        monkeypatch.setattr(Item, "to_json", lambda item: copies.append(1) or to_json(item))
+        for p in range(5, 15):  # new profiles, and updates of stored ones in place
+            send(f"p{p}", [f"f{p}-{i}" for i in range(3)])
+        EventModel.get(f"{PROJECT}#p2", "e2-0").delete()
+        s3 = model_store.s3_client()
+        bucket = config.settings().model_bucket
+        s3.put_object(Bucket=bucket, Key="a/kept", Body=b"kept")
+        s3.put_object(Bucket=bucket, Key="a/gone", Body=b"gone")
+        s3.delete_object(Bucket=bucket, Key="a/gone")
+        journaled = len(copies)
+        store.save()
+        assert len(copies) == journaled  # the save itself copied nothing out of moto
+        dynamodb, s3_backend = saved_state._backends("us-east-1")
+        expected = {
+            name: sorted(
+                json.dumps(i.to_json()["Attributes"], sort_keys=True)
+                for i in saved_state._items(table)
+            )
+            for name, table in dynamodb.tables.items()
+            if name.startswith(store.prefix)
+        }
+        objects = saved_state._objects(s3_backend, bucket)
+    saved = saved_state.read(data / "dynamodb.json.gz")
+    assert {
+        name: sorted(json.dumps(i, sort_keys=True) for i in items)
+        for name, items in saved["tables"].items()
+    } == expected
+    assert saved["objects"] == objects and "a/kept" in objects and "a/gone" not in objects

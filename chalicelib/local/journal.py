@@ -61,6 +61,7 @@ class Journal:
     def __init__(self, directory: Path, table_prefix: str, bucket: str | None, seq: int):
         self.dir, self.prefix, self.bucket = directory, table_prefix, bucket
         self.seq, self.records = seq, 0
+        self.lost = False  # a record could not be appended: the next save copies moto whole
         self._fd = self._open(seq)
 
     def _open(self, seq: int) -> int:
@@ -206,6 +207,7 @@ def write_pending() -> None:
                 record["s"].append([container, key, _object_state(obj)])
         journal.append(record)
     except Exception:  # the next save still takes the change; the answer must not fail
+        journal.lost = True
         log.exception("could not append to the journal %s", file_of(journal.dir, journal.seq))
 
 
@@ -265,9 +267,9 @@ def apply(record: dict, dynamodb, s3) -> int:
     return applied
 
 
-def replay(directory: Path, first_seq: int, dynamodb, s3) -> tuple[int, int]:
-    """Apply every record of the files numbered first_seq and up, in order (journal off).
-    Returns (records, entries) applied."""
+def replay(directory: Path, first_seq: int, dynamodb, s3, also=None) -> tuple[int, int]:
+    """Apply every record of the files numbered first_seq and up, in order (journal off), and
+    hand each to `also` if given. Returns (records, entries) applied."""
     records = entries = 0
     for seq, path in files(directory):
         if seq < first_seq:
@@ -275,4 +277,6 @@ def replay(directory: Path, first_seq: int, dynamodb, s3) -> tuple[int, int]:
         for record in read_records(path):
             entries += apply(record, dynamodb, s3)
             records += 1
+            if also is not None:
+                also(record)
     return records, entries

@@ -1,10 +1,12 @@
 """Saves and restores the local store: moto's in-memory DynamoDB tables (the local prefix) and the
 model bucket, in a gzip'd JSON file, plus the journal of the writes since (journal.py).
 
-A save is one moment: moto calls are paused while the tables and objects are copied (a
-transaction is in the copy whole or not at all) and the journal moves to its next file. The
-copy is then written to a temporary file of its own, fsynced, and renamed over the save, whose
-previous version is kept as `.prev`; one save runs at a time. Loading takes the save, or the
+A save is one moment: the journal moves to its next file while moto calls are paused (a
+transaction's record is in the files before or after, whole). The save is the last one plus the
+records of the files before, folded into an image of the store kept in memory (store_image.py;
+moto's tables are copied whole only at load, or if a record could not be appended). It is
+written to a temporary file of its own, fsynced, and renamed over the save, whose previous
+version is kept as `.prev`; one save runs at a time. Loading takes the save, or the
 previous one if the save is unreadable (it is moved aside, never overwritten, and the log says
 so), then replays the journal files written after it. A crash therefore loses no write moto
 acknowledged (see journal.py for what a power loss can take).
@@ -25,6 +27,7 @@ from pathlib import Path
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from . import journal, moto_lock
+from .store_image import StoreImage
 
 log = logging.getLogger("local.store")
 SAVE_EVERY = float(os.environ.get("LOCAL_SAVE_SECONDS", "30"))
@@ -49,6 +52,8 @@ class LocalStore:
         self._kept_from = 0  # journal files the save at `path` (or, missing, `.prev`) needs
         self.last_save = 0.0
         self.last_pause = 0.0  # seconds the last save held every moto call
+        self._image: StoreImage | None = None  # the store as of journal file `_image_to`
+        self._image_to = 0
 
     # -- load -----------------------------------------------------------------------------------
     def load(self) -> int:
@@ -58,10 +63,18 @@ class LocalStore:
         data = self._read_last_good()
         dynamodb, s3 = _backends(self.region)
         count = 0
+        tables, objects = {}, {}
         if data is not None:
             count = self._restore(data, dynamodb, s3)
             self._kept_from = int(data.get("journal_from", 0))
-        records, entries = journal.replay(self.dir, self._kept_from, dynamodb, s3)
+            tables = data["tables"]
+            if data.get("bucket") == self.bucket:
+                objects = {
+                    k: {"body": v, "meta": {}} if isinstance(v, str) else v
+                    for k, v in (data.get("objects") or {}).items()
+                }
+        image = StoreImage.of(_key_names(dynamodb, self.prefix), self.bucket, tables, objects)
+        records, entries = journal.replay(self.dir, self._kept_from, dynamodb, s3, image.apply)
         if records:
             log.info(
                 "replayed %d journal records (%d items and objects) written after the save",
@@ -79,6 +92,7 @@ class LocalStore:
             max([self._kept_from] + [n for n, _ in existing]) + 1,
         )
         journal.activate(self.journal)
+        self._image, self._image_to = image, self.journal.seq
         self.last_save = time.time()
         return count + entries
 
@@ -132,44 +146,59 @@ class LocalStore:
     def save(self) -> int:
         """Write the store as it is now; waits for a save already running. Returns items saved."""
         with self._save_lock:
-            dynamodb, s3 = _backends(self.region)
-            old_fd = None
-            with moto_lock.held():  # no call changes anything until the copy is complete
+            if self._image is None or self.journal is None or self.journal.lost:
+                return self._save_copy()
+            with moto_lock.held():  # the save's moment: the records before it are complete
                 paused = time.perf_counter()
-                tables = {
-                    name: [item.to_json()["Attributes"] for item in _items(table)]
-                    for name, table in list(dynamodb.tables.items())
-                    if name.startswith(self.prefix)
-                }
-                objects = _objects(s3, self.bucket)
-                journal_from = 0
-                if self.journal is not None:
-                    journal_from, old_fd = self.journal.rotate()
+                journal_from, old_fd = self.journal.rotate()
                 self.last_pause = time.perf_counter() - paused
-            if old_fd is not None:
-                os.fsync(old_fd)  # what the save leaves to the journal must outlive a power loss
-                os.close(old_fd)
-            self._write(
-                {
-                    "format": FORMAT,
-                    "journal_from": journal_from,
-                    "tables": tables,
-                    "bucket": self.bucket,
-                    "objects": objects,
-                }
-            )
-            if self.journal is not None:
-                self.journal.drop_before(self._kept_from)
-            self._kept_from = journal_from
-            self.last_save = time.time()
-            return sum(len(items) for items in tables.values()) + len(objects)
+            os.fsync(old_fd)  # what the save leaves to the journal must outlive a power loss
+            os.close(old_fd)
+            for seq, path in journal.files(self.dir):
+                if self._image_to <= seq < journal_from:
+                    for record in journal.read_records(path):
+                        self._image.apply(record)
+            self._image_to = journal_from
+            return self._saved(journal_from)
 
-    def _write(self, data: dict) -> None:
+    def _save_copy(self) -> int:
+        """The whole store copied out of moto, every moto call paused meanwhile."""
+        dynamodb, s3 = _backends(self.region)
+        old_fd = None
+        with moto_lock.held():  # no call changes anything until the copy is complete
+            paused = time.perf_counter()
+            tables = {
+                name: [item.to_json()["Attributes"] for item in _items(table)]
+                for name, table in list(dynamodb.tables.items())
+                if name.startswith(self.prefix)
+            }
+            objects = _objects(s3, self.bucket)
+            journal_from = 0
+            if self.journal is not None:
+                journal_from, old_fd = self.journal.rotate()
+                self.journal.lost = False
+            self.last_pause = time.perf_counter() - paused
+        if old_fd is not None:
+            os.fsync(old_fd)
+            os.close(old_fd)
+        self._image = StoreImage.of(_key_names(dynamodb, self.prefix), self.bucket, tables, objects)
+        self._image_to = journal_from
+        return self._saved(journal_from)
+
+    def _saved(self, journal_from: int) -> int:
+        self._write(self._image, {"format": FORMAT, "journal_from": journal_from})
+        if self.journal is not None:
+            self.journal.drop_before(self._kept_from)
+        self._kept_from = journal_from
+        self.last_save = time.time()
+        return self._image.items()
+
+    def _write(self, image: StoreImage, header: dict) -> None:
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.dir)
         try:
             with os.fdopen(fd, "wb") as raw:
                 with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3) as fh:
-                    fh.write(json.dumps(data, separators=(",", ":")).encode())
+                    image.write(fh, header)
                 raw.flush()
                 os.fsync(raw.fileno())
             if self.path.exists():  # the save being replaced becomes the previous one
@@ -195,6 +224,14 @@ class LocalStore:
             journal.activate(None)
             self.journal.close()
             self.journal = None
+
+
+def _key_names(dynamodb, prefix: str) -> dict[str, tuple[str, ...]]:
+    return {
+        name: tuple(n for n in (table.hash_key_attr, table.range_key_attr) if n)
+        for name, table in dynamodb.tables.items()
+        if name.startswith(prefix)
+    }
 
 
 def _items(table) -> list:
