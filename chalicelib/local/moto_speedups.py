@@ -15,7 +15,7 @@ skipping the pages before it one comparison at a time: reading a project's chang
 seconds once other tables and projects held a few thousand items. `partition_queries` hands a
 base-table query only the items of its own partition that its key condition and start key can
 reach, in key order (kept sorted as items come and go, found by bisection); moto's filtering,
-paging and answer are unchanged.
+paging and answer are unchanged, except that the items answered are not deep-copied first.
 
 moto builds each GetRecords answer of a DynamoDB stream with its generic, reflective serializer:
 the local stream runner's polls of the profiles stream (whole old and new images) held the lock
@@ -32,6 +32,7 @@ from __future__ import annotations
 import bisect
 import functools
 import json
+import threading
 from datetime import datetime, timezone
 
 
@@ -213,13 +214,34 @@ def _keep_sorted(table, hash_key, range_key, change: str) -> None:
         del cache[hash_key]
 
 
+class _UncopiedQueryResults:
+    """Stands in for the `copy` module inside moto's table module: a base-table query's results
+    are not deep-copied (the answer is serialised from them while the lock is held, and a
+    projection makes new items); everything else is copied as before."""
+
+    def __init__(self):
+        import copy
+
+        self._copy, self.skip = copy, threading.local()
+
+    def deepcopy(self, value, memo=None):
+        if getattr(self.skip, "on", False) and isinstance(value, list):
+            return list(value)
+        return self._copy.deepcopy(value, memo)
+
+    def __getattr__(self, name):
+        return getattr(self._copy, name)
+
+
 def partition_queries() -> None:
+    import moto.dynamodb.models.table as table_module
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
     original = Table.query
     if getattr(original, "_partitioned", False):
         return
+    uncopied = table_module.copy = _UncopiedQueryResults()
     put_item, delete_item = Table.put_item, Table.delete_item
 
     @functools.wraps(put_item)
@@ -263,9 +285,11 @@ def partition_queries() -> None:
         part = sorted_part.part
         partition = [part[r] for r in sorted_part.refs[lo:hi]]
         self.all_items = lambda: partition  # read once, by the call below (the lock is held)
+        uncopied.skip.on = True
         try:
             return original(self, hash_key, *args, **kwargs)
         finally:
+            uncopied.skip.on = False
             del self.all_items
 
     query._partitioned = True

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from . import batch, table_keys
+from . import batch, snapshot_store, table_keys
 from .connection import bind
 from .tables import ChangeModel
 
@@ -222,7 +222,9 @@ def erase(project_id: str, profile_id: str) -> int:
     taken before the erasure, and holds nothing but the id), then every older entry of the
     profile, whose documents hold its data, is deleted. Returns how many were deleted."""
     bind()
-    tombstone = entry(project_id, profile_id, kind=ERASED)
+    at = stamp()
+    snapshot_store.note_erasure(project_id, at)  # first: whoever reads it then finds the tombstone
+    tombstone = entry(project_id, profile_id, at=at, kind=ERASED)
     tombstone.save()
     older = [
         item
@@ -234,9 +236,13 @@ def erase(project_id: str, profile_id: str) -> int:
 
 def erased_since(project_id: str, moment: str) -> set[str]:
     """Profiles erased at or after `moment` (less the margin): a snapshot taken from then on
-    may have read them before their erasure, so it drops their rows."""
+    may have read them before their erasure, so it drops their rows. The project's last
+    erasure time spares the read of every change entry since when there was none."""
     bind()
     start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    last = snapshot_store.last_erasure(project_id)
+    if last is None or last < start:
+        return set()
     return {
         table_keys.parse_change_id(item.change_id)[1]
         for item in ChangeModel.query(

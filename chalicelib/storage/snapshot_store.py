@@ -54,6 +54,8 @@ def save(
             raise
         s3.delete_object(Bucket=s.model_bucket, Key=key)
         return None
+    snapshot.read_at = read_at if origin else None  # as `_latest` sets it from the key
+    _keep(key, snapshot)  # the next answer in this process need not read it back
     older = [
         o["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(
@@ -117,11 +119,16 @@ def _latest(project_id: str) -> tuple[Snapshot, str] | None:
     snapshot = Snapshot.from_bytes(blob)
     if READ_AT in project.snapshot_key:  # fixed for the key cached
         snapshot.read_at = project.snapshot_key.rsplit(READ_AT, 1)[1].removesuffix(".npz")
+    _keep(project.snapshot_key, snapshot)
+    return snapshot, project.snapshot_at
+
+
+def _keep(key: str, snapshot: Snapshot) -> None:
     with _lock:
-        _cache[project.snapshot_key] = snapshot
+        _cache[key] = snapshot
+        _cache.move_to_end(key)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
-    return snapshot, project.snapshot_at
 
 
 def _parts_prefix(project_id: str, job_id: str) -> str:
@@ -232,3 +239,26 @@ def compaction_state(project_id: str) -> dict:
         "changes_since_snapshot": int(item.changes_since_snapshot or 0),
         "compaction_requested_at": item.compaction_requested_at,
     }
+
+
+def note_erasure(project_id: str, at: str) -> None:
+    """Record that a profile is erased at `at`, before its tombstone is written (a snapshot
+    that reads no such time at or after its own need not look for tombstones)."""
+    bind()
+    try:
+        ProjectModel(project_id).update(
+            actions=[ProjectModel.erased_at.set(at)],
+            condition=ProjectModel.erased_at.does_not_exist() | (ProjectModel.erased_at < at),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise  # else a later erasure is recorded already
+
+
+def last_erasure(project_id: str) -> str | None:
+    bind()
+    try:
+        item = ProjectModel.get(project_id, attributes_to_get=["erased_at"], consistent_read=True)
+    except ProjectModel.DoesNotExist:
+        return None
+    return item.erased_at

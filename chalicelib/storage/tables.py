@@ -53,6 +53,7 @@ class ProjectModel(Model):
     changes_since_snapshot = NumberAttribute(null=True)
     snapshot_rows = NumberAttribute(null=True)
     compaction_requested_at = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)  # the latest profile erasure (change_log.erase)
 
 
 class ApiKeyModel(Model):
