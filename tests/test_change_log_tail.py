@@ -82,3 +82,34 @@ def test_an_erasure_drops_the_profiles_entries_from_the_tail(project):
     assert overlay.documents["gone"] is None and overlay.documents["kept"] is not None
     held = change_log._tails[pid].entries.values()
     assert [e for e in held if e[1] == "gone"] == [e for e in held if e[2] == change_log.ERASED]
+
+
+def test_the_margin_read_again_carries_keys_only_and_new_entries_come_by_key(project, monkeypatch):
+    """GIVEN a tail of 40 entries written within the margin (each read again on the next read)
+    WHEN two more are written and the log is read again THEN only the two new entries' documents
+    are read (the 40 in the margin come back as keys), and the answer sees all 42."""
+    from chalicelib.storage import batch
+
+    pid, taken = project["id"], ago(600)
+    for i in range(40):
+        write(pid, f"p{i:02d}")
+    change_log.since(pid, taken, 1000)
+    documents, query, get = [], ChangeModel.query, batch.get
+
+    def spy_query(*args, **kwargs):
+        for item in query(*args, **kwargs):
+            documents.append(item.document is not None)
+            yield item
+
+    def spy_get(model, keys, *args, **kwargs):
+        found = get(model, keys, *args, **kwargs)
+        documents.extend(item.document is not None for item in found)
+        return found
+
+    monkeypatch.setattr(ChangeModel, "query", spy_query)
+    monkeypatch.setattr(batch, "get", spy_get)
+    write(pid, "p98")
+    write(pid, "p99")
+    second = change_log.since(pid, taken, 1000)
+    assert second.entries == 42 and second.documents["p99"] is not None
+    assert sum(documents) == 2 and len(documents) == 44  # 42 keys, 2 documents
