@@ -273,3 +273,35 @@ def test_a_background_call_gives_way_to_a_request_in_flight(aws, monkeypatch):
     for t in threads:
         t.join(10)
     assert order == ["request call", "request done", "background call"]
+
+
+@pytest.mark.parametrize(
+    "projection", ["r", "r, #n, h", "h, r, absent", "r, #n", "m.x", "l[0]", "num, r"]
+)
+def test_a_projection_answers_what_moto_answers(ranged, projection, monkeypatch):
+    """GIVEN items with text, number, map and list attributes WHEN a query projects top-level
+    text attributes (copied) or anything else (moto's own) THEN the answer is moto's own."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    ranged.put_item(
+        TableName="r",
+        Item={
+            "h": {"S": "p"},
+            "r": {"S": "0001"},
+            "m": {"M": {"x": {"N": "1.50"}, "y": {"S": "z"}}},
+            "l": {"L": [{"S": "a"}, {"N": "2"}]},
+            "num": {"N": "7.0"},
+            "n": {"S": "named"},
+        },
+    )
+    query = dict(
+        TableName="r",
+        KeyConditionExpression="h = :h AND r <= :e",
+        ExpressionAttributeValues={":h": {"S": "p"}, ":e": {"S": "0003"}},
+        ProjectionExpression=projection,
+        **({"ExpressionAttributeNames": {"#n": "n"}} if "#n" in projection else {}),
+    )
+    fast = ranged.query(**query)["Items"]
+    assert getattr(Item.project, "_plain", False)
+    monkeypatch.setattr(Item, "project", Item.project.__wrapped__)
+    assert ranged.query(**query)["Items"] == fast and fast

@@ -17,6 +17,9 @@ base-table query only the items of its own partition that its key condition and 
 reach, in key order (kept sorted as items come and go, found by bisection); moto's filtering,
 paging and answer are unchanged, except that the items answered are not deep-copied first.
 
+moto projects an item (a ProjectionExpression) by converting the whole item to plain JSON and
+back; `plain_projections` copies top-level text attributes instead.
+
 moto builds each GetRecords answer of a DynamoDB stream with its generic, reflective serializer:
 the local stream runner's polls of the profiles stream (whole old and new images) held the lock
 for most of a second each under load. `plain_stream_records` answers with the records as JSON,
@@ -297,6 +300,33 @@ def partition_queries() -> None:
     Table.put_item, Table.delete_item = put_item_sorted, delete_item_sorted
 
 
+def plain_projections() -> None:
+    """moto projects an item by converting all of it to plain JSON and back: reading a range of
+    the change log for its keys alone converted every entry's document. A projection of
+    top-level text attributes copies them instead (the same values: text is not reformatted);
+    anything else goes to moto's own."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    original = Item.project
+    if getattr(original, "_plain", False):
+        return
+
+    @functools.wraps(original)
+    def project(self, projection_expressions):
+        names = [e[0] for e in projection_expressions if len(e) == 1 and "[" not in e[0]]
+        found = [self.attrs[n] for n in names if n in self.attrs]
+        if len(names) != len(projection_expressions) or any(v.type != "S" for v in found):
+            return original(self, projection_expressions)
+        item = Item(self.hash_key, self.range_key, {})
+        for name in names:
+            if name in self.attrs:
+                item.attrs[name] = self.attrs[name]
+        return item
+
+    project._plain = True
+    Item.project = project
+
+
 def plain_stream_records() -> None:
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
@@ -345,5 +375,6 @@ def install() -> None:
     fast_transactions()
     cached_conditions()
     partition_queries()
+    plain_projections()
     plain_stream_records()
     one_size_check()

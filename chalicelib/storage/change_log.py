@@ -194,12 +194,16 @@ def _tail(project_id: str, start: str, limit: int | None) -> list[tuple] | None:
     with _tails_lock:
         tail = _tails.get(project_id)
     if tail is not None and tail.start <= start and began - tail.first_read < TAIL_FRESH_SECONDS:
-        entries, read_from = dict(tail.entries), max(start, tail.complete_to)
-        kept = tail.start, tail.first_read
-    else:
-        entries, read_from, kept = {}, start, (start, began)
+        held = tail.entries
+        read_from, kept = max(start, tail.complete_to), (tail.start, tail.first_read)
+    else:  # the whole range again; what is held already comes back as keys only
+        held = {k: e for k, e in tail.entries.items() if k >= start} if tail is not None else {}
+        read_from, kept = start, (start, began)
+    new, listed = _entries_from(project_id, read_from, held)
+    # the entries gone from the log since (deleted by an erasure) leave memory too
+    entries = {k: e for k, e in held.items() if k < read_from or k in listed}
     count = sum(1 for at, *_ in entries.values() if at >= start)
-    for item in _entries_from(project_id, read_from, entries):
+    for item in new:
         at, profile_id = table_keys.parse_change_id(item.change_id)
         if item.change_id not in entries:
             count += 1
@@ -217,18 +221,23 @@ def _tail(project_id: str, start: str, limit: int | None) -> list[tuple] | None:
     return [entries[k] for k in sorted(entries) if entries[k][0] >= start]
 
 
-def _entries_from(project_id: str, read_from: str, held: dict):
-    """The entries from `read_from` on that are not `held` already, in key order. With some
-    held, the range (mostly the margin read again) is read for its keys only, and the new
-    entries then by key: under a steady write rate the margin holds thousands of documents."""
+def _entries_from(project_id: str, read_from: str, held: dict) -> tuple[list, set[str]]:
+    """The entries from `read_from` on that are not `held` already, in key order, and the keys
+    of every entry there. With some held, the range (mostly the margin read again) is read for
+    its keys only, and the new entries then by key: under a steady write rate the margin holds
+    thousands of documents. An entry never changes once written, so this reads what a read of
+    the whole range would."""
     if not held:
-        yield from ChangeModel.query(project_id, ChangeModel.change_id >= read_from)
-        return
-    keys = ChangeModel.query(
-        project_id, ChangeModel.change_id >= read_from, attributes_to_get=["change_id"]
-    )
-    new = [(project_id, k.change_id) for k in keys if k.change_id not in held]
-    yield from sorted(batch.get(ChangeModel, new), key=lambda item: item.change_id)
+        items = list(ChangeModel.query(project_id, ChangeModel.change_id >= read_from))
+        return items, {item.change_id for item in items}
+    listed = {
+        k.change_id
+        for k in ChangeModel.query(
+            project_id, ChangeModel.change_id >= read_from, attributes_to_get=["change_id"]
+        )
+    }
+    new = [(project_id, k) for k in sorted(listed) if k not in held]
+    return sorted(batch.get(ChangeModel, new), key=lambda item: item.change_id), listed
 
 
 def erase(project_id: str, profile_id: str) -> int:
