@@ -67,7 +67,8 @@ class LocalStack:
             return False
 
     def stop(self):
-        self.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        # the stack stops on SIGTERM as on Ctrl-C; SIGINT is ignored when run as a background job
+        self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
 
     def call(self, method, path, body=None, key=None):
