@@ -120,13 +120,15 @@ def test_a_snapshot_taken_while_a_profile_is_erased_drops_its_row(api, project):
 def test_a_snapshot_reads_no_change_entries_for_erasures_when_none_happened(
     api, project, monkeypatch
 ):
-    """GIVEN a project with recent change entries and no erasure WHEN a snapshot looks for the
-    profiles erased since it began THEN it reads no change entry (a compaction used to read
-    every entry of the last two minutes for this); AND after an erasure it finds the profile."""
+    """GIVEN a project with recent change entries and no erasure, looked at once already WHEN a
+    snapshot looks for the profiles erased since it began THEN it reads no change entry (a
+    compaction used to read every entry of the last two minutes for this); AND after an
+    erasure it finds the profile."""
     from chalicelib.storage.tables import ChangeModel
 
     api.post("/events", {"events": [purchase_event(f"p{i}", 0, value=5.0) for i in range(5)]})
     taken_at = change_log.stamp()
+    assert change_log.erased_since(project["id"], taken_at) == set()  # not known: looked at
     queries = []
     query = ChangeModel.query
     monkeypatch.setattr(ChangeModel, "query", lambda *a, **k: queries.append(1) or query(*a, **k))
@@ -134,3 +136,15 @@ def test_a_snapshot_reads_no_change_entries_for_erasures_when_none_happened(
     assert queries == []
     api.delete("/profiles/p3")
     assert change_log.erased_since(project["id"], taken_at) == {"p3"}
+
+
+def test_an_erasure_from_before_its_time_was_recorded_is_still_found(api, project):
+    """GIVEN a profile erased with no erasure time on the project (an older version wrote its
+    tombstone) WHEN a snapshot looks for the erased profiles THEN it finds it."""
+    from chalicelib.storage.tables import ProjectModel
+
+    api.post("/events", {"events": [purchase_event("p1", 0, value=5.0)]})
+    taken_at = change_log.stamp()
+    api.delete("/profiles/p1")
+    ProjectModel(project["id"]).update(actions=[ProjectModel.erased_at.remove()])
+    assert change_log.erased_since(project["id"], taken_at) == {"p1"}

@@ -264,11 +264,14 @@ def erased_since(project_id: str, moment: str) -> set[str]:
     bind()
     start = (parse(moment) - timedelta(seconds=MARGIN_SECONDS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     last = snapshot_store.last_erasure(project_id)
-    if last is None or last < start:
+    if last is not None and last < start:
         return set()
-    return {
+    erased = {
         table_keys.parse_change_id(item.change_id)[1]
         for item in ChangeModel.query(
             project_id, ChangeModel.change_id >= start, filter_condition=ChangeModel.kind == ERASED
         )
     }
+    if last is None:  # not known (a project older than the recorded time): known from now on
+        snapshot_store.note_no_erasure(project_id)
+    return erased

@@ -255,7 +255,23 @@ def note_erasure(project_id: str, at: str) -> None:
             raise  # else a later erasure is recorded already
 
 
+def note_no_erasure(project_id: str) -> None:
+    """Record "no erasure before now" (an empty time) on a project that has no erasure time yet,
+    after its tombstones were looked for: a project erased before the time was recorded keeps
+    being looked at until then. Never over a recorded erasure."""
+    bind()
+    try:
+        ProjectModel(project_id).update(
+            actions=[ProjectModel.erased_at.set("")],
+            condition=ProjectModel.project_id.exists() & ProjectModel.erased_at.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
 def last_erasure(project_id: str) -> str | None:
+    """The latest erasure's time; "" if none since it was recorded; None: not known."""
     bind()
     try:
         item = ProjectModel.get(project_id, attributes_to_get=["erased_at"], consistent_read=True)
