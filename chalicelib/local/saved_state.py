@@ -69,10 +69,7 @@ class LocalStore:
             self._kept_from = int(data.get("journal_from", 0))
             tables = data["tables"]
             if data.get("bucket") == self.bucket:
-                objects = {
-                    k: {"body": v, "meta": {}} if isinstance(v, str) else v
-                    for k, v in (data.get("objects") or {}).items()
-                }
+                objects = _object_states(data)
         image = StoreImage.of(_key_names(dynamodb, self.prefix), self.bucket, tables, objects)
         records, entries = journal.replay(self.dir, self._kept_from, dynamodb, s3, image.apply)
         if records:
@@ -135,9 +132,7 @@ class LocalStore:
             count += len(items)
         bucket = data.get("bucket")
         if data.get("objects") and bucket in s3.buckets:
-            for key, state in data["objects"].items():
-                if isinstance(state, str):  # format 1
-                    state = {"body": state, "meta": {}}
+            for key, state in _object_states(data).items():
                 journal.apply({"s": [[bucket, key, state]]}, dynamodb, s3)
             count += len(data["objects"])
         return count
@@ -224,6 +219,14 @@ class LocalStore:
             journal.activate(None)
             self.journal.close()
             self.journal = None
+
+
+def _object_states(data: dict) -> dict[str, dict]:
+    """A save's objects as journal states (format 1 held bare base64 bodies)."""
+    return {
+        key: {"body": state, "meta": {}} if isinstance(state, str) else state
+        for key, state in (data.get("objects") or {}).items()
+    }
 
 
 def _key_names(dynamodb, prefix: str) -> dict[str, tuple[str, ...]]:

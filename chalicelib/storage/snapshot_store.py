@@ -38,20 +38,16 @@ def save(
     key = f"{prefix}{taken_at}-{secrets.token_hex(4)}{origin}.npz"
     s3 = s3_client()
     s3.put_object(Bucket=s.model_bucket, Key=key, Body=snapshot.to_bytes())
-    try:
-        ProjectModel(project_id).update(
-            actions=[
-                ProjectModel.snapshot_key.set(key),
-                ProjectModel.snapshot_at.set(taken_at),
-                ProjectModel.changes_since_snapshot.set(0),
-                ProjectModel.snapshot_rows.set(snapshot.n),
-            ],
-            condition=ProjectModel.snapshot_at.does_not_exist()
-            | (ProjectModel.snapshot_at <= taken_at),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not _update_if(
+        project_id,
+        [
+            ProjectModel.snapshot_key.set(key),
+            ProjectModel.snapshot_at.set(taken_at),
+            ProjectModel.changes_since_snapshot.set(0),
+            ProjectModel.snapshot_rows.set(snapshot.n),
+        ],
+        ProjectModel.snapshot_at.does_not_exist() | (ProjectModel.snapshot_at <= taken_at),
+    ):
         s3.delete_object(Bucket=s.model_bucket, Key=key)
         return None
     snapshot.read_at = read_at if origin else None  # as `_latest` sets it from the key
@@ -121,6 +117,17 @@ def _latest(project_id: str) -> tuple[Snapshot, str] | None:
         snapshot.read_at = project.snapshot_key.rsplit(READ_AT, 1)[1].removesuffix(".npz")
     _keep(project.snapshot_key, snapshot)
     return snapshot, project.snapshot_at
+
+
+def _update_if(project_id: str, actions: list, condition) -> bool:
+    """Update the project item if the condition holds; False when it did not."""
+    try:
+        ProjectModel(project_id).update(actions=actions, condition=condition)
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
 
 
 def _keep(key: str, snapshot: Snapshot) -> None:
@@ -203,20 +210,15 @@ def claim_compaction(project_id: str, now: str, stale_before: str) -> bool:
     """Set the marker that a compaction is queued, unless one was set after `stale_before`
     (still under way): True for the one caller that should queue it."""
     bind()
-    try:
-        ProjectModel(project_id).update(
-            actions=[ProjectModel.compaction_requested_at.set(now)],
-            condition=ProjectModel.project_id.exists()
-            & (
-                ProjectModel.compaction_requested_at.does_not_exist()
-                | (ProjectModel.compaction_requested_at < stale_before)
-            ),
-        )
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
+    return _update_if(
+        project_id,
+        [ProjectModel.compaction_requested_at.set(now)],
+        ProjectModel.project_id.exists()
+        & (
+            ProjectModel.compaction_requested_at.does_not_exist()
+            | (ProjectModel.compaction_requested_at < stale_before)
+        ),
+    )
 
 
 def release_compaction(project_id: str) -> None:
@@ -245,14 +247,11 @@ def note_erasure(project_id: str, at: str) -> None:
     """Record that a profile is erased at `at`, before its tombstone is written (a snapshot
     that reads no such time at or after its own need not look for tombstones)."""
     bind()
-    try:
-        ProjectModel(project_id).update(
-            actions=[ProjectModel.erased_at.set(at)],
-            condition=ProjectModel.erased_at.does_not_exist() | (ProjectModel.erased_at < at),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise  # else a later erasure is recorded already
+    _update_if(  # False: a later erasure is recorded already
+        project_id,
+        [ProjectModel.erased_at.set(at)],
+        ProjectModel.erased_at.does_not_exist() | (ProjectModel.erased_at < at),
+    )
 
 
 def note_no_erasure(project_id: str) -> None:
@@ -260,14 +259,11 @@ def note_no_erasure(project_id: str) -> None:
     after its tombstones were looked for: a project erased before the time was recorded keeps
     being looked at until then. Never over a recorded erasure."""
     bind()
-    try:
-        ProjectModel(project_id).update(
-            actions=[ProjectModel.erased_at.set("")],
-            condition=ProjectModel.project_id.exists() & ProjectModel.erased_at.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    _update_if(
+        project_id,
+        [ProjectModel.erased_at.set("")],
+        ProjectModel.project_id.exists() & ProjectModel.erased_at.does_not_exist(),
+    )
 
 
 def last_erasure(project_id: str) -> str | None:
