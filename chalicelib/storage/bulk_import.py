@@ -19,7 +19,7 @@ from ..validation import now_iso
 from . import batch, change_log, table_keys
 from .connection import bind
 from .profile_table import batch_get_items, event_item, kind_count_update, profile_item
-from .tables import ChangeModel, EventModel, ProfileModel
+from .tables import EventModel, ProfileModel
 
 CHUNK = 100
 
@@ -111,13 +111,7 @@ def import_profiles(
             totals["events"] += len(fresh)
             totals["created"] += old is None
         batch.write(EventModel, event_models)  # events before their profile: see module doc
-        batch.write(
-            ChangeModel,
-            [
-                change_log.entry(project_id, model.profile_id)  # hints first
-                for model in profiles
-            ],
-        )
+        change_log.hints(project_id, [model.profile_id for model in profiles])  # hints first
         batch.write(ProfileModel, profiles)
         for name, delta in deltas.items():
             counter, actions = kind_count_update(project_id, name, delta)

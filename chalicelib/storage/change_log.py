@@ -3,6 +3,7 @@ overlay. A preview reads these small entries instead of re-reading each changed 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -13,12 +14,20 @@ from . import batch, snapshot_store, table_keys
 from .connection import bind
 from .tables import ChangeModel
 
+log = logging.getLogger(__name__)
 CHANGE_TTL_DAYS = 7
 MARGIN_SECONDS = 120
-# the margin of a snapshot a compaction made from the log: a write is stamped just before its
-# transaction (again on each retry), so it is in flight for seconds (an API write for at most
-# API Gateway's 29 s); the longer margin above is kept for snapshots read from the table
-LOG_MARGIN_SECONDS = 30
+# An entry is stamped just before the write that carries it, so a read of the log up to a
+# moment can miss an entry stamped before that moment and committed after it. A writer whose
+# entries landed more than IN_FLIGHT_SECONDS after their stamp writes them again, stamped anew,
+# before it answers (`landed`): then re-reading the last LOG_MARGIN_SECONDS (that, and the skew
+# between the writers' and readers' clocks) finds every entry a read missed, however long the
+# call took. The margin of a snapshot a compaction made from the log, and of each tail read;
+# the longer margin above is kept for snapshots read from the table.
+IN_FLIGHT_SECONDS = 2.0
+CLOCK_SKEW_SECONDS = 1.0
+LOG_MARGIN_SECONDS = IN_FLIGHT_SECONDS + CLOCK_SKEW_SECONDS
+LANDING_ATTEMPTS = 3
 
 
 def stamp() -> str:
@@ -55,8 +64,51 @@ def record(
     version: int | None = None,
     document: dict | None = None,
 ) -> None:
+    """One entry on its own, stamped now (or backdated to `at`)."""
     bind()
-    entry(project_id, profile_id, at, kind, version, document).save()
+    written = entry(project_id, profile_id, at, kind, version, document)
+    written.save()
+    if at is None:
+        landed([written])
+
+
+def hints(project_id: str, profile_ids: list[str]) -> None:
+    """Hints ("read it again") for profiles about to be written, a batch call's worth at a
+    time so that each lands soon after its stamp."""
+    bind()
+    for start in range(0, len(profile_ids), batch.WRITE_CHUNK):
+        written = [entry(project_id, p) for p in profile_ids[start : start + batch.WRITE_CHUNK]]
+        batch.write(ChangeModel, written)
+        landed(written)
+
+
+def landed(entries: list[ChangeModel]) -> int:
+    """Call once the write that carried `entries` (stamped by `entry`, not backdated) has
+    committed, before answering: the ones that landed more than IN_FLIGHT_SECONDS after their
+    stamp are written again, stamped now, until a copy lands in time. A copy says what its
+    entry says, later, so every reading of the log comes out the same. Returns the copies."""
+    copies = 0
+    for _ in range(LANDING_ATTEMPTS):
+        cutoff = (datetime.now(timezone.utc) - timedelta(seconds=IN_FLIGHT_SECONDS)).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ"
+        )
+        late = [e for e in entries if e.change_id < cutoff]
+        if not late:
+            return copies
+        entries = [
+            entry(
+                e.project_id,
+                table_keys.parse_change_id(e.change_id)[1],
+                kind=e.kind,
+                version=int(e.version) if e.version is not None else None,
+                document=e.document,
+            )
+            for e in late
+        ]
+        batch.write(ChangeModel, entries)
+        copies += len(entries)
+    log.warning("%d change entries kept landing late; a whole tail read finds them", len(entries))
+    return copies
 
 
 def before_snapshot(taken_at: str) -> str:
@@ -158,8 +210,8 @@ def since(
 
 
 # The log's tail as this process last read it, per project: a segment answer then reads only
-# the entries written since (less LOG_MARGIN_SECONDS, the longest a write is in flight after its
-# stamp) instead of every entry since the snapshot. A rescore backdates its score entries
+# the entries written since (less LOG_MARGIN_SECONDS: see `landed`) instead of every entry since
+# the snapshot. A rescore backdates its score entries
 # (before_snapshot), which such a read would not see: a tail first read longer ago than
 # TAIL_FRESH_SECONDS is read again whole, so those show within that bound.
 TAIL_FRESH_SECONDS = 60
@@ -249,6 +301,7 @@ def erase(project_id: str, profile_id: str) -> int:
     snapshot_store.note_erasure(project_id, at)  # first: whoever reads it then finds the tombstone
     tombstone = entry(project_id, profile_id, at=at, kind=ERASED)
     tombstone.save()
+    landed([tombstone])
     older = [
         item
         for item in ChangeModel.by_profile.query(table_keys.profile_ref(project_id, profile_id))

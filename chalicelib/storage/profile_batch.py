@@ -21,7 +21,7 @@ from pynamodb.transactions import TransactWrite
 from ..behaviour import MAX_PROPERTIES_BYTES
 from ..infra.errors import ServiceError
 from ..validation import now_iso
-from . import kind_counts, profile_table, profile_writes
+from . import change_log, kind_counts, profile_table, profile_writes
 from .connection import transaction_connection
 from .profile_writes import MAX_TRANSACTION_ITEMS, Change, Planned
 from .records import ProfileRecord
@@ -91,8 +91,9 @@ def _write_group(project_id, group, changes, existing, now, path, outcomes):
                 if deltas:
                     item = kind_counts.delta_item(project_id, deltas)
                     tx.save(item)
-                for _, p in group:
-                    profile_writes.add_to_transaction(tx, p, kind_counts=False)
+                entries = [
+                    profile_writes.add_to_transaction(tx, p, kind_counts=False) for _, p in group
+                ]
         except TransactWriteError as exc:
             found = _only_redelivered(group, exc.cancellation_reasons or [], 1 if deltas else 0)
             if attempt == 0 and found:
@@ -113,6 +114,7 @@ def _write_group(project_id, group, changes, existing, now, path, outcomes):
                 outcome.duplicates |= redelivered.get(profile_id, set())
                 outcomes[profile_id] = outcome
             return None
+        change_log.landed(entries)
         for profile_id, p in group:
             outcomes[profile_id] = Outcome(
                 p.written, p.existing is None, redelivered.get(profile_id, set())

@@ -25,7 +25,7 @@ from ..validation import now_iso
 from . import change_log, profile_table
 from .connection import transaction_connection
 from .records import ProfileRecord
-from .tables import EventModel, ProfileModel
+from .tables import ChangeModel, EventModel, ProfileModel
 
 MAX_ATTEMPTS = 12
 MAX_TRANSACTION_ITEMS = 100
@@ -104,21 +104,23 @@ def plan(
     return Planned(existing, written, events, deltas, size)
 
 
-def add_to_transaction(tx: TransactWrite, planned: Planned, kind_counts: bool = True) -> int:
+def add_to_transaction(
+    tx: TransactWrite, planned: Planned, kind_counts: bool = True
+) -> ChangeModel:
     """Put one planned write into `tx`: its change entry first, then its events (the order
     `write_one` reads cancellation reasons in), its kind counts (unless the caller counts them
-    itself), then the profile, guarded by the version read. Returns the items added."""
+    itself), then the profile, guarded by the version read. Returns the change entry, for
+    `change_log.landed` once the transaction has committed."""
     w = planned.written
     project_id, profile_id, now = w.project_id, w.profile_id, w.updated_at
-    tx.save(
-        change_log.entry(
-            project_id,
-            profile_id,
-            kind=change_log.WRITE,
-            version=w.version,
-            document=segmentable_document(w.document()),
-        )
+    change = change_log.entry(
+        project_id,
+        profile_id,
+        kind=change_log.WRITE,
+        version=w.version,
+        document=segmentable_document(w.document()),
     )
+    tx.save(change)
     for event in planned.events:
         tx.save(
             profile_table.event_item(project_id, profile_id, event, now),
@@ -143,7 +145,7 @@ def add_to_transaction(tx: TransactWrite, planned: Planned, kind_counts: bool = 
                 ProfileModel.updated_at.set(now),
             ],
         )
-    return 2 + len(planned.events) + (len(planned.deltas) if kind_counts else 0)
+    return change
 
 
 def redelivered_events(planned: Planned, reasons: list, first: int = 0) -> set[str]:
@@ -179,7 +181,7 @@ def write_one(
         planned = plan(project_id, profile_id, existing, changed, too_large_path, now_iso())
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
-                add_to_transaction(tx, planned)
+                written_entry = add_to_transaction(tx, planned)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             redelivered = redelivered_events(planned, reasons)
@@ -195,6 +197,7 @@ def write_one(
             if not redelivered:
                 _backoff(attempt)  # a concurrent writer won; read again
             continue
+        change_log.landed([written_entry])
         return planned.written, existing is None, duplicates
     raise Conflict(
         "the profile is being changed by too many writers at once; try again",

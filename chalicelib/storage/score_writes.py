@@ -35,8 +35,11 @@ def _version_name() -> str:
     )
 
 
-def _items(profile: ProfileRecord, predictive: dict, change_at: str | None) -> list[dict]:
-    """The conditional score update (the version stays) and the score's change entry."""
+def _items(
+    profile: ProfileRecord, predictive: dict, change_at: str | None
+) -> tuple[list[dict], ChangeModel]:
+    """The conditional score update (the version stays) and the score's change entry, and the
+    entry."""
     project_id, profile_id = profile.project_id, profile.profile_id
     shards = bind().profile_shards
     # the whole segmentable document, not the scores alone: the entry then tells how the profile
@@ -62,7 +65,8 @@ def _items(profile: ProfileRecord, predictive: dict, change_at: str | None) -> l
             },
         }
     }
-    return [update, {"Put": {"TableName": ChangeModel.Meta.table_name, "Item": change.serialize()}}]
+    put = {"Put": {"TableName": ChangeModel.Meta.table_name, "Item": change.serialize()}}
+    return [update, put], change
 
 
 Change = tuple[ProfileRecord, dict, str | None]  # profile as read, new scores, entry stamp
@@ -76,9 +80,11 @@ def _write_chunk(chunk: list[Change]) -> set[str]:
     for attempt in range(MAX_ATTEMPTS):
         if not pending:
             return set()
-        items = [item for profile, scores, at in pending for item in _items(profile, scores, at)]
+        built = [_items(profile, scores, at) for profile, scores, at in pending]
         try:
-            client.transact_write_items(TransactItems=items)
+            client.transact_write_items(TransactItems=[i for items, _ in built for i in items])
+            # a backdated entry is meant to be older than what reads of the log go back to
+            change_log.landed([entry for (_, entry), c in zip(built, pending) if c[2] is None])
             return {change[0].profile_id for change in pending}
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
