@@ -11,6 +11,11 @@ One call, one record, one write(): a transaction's items are replayed all or non
 framed with its length and CRC-32, so one cut short by a kill is recognised and dropped. Records
 hold states, not requests: replaying a record twice, or over a save that already has it, changes
 nothing, and replay needs no condition or update expression to come out as it did.
+
+A record's payload is a JSON header, a newline, then the items' JSON texts one after another
+(the header gives each item's table, key text and length): a save folds records into its image
+as text (store_image.py), without parsing every item written since the last save. Records of
+the first format (one JSON document) are still read.
 """
 
 from __future__ import annotations
@@ -36,6 +41,15 @@ _active: Journal | None = None
 # what the current moto call changed, in the order first touched: (kind, container, key) ->
 # (backend, key); read once the call returns, so a transaction's item is written in its final state
 _touched: dict[tuple, tuple] = {}
+
+
+def key_text(key: dict) -> str:
+    """An item's key attributes (DynamoDB JSON) as one text: how records and the image name it."""
+    return json.dumps(key, sort_keys=True)
+
+
+def item_text(attrs: dict) -> str:
+    return json.dumps(attrs, separators=(",", ":"))
 
 
 def file_of(directory: Path, seq: int) -> Path:
@@ -69,8 +83,7 @@ class Journal:
         fsync_dir(self.dir)
         return fd
 
-    def append(self, record: dict) -> None:
-        payload = json.dumps(record, separators=(",", ":")).encode()
+    def append(self, payload: bytes) -> None:
         data = memoryview(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
         while data:
             data = data[os.write(self._fd, data) :]
@@ -133,7 +146,7 @@ def _touch_item(backend, table_name, key_attrs) -> None:
         }
     except KeyError:  # moto refuses the call itself
         return
-    _touched.setdefault(("d", table_name, json.dumps(key, sort_keys=True)), (backend, key))
+    _touched.setdefault(("d", table_name, key_text(key)), (backend, key))
 
 
 def _touch_object(backend, bucket, key) -> None:
@@ -192,20 +205,29 @@ def write_pending() -> None:
     journal = _active
     if journal is None:
         return
-    record: dict = {"d": [], "s": []}
+    header: dict = {"d": [], "s": []}
+    texts: list[bytes] = []
     try:
-        for (kind, container, _), (backend, key) in touched:
+        for (kind, container, text), (backend, key) in touched:
             if kind == "d":
                 table = backend.tables.get(container)
                 if table is None:
                     continue
                 item = backend.get_item(container, key)
-                record["d"].append([container, key, item.to_json()["Attributes"] if item else None])
+                if item is None:
+                    header["d"].append([container, text, -1])
+                    continue
+                attrs = item.to_json()["Attributes"]
+                names = (table.hash_key_attr, table.range_key_attr)
+                texts.append(item_text(attrs).encode())
+                # the key as the item holds it: the same text the image names a saved item by
+                own_key = key_text({n: attrs[n] for n in names if n})
+                header["d"].append([container, own_key, len(texts[-1])])
             else:
                 bucket = backend.buckets.get(container)
                 obj = bucket.keys.get(key) if bucket else None
-                record["s"].append([container, key, _object_state(obj)])
-        journal.append(record)
+                header["s"].append([container, key, _object_state(obj)])
+        journal.append(b"".join([item_text(header).encode(), b"\n", *texts]))
     except Exception:  # the next save still takes the change; the answer must not fail
         journal.lost = True
         log.exception("could not append to the journal %s", file_of(journal.dir, journal.seq))
@@ -214,9 +236,35 @@ def write_pending() -> None:
 # -- replay ---------------------------------------------------------------------------------
 
 
+def parse(payload: bytes) -> dict:
+    """A record: {"d": [[table, key text, item text or None]], "s": [[bucket, key, state]]}."""
+    head, newline, body = payload.partition(b"\n")
+    if not newline:  # the first format: one JSON document (JSON never holds a raw newline)
+        record = json.loads(payload)
+        return {
+            "d": [
+                [t, key_text(key), item_text(item) if item is not None else None]
+                for t, key, item in record.get("d", [])
+            ],
+            "s": record.get("s", []),
+        }
+    header = json.loads(head)
+    items, pos = [], 0
+    for table, key, length in header["d"]:
+        if length < 0:
+            items.append([table, key, None])
+            continue
+        items.append([table, key, body[pos : pos + length].decode()])
+        pos += length
+    if pos != len(body):
+        raise ValueError("a record's items do not add up to its length")
+    return {"d": items, "s": header.get("s", [])}
+
+
 def read_records(path: Path) -> list[dict]:
-    """The complete records of one file. A record cut short (a kill mid-write) or damaged ends
-    the file: it is truncated there, so records appended later are not hidden behind it."""
+    """The complete records of one file (`parse`). A record cut short (a kill mid-write) or
+    damaged ends the file: it is truncated there, so records appended later are not hidden
+    behind it."""
     data = path.read_bytes()
     records, pos = [], 0
     while pos + HEADER.size <= len(data):
@@ -225,7 +273,7 @@ def read_records(path: Path) -> list[dict]:
         if len(payload) < length or zlib.crc32(payload) != crc:
             break
         try:
-            records.append(json.loads(payload))
+            records.append(parse(payload))
         except ValueError:
             break
         pos += HEADER.size + length
@@ -249,8 +297,9 @@ def apply(record: dict, dynamodb, s3) -> int:
         if table is None:
             continue
         if item is not None:
-            table.put_item(item, overwrite=True)
+            table.put_item(json.loads(item), overwrite=True)
         else:
+            key = json.loads(key)
             range_key = key.get(table.range_key_attr) if table.range_key_attr else None
             table.delete_item(
                 DynamoType(key[table.hash_key_attr]), DynamoType(range_key) if range_key else None

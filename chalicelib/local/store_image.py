@@ -9,18 +9,11 @@ JSON, keys sorted), objects by their key, in the state formats the save file and
 
 from __future__ import annotations
 
-import json
 from typing import IO
 
+from .journal import item_text, key_text
+
 CHUNK = 2000  # items written at a time: the encoder and gzip hold the GIL per chunk only
-
-
-def _text(value) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def key_of(key: dict) -> str:
-    return json.dumps(key, sort_keys=True)
 
 
 class StoreImage:
@@ -40,21 +33,21 @@ class StoreImage:
                 continue
             rows = image.tables.setdefault(name, {})
             for attrs in items:
-                rows[key_of({n: attrs[n] for n in names})] = _text(attrs)
+                rows[key_text({n: attrs[n] for n in names})] = item_text(attrs)
         image.objects.update(objects or {})
         return image
 
     def apply(self, record: dict) -> None:
-        """One journal record: the new state of each item and object it names."""
+        """One journal record (journal.parse): the new state of each item and object it names,
+        items as the texts the record holds."""
         for table_name, key, item in record.get("d", []):
             if table_name not in self.key_names:
                 continue
             rows = self.tables.setdefault(table_name, {})
             if item is None:
-                rows.pop(key_of(key), None)
+                rows.pop(key, None)
             else:
-                names = self.key_names[table_name]
-                rows[key_of({n: item[n] for n in names})] = _text(item)
+                rows[key] = item
         for bucket, key, state in record.get("s", []):
             if bucket != self.bucket:
                 continue
@@ -68,10 +61,10 @@ class StoreImage:
 
     def write(self, out: IO[bytes], header: dict) -> None:
         """The save file's JSON (saved_state.read parses it), written a chunk at a time."""
-        head = _text({**header, "bucket": self.bucket, "objects": self.objects})
+        head = item_text({**header, "bucket": self.bucket, "objects": self.objects})
         out.write(head[:-1].encode() + b',"tables":{')
         for t, (name, rows) in enumerate(self.tables.items()):
-            out.write((("," if t else "") + _text(name) + ":[").encode())
+            out.write((("," if t else "") + item_text(name) + ":[").encode())
             texts = list(rows.values())
             for start in range(0, len(texts), CHUNK):
                 sep = "," if start else ""
