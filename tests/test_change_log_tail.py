@@ -4,7 +4,7 @@ TAIL_FRESH_SECONDS; what an erasure deleted leaves memory too."""
 
 from datetime import datetime, timedelta, timezone
 
-from chalicelib.storage import change_log
+from chalicelib.storage import batch, change_log
 from chalicelib.storage.tables import ChangeModel
 
 
@@ -18,14 +18,19 @@ def write(pid, profile, at=None, kind=change_log.WRITE, version=1, country="BE")
 
 
 def read_starts(monkeypatch) -> list[str]:
-    """The key each query of the log starts at, as the test goes."""
-    starts, query = [], ChangeModel.query
+    """The key each query of the log starts at (whole, or keys only), as the test goes."""
+    starts, query, keys = [], ChangeModel.query, batch.range_keys_from
 
     def spy(hash_key, range_key_condition=None, **kwargs):
         starts.append(range_key_condition.values[1].value["S"])  # change_id >= start
         return query(hash_key, range_key_condition, **kwargs)
 
+    def spy_keys(model, hash_value, start):
+        starts.append(start)
+        return keys(model, hash_value, start)
+
     monkeypatch.setattr(ChangeModel, "query", spy)
+    monkeypatch.setattr(batch, "range_keys_from", spy_keys)
     return starts
 
 
@@ -88,28 +93,46 @@ def test_the_margin_read_again_carries_keys_only_and_new_entries_come_by_key(pro
     """GIVEN a tail of 40 entries written within the margin (each read again on the next read)
     WHEN two more are written and the log is read again THEN only the two new entries' documents
     are read (the 40 in the margin come back as keys), and the answer sees all 42."""
-    from chalicelib.storage import batch
-
+    monkeypatch.setattr(change_log, "LOG_MARGIN_SECONDS", 30)  # however slow the machine
     pid, taken = project["id"], ago(600)
     for i in range(40):
         write(pid, f"p{i:02d}")
     change_log.since(pid, taken, 1000)
-    documents, query, get = [], ChangeModel.query, batch.get
+    documents, keys, get = [], batch.range_keys_from, batch.get
 
-    def spy_query(*args, **kwargs):
-        for item in query(*args, **kwargs):
-            documents.append(item.document is not None)
-            yield item
+    def spy_keys(*args, **kwargs):
+        found = keys(*args, **kwargs)
+        documents.extend(False for _ in found)
+        return found
 
     def spy_get(model, keys, *args, **kwargs):
         found = get(model, keys, *args, **kwargs)
         documents.extend(item.document is not None for item in found)
         return found
 
-    monkeypatch.setattr(ChangeModel, "query", spy_query)
+    monkeypatch.setattr(batch, "range_keys_from", spy_keys)
     monkeypatch.setattr(batch, "get", spy_get)
     write(pid, "p98")
     write(pid, "p99")
     second = change_log.since(pid, taken, 1000)
     assert second.entries == 42 and second.documents["p99"] is not None
     assert sum(documents) == 2 and len(documents) == 44  # 42 keys, 2 documents
+
+
+def test_the_keys_listed_are_the_querys_keys_across_pages(project):
+    """GIVEN 700 entries of 2 KB (more than one 1 MB page of a query) WHEN the keys from a
+    point on are listed THEN they are exactly the keys a query returns, in order."""
+    from chalicelib.storage import batch
+
+    pid = project["id"]
+    entries = [
+        change_log.entry(
+            pid, f"p{i:03d}", kind=change_log.WRITE, version=1, document={"x": "y" * 2000}
+        )
+        for i in range(700)
+    ]
+    batch.write(ChangeModel, entries)
+    start = sorted(e.change_id for e in entries)[50]
+    listed = batch.range_keys_from(ChangeModel, pid, start)
+    queried = [e.change_id for e in ChangeModel.query(pid, ChangeModel.change_id >= start)]
+    assert len(listed) == 650 and listed == queried

@@ -146,11 +146,15 @@ class Stack:
         try:
             started = time.time()
             items = self.store.save()
+            from ..storage import change_log
+
             log.info(
-                "saved %d items in %.2fs (writes paused %.2fs)",
+                "saved %d items in %.2fs (writes paused %.2fs); change entries written again "
+                "after landing late, so far: %d",
                 items,
                 time.time() - started,
                 self.store.last_pause,
+                change_log.copies_written,
             )
         except Exception:  # a failed periodic save must not take the stack down
             log.exception("saving the local store failed")

@@ -114,6 +114,27 @@ def write(model: Type[M], puts: Iterable[M] = (), deletes: Iterable[M] = ()) -> 
     return len(requests)
 
 
+def range_keys_from(model: Type[Model], hash_value: str, start: str) -> list[str]:
+    """The range keys of one partition from `start` on, in order: a keys-only query whose
+    answer is read no further than the keys (a model object a key cost more than its read)."""
+    (_, hash_attr), (_, range_attr) = key_attributes(model)
+    request = {
+        "TableName": model.Meta.table_name,
+        "KeyConditionExpression": "#h = :h AND #r >= :r",
+        "ExpressionAttributeNames": {"#h": hash_attr.attr_name, "#r": range_attr.attr_name},
+        "ExpressionAttributeValues": {":h": {"S": hash_value}, ":r": {"S": start}},
+        "ProjectionExpression": "#r",
+        "ConsistentRead": True,
+    }
+    found: list[str] = []
+    while True:
+        page = _client(model).query(**request)
+        found += [item[range_attr.attr_name]["S"] for item in page.get("Items", ())]
+        if not page.get("LastEvaluatedKey"):
+            return found
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def get(
     model: Type[M], keys: list[tuple], consistent: bool = True, attributes: list[str] | None = None
 ) -> list[M]:
