@@ -289,6 +289,9 @@ def main() -> None:
             plain = one_pass(data, args.plain_runs)
             log_text = (Path(tmp) / "stack.log").read_text()
             print(f"compactions logged by the stack: {log_text.count('work Compact done')}")
+            again = re.findall(r"written again after landing late, so far: (\d+)", log_text)
+            if again:
+                print(f"change entries written again after landing late: {again[-1]}")
         except BaseException:
             print((Path(tmp) / "stack.log").read_text()[-4000:])
             raise

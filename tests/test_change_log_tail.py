@@ -136,3 +136,19 @@ def test_the_keys_listed_are_the_querys_keys_across_pages(project):
     listed = batch.range_keys_from(ChangeModel, pid, start)
     queried = [e.change_id for e in ChangeModel.query(pid, ChangeModel.change_id >= start)]
     assert len(listed) == 650 and listed == queried
+
+
+def test_a_later_start_drops_what_the_tail_held_before_it(project):
+    """GIVEN a tail read from long ago (30 entries, then 2 more after a moment) WHEN it is read
+    from that moment on (a newer snapshot's start) THEN the answer and what the tail holds are
+    the 2 entries: an answer does not walk what came before its snapshot."""
+    pid = project["id"]
+    for i in range(30):
+        write(pid, f"p{i:02d}")
+    moment = change_log.stamp()
+    write(pid, "q1")
+    write(pid, "q2")
+    assert len(change_log._tail(pid, ago(600), None)) == 32
+    later = change_log._tail(pid, moment, None)
+    assert [profile for _, profile, *_ in later] == ["q1", "q2"]
+    assert len(change_log._tails[pid].entries) == 2 and len(change_log._tails[pid].keys) == 2

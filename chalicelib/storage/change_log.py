@@ -3,6 +3,7 @@ overlay. A preview reads these small entries instead of re-reading each changed 
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
@@ -228,6 +229,7 @@ class _Tail:
     start: str  # every entry from here on, as of `complete_to`, is in `entries`
     complete_to: str
     first_read: float  # time.monotonic() of the whole read
+    keys: list[str]  # the keys of `entries`, in order
     entries: dict[str, tuple]  # change_id -> (at, profile_id, kind, version, document)
 
 
@@ -242,7 +244,9 @@ def forget_tails() -> None:
 
 
 def _tail(project_id: str, start: str, limit: int | None) -> list[tuple] | None:
-    """The entries from `start` on, in key order; None past `limit` of them."""
+    """The entries from `start` on, in key order; None past `limit` of them. The work is that
+    of the range read again and the entries new in it: a tail is not walked whole (under a bulk
+    load it holds thousands of entries, and a tail is shared by threads, so never changed)."""
     bind()
     began = time.monotonic()
     complete_to = (datetime.now(timezone.utc) - timedelta(seconds=LOG_MARGIN_SECONDS)).strftime(
@@ -251,34 +255,43 @@ def _tail(project_id: str, start: str, limit: int | None) -> list[tuple] | None:
     with _tails_lock:
         tail = _tails.get(project_id)
     if tail is not None and tail.start <= start and began - tail.first_read < TAIL_FRESH_SECONDS:
-        held = tail.entries
-        read_from, kept = max(start, tail.complete_to), (tail.start, tail.first_read)
+        read_from, first_read = max(start, tail.complete_to), tail.first_read
     else:  # the whole range again; what is held already comes back as keys only
-        held = {k: e for k, e in tail.entries.items() if k >= start} if tail is not None else {}
-        read_from, kept = start, (start, began)
+        read_from, first_read = start, began
+    keys, entries = (tail.keys, tail.entries) if tail is not None else ([], {})
+    lo, hi = bisect.bisect_left(keys, start), bisect.bisect_left(keys, read_from)
+    held = set(keys[hi:])  # held, in the range read again
     new, listed = _entries_from(project_id, read_from, held)
+    found = {item.change_id for item in new}
     # the entries gone from the log since (deleted by an erasure) leave memory too
-    entries = {k: e for k, e in held.items() if k < read_from or k in listed}
-    count = sum(1 for at, *_ in entries.values() if at >= start)
+    kept = keys[lo:hi] + sorted((held & listed) | found)
+    if limit is not None and len(kept) > limit:
+        return None
+    out = dict(entries)  # copied whole (fast), then trimmed: a tail is never changed in place
+    for key in keys[:lo]:
+        del out[key]
+    for key in held - listed:
+        del out[key]
     for item in new:
         at, profile_id = table_keys.parse_change_id(item.change_id)
-        if item.change_id not in entries:
-            count += 1
-            if limit is not None and count > limit:
-                return None
-        if item.kind == ERASED:  # what the erasure deleted from the log leaves memory too
-            entries = {k: e for k, e in entries.items() if e[1] != profile_id or e[0] >= at}
         version = int(item.version) if item.version is not None else None
-        entries[item.change_id] = (at, profile_id, item.kind, version, item.document)
+        out[item.change_id] = (at, profile_id, item.kind, version, item.document)
+    for item in new:
+        if item.kind == ERASED:  # what the erasure deleted from the log leaves memory too
+            at, profile_id = table_keys.parse_change_id(item.change_id)
+            gone = {k for k in kept if out[k][1] == profile_id and out[k][0] < at}
+            kept = [k for k in kept if k not in gone]
+            for key in gone:
+                del out[key]
     with _tails_lock:
-        _tails[project_id] = _Tail(kept[0], max(complete_to, kept[0]), kept[1], entries)
+        _tails[project_id] = _Tail(start, max(complete_to, start), first_read, kept, out)
         _tails.move_to_end(project_id)
         while len(_tails) > TAILS_KEPT:
             _tails.popitem(last=False)
-    return [entries[k] for k in sorted(entries) if entries[k][0] >= start]
+    return [out[k] for k in kept]
 
 
-def _entries_from(project_id: str, read_from: str, held: dict) -> tuple[list, set[str]]:
+def _entries_from(project_id: str, read_from: str, held: set[str]) -> tuple[list, set[str]]:
     """The entries from `read_from` on that are not `held` already, in key order, and the keys
     of every entry there. With some held, the range (mostly the margin read again) is read for
     its keys only, and the new entries then by key: under a steady write rate the margin holds
