@@ -8,9 +8,12 @@ With `--bulk-load N`: after the snapshot (the last rescore), N more profiles are
 `POST /profiles` in batches of 500 by `--clients` clients, as a new user would; from 60 s after
 the last batch (no manual step: the stream trigger counts the changes and queues compactions),
 the preview is timed; answers that were not 200 (503 while a snapshot is made) are counted.
+With `--event-rule`, the segment's "any" group also holds an event condition ("purchase at least
+once in the last 30 days"), evaluated over every profile's day buckets.
 
     .venv/bin/python bench/e2e_latency.py [--profiles 50000 --runs 40 --plain-runs 5]
     .venv/bin/python bench/e2e_latency.py --profiles 2000 --bulk-load 48000 [--clients 4]
+        [--event-rule]
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ SEGMENT = {
             ],
         },
     ],
+}
+
+
+EVENT_RULE = {
+    "event": "purchase",
+    "count": {"operator": "gte", "value": 1},
+    "window": {"within_last_days": 30},
 }
 
 
@@ -217,7 +227,10 @@ def main() -> None:
     parser.add_argument("--plain-runs", type=int, default=3)
     parser.add_argument("--bulk-load", type=int, default=0, help="profiles loaded via the API")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--event-rule", action="store_true", help="an event condition too")
     args = parser.parse_args()
+    if args.event_rule:
+        SEGMENT["rules"][1]["rules"].append(EVENT_RULE)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "store"
         key = load(data, args.profiles)

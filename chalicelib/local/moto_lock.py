@@ -27,7 +27,9 @@ _lock = threading.RLock()
 _done = False
 _depth = 0  # nested moto calls of the thread holding the lock (an in-process call inside another)
 _after_call: list = []
-BACKGROUND_WAIT_SECONDS = 0.05
+# a request's own work is ~0.1 s: waiting that long and more keeps most requests clear of the
+# rescore's and compaction's calls (bulk-load previews: p95 0.42 s at 0.05, 0.28 s at 0.25)
+BACKGROUND_WAIT_SECONDS = 0.25
 _requests = 0  # being answered now
 _quiet = threading.Condition()
 _thread = threading.local()
