@@ -372,6 +372,9 @@ def one_size_check() -> None:
 
 
 def install() -> None:
+    from . import moto_updates
+
+    moto_updates.install()
     fast_transactions()
     cached_conditions()
     partition_queries()
