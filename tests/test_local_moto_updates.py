@@ -162,3 +162,49 @@ def test_the_direct_update_answers_what_moto_answers(aws, monkeypatch):
 )
 def test_the_shapes_done_directly(expression, shape):
     assert moto_updates.plan(expression) == shape
+
+
+def test_a_failed_transaction_puts_back_what_direct_and_moto_updates_changed(aws):
+    """GIVEN an item with a string set and a version WHEN a transaction adds to the set (moto's
+    own update, in place), updates the item directly, and then fails on a condition THEN the item
+    is as it was: each backup holds what its kind of update could change."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    make(client, "t")
+    before = {"k": {"S": "a"}, "s": {"SS": ["p"]}, "version": {"N": "1"}, "a": {"S": "old"}}
+    client.put_item(TableName="t", Item=before)
+    client.put_item(TableName="t", Item={"k": {"S": "b"}, "version": {"N": "1"}})
+    with pytest.raises(ClientError):
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"k": {"S": "a"}},
+                        "UpdateExpression": "ADD #s :set",
+                        "ExpressionAttributeNames": {"#s": "s"},
+                        "ExpressionAttributeValues": {":set": {"SS": ["q"]}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"k": {"S": "b"}},
+                        "UpdateExpression": "SET #a = :a ADD #v :one",
+                        "ExpressionAttributeNames": {"#a": "a", "#v": "version"},
+                        "ExpressionAttributeValues": {":a": {"S": "new"}, ":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": "t",
+                        "Key": {"k": {"S": "a"}},
+                        "ConditionExpression": "attribute_not_exists(k)",
+                    }
+                },
+            ]
+        )
+    assert client.get_item(TableName="t", Key={"k": {"S": "a"}})["Item"] == before
+    assert client.get_item(TableName="t", Key={"k": {"S": "b"}})["Item"] == {
+        "k": {"S": "b"},
+        "version": {"N": "1"},
+    }

@@ -56,11 +56,11 @@ class _NoTableCopies:
 
 
 def fast_transactions() -> None:
-    import copy
-
     import moto.dynamodb.models as backend_module
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+
+    from . import moto_updates
 
     if getattr(DynamoDBBackend.transact_write_items, "_fast", False):
         return
@@ -82,7 +82,7 @@ def fast_transactions() -> None:
                 current = self.get_item(op["TableName"], key)
             except Exception:  # a malformed item: moto's own checks report it
                 continue
-            backups.append((op["TableName"], key, copy.deepcopy(current)))
+            backups.append((op["TableName"], key, moto_updates.backup(item, op, current)))
         try:
             return original(self, transact_items)
         except Exception:

@@ -45,6 +45,24 @@ def plan(expression: str) -> tuple[tuple[str, str, str], ...] | None:
     return tuple(steps)
 
 
+def backup(transact_item: dict, op: dict, current):
+    """An item as it was before a transaction, to put back if the transaction fails. A put or a
+    delete replaces the item object and a direct update replaces its values: a
+    copy of its attribute dict is enough; moto's own update changes values in place."""
+    if current is None:
+        return None
+    if "Update" in transact_item:
+        steps = plan(op.get("UpdateExpression"))
+        values = op.get("ExpressionAttributeValues") or {}
+        if steps is None or any(
+            action == "ADD" and "N" not in (values.get(v) or {}) for action, _, v in steps
+        ):  # an ADD to a set appends in place
+            return copy.deepcopy(current)
+    kept = copy.copy(current)
+    kept.attrs = dict(current.attrs)
+    return kept
+
+
 def install() -> None:
     from moto.dynamodb import models as backend_module
     from moto.dynamodb.exceptions import ConditionalCheckFailed
