@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import re
 
 _NAME = r"(#\w+|[A-Za-z_]\w*)"
@@ -74,33 +75,25 @@ def install() -> None:
     if getattr(original, "_direct", False):
         return
 
-    @functools.wraps(original)
-    def update_item(
-        self,
-        table_name,
-        key,
-        update_expression,
-        expression_attribute_names,
-        expression_attribute_values,
-        attribute_updates=None,
-        expected=None,
-        condition_expression=None,
-        return_values_on_condition_check_failure=None,
-    ):
-        def moto_own():
-            return original(
-                self,
-                table_name,
-                key,
-                update_expression,
-                expression_attribute_names,
-                expression_attribute_values,
-                attribute_updates,
-                expected,
-                condition_expression,
-                return_values_on_condition_check_failure,
-            )
+    parameters = inspect.signature(original)
 
+    @functools.wraps(original)
+    def update_item(self, *args, **kwargs):
+        def moto_own():
+            return original(self, *args, **kwargs)
+
+        call = parameters.bind(self, *args, **kwargs)
+        call.apply_defaults()
+        given = call.arguments
+        table_name, key = given["table_name"], given["key"]
+        update_expression, condition_expression = (
+            given["update_expression"],
+            given["condition_expression"],
+        )
+        attribute_updates, expected = given["attribute_updates"], given["expected"]
+        expression_attribute_names = given["expression_attribute_names"]
+        expression_attribute_values = given["expression_attribute_values"]
+        return_values_on_condition_check_failure = given["return_values_on_condition_check_failure"]
         steps = plan(update_expression) if not (attribute_updates or expected) else None
         names, values = expression_attribute_names or {}, expression_attribute_values or {}
         table = self.tables.get(table_name)
