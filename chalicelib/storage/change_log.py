@@ -29,9 +29,8 @@ IN_FLIGHT_SECONDS = 0.5
 CLOCK_SKEW_SECONDS = 0.5
 LOG_MARGIN_SECONDS = IN_FLIGHT_SECONDS + CLOCK_SKEW_SECONDS
 LANDING_ATTEMPTS = 3
-copies_written = (
-    0  # by `landed` in this process: how often writes ran late (the local stack logs it)
-)
+# copies `landed` wrote in this process, a count to watch (the local stack logs it)
+copies_written = 0
 
 
 def stamp() -> str:
@@ -112,7 +111,7 @@ def landed(entries: list[ChangeModel]) -> int:
         batch.write(ChangeModel, entries)
         copies += len(entries)
         global copies_written
-        copies_written += len(entries)  # a count to watch, not exact under threads
+        copies_written += len(entries)  # not exact under threads: a count to watch
     log.warning("%d change entries kept landing late; a whole tail read finds them", len(entries))
     return copies
 
@@ -217,9 +216,9 @@ def since(
 
 # The log's tail as this process last read it, per project: a segment answer then reads only
 # the entries written since (less LOG_MARGIN_SECONDS: see `landed`) instead of every entry since
-# the snapshot. A rescore backdates its score entries
-# (before_snapshot), which such a read would not see: a tail first read longer ago than
-# TAIL_FRESH_SECONDS is read again whole, so those show within that bound.
+# the snapshot. A rescore backdates its score entries (before_snapshot), which such a read would
+# not see: a tail first read longer ago than TAIL_FRESH_SECONDS is read again whole, so those
+# show within that bound.
 TAIL_FRESH_SECONDS = 60
 TAILS_KEPT = 8
 
