@@ -173,6 +173,25 @@ def test_a_bad_project_control_is_refused(api, body, path):
     assert api.get("/settings")[1]["control_percent"] == 0  # nothing stored
 
 
+@pytest.mark.parametrize(
+    "sent, kept", [(2.6082058930392296e-162, 0), (12.345678, 12.3457), (49.99999, 50)]
+)
+def test_a_percentage_is_kept_to_four_decimals_in_settings_and_segments(api, sent, kept):
+    # GIVEN a percentage DynamoDB cannot store as sent (found by the fuzzer: a 500 before)
+    # WHEN it is the project's control or a segment's THEN it is stored to 4 decimal places
+    status, settings = api.put("/settings", {"control_percent": sent})
+    assert status == 200 and settings["control_percent"] == kept
+    assert api.get("/settings")[1]["control_percent"] == kept
+    body = {"name": "tiny", "match": "all", "rules": [], "control_percent": sent}
+    status, segment = api.post("/segments", body)
+    assert status == 201 and segment["control_percent"] == kept
+
+
+def test_an_integer_too_large_for_a_float_is_a_400(api):
+    status, error = api.put("/settings", {"control_percent": 10**400})
+    assert status == 400 and error["error"]["path"] == "/control_percent"
+
+
 def test_the_trigger_path_records_and_holds_out_control_members(api, project, drain, hook):
     # GIVEN a segment holding out half of its members, with a webhook destination, and no member
     from chalicelib.services import scoring_jobs

@@ -165,6 +165,16 @@ def test_malformed_messages_are_reported_and_the_good_ones_kept(api, write_key):
     assert (b["product_views"], b["add_to_cart"]) == (1, 1)
 
 
+def test_a_message_id_that_is_not_text_is_answered_as_null(api, write_key):
+    # GIVEN a message with `"messageId": true` and no user (found by the fuzzer: the answer
+    # echoed `true` where its schema says text or null)
+    message = {"type": "track", "messageId": True, "event": "Product Viewed"}
+    status, result = send(api, "/track", message, write_key)
+    # THEN it is rejected, and its error names no message id
+    assert status == 200 and result["rejected"] == 1
+    assert result["errors"][0]["messageId"] is None
+
+
 def test_wrong_or_missing_write_key_is_401_and_stores_nothing(api, write_key):
     batch = {"batch": [track("w1")]}
     assert send(api, "/batch", batch, "wk_not-a-key")[0] == 401

@@ -46,15 +46,20 @@ def is_control(
     return project_percent > 0 and project_bucket(project_id, profile_id) < project_percent
 
 
+PERCENT_DECIMALS = 4  # kept to this many decimal places: DynamoDB stores no 1e-162
+
+
 def parse_control_percent(value, path: str = "/control_percent") -> float:
-    """A percentage from 0 to 50 (a number, not a boolean), or a ValidationError at `path`."""
+    """A percentage from 0 to 50 (a number, not a boolean), kept to PERCENT_DECIMALS decimal
+    places, or a ValidationError at `path`."""
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or not 0 <= value <= MAX_CONTROL_PERCENT
+        or (isinstance(value, float) and not math.isfinite(value))
+        or not 0 <= value <= MAX_CONTROL_PERCENT  # an int of any size compares exactly
     ):
         raise ValidationError(
             f"control_percent must be a number from 0 to {MAX_CONTROL_PERCENT}", path
         )
-    return int(value) if float(value).is_integer() else float(value)
+    kept = round(float(value), PERCENT_DECIMALS)
+    return int(kept) if kept.is_integer() else kept

@@ -331,7 +331,8 @@ def _write_traits(
 def _summary(messages: list, errors: dict, warnings: dict, duplicates: int) -> dict:
     def message_id(i):
         m = messages[i]
-        return m.get("messageId") if isinstance(m, dict) else None
+        found = m.get("messageId") if isinstance(m, dict) else None
+        return found if isinstance(found, str) else None  # as the answer's schema says
 
     return {
         "success": True,
