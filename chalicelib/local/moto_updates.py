@@ -59,8 +59,14 @@ def backup(transact_item: dict, op: dict, current):
             action == "ADD" and "N" not in (values.get(v) or {}) for action, _, v in steps
         ):  # an ADD to a set appends in place
             return copy.deepcopy(current)
-    kept = copy.copy(current)
-    kept.attrs = dict(current.attrs)
+    return _shallow(current)
+
+
+def _shallow(item):
+    """The item with its own attribute dict, sharing the values (which are replaced, not
+    changed, by puts, deletes and direct updates)."""
+    kept = copy.copy(item)
+    kept.attrs = dict(item.attrs)
     return kept
 
 
@@ -84,19 +90,13 @@ def install() -> None:
 
         call = parameters.bind(self, *args, **kwargs)
         call.apply_defaults()
-        given = call.arguments
-        table_name, key = given["table_name"], given["key"]
-        update_expression, condition_expression = (
-            given["update_expression"],
-            given["condition_expression"],
-        )
-        attribute_updates, expected = given["attribute_updates"], given["expected"]
-        expression_attribute_names = given["expression_attribute_names"]
-        expression_attribute_values = given["expression_attribute_values"]
-        return_values_on_condition_check_failure = given["return_values_on_condition_check_failure"]
-        steps = plan(update_expression) if not (attribute_updates or expected) else None
-        names, values = expression_attribute_names or {}, expression_attribute_values or {}
-        table = self.tables.get(table_name)
+        a = call.arguments
+        key, condition_expression = a["key"], a["condition_expression"]
+        legacy = a["attribute_updates"] or a["expected"]
+        steps = plan(a["update_expression"]) if not legacy else None
+        names = a["expression_attribute_names"] or {}
+        values = a["expression_attribute_values"] or {}
+        table = self.tables.get(a["table_name"])
         if steps is None or table is None or not isinstance(key, dict):
             return moto_own()
         targets = [(action, names.get(t), values.get(v)) for action, t, v in steps]
@@ -129,7 +129,7 @@ def install() -> None:
             {k: v for k, v in values.items() if k in used},
         )
         if not condition.expr(item):
-            if return_values_on_condition_check_failure == "ALL_OLD":
+            if a["return_values_on_condition_check_failure"] == "ALL_OLD":
                 raise ConditionalCheckFailed(item=item.to_json()["Attributes"])
             raise ConditionalCheckFailed
         # moto checks the size at each assignment, counting the value replaced as well
@@ -140,8 +140,7 @@ def install() -> None:
                 return moto_own()  # which refuses it as moto does
             total += bytesize(name) + value.size() - sizes.get(name, 0)
             sizes[name] = bytesize(name) + value.size()
-        old = copy.copy(item)
-        old.attrs = dict(item.attrs)  # values are replaced below, never changed in place
+        old = _shallow(item)  # values are replaced below, never changed in place
         for name, value in new:
             dict.__setitem__(item.attrs, name, value)
         if table.stream_shard is not None:

@@ -84,7 +84,9 @@ def _write_chunk(chunk: list[Change]) -> set[str]:
         try:
             client.transact_write_items(TransactItems=[i for items, _ in built for i in items])
             # a backdated entry is meant to be older than what reads of the log go back to
-            change_log.landed([entry for (_, entry), c in zip(built, pending) if c[2] is None])
+            change_log.landed(
+                [entry for (_, entry), (_, _, at) in zip(built, pending) if at is None]
+            )
             return {change[0].profile_id for change in pending}
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
