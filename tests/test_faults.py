@@ -7,6 +7,7 @@ import json
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from chalicelib.local import moto_direct
 from chalicelib.storage import batch, model_store, work_queue
 from chalicelib.storage.connection import transaction_connection
 from chalicelib.storage.tables import EventModel, ProfileModel
@@ -65,6 +66,8 @@ def injected(monkeypatch):
         return real(self, event_name, request, **kwargs)
 
     monkeypatch.setattr(BotocoreStubber, "__call__", stubber)
+    # the local stack's DynamoDB shortcut skips botocore's wire; AWS's calls all take it
+    monkeypatch.setattr(moto_direct, "ENABLED", False)
 
     def inject(client, event, times, make):  # client: which one is retried is up to botocore
         injector = Injector(event, times, make)

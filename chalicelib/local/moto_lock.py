@@ -21,7 +21,7 @@ import functools
 import threading
 from contextlib import contextmanager
 
-from . import moto_speedups
+from . import moto_direct, moto_speedups
 
 _lock = threading.RLock()
 _done = False
@@ -63,7 +63,9 @@ def after_each_call(callback) -> None:
         _after_call.append(callback)
 
 
-def _call_locked(function, *args, **kwargs):
+def call_locked(function, *args, **kwargs):
+    """function(*args, **kwargs) as one moto call: under the lock, after requests in flight if
+    called from the background, with the after-call callbacks."""
     global _depth
     inside = getattr(_thread, "inside", 0)  # a nested call already holds the lock: no waiting
     if _requests and not inside and not getattr(_thread, "foreground", False):
@@ -90,12 +92,13 @@ def serialize_moto_calls() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     moto_speedups.install()
+    moto_direct.install()
     for cls in (BotocoreStubber, DomainDispatcherApplication):
         original = cls.__call__
 
         @functools.wraps(original)
         def locked(self, *args, __original=original, **kwargs):
-            return _call_locked(__original, self, *args, **kwargs)
+            return call_locked(__original, self, *args, **kwargs)
 
         cls.__call__ = locked
     _done = True

@@ -20,11 +20,6 @@ paging and answer are unchanged, except that the items answered are not deep-cop
 moto projects an item (a ProjectionExpression) by converting the whole item to plain JSON and
 back; `plain_projections` copies top-level text attributes instead.
 
-moto builds each GetRecords answer of a DynamoDB stream with its generic, reflective serializer:
-the local stream runner's polls of the profiles stream (whole old and new images) held the lock
-for most of a second each under load. `plain_stream_records` answers with the records as JSON,
-which they already are.
-
 moto checks an item's 400 KB limit as each attribute is stored, summing the sizes of all the
 attributes stored before it: quadratic in the attributes, each size a walk of nested maps.
 `one_size_check` checks a new item once, with the same sum, refusing exactly what moto refuses.
@@ -36,7 +31,6 @@ import bisect
 import functools
 import json
 import threading
-from datetime import datetime, timezone
 
 
 class _NoTableCopies:
@@ -327,30 +321,6 @@ def plain_projections() -> None:
     Item.project = project
 
 
-def plain_stream_records() -> None:
-    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-
-    if getattr(DynamoDBStreamsHandler.get_records, "_plain", False):
-        return
-
-    def get_records(self):
-        limit = self._get_param("Limit")
-        result = self.backend.get_records(
-            self._get_param("ShardIterator"), 1000 if limit is None else limit
-        )
-        records = []
-        for record in result["Records"]:  # the time as the API sends it: epoch seconds
-            when = datetime.fromisoformat(record["dynamodb"]["ApproximateCreationDateTime"])
-            epoch = int(when.replace(tzinfo=timezone.utc).timestamp() * 1000) / 1000
-            records.append(
-                {**record, "dynamodb": {**record["dynamodb"], "ApproximateCreationDateTime": epoch}}
-            )
-        return json.dumps({**result, "Records": records})
-
-    get_records._plain = True
-    DynamoDBStreamsHandler.get_records = get_records
-
-
 def one_size_check() -> None:
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
@@ -372,12 +342,12 @@ def one_size_check() -> None:
 
 
 def install() -> None:
-    from . import moto_updates
+    from . import moto_streams, moto_updates
 
     moto_updates.install()
+    moto_streams.install()
     fast_transactions()
     cached_conditions()
     partition_queries()
     plain_projections()
-    plain_stream_records()
     one_size_check()
