@@ -305,3 +305,43 @@ def test_a_projection_answers_what_moto_answers(ranged, projection, monkeypatch)
     assert getattr(Item.project, "_plain", False)
     monkeypatch.setattr(Item, "project", Item.project.__wrapped__)
     assert ranged.query(**query)["Items"] == fast and fast
+
+
+def test_cached_conditions_still_refuse_what_moto_refuses_each_time(table, monkeypatch):
+    """GIVEN transactions whose conditions hold, declare a name or a value they do not use, or
+    do not parse, and one that holds WHEN each is sent twice (the second from
+    the cache) THEN each answer is moto's own, parsed anew: the same error, or the same write."""
+    import moto.dynamodb.responses as responses
+    from moto.dynamodb.comparisons import create_condition_expression_parser as own
+
+    conditions = [
+        ("#x = :v", {"#x": "x"}, {":v": {"N": "1"}}),
+        ("#x = :v", {"#x": "x", "#unused": "y"}, {":v": {"N": "1"}}),
+        ("#x = :v", {"#x": "x"}, {":v": {"N": "1"}, ":unused": {"N": "2"}}),
+        ("#x = = :v", {"#x": "x"}, {":v": {"N": "1"}}),
+    ]
+
+    def send(expr, names, values):
+        update = {
+            "TableName": "t",
+            "Key": {"k": {"S": "a"}},
+            "UpdateExpression": "SET #x = :v",
+            "ConditionExpression": expr,
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        try:
+            table.transact_write_items(TransactItems=[{"Update": update}])
+            return "written"
+        except ClientError as error:
+            return error.response["Error"]["Code"], error.response["Error"]["Message"]
+        except ValueError as error:  # moto's parser fails outright on some bad expressions
+            return type(error).__name__, str(error)
+
+    cached = [[send(*c) for c in conditions] for _ in range(2)]
+    monkeypatch.setattr(responses, "create_condition_expression_parser", own)
+    plain = [send(*c) for c in conditions]
+    assert cached[0] == cached[1] == plain
+    assert plain[0] == plain[2] == "written"  # moto lets an unused value through
+    assert plain[1][0] == "ValidationException" and plain[3][0] == "ValueError"

@@ -6,7 +6,7 @@ import json
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.local import moto_direct
 
@@ -59,9 +59,7 @@ def calls(client, name) -> list:
             ExpressionAttributeValues={":d": {"S": "new"}, ":one": {"N": "1"}, ":n": {"N": "9"}},
         ),
         lambda: client.batch_write_item(
-            RequestItems={
-                name: [{"PutRequest": {"Item": key("a", str(i))}} for i in range(2, 30)]
-            }
+            RequestItems={name: [{"PutRequest": {"Item": key("a", str(i))}} for i in range(2, 30)]}
         ),
         lambda: client.query(
             TableName=name,
@@ -148,7 +146,7 @@ def test_calls_the_shortcut_must_not_take_go_through_botocore(aws):
     default.meta.events.register("before-send.dynamodb.*", lambda **kw: sent.append("default"))
     # WHEN each calls
     default.list_tables()
-    with pytest.raises(Exception):  # nothing listens on port 9: botocore tried to connect
+    with pytest.raises(EndpointConnectionError):  # nothing listens on port 9: botocore tried
         own.get_item(TableName="t", Key=key("a", "1"))
     # THEN both went through botocore's wire
     assert sent[0] == "default" and "own" in sent

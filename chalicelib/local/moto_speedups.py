@@ -8,7 +8,8 @@ backs up only the items the transaction touches, and restores them if it fails.
 
 moto also parses every condition expression anew for each item, a good part of a batch write's
 time: `cached_conditions` keeps the parsed condition expressions (immutable trees) by their text,
-names and values, and the parsed update expressions by their text.
+names and values (for the backend, and for the answering side's check of the names a condition
+uses), and the parsed update expressions by their text.
 
 moto answers each page of a Query by sorting every item of the table (all partitions), then
 skipping the pages before it one comparison at a time: reading a project's change log took
@@ -117,12 +118,47 @@ def cached_conditions() -> None:
     for module in (comparisons, backend_module, table_module):
         module.get_filter_expression = get_filter_expression
 
+    # the answering side parses each condition once more, to check the names it uses
+    import moto.dynamodb.responses as responses_module
+
+    original_parser = comparisons.create_condition_expression_parser
+
+    @functools.lru_cache(maxsize=4096)
+    def parsed_with_names(expr, names_json, values_json):
+        parser = original_parser(expr, json.loads(names_json), json.loads(values_json))
+        op = parser.parse()  # an error is raised each time, not cached
+        return op, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found)
+
+    def create_condition_expression_parser(expr, names, values):
+        try:
+            key = json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True)
+        except (TypeError, ValueError):
+            return original_parser(expr, names, values)
+        return _ParsedCondition(lambda: parsed_with_names(expr, *key))
+
+    responses_module.create_condition_expression_parser = create_condition_expression_parser
+
     # update expressions: moto's validator works on a deep copy of the parsed tree
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     UpdateExpressionParser.make = classmethod(
         functools.lru_cache(maxsize=1024)(UpdateExpressionParser.make.__func__)
     )
+
+
+class _ParsedCondition:
+    """Stands in for moto's ConditionExpressionParser where the answering side uses one: parse()
+    (cached), then the names and values it found."""
+
+    def __init__(self, parse):
+        self._parse = parse
+        self.expr_attr_names_found: list[str] = []
+        self.expr_attr_values_found: list[str] = []
+
+    def parse(self):
+        op, names, values = self._parse()
+        self.expr_attr_names_found, self.expr_attr_values_found = list(names), list(values)
+        return op
 
 
 def _sort_key(value):
