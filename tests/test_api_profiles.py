@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from conftest import set_predictive
 
 
@@ -136,3 +137,20 @@ def test_profile_document_is_json(api):
     api.put("/profiles/u1", {"attributes": {"n": 1.5, "b": True, "l": ["a"]}})
     status, body = api.get("/profiles/u1")
     assert json.loads(json.dumps(body))["attributes"] == {"n": 1.5, "b": True, "l": ["a"]}
+
+
+@pytest.mark.parametrize("name", ["N", "S", "M", "L", "BOOL", "NULL", "SS"])
+def test_attributes_named_like_a_dynamodb_type_are_updated_and_read_back(api, name):
+    """Found by the fuzzer: PynamoDB took {"N": 5} for a value already serialised as a number,
+    so updating a profile whose attributes were one such name stored them as that type, and
+    every later read of the profile was a 500. GIVEN a profile whose one attribute has such a
+    name WHEN it is updated, singly and in a batch THEN it reads back as sent."""
+    assert api.put("/profiles/p1", {"attributes": {name: 1}})[0] == 201
+    assert api.put("/profiles/p1", {"attributes": {name: -837918418151080.1}})[0] == 200
+    assert api.get("/profiles/p1")[1]["attributes"] == {name: -837918418151080.1}
+    status, body = api.post(
+        "/profiles", {"profiles": [{"profile_id": "p1", "attributes": {name: "x"}}]}
+    )
+    assert status == 200 and body["succeeded"] == 1
+    assert api.get("/profiles/p1")[1]["attributes"] == {name: "x"}
+    assert api.post("/profiles", {"profiles": [{"profile_id": "p1", "attributes": {}}]})[0] == 200

@@ -10,7 +10,7 @@ from pynamodb.exceptions import UpdateError
 from ..validation import now_iso
 from .connection import bind
 from .records import JobRecord
-from .tables import JobModel
+from .tables import JobModel, set_json
 
 
 def _record(job: JobModel) -> JobRecord:
@@ -73,7 +73,7 @@ def finish(job: JobRecord, status: str, summary: dict) -> JobRecord:
         actions=[
             JobModel.status.set(status),
             JobModel.finished_at.set(now_iso()),
-            JobModel.summary.set(summary),
+            set_json(JobModel.summary, summary),
         ]
     )
     return _record(item)

@@ -25,7 +25,7 @@ from ..validation import now_iso
 from . import change_log, profile_table
 from .connection import transaction_connection
 from .records import ProfileRecord
-from .tables import ChangeModel, EventModel, ProfileModel
+from .tables import ChangeModel, EventModel, ProfileModel, set_json
 
 MAX_ATTEMPTS = 12
 MAX_TRANSACTION_ITEMS = 100
@@ -140,8 +140,8 @@ def add_to_transaction(
         tx.update(
             planned.existing,
             actions=[
-                ProfileModel.attrs.set(w.attributes),
-                ProfileModel.behaviour.set(w.behaviour),
+                set_json(ProfileModel.attrs, w.attributes),
+                set_json(ProfileModel.behaviour, w.behaviour),
                 ProfileModel.updated_at.set(now),
             ],
         )

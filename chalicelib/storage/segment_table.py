@@ -10,7 +10,7 @@ from ..infra.errors import Conflict
 from ..validation import now_iso
 from .connection import bind
 from .records import SegmentRecord
-from .tables import SegmentModel
+from .tables import SegmentModel, set_json
 
 MAX_SEGMENTS_PER_PROJECT = 1000
 
@@ -60,7 +60,7 @@ def list_all(project_id: str) -> list[SegmentRecord]:
 
 def replace(segment: SegmentRecord, definition: dict) -> SegmentRecord:
     return _update(
-        segment, [SegmentModel.definition.set(definition), SegmentModel.updated_at.set(now_iso())]
+        segment, [set_json(SegmentModel.definition, definition), SegmentModel.updated_at.set(now_iso())]
     )
 
 

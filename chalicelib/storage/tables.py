@@ -35,6 +35,14 @@ from pynamodb.indexes import GlobalSecondaryIndex, Index, KeysOnlyProjection
 from pynamodb.models import Model
 
 
+def set_json(attribute: JSONAttribute, value):
+    """The update action that sets a JSON attribute to `value`. PynamoDB's `attribute.set(value)`
+    takes a dict of one key named like a DynamoDB type ({"N": 5}, {"S": "x"}, ...) as a value
+    already serialised and stores it as that type: a profile whose attributes were {"N": 5}
+    was stored as a number and every later read of it failed. The text is serialised here."""
+    return attribute.set({attribute.attr_type: attribute.serialize(value)})
+
+
 class ProjectModel(Model):
     class Meta:
         table_name = "projects"
