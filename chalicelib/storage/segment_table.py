@@ -60,7 +60,8 @@ def list_all(project_id: str) -> list[SegmentRecord]:
 
 def replace(segment: SegmentRecord, definition: dict) -> SegmentRecord:
     return _update(
-        segment, [set_json(SegmentModel.definition, definition), SegmentModel.updated_at.set(now_iso())]
+        segment,
+        [set_json(SegmentModel.definition, definition), SegmentModel.updated_at.set(now_iso())],
     )
 
 
