@@ -178,3 +178,21 @@ def test_stream_records_keep_their_shape_and_are_sized_by_their_images(aws):
         item_size["x"] + item_size["y"],
         item_size["y"],
     ]
+
+
+def test_parameters_that_are_not_plain_json_go_through_botocore(aws):
+    # GIVEN a client without parameter validation (as PynamoDB's) and a string set given as a
+    # Python set, which botocore serialises and JSON does not
+    from botocore.config import Config
+
+    client = boto3.client(
+        "dynamodb", region_name="us-east-1", config=Config(parameter_validation=False)
+    )
+    make(client, "sets")
+    sent = []
+    client.meta.events.register("before-send.dynamodb.PutItem", lambda **kw: sent.append(1))
+    # WHEN it is put
+    client.put_item(TableName="sets", Item={**key("a", "1"), "ss": {"SS": {"x", "y"}}})
+    # THEN it went over botocore's wire and is stored
+    item = client.get_item(TableName="sets", Key=key("a", "1"))["Item"]
+    assert sent == [1] and sorted(item["ss"]["SS"]) == ["x", "y"]

@@ -10,7 +10,9 @@ read with `json.loads`: moto does the same work, answers the same, and fails the
 error botocore would raise, with the same code, message and cancellation reasons).
 
 Anything else (control calls, other services, a client with an endpoint of its own, such as the
-CLI's loopback one, or a call when mock_aws is not started) goes through botocore as before.
+CLI's loopback one, a call when mock_aws is not started, parameters that are not plain JSON) goes
+through botocore as before. Nothing is skipped that our calls had: PynamoDB, which makes every
+data call of ours, turns botocore's parameter validation off.
 """
 
 from __future__ import annotations
@@ -48,7 +50,11 @@ def install() -> None:
 
     def _make_api_call(self, operation_name, api_params):
         if operation_name in DIRECT_OPERATIONS and _stubbed(self):
-            return _call(self, operation_name, api_params)
+            try:
+                text = json.dumps(api_params, default=_blob, allow_nan=False)
+            except (TypeError, ValueError):  # not plain JSON (a set, a NaN): botocore's way
+                return original(self, operation_name, api_params)
+            return _call(self, operation_name, text)
         return original(self, operation_name, api_params)
 
     _make_api_call._direct = True
@@ -69,7 +75,7 @@ def _stubbed(client) -> bool:
     )
 
 
-def _call(client, operation_name: str, params: dict) -> dict:
+def _call(client, operation_name: str, text: str) -> dict:
     from moto.dynamodb.responses import DynamoHandler
 
     from .moto_lock import call_locked
@@ -82,9 +88,7 @@ def _call(client, operation_name: str, params: dict) -> dict:
         "Authorization": f"AWS4-HMAC-SHA256 Credential=local/20260101/{region}/dynamodb/aws4_request",
     }
     url = _URL.format(region=region)
-    request = SimpleNamespace(
-        body=json.dumps(params, default=_blob), headers=headers, method="POST", url=url
-    )
+    request = SimpleNamespace(body=text, headers=headers, method="POST", url=url)
     status, response_headers, body = call_locked(DynamoHandler.dispatch, request, url, headers)
     parsed = json.loads(body) if body else {}
     if '"B"' in body or '"BS"' in body:
@@ -98,7 +102,7 @@ def _call(client, operation_name: str, params: dict) -> dict:
 def _blob(value):
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode()
-    raise TypeError(f"{type(value).__name__} is not a DynamoDB value")
+    raise TypeError(f"{type(value).__name__} is not plain JSON")
 
 
 def _blobs(value):
