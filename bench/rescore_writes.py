@@ -61,6 +61,7 @@ def main() -> None:
     from moto import mock_aws
 
     from chalicelib import synthetic
+    from chalicelib.local import moto_direct
     from chalicelib.services import events as event_service
     from chalicelib.services import scoring_jobs
     from chalicelib.storage import project_table
@@ -70,6 +71,7 @@ def main() -> None:
     # every DynamoDB client of the run (each model's, the transactions') is made after this, in a
     # botocore session that registers the built-in handlers: the counter sees every call
     botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.dynamodb", counter))
+    moto_direct.ENABLED = False  # the local stack's shortcut would skip botocore's events
     with mock_aws():
         create_tables(wait=False)
         project_table.create_project("bench")
