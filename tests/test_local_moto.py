@@ -275,6 +275,43 @@ def test_a_background_call_gives_way_to_a_request_in_flight(aws, monkeypatch):
     assert order == ["request call", "request done", "background call"]
 
 
+def test_a_background_runner_takes_its_turn_after_the_requests_in_flight():
+    """GIVEN a request being answered WHEN a background runner asks for its turn THEN it gets it
+    when the request ends, not before; with no request, or past its bound, at once."""
+    import threading
+    import time
+
+    from chalicelib.local import moto_lock
+
+    order, entered, release = [], threading.Event(), threading.Event()
+
+    def request():
+        with moto_lock.foreground():
+            entered.set()
+            release.wait(5)
+            order.append("request done")
+
+    def runner():
+        entered.wait(5)
+        moto_lock.give_way(30)
+        order.append("runner's turn")
+
+    threads = [threading.Thread(target=request), threading.Thread(target=runner)]
+    for t in threads:
+        t.start()
+    entered.wait(5)
+    threads[1].join(0.5)  # time enough for the runner, were it not waiting
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert order == ["request done", "runner's turn"]
+    started = time.monotonic()
+    moto_lock.give_way(30)  # nothing in flight
+    with moto_lock.foreground():
+        moto_lock.give_way(0.2)  # its own request: waits out the bound, then moves on
+    assert time.monotonic() - started < 5
+
+
 @pytest.mark.parametrize(
     "projection", ["r", "r, #n, h", "h, r, absent", "r, #n", "m.x", "l[0]", "num, r"]
 )

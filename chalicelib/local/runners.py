@@ -22,6 +22,8 @@ import boto3
 from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalice.local import LambdaContext
 
+from . import moto_lock
+
 log = logging.getLogger("local.runners")
 FIRST_SCHEDULE_AFTER = float(os.environ.get("LOCAL_FIRST_SCHEDULE_SECONDS", "5"))
 POLL_SECONDS = 0.5
@@ -131,6 +133,7 @@ def stream_runner(app, config: DynamoDBEventConfig, table_name: str, stop: threa
         reader = StreamReader(app, config, table_name)
         while not stop.is_set():
             busy = False
+            moto_lock.give_way()
             try:
                 busy = reader.deliver_once() > 0
             except Exception:  # the poller must outlive any one failure, as Lambda's does
@@ -216,6 +219,7 @@ def deliver_queue_once(app, name: str, batch_size: int) -> int:
 def queue_runner(app, config: SQSEventConfig, stop: threading.Event):
     def run():
         while not stop.is_set():
+            moto_lock.give_way()
             try:
                 if not deliver_queue_once(app, config.name, config.batch_size):
                     stop.wait(POLL_SECONDS)
