@@ -43,29 +43,31 @@ _URL = "https://dynamodb.{region}.amazonaws.com/"
 
 def install() -> None:
     from botocore.client import BaseClient
+    from moto.core.models import botocore_stubber
+    from moto.dynamodb.responses import DynamoHandler
+
+    from .moto_lock import call_locked
 
     if getattr(BaseClient._make_api_call, "_direct", False):
         return
     original = BaseClient._make_api_call
 
     def _make_api_call(self, operation_name, api_params):
-        if operation_name in DIRECT_OPERATIONS and _stubbed(self):
+        if operation_name in DIRECT_OPERATIONS and _stubbed(self, botocore_stubber):
             try:
                 text = json.dumps(api_params, default=_blob, allow_nan=False)
             except (TypeError, ValueError):  # not plain JSON (a set, a NaN): botocore's way
                 return original(self, operation_name, api_params)
-            return _call(self, operation_name, text)
+            return _call(self, operation_name, text, call_locked, DynamoHandler.dispatch)
         return original(self, operation_name, api_params)
 
     _make_api_call._direct = True
     BaseClient._make_api_call = _make_api_call
 
 
-def _stubbed(client) -> bool:
+def _stubbed(client, botocore_stubber) -> bool:
     """Whether moto's stub answers this client's calls: a DynamoDB client of AWS's own endpoint,
     with mock_aws started in this process."""
-    from moto.core.models import botocore_stubber
-
     meta = client.meta
     return (
         ENABLED
@@ -75,11 +77,7 @@ def _stubbed(client) -> bool:
     )
 
 
-def _call(client, operation_name: str, text: str) -> dict:
-    from moto.dynamodb.responses import DynamoHandler
-
-    from .moto_lock import call_locked
-
+def _call(client, operation_name: str, text: str, call_locked, dispatch) -> dict:
     region = client.meta.region_name
     headers = {
         "X-Amz-Target": _TARGET + operation_name,
@@ -89,7 +87,7 @@ def _call(client, operation_name: str, text: str) -> dict:
     }
     url = _URL.format(region=region)
     request = SimpleNamespace(body=text, headers=headers, method="POST", url=url)
-    status, response_headers, body = call_locked(DynamoHandler.dispatch, request, url, headers)
+    status, response_headers, body = call_locked(dispatch, request, url, headers)
     parsed = json.loads(body) if body else {}
     if '"B"' in body or '"BS"' in body:
         parsed = _blobs(parsed)
