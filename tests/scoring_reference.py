@@ -90,6 +90,11 @@ def _reference_predict(m, history, cut, conversion_horizon, clv_horizon):
     h, H = m.conversion_label_days, conversion_horizon or m.conversion_horizon
     Xc = np.hstack([base, _reference_bg_features(history, cut, h, m.bg)])
     p_h = m.conversion.predict_proba(_reference_transform(Xc))[:, 1]
+    weight = (m.conversion_blend or {}).get("weight", 1.0)
+    if weight < 1.0:
+        with np.errstate(all="ignore"):
+            p_bg = m.bg.p_purchase(h / 7, x, t_x, T)
+        p_h = np.where(customer, weight * p_h + (1 - weight) * p_bg, p_h)
     if H != h:
         with np.errstate(all="ignore"):
             no_h = 1 - m.bg.p_purchase(h / 7, x, t_x, T)

@@ -165,7 +165,11 @@ def test_rules_name_the_new_fields_with_their_types_operators():
     )
     risky = ranks.resolve(risky, lambda paths: ranks.numbers_of(documents, paths))
     # THEN each matches the profiles its value says
-    assert [compile_rules(soon)(d) for d in documents] == [True, False, False]
+    assert [compile_rules(soon)(d) for d in documents] == [
+        bool(r.get("next_order_at")) and r["next_order_at"] <= rows[0]["next_order_at"]
+        for r in rows
+    ]
+    assert "next_order_at" not in rows[2]  # one purchase: no date, so the rule cannot match it
     assert [compile_rules(lost)(d) for d in documents] == [
         r["lifecycle_stage"] == "Lost" for r in rows
     ]
@@ -196,19 +200,19 @@ def test_a_trained_model_measures_stages_in_its_own_projects_cycle():
 
 def test_a_churn_reason_never_reads_against_the_risk_it_explains(cdnow):
     # GIVEN a customer whose risk is below the average customer's though the time since the
-    # last order is 27 of their own gaps (the model's correlated inputs give that a negative share)
-    row = score([purchases(28, 27)], artifact.default_model(), AS_OF)[0]
+    # last order is 24 of their own gaps (the model's correlated inputs give that a negative share)
+    churn = retention_fit.default_params()["churn"]
+    typical = 100 / (1 + np.exp(-churn["intercept"]))  # the average customer's risk
+    row = score([purchases(28, 27, 26, 25, 24)], artifact.default_model(), AS_OF)[0]
     # WHEN explained THEN the reasons do not claim a long wait lowers the risk
-    assert row["churn_risk"] < 83
+    assert row["churn_risk"] < typical
     assert not any("their own usual time" in r for r in row["explanations"]["churn_risk"])
     # and over the CDNOW customers, a reason that counts the time since the last order in
     # cycles reads above the training rows' average for a risk above the average, below it
     # for one below (the average customer: the standardisation's mean)
     _, behaviours, _ = cdnow
-    churn = retention_fit.default_params()["churn"]
     mean = churn["mean"]
     average = {"the shop's": np.expm1(mean[4]), "their own": np.expm1(mean[5])}
-    typical = 100 / (1 + np.exp(-churn["intercept"]))  # the average customer's risk
     rows = score(behaviours, artifact.default_model(), CDNOW_CAL_END - timedelta(days=1))
     checked = 0
     for r in rows:
@@ -252,3 +256,11 @@ def test_training_fits_churn_at_the_configured_horizon(cdnow, monkeypatch):
     assert model.metadata["retention"]["horizon_days"] == 60
     row = score(behaviours[:1], model, CDNOW_CAL_END, with_explanations=False)[0]
     assert row["churn_horizon_days"] == 60
+
+
+def test_the_packaged_default_serves_the_retention_fitted_on_cdnow_calibration():
+    """GIVEN the packaged default (its populations end on different dates) THEN it carries no
+    retention parameters of its own and scores with artifacts/retention_default.json. A default
+    trained with the pooled populations' as of 2025 once did: CDNOW customers' churn risk
+    jumped (a customer with 8 purchase days, the last 66 days ago: 35 -> 80)."""
+    assert "retention" not in artifact.default_model().metadata

@@ -63,6 +63,7 @@ def to_bytes(model: PredictiveModel) -> tuple[bytes, dict]:
         "clv_label_days": model.clv_label_days,
         "bgnbd": {"r": model.bg.r, "alpha": model.bg.alpha, "a": model.bg.a, "b": model.bg.b},
         **({"prior": model.prior} if model.prior else {}),
+        **({"conversion_blend": model.conversion_blend} if model.conversion_blend else {}),
         "features": list(MODEL_FEATURES),
         "libraries": library_versions(),
         "sha256": hashlib.sha256(blob).hexdigest(),
@@ -100,6 +101,7 @@ def from_bytes(blob: bytes, metadata: dict) -> PredictiveModel:
         metadata["clv_label_days"],
         metadata,
         metadata.get("prior"),
+        metadata.get("conversion_blend"),
     )
 
 

@@ -25,7 +25,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import bgnbd
-from .features import FEATURES, History, matrix, seen_before, window_outcomes
+from .features import FEATURES, F, History, matrix, seen_before, window_outcomes
 from .linear_arithmetic import standardise_and_predict
 
 MIN_HISTORY_DAYS = 28
@@ -55,6 +55,10 @@ class Dataset:
     history: History
     cut: int
     name: str = ""
+    # True for generated visitors: they teach web behaviour up to a first purchase only; their
+    # rows as customers and their purchases train nothing (no synthetic buyer shapes what a
+    # real customer's history predicts, nor the BG/NBD served with the model)
+    visitors_only: bool = False
 
 
 def transform(X: np.ndarray) -> np.ndarray:
@@ -184,7 +188,9 @@ def label_days_for(horizon: int, span_days: int) -> int:
 
 
 def fit_bgnbd(datasets: list[Dataset], cut_shift: int = 0) -> bgnbd.BGNBD:
-    parts = [bgnbd.summary(d.history, d.cut - cut_shift) for d in datasets]
+    parts = [bgnbd.summary(d.history, d.cut - cut_shift) for d in datasets if not d.visitors_only]
+    if not parts:
+        return bgnbd.BGNBD(0.25, 4.0, 0.8, 2.5)
     c = np.concatenate([p[0] for p in parts])
     x, t_x, T = (np.concatenate([p[i] for p in parts])[c] for i in (1, 2, 3))
     if c.sum() < 20:
@@ -193,10 +199,15 @@ def fit_bgnbd(datasets: list[Dataset], cut_shift: int = 0) -> bgnbd.BGNBD:
 
 
 def training_rows(
-    datasets: list[Dataset], days: int, rng: np.random.Generator, max_cuts: int | None = None
+    datasets: list[Dataset],
+    days: int,
+    rng: np.random.Generator,
+    max_cuts: int | None = None,
+    with_lags: bool = False,
 ):
-    """Stacked (X, bought, spend) rows at weekly cuts before each dataset's as-of date."""
-    X, bought, spend = [], [], []
+    """Stacked (X, bought, spend) rows at weekly cuts before each dataset's as-of date; with
+    `with_lags`, also each row's lag: how many days before its dataset's cut its label ends."""
+    X, bought, spend, lags = [], [], [], []
     max_cuts = max_cuts or MAX_CUTS
     for d in datasets:
         first = d.history.first_day()
@@ -209,18 +220,23 @@ def training_rows(
             seen = seen_before(d.history, t0)
             if not seen.any():
                 continue
-            bg = fit_bgnbd([Dataset(d.history, t0)])
-            X.append(model_matrix(d.history, t0, days, bg)[seen])
+            bg = fit_bgnbd([Dataset(d.history, t0, visitors_only=d.visitors_only)])
+            rows = model_matrix(d.history, t0, days, bg)
+            if d.visitors_only:
+                seen &= ~(rows[:, F["orders"]] > 0)
+            X.append(rows[seen])
             b, s = window_outcomes(d.history, t0, t0 + days)
             bought.append(b[seen])
             spend.append(s[seen])
+            lags.append(np.full(int(seen.sum()), k * CUT_STEP_DAYS))
     if not X:
         raise InsufficientData("no cut date has enough history before it")
     X, bought, spend = np.vstack(X), np.concatenate(bought), np.concatenate(spend)
+    lag = np.concatenate(lags)
     if len(X) > MAX_TRAINING_ROWS:
         keep = rng.choice(len(X), MAX_TRAINING_ROWS, replace=False)
-        X, bought, spend = X[keep], bought[keep], spend[keep]
-    return X, bought, spend
+        X, bought, spend, lag = X[keep], bought[keep], spend[keep], lag[keep]
+    return (X, bought, spend, lag) if with_lags else (X, bought, spend)
 
 
 @dataclass
@@ -237,6 +253,13 @@ class PredictiveModel:
     # spend in the label windows (no evidence, so the population's level, never a confident
     # score); PRIOR_FALLBACK for models saved before the prior was recorded.
     prior: dict | None = None
+    # The pipeline's share of a customer's conversion probability against BG/NBD's, and how it
+    # was chosen (predict/blend.py); None: the pipeline alone (models saved before the blend).
+    conversion_blend: dict | None = None
+
+    @property
+    def blend_weight(self) -> float:
+        return float((self.conversion_blend or {}).get("weight", 1.0))
 
     def prior_scores(self, conversion_horizon: int, clv_horizon: int) -> tuple[float, float]:
         """(P(purchase within conversion_horizon), spend within clv_horizon) of a profile with
@@ -283,6 +306,11 @@ class PredictiveModel:
         Zc, p_h = standardise_and_predict(
             self.conversion, Xtc, probability=True, inplace=h_v != self.conversion_label_days
         )
+        weight = self.blend_weight
+        if weight < 1.0:
+            # bg_c's last column is BG/NBD's P(purchase within h): NaN for non-customers
+            p_h = p_h.copy()
+            p_h[customer] = weight * p_h[customer] + (1 - weight) * bg_c[customer, 2]
         out["conversion"] = self._carry_probability(p_h, h, H, bgv)
         out["conversion_X"], out["conversion_Z"] = Xc, Zc
         h, H = self.clv_label_days, clv_horizon or self.clv_horizon
@@ -322,9 +350,14 @@ class PredictiveModel:
 
 
 def fit(
-    datasets: list[Dataset], conversion_horizon: int = 30, clv_horizon: int = 365, seed: int = 0
+    datasets: list[Dataset],
+    conversion_horizon: int = 30,
+    clv_horizon: int = 365,
+    seed: int = 0,
+    choose_blend: bool = True,
 ) -> PredictiveModel:
-    """Train on the datasets' history before their as-of dates."""
+    """Train on the datasets' history before their as-of dates; the conversion blend's weight is
+    chosen on later time folds (predict/blend.py) unless `choose_blend` is False."""
     rng = np.random.default_rng(seed)
     spans = [d.cut - d.history.first_day() for d in datasets if d.history.first_day() is not None]
     if not spans:
@@ -332,14 +365,10 @@ def fit(
     span = max(spans)
     h_conv = label_days_for(conversion_horizon, span)
     h_clv = label_days_for(clv_horizon, span)
-    X, bought, spend = training_rows(datasets, h_conv, rng)
-    if bought.sum() < 30 or (~bought).sum() < 30:
-        raise InsufficientData(f"{int(bought.sum())} purchases in the label windows; need 30")
-    conversion = Pipeline(
-        [("scale", StandardScaler()), ("model", LogisticRegression(C=0.5, max_iter=3000))]
-    )
-    conversion.fit(transform(X), bought)
+    X, bought, spend, lag = training_rows(datasets, h_conv, rng, with_lags=True)
+    conversion = _conversion_pipeline(X, bought)
     prior = {"conversion": round(float(bought.mean()), 6), "conversion_label_days": h_conv}
+    conversion_rows = X, bought, lag
     if h_clv != h_conv:
         X, bought, spend = training_rows(datasets, h_clv, rng)
     clv = Pipeline(
@@ -347,7 +376,7 @@ def fit(
     )
     clv.fit(transform(X), spend)
     prior.update(spend=round(float(spend.mean()), 4), clv_label_days=h_clv, rows=len(X))
-    return PredictiveModel(
+    model = PredictiveModel(
         conversion,
         clv,
         fit_bgnbd(datasets),
@@ -357,3 +386,24 @@ def fit(
         h_clv,
         prior=prior,
     )
+    if choose_blend:
+        from . import blend  # blend judges PredictiveModels: imported here, not at the top
+
+        X, bought, lag = conversion_rows
+
+        def fit_earlier(least_lag: int) -> Pipeline:
+            """The same recipe on the rows whose labels end `least_lag` days or more before
+            their dataset's cut."""
+            return _conversion_pipeline(X[lag >= least_lag], bought[lag >= least_lag])
+
+        model.conversion_blend = blend.choose_for_training(model, datasets, fit_earlier)
+    return model
+
+
+def _conversion_pipeline(X: np.ndarray, bought: np.ndarray) -> Pipeline:
+    if bought.sum() < 30 or (~bought).sum() < 30:
+        raise InsufficientData(f"{int(bought.sum())} purchases in the label windows; need 30")
+    conversion = Pipeline(
+        [("scale", StandardScaler()), ("model", LogisticRegression(C=0.5, max_iter=3000))]
+    )
+    return conversion.fit(transform(X), bought)

@@ -47,7 +47,7 @@ def build(conversion_horizon: int = 30, clv_horizon: int = 365):
     web_hist = History.from_behaviours(web_behaviours)
     datasets = [
         Dataset(cd_hist, cut_of(CDNOW_AS_OF), "cdnow"),
-        Dataset(web_hist, cut_of(syn_as_of), "synthetic"),
+        Dataset(web_hist, cut_of(syn_as_of), "synthetic", visitors_only=True),
     ]
 
     # backtest on a held-out 20 % of each population, then fit on everything
@@ -57,7 +57,7 @@ def build(conversion_horizon: int = 30, clv_horizon: int = 365):
     held_out = fit(
         [
             Dataset(sub(cd_behaviours, cd_test, False), cut_of(CDNOW_AS_OF)),
-            Dataset(sub(web_behaviours, web_test, False), cut_of(syn_as_of)),
+            Dataset(sub(web_behaviours, web_test, False), cut_of(syn_as_of), visitors_only=True),
         ],
         conversion_horizon,
         clv_horizon,
@@ -87,11 +87,22 @@ def build(conversion_horizon: int = 30, clv_horizon: int = 365):
             f"11), 240 days to {syn_as_of}",
         },
         "backtest": backtest,
+        "trained_what": {
+            "conversion and spend pipelines, customers' rows": "cdnow",
+            "conversion and spend pipelines, rows of visitors who had not bought": "synthetic "
+            "(a CDNOW profile starts at its first order; a generated visitor's rows as a "
+            "customer train nothing)",
+            "BG/NBD": "cdnow (a rescore replaces it with the project's own)",
+            "conversion blend weight": "cdnow windows before 1997-10-01 (a rescore chooses "
+            "it again on the project's own customers)",
+        },
     }
     model.metadata["served_backtest"] = served_backtest(
         cd_ids, cd_behaviours, web_behaviours, visitors, conversion_horizon, clv_horizon
     )
-    finish(model, cd_behaviours + web_behaviours, syn_as_of)
+    # no retention parameters of its own: its populations end on different dates, so the
+    # default serves artifacts/retention_default.json, fitted on CDNOW's calibration period
+    finish(model, cd_behaviours + web_behaviours, syn_as_of, with_retention=False)
     model.metadata["customer_type_thresholds"] = type_thresholds(
         model, cd_behaviours, web_behaviours
     )
@@ -117,7 +128,10 @@ def served_backtest(
 
     def fit_before(shift: int):
         return fit(
-            [Dataset(cd_train, cd_cut - shift), Dataset(web_train, web_cut - shift)],
+            [
+                Dataset(cd_train, cd_cut - shift),
+                Dataset(web_train, web_cut - shift, visitors_only=True),
+            ],
             conversion_horizon,
             clv_horizon,
         )

@@ -20,7 +20,7 @@ from datetime import date
 
 import numpy as np
 
-from . import bgnbd, promotion
+from . import bgnbd, blend, promotion
 from .features import History
 from .model import Dataset, InsufficientData, PredictiveModel, fit
 from .retention import DEFAULT_CHURN_HORIZON
@@ -166,8 +166,11 @@ def finish(
     behaviours: list[dict],
     as_of: date,
     churn_horizon: int = DEFAULT_CHURN_HORIZON,
+    with_retention: bool = True,
 ) -> PredictiveModel:
     model.metadata.update(population_defaults(model, behaviours, as_of))
+    if not with_retention:
+        return model
     from .retention_fit import for_project  # churn, next order, the cycle stages are counted in
 
     model.metadata["retention"] = for_project(
@@ -188,13 +191,26 @@ def fit_population_bgnbd(
     return bgnbd.fit(x[customer], t_x[customer], T[customer])
 
 
-def with_bgnbd(model: PredictiveModel, bg: bgnbd.BGNBD, trained_on: str) -> PredictiveModel:
+def with_bgnbd(
+    model: PredictiveModel,
+    bg: bgnbd.BGNBD,
+    trained_on: str,
+    history: History | None = None,
+    cut: int | None = None,
+) -> PredictiveModel:
     """The same fitted pipelines with another population's BG/NBD: its features and horizon
     carries are then computed on that population, as the training rows' were on theirs (each
-    training cut fits BG/NBD on its own dataset's history). The version names both."""
+    training cut fits BG/NBD on its own dataset's history). Given that population's `history`
+    before `cut`, the conversion blend's weight is chosen again on it (predict/blend.py): the
+    pipelines were trained elsewhere, so how far to trust them here is judged here. The version
+    names the base, the BG/NBD and the weight."""
     params = {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}
+    chosen = model.conversion_blend
+    if history is not None and cut is not None:
+        chosen = blend.choose(replace(model, bg=bg), [Dataset(history, cut)])
     base = model.metadata.get("derived_from") or model.metadata.get("version", "unsaved")
-    digest = hashlib.sha256(repr(sorted(params.items())).encode()).hexdigest()[:8]
+    weight = (chosen or {}).get("weight", 1.0)
+    digest = hashlib.sha256(repr((sorted(params.items()), weight)).encode()).hexdigest()[:8]
     metadata = {k: v for k, v in model.metadata.items() if k not in ("sha256", "version")}
     metadata.update(
         version=f"{base}+bg{digest}",
@@ -202,4 +218,14 @@ def with_bgnbd(model: PredictiveModel, bg: bgnbd.BGNBD, trained_on: str) -> Pred
         bgnbd=params,
         trained_what={**metadata.get("trained_what", {}), "BG/NBD": trained_on},
     )
-    return replace(model, bg=bg, metadata=metadata)
+    return replace(model, bg=bg, metadata=metadata, conversion_blend=chosen)
+
+
+def for_population(
+    model: PredictiveModel, history: History, cut: int, trained_on: str
+) -> PredictiveModel | None:
+    """What a rescore serves a population (its customers' `history` before `cut`): `model`'s
+    pipelines with BG/NBD fitted on that population and the blend chosen on it; None when the
+    population has too few repeat customers for a fit of its own (the model serves as it is)."""
+    bg = fit_population_bgnbd(history, cut)
+    return None if bg is None else with_bgnbd(model, bg, trained_on, history, cut)

@@ -3,7 +3,8 @@ project's own purchase history, never pooled with other data, served with the pr
 pipelines (training.with_bgnbd). The scoring model's BG/NBD quantities (features and horizon
 carries) are then computed on the project's population, as each training row's were on its own
 dataset's; the packaged default otherwise serves a BG/NBD fitted on CDNOW and generated visitors
-together.
+together. The conversion blend's weight (predict/blend.py: the pipeline's share against BG/NBD)
+is chosen again on the project's own customers, since the pipelines were trained elsewhere.
 
 The derived model is stored and promoted like a trained one (models/<project>/<version>), so
 every scorer (shards, the stream trigger) loads it as the project's model; its version names its
@@ -20,7 +21,7 @@ from datetime import date
 from ..predict import artifact
 from ..predict.features import History
 from ..predict.scoring import cut_of
-from ..predict.training import fit_population_bgnbd, with_bgnbd
+from ..predict.training import for_population
 from ..storage import model_store, profile_table
 
 log = logging.getLogger(__name__)
@@ -33,21 +34,23 @@ def refit(project_id: str, as_of: date | None = None) -> dict:
 
     started = time.time()
     as_of = as_of or date.today()
+    # customers only: BG/NBD reads nothing else, and the blend is judged on customers
     behaviours = [
-        {"purchases": (p.behaviour or {}).get("purchases") or {}}
+        p.behaviour
         for _, p in profile_table.iter_profiles(project_id, page_size=PAGE)
+        if p.behaviour and p.behaviour.get("purchases")
     ]
-    bg = fit_population_bgnbd(History.from_behaviours(behaviours), cut_of(as_of))
+    customers = len(behaviours)
     model = current_model(project_id)
-    if bg is None:
-        return {"bgnbd": "kept: too few repeat customers for a fit of the project's own"}
-    customers = sum(1 for b in behaviours if b["purchases"])
-    derived = with_bgnbd(
+    derived = for_population(
         model,
-        bg,
+        History.from_behaviours(behaviours),
+        cut_of(as_of),
         f"this project's {customers} customers' purchases before {as_of.isoformat()} "
         "(fitted at rescore)",
     )
+    if derived is None:
+        return {"bgnbd": "kept: too few repeat customers for a fit of the project's own"}
     if derived.metadata["version"] == model.metadata.get("version"):
         return {"bgnbd": "unchanged", "model_version": derived.metadata["version"]}
     blob, metadata = artifact.to_bytes(derived)
@@ -58,6 +61,7 @@ def refit(project_id: str, as_of: date | None = None) -> dict:
         "bgnbd": "refitted",
         "model_version": metadata["version"],
         "customers": customers,
+        "conversion_blend": derived.blend_weight,
         "seconds": round(time.time() - started, 3),
     }
 

@@ -162,6 +162,16 @@ def card(
             "trained_at": metadata.get("trained_at"),
             "training_data": metadata.get("training_data"),
             **{k: metadata[k] for k in ("trained_what", "derived_from") if k in metadata},
+            **(
+                {
+                    "conversion_blend": {
+                        k: metadata["conversion_blend"].get(k)
+                        for k in ("weight", "chosen_on", "brier")
+                    }
+                }
+                if metadata.get("conversion_blend")
+                else {}
+            ),
             "horizons": {
                 "conversion_days": metadata.get("conversion_horizon_days"),
                 "clv_days": metadata.get("clv_horizon_days"),

@@ -1,0 +1,107 @@
+"""How much of a customer's conversion probability comes from the trained pipeline and how much
+from the population's own BG/NBD: a weight chosen on later time folds, never on the data it
+then serves.
+
+Why: on purchase logs such as CDNOW, BG/NBD fitted on the population itself is hard to beat on
+calibration (Brier), while the pipeline ranks a little better; their average is better than
+either on both (bench/learners_cdnow.py: validation windows inside the calibration period). The
+pipeline's share is the weight `w` in `w * pipeline + (1 - w) * BG/NBD`, for customers only (a
+visitor who never bought has no BG/NBD probability), at the model's conversion label window,
+before any carry to the served horizon.
+
+The weight is chosen by log loss over rolling windows that end at the data's end. In each, the
+pipeline judged is the same recipe fit on the training rows whose labels end before the window
+starts (`choose_for_training`), or one trained elsewhere (a rescore judges the packaged
+default's pipelines on the project's own history: `choose`); BG/NBD is refitted on the history
+before the window's start. Too few buyers in the windows keep the pipeline alone (w = 1), and
+say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from . import metrics
+from .features import window_outcomes
+from .model import Dataset, InsufficientData, PredictiveModel, fit_bgnbd
+
+WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))
+WINDOWS = 3
+WINDOW_STEP_DAYS = 28
+MIN_BUYERS = 30  # customers who bought, pooled over the windows
+PIPELINE_ONLY = {"weight": 1.0, "chosen_on": "not chosen: the pipeline alone"}
+
+
+def window_starts(cut: int, days: int) -> list[int]:
+    """The validation windows' first days: each window is `days` long, the newest ends at `cut`."""
+    return [cut - days - WINDOW_STEP_DAYS * j for j in range(WINDOWS)]
+
+
+def choose(model: PredictiveModel, datasets: list[Dataset]) -> dict:
+    """The weight of `model`'s conversion pipeline (trained on other data) against each
+    dataset's own BG/NBD, chosen by log loss over the customers of the windows before each
+    dataset's cut."""
+    return _pick([_window(model, d, j) for d in datasets for j in range(WINDOWS)], model)
+
+
+def choose_for_training(model: PredictiveModel, datasets: list[Dataset], fit_earlier) -> dict:
+    """`choose` for a model being trained: in window j the pipeline judged is
+    `fit_earlier(least_lag)`, the same recipe on the rows whose labels end at least `least_lag`
+    days before their dataset's cut, so none reaches the window it is judged on."""
+    days = model.conversion_label_days
+    found = []
+    for j in range(WINDOWS):
+        try:
+            pipeline = fit_earlier(days + WINDOW_STEP_DAYS * j)
+        except InsufficientData:
+            continue  # too few labelled rows before this window: it judges nothing
+        judged = replace(model, conversion=pipeline)
+        found += [_window(judged, d, j) for d in datasets]
+    return _pick(found, model)
+
+
+def _window(model: PredictiveModel, d: Dataset, j: int):
+    """(pipeline's P, BG/NBD's P, bought) of `d`'s customers in its window j, or None."""
+    days = model.conversion_label_days
+    t0 = window_starts(d.cut, days)[j]
+    first = d.history.first_day()
+    if d.visitors_only or first is None or t0 <= first:
+        return None  # generated visitors' customers train nothing, so they judge nothing either
+    judged = replace(model, bg=fit_bgnbd([Dataset(d.history, t0)]), conversion_blend=None)
+    out = judged.predict_arrays(d.history, t0, days, days)
+    customer = out["customer"]
+    if not customer.any():
+        return None
+    bought, _ = window_outcomes(d.history, t0, t0 + days)
+    # the last column of the conversion matrix is BG/NBD's P(purchase within the label window)
+    return out["conversion"][customer], out["conversion_X"][customer, -1], bought[customer]
+
+
+def _pick(found: list, model: PredictiveModel) -> dict:
+    found = [f for f in found if f is not None]
+    days = model.conversion_label_days
+    y = np.concatenate([f[2] for f in found]).astype(float) if found else np.zeros(0)
+    buyers = int(y.sum())
+    if buyers < MIN_BUYERS:
+        return {
+            "weight": 1.0,
+            "chosen_on": f"not chosen: {buyers} buying customers in the validation windows; "
+            f"need {MIN_BUYERS} (the pipeline alone)",
+        }
+    p = np.concatenate([f[0] for f in found])
+    p_bg = np.nan_to_num(np.concatenate([f[1] for f in found]))
+    losses = {w: metrics.log_loss(y, w * p + (1 - w) * p_bg) for w in WEIGHTS}
+    weight = min(losses, key=lambda w: (round(losses[w], 6), -w))
+    return {
+        "weight": float(weight),
+        "chosen_on": f"log loss over {len(y)} customer rows ({buyers} bought) in "
+        f"{WINDOWS} windows of {days} days before the data's end",
+        "log_loss": {str(w): round(v, 5) for w, v in losses.items()},
+        "brier": {
+            "pipeline": round(metrics.brier(y, p), 5),
+            "bgnbd": round(metrics.brier(y, p_bg), 5),
+            "blend": round(metrics.brier(y, weight * p + (1 - weight) * p_bg), 5),
+        },
+    }
