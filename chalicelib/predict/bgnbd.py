@@ -47,7 +47,7 @@ class BGNBD:
         return alive * (1 - ((self.alpha + T) / (self.alpha + T + t)) ** (self.r + x))
 
 
-def _negative_log_likelihood(log_params, x, t_x, T):
+def _negative_log_likelihood(log_params, x, t_x, T, count=1.0):
     r, alpha, a, b = np.exp(log_params)
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
@@ -59,15 +59,19 @@ def _negative_log_likelihood(log_params, x, t_x, T):
             -np.inf,
         )
     ll = a1 + a2 + np.logaddexp(a3, a4)
-    return -ll.sum() + 1e-6 * np.sum(log_params**2)  # a whisper of ridge keeps it finite
+    return -(ll * count).sum() + 1e-6 * np.sum(log_params**2)  # a whisper of ridge: finite
 
 
 def fit(x, t_x, T) -> BGNBD:
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    # the likelihood is a sum over customers of a function of (x, t_x, T): each distinct triple
+    # is computed once and counted as often as it occurs (most customers share a few: one
+    # purchase, whole days), which makes a fit on a large population several times cheaper
+    triples, count = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
     result = minimize(
         _negative_log_likelihood,
         np.zeros(4),
-        args=(x, t_x, T),
+        args=(triples[:, 0], triples[:, 1], triples[:, 2], count.astype(float)),
         method="Nelder-Mead",
         options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-6},
     )
