@@ -166,7 +166,18 @@ def fit(history: History, cut: int, churn_horizon: int = rt.DEFAULT_CHURN_HORIZO
         p = rt.linear(_fit_churn(Xt, yt, C), Xv)[1]
         losses[C] = _log_loss(yv, 1 / (1 + np.exp(-p)))
     best_c = min(losses, key=losses.get)
-    report["churn"] = {"C": best_c, "validation_log_loss": round(losses[best_c], 5)}
+    # the peer on the same rows: BG/NBD's own P(no purchase), the last input's logistic; and
+    # the best share of the model in a blend with it (conversion blends; churn, measured on
+    # CDNOW, gains nothing from it, so it is reported, not served)
+    p_model = 1 / (1 + np.exp(-rt.linear(_fit_churn(Xt, yt, best_c), Xv)[1]))
+    p_bg = 1 / (1 + np.exp(-Xv[:, -1]))
+    shares = {w: _log_loss(yv, w * p_model + (1 - w) * p_bg) for w in np.linspace(0, 1, 11)}
+    report["churn"] = {
+        "C": best_c,
+        "validation_log_loss": round(losses[best_c], 5),
+        "bgnbd_validation_log_loss": round(shares[0.0], 5),
+        "best_blend_share": round(float(min(shares, key=lambda w: (round(shares[w], 6), -w))), 1),
+    }
     # next order: trained on orders seen before the validation cuts, judged on those after
     Xt, yt = _sample(*_next_set(older, history, v_start), MAX_NEXT_ROWS, rng)
     Xv, yv = _next_set(validation, history, cut)
