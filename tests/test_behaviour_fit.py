@@ -36,16 +36,16 @@ def test_a_rescore_fits_bgnbd_on_the_project_s_own_customers(api, project):
     # THEN it is scored by the default's pipelines with a BG/NBD of its own customers
     default = artifact.default_model().metadata
     version = model_store.current_version(project["id"])
-    assert version.startswith("default-1+bg") and job["model_version"] == version
+    assert version.startswith("default-2+bg") and job["model_version"] == version
     model = scoring_jobs.current_model(project["id"])
-    assert model.metadata["derived_from"] == "default-1"
+    assert model.metadata["derived_from"] == "default-2"
     assert "this project's 80 customers" in model.metadata["trained_what"]["BG/NBD"]
     assert model.metadata["bgnbd"] != default["bgnbd"]
     assert model.metadata["sha256"] != default["sha256"] or model.bg != artifact.default_model().bg
     assert api.get("/profiles/c01")[1]["predictive"]["model_version"] == version
     # AND the model card still calls it the default, and says what trained what
     card = api.get("/model")[1]
-    assert card["model"]["source"] == "default" and card["model"]["derived_from"] == "default-1"
+    assert card["model"]["source"] == "default" and card["model"]["derived_from"] == "default-2"
     assert "BG/NBD" in card["model"]["trained_what"]
     # AND a second rescore on the same data derives the same version (no new artifact)
     scoring_jobs.rescore_project(project["id"], date(2026, 11, 20))

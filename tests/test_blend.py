@@ -99,7 +99,7 @@ def test_generated_visitors_judge_nothing(trained, visitors):
     chosen = blend.choose(
         trained, [Dataset(History.from_behaviours(web), date(2026, 6, 2).toordinal(), "", True)]
     )
-    assert chosen["weight"] == 1.0 and "0 buying customers" in chosen["chosen_on"]
+    assert chosen["weight"] == 1.0 and "no validation window" in chosen["chosen_on"]
 
 
 def test_a_population_gets_its_own_weight_and_the_version_names_it(cdnow):
@@ -119,3 +119,31 @@ def test_a_population_gets_its_own_weight_and_the_version_names_it(cdnow):
     a = derived.predict(history, CUT)["conversion"]
     b = loaded.predict(history, CUT)["conversion"]
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_the_project_trained_keeps_the_weight_its_training_chose(trained, cdnow):
+    """GIVEN a model trained on the population itself WHEN a rescore derives its model THEN the
+    BG/NBD is refitted but the weight stays: judged on its own windows, the pipeline would be
+    judged on the labels it learned from (it then looks better than it is)."""
+    _, _, history = cdnow
+    derived = for_population(trained, history, CUT, "x", pipelines_trained_elsewhere=False)
+    assert derived.conversion_blend == trained.conversion_blend
+    in_sample = blend.choose(trained, [Dataset(history, CUT)])
+    assert in_sample["weight"] >= trained.blend_weight  # what re-choosing would have done
+
+
+def test_a_small_project_on_the_default_gets_its_own_weight_with_the_default_bgnbd(cdnow):
+    """GIVEN a project with too few repeat customers for a BG/NBD of its own THEN the default's
+    BG/NBD stays, and the weight is chosen on the project: too few buyers, the pipeline alone
+    (not 40 % of CDNOW's BG/NBD, as the packaged default's own weight would give)."""
+    from chalicelib.predict.training import fit_population_bgnbd
+
+    _, behaviours, _ = cdnow
+    few = History.from_behaviours(behaviours[:60])
+    assert fit_population_bgnbd(few, CUT) is None
+    default = artifact.default_model()
+    assert default.blend_weight < 1.0
+    derived = for_population(default, few, CUT, "x")
+    assert derived.bg == default.bg and derived.blend_weight == 1.0
+    assert derived.metadata["version"] != default.metadata["version"]
+    assert derived.metadata["trained_what"]["BG/NBD"] == default.metadata["trained_what"]["BG/NBD"]

@@ -98,7 +98,7 @@ def test_the_card_of_a_small_project_says_it_is_served_by_the_default(api, proje
     status, body = api.get("/model")
     # THEN the default model is named, the fields are the declared ones, the data unmeasured
     assert status == 200
-    assert body["model"]["version"] == "default-1" and body["model"]["source"] == "default"
+    assert body["model"]["version"] == "default-2" and body["model"]["source"] == "default"
     assert [f["name"] for f in body["fields"]] == list(predictive_fields.NAMES)
     assert body["data_requirements"]["meets"] is None
     assert "not been measured" in body["data_requirements"]["message"]

@@ -145,7 +145,7 @@ def test_an_artifact_with_untrusted_types_is_refused(trained):
 def test_the_packaged_default_model_loads_with_its_metadata():
     model = artifact.default_model()
     md = model.metadata
-    assert md["version"] == "default-1"
+    assert md["version"] == "default-2"
     assert "calibration period" in md["training_data"]["cdnow"]
     assert md["libraries"]["scikit-learn"] and md["backtest"]["cdnow"]["conversion_auc"] > 0.6
     assert artifact.default_model() is model  # loaded once per process

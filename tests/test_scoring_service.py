@@ -25,7 +25,11 @@ def test_a_rescore_writes_only_what_changed(scored_shop, project):
     assert third["written"] == 2
     status, body = scored_shop.get("/jobs")
     assert [j["written"] for j in body["jobs"]] == [2, 0, 40]
-    assert body["jobs"][0]["model_version"] == "default-1"
+    # 40 profiles: too few repeat customers for a BG/NBD of their own, and too few buyers to
+    # trust the default's pipeline less than alone: the default with the pipeline alone
+    version = body["jobs"][0]["model_version"]
+    assert version.startswith("default-2+bg") and version == first["model_version"]
+    assert scoring_jobs.current_model(project["id"]).blend_weight == 1.0
 
 
 def test_scores_are_written_without_touching_client_data(scored_shop, project):
@@ -105,7 +109,7 @@ def test_the_trigger_scores_and_reports_failures_per_record(scored_shop, project
     monkeypatch.setattr(scoring_jobs, "score_profiles", flaky)
     result = triggers.handle_profile_changes(records)
     assert result == {"batchItemFailures": [{"itemIdentifier": "11"}]}
-    assert scored_shop.get("/profiles/p05")[1]["predictive"]["model_version"] == "default-1"
+    assert scored_shop.get("/profiles/p05")[1]["predictive"]["model_version"] == "default-2"
     # delivered again: the same stored result
     first = scored_shop.get("/profiles/p05")[1]["predictive"]
     triggers.handle_profile_changes(records[:1])

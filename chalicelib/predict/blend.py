@@ -82,7 +82,13 @@ def _window(model: PredictiveModel, d: Dataset, j: int):
 def _pick(found: list, model: PredictiveModel) -> dict:
     found = [f for f in found if f is not None]
     days = model.conversion_label_days
-    y = np.concatenate([f[2] for f in found]).astype(float) if found else np.zeros(0)
+    if not found:
+        return {
+            "weight": 1.0,
+            "chosen_on": "not chosen: no validation window had customers before it and, in "
+            "training, labelled rows before it (the pipeline alone)",
+        }
+    y = np.concatenate([f[2] for f in found]).astype(float)
     buyers = int(y.sum())
     if buyers < MIN_BUYERS:
         return {
@@ -97,7 +103,7 @@ def _pick(found: list, model: PredictiveModel) -> dict:
     return {
         "weight": float(weight),
         "chosen_on": f"log loss over {len(y)} customer rows ({buyers} bought) in "
-        f"{WINDOWS} windows of {days} days before the data's end",
+        f"{len(found)} window{'s' * (len(found) != 1)} of {days} days before the data's end",
         "log_loss": {str(w): round(v, 5) for w, v in losses.items()},
         "brier": {
             "pipeline": round(metrics.brier(y, p), 5),

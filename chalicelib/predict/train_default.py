@@ -28,7 +28,7 @@ CDNOW = ROOT / "data" / "cdnow" / "CDNOW_sample.txt"
 CDNOW_AS_OF = date(1997, 9, 30)  # last day of the calibration period
 SYNTHETIC_END = datetime(2025, 12, 31, tzinfo=timezone.utc)
 SYNTHETIC_VISITORS = 12_000
-VERSION = "default-1"
+VERSION = "default-2"
 
 
 def synthetic_population(n: int, seed: int = 11):

@@ -194,38 +194,54 @@ def fit_population_bgnbd(
 def with_bgnbd(
     model: PredictiveModel,
     bg: bgnbd.BGNBD,
-    trained_on: str,
-    history: History | None = None,
-    cut: int | None = None,
+    trained_on: str | None,
+    chosen: dict | None = None,
 ) -> PredictiveModel:
-    """The same fitted pipelines with another population's BG/NBD: its features and horizon
-    carries are then computed on that population, as the training rows' were on theirs (each
-    training cut fits BG/NBD on its own dataset's history). Given that population's `history`
-    before `cut`, the conversion blend's weight is chosen again on it (predict/blend.py): the
-    pipelines were trained elsewhere, so how far to trust them here is judged here. The version
-    names the base, the BG/NBD and the weight."""
+    """The same fitted pipelines with another population's BG/NBD (`trained_on` says what it was
+    fitted on; None: the model's own BG/NBD is kept): its features and horizon carries are then
+    computed on that population, as the training rows' were on theirs (each training cut fits
+    BG/NBD on its own dataset's history). `chosen`, if given, is the conversion blend chosen on
+    that population (predict/blend.py). The version names the base, the BG/NBD and the weight."""
     params = {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}
-    chosen = model.conversion_blend
-    if history is not None and cut is not None:
-        chosen = blend.choose(replace(model, bg=bg), [Dataset(history, cut)])
+    chosen = chosen or model.conversion_blend
     base = model.metadata.get("derived_from") or model.metadata.get("version", "unsaved")
     weight = (chosen or {}).get("weight", 1.0)
     digest = hashlib.sha256(repr((sorted(params.items()), weight)).encode()).hexdigest()[:8]
     metadata = {k: v for k, v in model.metadata.items() if k not in ("sha256", "version")}
+    trained_what = dict(metadata.get("trained_what", {}))
+    if trained_on is not None:
+        trained_what["BG/NBD"] = trained_on
+    if chosen is not model.conversion_blend:
+        trained_what["conversion blend weight"] = "this population's own windows"
     metadata.update(
         version=f"{base}+bg{digest}",
         derived_from=base,
         bgnbd=params,
-        trained_what={**metadata.get("trained_what", {}), "BG/NBD": trained_on},
+        trained_what=trained_what,
     )
     return replace(model, bg=bg, metadata=metadata, conversion_blend=chosen)
 
 
 def for_population(
-    model: PredictiveModel, history: History, cut: int, trained_on: str
+    model: PredictiveModel,
+    history: History,
+    cut: int,
+    trained_on: str,
+    pipelines_trained_elsewhere: bool = True,
 ) -> PredictiveModel | None:
     """What a rescore serves a population (its customers' `history` before `cut`): `model`'s
-    pipelines with BG/NBD fitted on that population and the blend chosen on it; None when the
-    population has too few repeat customers for a fit of its own (the model serves as it is)."""
+    pipelines with BG/NBD fitted on that population, and, when the pipelines were trained on
+    other data (the packaged default), the blend chosen on it. A model the population trained
+    itself keeps the weight its training chose on later time folds: judged here, its pipeline
+    would be judged on the labels it learned from. With too few repeat customers for a BG/NBD
+    of its own, the model's BG/NBD stays, and only a re-chosen weight can change anything; None
+    when nothing changes (the model serves as it is)."""
     bg = fit_population_bgnbd(history, cut)
-    return None if bg is None else with_bgnbd(model, bg, trained_on, history, cut)
+    chosen = None
+    if pipelines_trained_elsewhere:
+        chosen = blend.choose(replace(model, bg=bg or model.bg), [Dataset(history, cut)])
+    if bg is None:
+        if chosen is None or chosen["weight"] == model.blend_weight:
+            return None
+        return with_bgnbd(model, model.bg, None, chosen)
+    return with_bgnbd(model, bg, trained_on, chosen)

@@ -8,7 +8,7 @@ is chosen again on the project's own customers, since the pipelines were trained
 
 The derived model is stored and promoted like a trained one (models/<project>/<version>), so
 every scorer (shards, the stream trigger) loads it as the project's model; its version names its
-base (`default-1+bg1a2b3c4d`) and its metadata says what trained what (`trained_what`). A project
+base (`default-2+bg1a2b3c4d`) and its metadata says what trained what (`trained_what`). A project
 with fewer than promotion.MIN_REPEAT_CUSTOMERS repeat customers keeps its model as it is.
 """
 
@@ -42,15 +42,19 @@ def refit(project_id: str, as_of: date | None = None) -> dict:
     ]
     customers = len(behaviours)
     model = current_model(project_id)
+    base = model.metadata.get("derived_from") or model.metadata.get("version")
     derived = for_population(
         model,
         History.from_behaviours(behaviours),
         cut_of(as_of),
         f"this project's {customers} customers' purchases before {as_of.isoformat()} "
         "(fitted at rescore)",
+        # the packaged default's pipelines learned elsewhere: their weight is judged here
+        pipelines_trained_elsewhere=base == artifact.default_model().metadata.get("version"),
     )
+    kept = "kept: too few repeat customers for a fit of the project's own"
     if derived is None:
-        return {"bgnbd": "kept: too few repeat customers for a fit of the project's own"}
+        return {"bgnbd": kept}
     if derived.metadata["version"] == model.metadata.get("version"):
         return {"bgnbd": "unchanged", "model_version": derived.metadata["version"]}
     blob, metadata = artifact.to_bytes(derived)
@@ -58,7 +62,7 @@ def refit(project_id: str, as_of: date | None = None) -> dict:
     model_store.put(project_id, blob, metadata)
     model_store.promote(project_id, metadata["version"])
     return {
-        "bgnbd": "refitted",
+        "bgnbd": "refitted" if derived.bg is not model.bg else kept,
         "model_version": metadata["version"],
         "customers": customers,
         "conversion_blend": derived.blend_weight,
