@@ -25,7 +25,7 @@ import numpy as np
 
 from . import metrics
 from .features import window_outcomes
-from .model import Dataset, InsufficientData, PredictiveModel, fit_bgnbd
+from .model import Dataset, InsufficientData, PredictiveModel, conversion_pipeline, fit_bgnbd
 
 WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))
 WINDOWS = 3
@@ -46,15 +46,19 @@ def choose(model: PredictiveModel, datasets: list[Dataset]) -> dict:
     return _pick([_window(model, d, j) for d in datasets for j in range(WINDOWS)], model)
 
 
-def choose_for_training(model: PredictiveModel, datasets: list[Dataset], fit_earlier) -> dict:
-    """`choose` for a model being trained: in window j the pipeline judged is
-    `fit_earlier(least_lag)`, the same recipe on the rows whose labels end at least `least_lag`
-    days before their dataset's cut, so none reaches the window it is judged on."""
+def choose_for_training(
+    model: PredictiveModel, datasets: list[Dataset], X, bought, spend, lag
+) -> dict:
+    """`choose` for a model being trained on the rows (X, bought, spend, lag) of
+    model.training_rows: in window j the pipeline judged is the same recipe on the rows whose
+    labels end at least `days + 28 j` days before their dataset's cut (`lag`), so none reaches
+    the window it is judged on."""
     days = model.conversion_label_days
     found = []
     for j in range(WINDOWS):
+        earlier = lag >= days + WINDOW_STEP_DAYS * j
         try:
-            pipeline = fit_earlier(days + WINDOW_STEP_DAYS * j)
+            pipeline = conversion_pipeline(X[earlier], bought[earlier])
         except InsufficientData:
             continue  # too few labelled rows before this window: it judges nothing
         judged = replace(model, conversion=pipeline)

@@ -350,25 +350,21 @@ class PredictiveModel:
 
 
 def fit(
-    datasets: list[Dataset],
-    conversion_horizon: int = 30,
-    clv_horizon: int = 365,
-    seed: int = 0,
-    choose_blend: bool = True,
+    datasets: list[Dataset], conversion_horizon: int = 30, clv_horizon: int = 365, seed: int = 0
 ) -> PredictiveModel:
     """Train on the datasets' history before their as-of dates; the conversion blend's weight is
-    chosen on later time folds (predict/blend.py) unless `choose_blend` is False."""
+    chosen on later time folds of the same rows (predict/blend.py)."""
+    from . import blend  # blend judges PredictiveModels: imported here, not at the top
+
     rng = np.random.default_rng(seed)
     spans = [d.cut - d.history.first_day() for d in datasets if d.history.first_day() is not None]
     if not spans:
         raise InsufficientData("there is no history")
-    span = max(spans)
-    h_conv = label_days_for(conversion_horizon, span)
-    h_clv = label_days_for(clv_horizon, span)
-    X, bought, spend, lag = training_rows(datasets, h_conv, rng, with_lags=True)
-    conversion = _conversion_pipeline(X, bought)
+    h_conv = label_days_for(conversion_horizon, max(spans))
+    h_clv = label_days_for(clv_horizon, max(spans))
+    X, bought, spend, lag = conversion_rows = training_rows(datasets, h_conv, rng, with_lags=True)
+    conversion = conversion_pipeline(X, bought)
     prior = {"conversion": round(float(bought.mean()), 6), "conversion_label_days": h_conv}
-    conversion_rows = X, bought, lag
     if h_clv != h_conv:
         X, bought, spend = training_rows(datasets, h_clv, rng)
     clv = Pipeline(
@@ -376,31 +372,16 @@ def fit(
     )
     clv.fit(transform(X), spend)
     prior.update(spend=round(float(spend.mean()), 4), clv_label_days=h_clv, rows=len(X))
+    bg = fit_bgnbd(datasets)
     model = PredictiveModel(
-        conversion,
-        clv,
-        fit_bgnbd(datasets),
-        conversion_horizon,
-        clv_horizon,
-        h_conv,
-        h_clv,
-        prior=prior,
+        conversion, clv, bg, conversion_horizon, clv_horizon, h_conv, h_clv, prior=prior
     )
-    if choose_blend:
-        from . import blend  # blend judges PredictiveModels: imported here, not at the top
-
-        X, bought, lag = conversion_rows
-
-        def fit_earlier(least_lag: int) -> Pipeline:
-            """The same recipe on the rows whose labels end `least_lag` days or more before
-            their dataset's cut."""
-            return _conversion_pipeline(X[lag >= least_lag], bought[lag >= least_lag])
-
-        model.conversion_blend = blend.choose_for_training(model, datasets, fit_earlier)
+    model.conversion_blend = blend.choose_for_training(model, datasets, *conversion_rows)
     return model
 
 
-def _conversion_pipeline(X: np.ndarray, bought: np.ndarray) -> Pipeline:
+def conversion_pipeline(X: np.ndarray, bought: np.ndarray) -> Pipeline:
+    """The conversion recipe: logistic regression on standardised log-scaled features."""
     if bought.sum() < 30 or (~bought).sum() < 30:
         raise InsufficientData(f"{int(bought.sum())} purchases in the label windows; need 30")
     conversion = Pipeline(
