@@ -223,6 +223,49 @@ def served_report(rows, cal_end: date, hold_end: date, n_boot: int = 1000, seed:
         )
 
 
+def currency_report(rows, cal_end: date, hold_end: date, factors=(0.01, 10.0, 1000.0)) -> None:
+    """The served default on the same customers in other currencies (every amount x factor):
+    with the money scale (the default reads a shop's amounts at the scale it learned, serves spend
+    at the shop's) and without it (the default as before: its prior without an order value)."""
+    from dataclasses import replace
+
+    from chalicelib.predict import artifact
+    from chalicelib.predict.metrics import auc, brier
+    from chalicelib.predict.training import for_population
+
+    hold_days = (hold_end - cal_end).days
+    start = cal_end.toordinal() + 1
+    default = artifact.default_model()
+    unscaled = replace(
+        default, prior={k: v for k, v in default.prior.items() if k != "order_value"}
+    )
+    print(
+        "\n== the served default in other currencies (every amount x factor; conversion at "
+        f"{SERVED_CONVERSION_DAYS} days, spend at {hold_days}):"
+    )
+    for factor in (1.0,) + tuple(factors):
+        priced = [(c, d, a * factor) for c, d, a in rows]
+        customers = sorted({c for c, d, _ in priced if d <= cal_end})
+        ids, cal = transactions.behaviours([r for r in priced if r[1] <= cal_end])
+        index = {c: i for i, c in enumerate(ids)}
+        cal = [cal[index[c]] for c in customers]
+        ids, full = transactions.behaviours([r for r in priced if r[1] <= hold_end])
+        index = {c: i for i, c in enumerate(ids)}
+        history = History.from_behaviours([full[index[c]] for c in customers])
+        bought, _ = window_outcomes(history, start, start + SERVED_CONVERSION_DAYS)
+        _, spend = window_outcomes(history, start, start + hold_days)
+        for name, base in (("with the money scale", default), ("without", unscaled)):
+            model = for_population(base, History.from_behaviours(cal), start, "x") or base
+            out = served_predictions(model, cal, cal_end, [SERVED_CONVERSION_DAYS, hold_days])
+            p, clv = out["p"][SERVED_CONVERSION_DAYS], out["clv"][hold_days]
+            y = bought.astype(float)
+            print(
+                f"  x{factor:<7g} {name:21} scale {model.money_scale:>8g}, blend "
+                f"{model.blend_weight}: AUC {auc(y, p):.4f}, Brier {brier(y, p):.5f}, "
+                f"predicted / actual spend {clv.sum() / spend.sum():.3f}"
+            )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -240,6 +283,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     rows = load(args)
     served_report(rows, args.calibration_end, args.holdout_end, args.bootstrap)
+    currency_report(rows, args.calibration_end, args.holdout_end)
     if args.cli_protocol:
         from accuracy_cli_protocol import cli_protocol
 

@@ -87,8 +87,8 @@ IMPORTANCE_METHOD = (
 
 def collect(visitors: int = 5000) -> dict:
     from chalicelib.predict import artifact, customer_types, transactions
-    from chalicelib.predict.features import History
-    from chalicelib.predict.model import MODEL_FEATURES, model_matrix, transform
+    from chalicelib.predict.features import History, transform
+    from chalicelib.predict.model import MODEL_FEATURES, model_matrix
     from chalicelib.predict.scoring import cut_of, score
     from chalicelib.predict.train_default import SYNTHETIC_END, synthetic_population
 

@@ -75,7 +75,8 @@ def test_fast_scoring_equals_the_reference_code(scoring_population, horizons):
 
 
 def test_fast_model_parts_equal_their_reference(scoring_population):
-    from chalicelib.predict.model import _BGValues, bg_features, transform
+    from chalicelib.predict.features import transform
+    from chalicelib.predict.model import _BGValues, bg_features
 
     web, customers = scoring_population
     model = artifact.default_model()

@@ -64,6 +64,7 @@ def to_bytes(model: PredictiveModel) -> tuple[bytes, dict]:
         "bgnbd": {"r": model.bg.r, "alpha": model.bg.alpha, "a": model.bg.a, "b": model.bg.b},
         **({"prior": model.prior} if model.prior else {}),
         **({"conversion_blend": model.conversion_blend} if model.conversion_blend else {}),
+        "money_scale": model.money_scale,
         "features": list(MODEL_FEATURES),
         "libraries": library_versions(),
         "sha256": hashlib.sha256(blob).hexdigest(),
@@ -102,6 +103,7 @@ def from_bytes(blob: bytes, metadata: dict) -> PredictiveModel:
         metadata,
         metadata.get("prior"),
         metadata.get("conversion_blend"),
+        float(metadata.get("money_scale", 1.0)),
     )
 
 

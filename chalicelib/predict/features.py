@@ -42,6 +42,11 @@ FEATURES = (
     "discount_interactions",
 )
 F = {name: i for i, name in enumerate(FEATURES)}
+# The features in the shop's money: a model trained on one shop's money reads another's at its
+# own scale (PredictiveModel.money_scale)
+MONEY_FEATURES = ("spend", "avg_order_value", "spend_90d")
+MONEY_COLUMNS = [F[name] for name in MONEY_FEATURES]
+MIN_PRICED_PURCHASE_DAYS = 10  # fewer: a population's order value is not read
 
 
 @lru_cache(maxsize=200_000)
@@ -245,6 +250,46 @@ def matrix(history: History, as_of: int) -> np.ndarray:
     X[:, F["page_views"]] = _sum(ai, ac[:, 1], n)
     X[:, F["discount_interactions"]] = discounts
     return X
+
+
+def transform(X: np.ndarray) -> np.ndarray:
+    """Counts and amounts are heavy-tailed: log-scale them; a missing value becomes -1 before."""
+    if not (isinstance(X, np.ndarray) and X.dtype == np.float64):
+        Z = np.nan_to_num(X, nan=-1.0)
+        return np.sign(Z) * np.log1p(np.abs(Z))
+    # the same values, faster: most entries are small whole numbers (counts, days), whose
+    # log1p is looked up (the table holds log1p's own results); NaN becomes -1 as
+    # nan_to_num makes it, and infinities (never in the features) take nan_to_num itself
+    Z = X.copy()
+    np.copyto(Z, -1.0, where=np.isnan(Z))
+    if not np.isfinite(Z).all():
+        Z = np.nan_to_num(Z)
+    A = np.abs(Z)
+    whole = np.minimum(A, _LOG1P_SIZE).astype(np.intp)
+    L = _LOG1P.take(whole)
+    other = whole != A
+    if other.any():
+        L[other] = np.log1p(A[other])
+    return np.sign(Z) * L
+
+
+_LOG1P_SIZE = 4096
+_LOG1P = np.log1p(np.arange(_LOG1P_SIZE + 1, dtype=np.float64))
+TRANSFORMED_NAN = float(transform(np.array([np.nan]))[0])
+
+
+def median_order_value(*populations: tuple[History, int]) -> float | None:
+    """A population's money level: the median value of an order (a purchase day's amount over
+    its orders) among the purchase days with an amount before each (history, day) given; None
+    with fewer than MIN_PRICED_PURCHASE_DAYS of them."""
+    values = []
+    for history, before in populations:
+        m = (history.p_day < before) & (history.p_amount > 0) & (history.p_orders > 0)
+        values.append(history.p_amount[m] / history.p_orders[m])
+    values = np.concatenate(values) if values else np.empty(0)
+    if values.size < MIN_PRICED_PURCHASE_DAYS:
+        return None
+    return float(np.median(values))
 
 
 def window_outcomes(history: History, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:

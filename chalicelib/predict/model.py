@@ -25,7 +25,18 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import bgnbd
-from .features import FEATURES, F, History, matrix, seen_before, window_outcomes
+from .features import (
+    FEATURES,
+    MONEY_COLUMNS,
+    TRANSFORMED_NAN,
+    F,
+    History,
+    matrix,
+    median_order_value,
+    seen_before,
+    transform,
+    window_outcomes,
+)
 from .linear_arithmetic import standardise_and_predict
 
 MIN_HISTORY_DAYS = 28
@@ -59,32 +70,6 @@ class Dataset:
     # rows as customers and their purchases train nothing (no synthetic buyer shapes what a
     # real customer's history predicts, nor the BG/NBD served with the model)
     visitors_only: bool = False
-
-
-def transform(X: np.ndarray) -> np.ndarray:
-    """Counts and amounts are heavy-tailed: log-scale them; a missing value becomes -1 before."""
-    if not (isinstance(X, np.ndarray) and X.dtype == np.float64):
-        Z = np.nan_to_num(X, nan=-1.0)
-        return np.sign(Z) * np.log1p(np.abs(Z))
-    # the same values, faster: most entries are small whole numbers (counts, days), whose
-    # log1p is looked up (the table holds log1p's own results); NaN becomes -1 as
-    # nan_to_num makes it, and infinities (never in the features) take nan_to_num itself
-    Z = X.copy()
-    np.copyto(Z, -1.0, where=np.isnan(Z))
-    if not np.isfinite(Z).all():
-        Z = np.nan_to_num(Z)
-    A = np.abs(Z)
-    whole = np.minimum(A, _LOG1P_SIZE).astype(np.intp)
-    L = _LOG1P.take(whole)
-    other = whole != A
-    if other.any():
-        L[other] = np.log1p(A[other])
-    return np.sign(Z) * L
-
-
-_LOG1P_SIZE = 4096
-_LOG1P = np.log1p(np.arange(_LOG1P_SIZE + 1, dtype=np.float64))
-_TRANSFORMED_NAN = float(transform(np.array([np.nan]))[0])
 
 
 def bg_features(history: History, cut: int, days: int, bg: bgnbd.BGNBD) -> np.ndarray:
@@ -170,7 +155,7 @@ class _BGValues:
         )
         out = np.full((self.n, 3), np.nan)
         out[self.customer] = values
-        scaled = np.full((self.n, 3), _TRANSFORMED_NAN)
+        scaled = np.full((self.n, 3), TRANSFORMED_NAN)
         scaled[self.customer] = transform(values)
         return out, scaled
 
@@ -256,6 +241,10 @@ class PredictiveModel:
     # The pipeline's share of a customer's conversion probability against BG/NBD's, and how it
     # was chosen (predict/blend.py); None: the pipeline alone (models saved before the blend).
     conversion_blend: dict | None = None
+    # The served population's order value over the one the pipelines learned from
+    # (training.for_population): amounts go in at the training's scale and spend comes out at
+    # the population's, so a shop with other prices or another currency reads as an equal one.
+    money_scale: float = 1.0
 
     @property
     def blend_weight(self) -> float:
@@ -268,6 +257,7 @@ class PredictiveModel:
         p = min(max(float(prior["conversion"]), 0.0), 1.0)
         p_h = 1 - (1 - p) ** (conversion_horizon / prior["conversion_label_days"])
         spend = max(float(prior["spend"]), 0.0) * clv_horizon / prior["clv_label_days"]
+        spend *= self.money_scale
         return float(p_h), float(spend)
 
     def predict(
@@ -297,7 +287,12 @@ class PredictiveModel:
         customer, x, t_x, T = bgnbd.summary(history, cut)
         bgv = _BGValues(self.bg, customer, x, t_x, T)
         out = {"features": base, "customer": customer}
-        base_t = transform(base)
+        if self.money_scale == 1.0:
+            base_t = transform(base)
+        else:
+            base_t = base.copy()
+            base_t[:, MONEY_COLUMNS] /= self.money_scale
+            base_t = transform(base_t)
         h, H = self.conversion_label_days, conversion_horizon or self.conversion_horizon
         bg_c, bg_ct = bgv.features_scaled(h)
         # log scaling is elementwise: scaling the blocks is scaling the stacked matrix
@@ -320,7 +315,7 @@ class PredictiveModel:
             bg_v, bg_vt = bgv.features_scaled(h)
             Xv, Xtv = np.hstack([base, bg_v]), np.hstack([base_t, bg_vt])
         Zv, spend_h = standardise_and_predict(self.clv, Xtv, probability=False, inplace=True)
-        out["clv_predicted"] = self._carry_spend(spend_h, h, H, bgv)
+        out["clv_predicted"] = self._carry_spend(spend_h * self.money_scale, h, H, bgv)
         out["clv_X"], out["clv_Z"] = Xv, Zv
         return out
 
@@ -372,6 +367,10 @@ def fit(
     )
     clv.fit(transform(X), spend)
     prior.update(spend=round(float(spend.mean()), 4), clv_label_days=h_clv, rows=len(X))
+    # the money the pipelines learned from: a population served elsewhere is read at its scale
+    order_value = median_order_value(*((d.history, d.cut) for d in datasets if not d.visitors_only))
+    if order_value is not None:
+        prior["order_value"] = round(order_value, 4)
     bg = fit_bgnbd(datasets)
     model = PredictiveModel(
         conversion, clv, bg, conversion_horizon, clv_horizon, h_conv, h_clv, prior=prior

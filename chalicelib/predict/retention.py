@@ -54,7 +54,10 @@ NEXT_FEATURES = ("order_gap", "days_since_last_order", "purchase_days", "window"
 class Customers:
     """The purchase summary of a batch's customers (rows with a purchase day before the cut)."""
 
-    def __init__(self, X: np.ndarray):
+    def __init__(self, X: np.ndarray, money_scale: float = 1.0):
+        # money_scale: the population's order value over the one the parameters learned from
+        # (PredictiveModel.money_scale); the model reads the average order at its own scale
+        self.money_scale = money_scale
         self.rows = np.flatnonzero(X[:, F["purchase_days"]] > 0)
         sub = X.take(self.rows, axis=0)  # one gather of the customers' rows, then columns
         self.days = sub[:, F["purchase_days"]]
@@ -101,7 +104,8 @@ def _churn_columns(c: Customers, bg: BGNBD, label_days: int, cycle: float):
     own[~np.isfinite(own)] = 0.0
     no_purchase = bg_no_purchase(bg, c, label_days)
     raw = [c.recency, c.days, c.tenure, c.aov, c.recency / cycle, own, no_purchase]
-    inputs = [np.log1p(np.maximum(v, 0)) for v in raw[:6]]
+    read = raw[:3] + [c.aov / c.money_scale] + raw[4:6]
+    inputs = [np.log1p(np.maximum(v, 0)) for v in read]
     inputs.append(_logit(np.nan_to_num(no_purchase, nan=0.5)))
     return raw, inputs
 
@@ -211,12 +215,13 @@ def fields(
     as_of: int,
     horizon: int,
     with_reasons: bool = True,
+    money_scale: float = 1.0,
 ) -> tuple[dict[str, list], dict[str, list]]:
     """The retention fields of a batch (a list per field, None where a profile has no value:
     churn risk and stage for customers, the next order for repeat customers) and, with_reasons,
     the reasons of the explained ones. `as_of` is the as-of date's day number."""
     n = len(X)
-    c = Customers(X)
+    c = Customers(X, money_scale)
     p, Z, raw = churn_probability(params, c, bg, horizon, with_reasons)
     churn = np.full(n, None, dtype=object)
     churn[c.rows] = np.round(100 * p, 1).tolist()
@@ -253,7 +258,7 @@ def _subset(c: Customers, keep: np.ndarray) -> Customers:
     out = Customers.__new__(Customers)
     for name in ("days", "recency", "tenure", "aov", "repeat", "gap"):
         setattr(out, name, getattr(c, name)[keep])
-    out.rows = c.rows[keep]
+    out.rows, out.money_scale = c.rows[keep], c.money_scale
     return out
 
 

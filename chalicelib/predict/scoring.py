@@ -111,7 +111,15 @@ def _score(
         churn_horizon or kept_params.get("horizon_days") or retention.DEFAULT_CHURN_HORIZON
     )
     kept, kept_reasons = retention.fields(
-        X, model.bg, kept_params, as_of.toordinal(), churn_horizon, with_explanations
+        X,
+        model.bg,
+        kept_params,
+        as_of.toordinal(),
+        churn_horizon,
+        with_explanations,
+        # the default's parameters learned CDNOW's money, as its pipelines did; a project's own
+        # learned its own
+        money_scale=1.0 if md.get("retention") else model.money_scale,
     )
     values.update(kept)
     values["churn_horizon_days"] = churn_horizon

@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 
 from . import bgnbd, blend, promotion
-from .features import History
+from .features import History, median_order_value
 from .model import Dataset, InsufficientData, PredictiveModel, fit
 from .retention import DEFAULT_CHURN_HORIZON
 from .scoring import cut_of
@@ -201,18 +201,27 @@ def with_bgnbd(
     fitted on; None: the model's own BG/NBD is kept): its features and horizon carries are then
     computed on that population, as the training rows' were on theirs (each training cut fits
     BG/NBD on its own dataset's history). `chosen`, if given, is the conversion blend chosen on
-    that population (predict/blend.py). The version names the base, the BG/NBD and the weight."""
+    that population (predict/blend.py). The version names the base, the BG/NBD, the weight and
+    the money scale (`model.money_scale`, set by for_population)."""
     params = {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}
     chosen = chosen or model.conversion_blend
     base = model.metadata.get("derived_from") or model.metadata.get("version", "unsaved")
     weight = (chosen or {}).get("weight", 1.0)
-    digest = hashlib.sha256(repr((sorted(params.items()), weight)).encode()).hexdigest()[:8]
+    key = (sorted(params.items()), weight, model.money_scale)
+    if model.money_scale == 1.0:
+        key = key[:2]  # versions derived before the money scale keep their names
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:8]
     metadata = {k: v for k, v in model.metadata.items() if k not in ("sha256", "version")}
     trained_what = dict(metadata.get("trained_what", {}))
     if trained_on is not None:
         trained_what["BG/NBD"] = trained_on
     if chosen is not model.conversion_blend:
         trained_what["conversion blend weight"] = "this population's own windows"
+    trained_what.pop("money scale", None)
+    if model.money_scale != 1.0:
+        trained_what["money scale"] = (
+            f"{model.money_scale}: this population's median order value over the training's"
+        )
     metadata.update(
         version=f"{base}+bg{digest}",
         derived_from=base,
@@ -220,6 +229,17 @@ def with_bgnbd(
         trained_what=trained_what,
     )
     return replace(model, bg=bg, metadata=metadata, conversion_blend=chosen)
+
+
+def money_scale(model: PredictiveModel, history: History, cut: int) -> float:
+    """The population's median order value over the one `model`'s pipelines learned from (its
+    prior's `order_value`); 1.0 when either is unknown (too few priced orders, or a model saved
+    before it was recorded)."""
+    learned = (model.prior or {}).get("order_value")
+    here = median_order_value((history, cut))
+    if not learned or here is None:
+        return 1.0
+    return float(f"{here / learned:.4g}")  # 4 significant digits: a stable version name
 
 
 def for_population(
@@ -231,17 +251,19 @@ def for_population(
 ) -> PredictiveModel | None:
     """What a rescore serves a population (its customers' `history` before `cut`): `model`'s
     pipelines with BG/NBD fitted on that population, and, when the pipelines were trained on
-    other data (the packaged default), the blend chosen on it. A model the population trained
-    itself keeps the weight its training chose on later time folds: judged here, its pipeline
-    would be judged on the labels it learned from. With too few repeat customers for a BG/NBD
-    of its own, the model's BG/NBD stays, and only a re-chosen weight can change anything; None
-    when nothing changes (the model serves as it is)."""
+    other data (the packaged default), the population's money scale and the blend chosen on
+    it (with that scale). A model the population trained itself keeps its scale and the weight
+    its training chose on later time folds: judged here, its pipeline would be judged on the
+    labels it learned from. With too few repeat customers for a BG/NBD of its own, the model's
+    BG/NBD stays; None when nothing changes (the model serves as it is)."""
     bg = fit_population_bgnbd(history, cut)
-    chosen = None
+    chosen, scale_before = None, model.money_scale
     if pipelines_trained_elsewhere:
+        model = replace(model, money_scale=money_scale(model, history, cut))
         chosen = blend.choose(replace(model, bg=bg or model.bg), [Dataset(history, cut)])
     if bg is None:
         if chosen is None or chosen["weight"] == model.blend_weight:
-            return None
+            if model.money_scale == scale_before:
+                return None
         return with_bgnbd(model, model.bg, None, chosen)
     return with_bgnbd(model, bg, trained_on, chosen)

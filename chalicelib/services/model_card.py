@@ -172,6 +172,7 @@ def card(
                 if metadata.get("conversion_blend")
                 else {}
             ),
+            "money_scale": metadata.get("money_scale", 1.0),
             "horizons": {
                 "conversion_days": metadata.get("conversion_horizon_days"),
                 "clv_days": metadata.get("clv_horizon_days"),
