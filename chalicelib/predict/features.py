@@ -46,7 +46,9 @@ F = {name: i for i, name in enumerate(FEATURES)}
 # own scale (PredictiveModel.money_scale)
 MONEY_FEATURES = ("spend", "avg_order_value", "spend_90d")
 MONEY_COLUMNS = [F[name] for name in MONEY_FEATURES]
-MIN_PRICED_PURCHASE_DAYS = 10  # fewer: a population's order value is not read
+# fewer: a population's order value is not read (a median of a few orders would move, and
+# rewrite every profile, with each new order)
+MIN_PRICED_PURCHASE_DAYS = 50
 
 
 @lru_cache(maxsize=200_000)
@@ -290,6 +292,15 @@ def median_order_value(*populations: tuple[History, int]) -> float | None:
     if values.size < MIN_PRICED_PURCHASE_DAYS:
         return None
     return float(np.median(values))
+
+
+def money_scale_of(learned: float | None, *populations: tuple[History, int]) -> float:
+    """The populations' median order value over `learned` (the one a model learned from), to 4
+    significant digits (a stable version name, never rounded to 0); 1.0 when either is unknown."""
+    here = median_order_value(*populations)
+    if not learned or here is None:
+        return 1.0
+    return float(f"{here / learned:.4g}")
 
 
 def window_outcomes(history: History, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,11 +25,12 @@ from sklearn.linear_model import LogisticRegression, QuantileRegressor
 from sklearn.preprocessing import StandardScaler
 
 from . import retention as rt
-from .features import History, matrix, window_outcomes
+from .features import History, matrix, median_order_value, money_scale_of, window_outcomes
 from .model import MIN_HISTORY_DAYS, Dataset, fit_bgnbd
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "artifacts" / "retention_default.json"
 DEFAULT_CYCLE_DAYS = 30.0  # a project with no repeat purchase yet
+MIN_CYCLE_GAPS = 50  # parameters served elsewhere count in the population's cycle from these
 SERVED_WINDOW_DAYS = 365
 CUT_STEP_DAYS = 7
 MAX_CUTS = 26
@@ -42,13 +43,16 @@ MAX_NEXT_ROWS = 20_000
 
 def project_cycle(history: History, cut: int) -> float:
     """The median days between two consecutive purchase days of the same customer, before cut."""
+    gaps = _gaps(history, cut)
+    return float(np.median(gaps)) if gaps.size else DEFAULT_CYCLE_DAYS
+
+
+def _gaps(history: History, cut: int) -> np.ndarray:
     m = history.p_day < cut
     idx, day = history.p_idx[m], history.p_day[m]
     order = np.lexsort((day, idx))
     idx, day = idx[order], day[order]
-    same = idx[1:] == idx[:-1]
-    gaps = (day[1:] - day[:-1])[same]
-    return float(np.median(gaps)) if gaps.size else DEFAULT_CYCLE_DAYS
+    return (day[1:] - day[:-1])[idx[1:] == idx[:-1]]
 
 
 def _next_purchase(history: History, start: int, end: int) -> np.ndarray:
@@ -203,6 +207,8 @@ def fit(history: History, cut: int, churn_horizon: int = rt.DEFAULT_CHURN_HORIZO
         "horizon_days": churn_horizon,  # what churn risk is served for unless scoring asks
         "label_days": h,
         "cycle_days": project_cycle(history, cut),
+        # the money the churn model learned from (it reads the average order)
+        "order_value": _rounded(median_order_value((history, cut))),
         "churn": churn,
         "next_order": next_order,
         "choices": report,
@@ -212,16 +218,36 @@ def fit(history: History, cut: int, churn_horizon: int = rt.DEFAULT_CHURN_HORIZO
 
 def for_project(history: History, cut: int, churn_horizon: int = rt.DEFAULT_CHURN_HORIZON) -> dict:
     """A project's retention parameters (what training stores in a model's metadata): fitted on
-    its own history; with too little of it for that, the default models with the project's own
-    purchase cycle, so its stages are still measured in its cycle."""
+    its own history; with too little of it for that, the default models served to it
+    (`for_population`)."""
     try:
         return fit(history, cut, churn_horizon)
     except ValueError as exc:
-        return {
-            **default_params(),
-            "cycle_days": project_cycle(history, cut),
-            "fitted_on": f"the default parameters with the project's cycle ({exc})",
-        }
+        # a training is stored once, not re-derived at each rescore: its cycle from any gaps
+        served = for_population(default_params(), history, cut, str(exc))
+        return {**served, "cycle_days": project_cycle(history, cut)}
+
+
+def for_population(params: dict, history: History, cut: int, why: str = "") -> dict:
+    """Parameters fitted on other data, served to a population: counted in its own purchase
+    cycle (its stages and the churn model's cycles) once it has MIN_CYCLE_GAPS gaps between a
+    customer's purchase days (fewer: the parameters' cycle; a median of a few gaps would move,
+    and rewrite every profile, with each new order), reading its amounts at the scale the
+    parameters learned (`money_scale`: its median order value over their `order_value`)."""
+    gaps = _gaps(history, cut)
+    return {
+        **params,
+        "cycle_days": float(np.median(gaps))
+        if gaps.size >= MIN_CYCLE_GAPS
+        else params["cycle_days"],
+        "money_scale": money_scale_of(params.get("order_value"), (history, cut)),
+        "fitted_on": "the default parameters with the project's cycle and money scale"
+        + (f" ({why})" if why else ""),
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 @lru_cache(maxsize=1)

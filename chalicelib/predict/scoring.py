@@ -117,9 +117,9 @@ def _score(
         as_of.toordinal(),
         churn_horizon,
         with_explanations,
-        # the default's parameters learned CDNOW's money, as its pipelines did; a project's own
-        # learned its own
-        money_scale=1.0 if md.get("retention") else model.money_scale,
+        # parameters served to a population other than the one they learned from read its
+        # amounts at their scale (retention_fit.for_population)
+        money_scale=float(kept_params.get("money_scale", 1.0)),
     )
     values.update(kept)
     values["churn_horizon_days"] = churn_horizon

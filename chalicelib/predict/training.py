@@ -20,8 +20,8 @@ from datetime import date
 
 import numpy as np
 
-from . import bgnbd, blend, promotion
-from .features import History, median_order_value
+from . import bgnbd, blend, promotion, retention_fit
+from .features import History, money_scale_of
 from .model import Dataset, InsufficientData, PredictiveModel, fit
 from .retention import DEFAULT_CHURN_HORIZON
 from .scoring import cut_of
@@ -171,9 +171,7 @@ def finish(
     model.metadata.update(population_defaults(model, behaviours, as_of))
     if not with_retention:
         return model
-    from .retention_fit import for_project  # churn, next order, the cycle stages are counted in
-
-    model.metadata["retention"] = for_project(
+    model.metadata["retention"] = retention_fit.for_project(
         History.from_behaviours(behaviours), cut_of(as_of), churn_horizon
     )
     return model
@@ -207,9 +205,9 @@ def with_bgnbd(
     chosen = chosen or model.conversion_blend
     base = model.metadata.get("derived_from") or model.metadata.get("version", "unsaved")
     weight = (chosen or {}).get("weight", 1.0)
+    retention = model.metadata.get("retention") or {}
     key = (sorted(params.items()), weight, model.money_scale)
-    if model.money_scale == 1.0:
-        key = key[:2]  # versions derived before the money scale keep their names
+    key += (retention.get("cycle_days"), retention.get("money_scale"))
     digest = hashlib.sha256(repr(key).encode()).hexdigest()[:8]
     metadata = {k: v for k, v in model.metadata.items() if k not in ("sha256", "version")}
     trained_what = dict(metadata.get("trained_what", {}))
@@ -231,17 +229,6 @@ def with_bgnbd(
     return replace(model, bg=bg, metadata=metadata, conversion_blend=chosen)
 
 
-def money_scale(model: PredictiveModel, history: History, cut: int) -> float:
-    """The population's median order value over the one `model`'s pipelines learned from (its
-    prior's `order_value`); 1.0 when either is unknown (too few priced orders, or a model saved
-    before it was recorded)."""
-    learned = (model.prior or {}).get("order_value")
-    here = median_order_value((history, cut))
-    if not learned or here is None:
-        return 1.0
-    return float(f"{here / learned:.4g}")  # 4 significant digits: a stable version name
-
-
 def for_population(
     model: PredictiveModel,
     history: History,
@@ -251,19 +238,33 @@ def for_population(
 ) -> PredictiveModel | None:
     """What a rescore serves a population (its customers' `history` before `cut`): `model`'s
     pipelines with BG/NBD fitted on that population, and, when the pipelines were trained on
-    other data (the packaged default), the population's money scale and the blend chosen on
-    it (with that scale). A model the population trained itself keeps its scale and the weight
+    other data (the packaged default), the population's money scale, the retention models in
+    its own purchase cycle and money, and the blend chosen on it (with that scale). A model the population trained itself keeps its scale and the weight
     its training chose on later time folds: judged here, its pipeline would be judged on the
     labels it learned from. With too few repeat customers for a BG/NBD of its own, the model's
     BG/NBD stays; None when nothing changes (the model serves as it is)."""
     bg = fit_population_bgnbd(history, cut)
-    chosen, scale_before = None, model.money_scale
+    chosen, before = None, model
     if pipelines_trained_elsewhere:
-        model = replace(model, money_scale=money_scale(model, history, cut))
+        # the population's money level against the one the pipelines learned from, and the
+        # retention models (the default's, unless the model carries others) in its own cycle
+        learned = (model.prior or {}).get("order_value")
+        retention = model.metadata.get("retention") or retention_fit.default_params()
+        model = replace(
+            model,
+            money_scale=money_scale_of(learned, (history, cut)),
+            metadata={
+                **model.metadata,
+                "retention": retention_fit.for_population(retention, history, cut),
+            },
+        )
         chosen = blend.choose(replace(model, bg=bg or model.bg), [Dataset(history, cut)])
     if bg is None:
         if chosen is None or chosen["weight"] == model.blend_weight:
-            if model.money_scale == scale_before:
+            if (model.money_scale, model.metadata.get("retention")) == (
+                before.money_scale,
+                before.metadata.get("retention"),
+            ):
                 return None
         return with_bgnbd(model, model.bg, None, chosen)
     return with_bgnbd(model, bg, trained_on, chosen)

@@ -1,9 +1,14 @@
-"""The money scale (PredictiveModel.money_scale): the packaged default learned CDNOW's dollars of
-1997; a shop with other prices or another currency is read at that scale and served in its own.
-Before it, the same customers with amounts x10 got a total predicted spend of 0.48 of the
-actual instead of 1.07, and another conversion blend (0.3 instead of 0.8)."""
+"""The packaged default served to a population it did not learn from (training.for_population).
 
-from datetime import date
+- The money scale (PredictiveModel.money_scale): the default learned CDNOW's dollars of 1997; a
+  shop with other prices or another currency is read at that scale and served in its own.
+  Before it, the same customers with amounts x10 got a total predicted spend of 0.48 of the
+  actual instead of 1.07, and another conversion blend (0.3 instead of 0.8).
+- The purchase cycle: the retention models count in the population's own cycle. Before, every
+  project on the default was counted in CDNOW's 27 days."""
+
+from dataclasses import replace
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -118,16 +123,52 @@ def test_a_model_the_project_trained_keeps_its_own_scale(cdnow):
 
 def test_the_median_order_value_reads_orders_before_the_day_with_an_amount():
     """A purchase day's amount is split over its orders; free orders and later days are not
-    read."""
-    days = {f"2026-01-{d:02d}": [2, 20.0 * d] for d in range(1, 1 + MIN_PRICED_PURCHASE_DAYS)}
-    days["2026-01-20"] = [1, 0.0]  # free: no price
-    days["2026-02-01"] = [1, 10_000.0]  # after the cut
+    read; fewer than MIN_PRICED_PURCHASE_DAYS priced days give none."""
+    start = date(2026, 1, 1)
+    n = MIN_PRICED_PURCHASE_DAYS
+    days = {(start + timedelta(days=d)).isoformat(): [2, 20.0 * d] for d in range(1, n + 1)}
+    cut = (start + timedelta(days=n + 5)).toordinal()
+    days[(start + timedelta(days=n + 2)).isoformat()] = [1, 0.0]  # free: no price
+    days[(start + timedelta(days=n + 9)).isoformat()] = [1, 10_000.0]  # after the cut
     history = History.from_behaviours([{"purchases": days}])
-    cut = date(2026, 1, 31).toordinal()
-    values = sorted(10.0 * d for d in range(1, 1 + MIN_PRICED_PURCHASE_DAYS))
+    values = [10.0 * d for d in range(1, n + 1)]
     assert median_order_value((history, cut)) == pytest.approx(float(np.median(values)))
-    del days["2026-01-01"]
+    del days[(start + timedelta(days=1)).isoformat()]
     assert median_order_value((History.from_behaviours([{"purchases": days}]), cut)) is None
+
+
+def weekly_shoppers(n: int = 120) -> list[dict]:
+    """Customers who buy every 7 days for 10 weeks; half stopped 40 days before AS_OF."""
+    out = []
+    for i in range(n):
+        last = AS_OF - timedelta(days=40 if i % 2 else 3 + i % 5)
+        days = [last - timedelta(days=7 * k) for k in range(10)]
+        out.append({"purchases": {d.isoformat(): [1, 20.0 + i % 7] for d in days}})
+    return out
+
+
+def test_a_weekly_shop_is_counted_in_its_own_cycle():
+    """GIVEN a shop whose customers buy weekly WHEN a rescore derives the served default THEN
+    its retention models count in 7-day cycles: a customer of 10 weekly orders who stopped 40
+    days ago (5.7 cycles) is Sleeping, not Loyal as in CDNOW's 27-day cycle, and churn risk
+    reads that too."""
+    behaviours = weekly_shoppers()
+    history = History.from_behaviours(behaviours)
+    default = artifact.default_model()
+    model = for_population(default, history, CUT, "these customers")
+    assert model.metadata["retention"]["cycle_days"] == 7.0
+    assert "project's cycle" in model.metadata["retention"]["fitted_on"]
+    stopped, active = score(behaviours[1:3], model, AS_OF, with_explanations=False)
+    assert stopped["lifecycle_stage"] == "Sleeping" and active["lifecycle_stage"] == "Loyal"
+    as_cdnow = score(behaviours[1:2], default, AS_OF, with_explanations=False)[0]
+    assert as_cdnow["lifecycle_stage"] == "Loyal"  # what the default served before
+    # the churn model reads the cycles since the last order: more of them, more risk
+    in_27 = {**model.metadata["retention"], "cycle_days": 27.0}
+    old_cycle = replace(model, metadata={**model.metadata, "retention": in_27})
+    assert stopped["churn_risk"] > score(behaviours[1:2], old_cycle, AS_OF)[0]["churn_risk"]
+    # the cycle is part of the served model: stored with it, and in its version's name
+    blob, metadata = artifact.to_bytes(model)
+    assert artifact.from_bytes(blob, metadata).metadata["retention"]["cycle_days"] == 7.0
 
 
 def test_a_tiny_or_huge_currency_unit_keeps_a_positive_finite_scale(cdnow):
@@ -149,3 +190,17 @@ def test_a_project_back_at_the_training_scale_loses_the_scale_and_its_note(
     again = for_population(model_10, history, CUT, "x")
     assert again.money_scale == 1.0
     assert "money scale" not in again.metadata["trained_what"]
+
+
+def test_a_small_project_keeps_the_defaults_cycle_and_money_at_rescore():
+    """GIVEN a shop with fewer than MIN_CYCLE_GAPS gaps and MIN_PRICED_PURCHASE_DAYS priced
+    days WHEN a rescore derives its model THEN the default's cycle and scale stay: a median of a
+    few orders would move with each new one, and a new version rewrites every profile."""
+    from chalicelib.predict.retention_fit import MIN_CYCLE_GAPS
+
+    behaviours = weekly_shoppers(4)  # 36 gaps, 40 priced days, in dollars x 3
+    behaviours = priced(behaviours, 3.0)
+    assert 36 < MIN_CYCLE_GAPS and 40 < MIN_PRICED_PURCHASE_DAYS
+    model = for_population(artifact.default_model(), History.from_behaviours(behaviours), CUT, "")
+    assert model.money_scale == 1.0
+    assert model.metadata["retention"]["cycle_days"] == 27.0
