@@ -68,6 +68,18 @@ def calibration_summary(rows, cal_end: date):
     )
 
 
+def split(rows, cal_end: date, hold_end: date):
+    """(calibration customers, their behaviour documents before cal_end, their history up to
+    hold_end), customers in one order."""
+    customers = sorted({c for c, d, _ in rows if d <= cal_end})
+    ids, cal = transactions.behaviours([r for r in rows if r[1] <= cal_end])
+    index = {c: i for i, c in enumerate(ids)}
+    cal = [cal[index[c]] for c in customers]
+    ids, full = transactions.behaviours([r for r in rows if r[1] <= hold_end])
+    index = {c: i for i, c in enumerate(ids)}
+    return customers, cal, History.from_behaviours([full[index[c]] for c in customers])
+
+
 def classic_models(rows, cal_end: date, customers: list[str], days: list[int]) -> dict:
     """BG/NBD and Pareto/NBD (lifetimes), each with Gamma-Gamma spend, fitted on the calibration
     rows only: per model, P(a purchase within d days) and expected spend within d days."""
@@ -127,13 +139,7 @@ def served_report(rows, cal_end: date, hold_end: date, n_boot: int = 1000, seed:
 
     hold_days = (hold_end - cal_end).days
     days = [SERVED_CONVERSION_DAYS, hold_days]
-    customers = sorted({c for c, d, _ in rows if d <= cal_end})
-    ids, cal_behaviours = transactions.behaviours([r for r in rows if r[1] <= cal_end])
-    index = {c: i for i, c in enumerate(ids)}
-    cal_behaviours = [cal_behaviours[index[c]] for c in customers]
-    ids, all_behaviours = transactions.behaviours([r for r in rows if r[1] <= hold_end])
-    index = {c: i for i, c in enumerate(ids)}
-    history = History.from_behaviours([all_behaviours[index[c]] for c in customers])
+    customers, cal_behaviours, history = split(rows, cal_end, hold_end)
     start = cal_end.toordinal() + 1
     labels = {d: window_outcomes(history, start, start + d) for d in days}
 
@@ -244,14 +250,7 @@ def currency_report(rows, cal_end: date, hold_end: date, factors=(0.01, 10.0, 10
         f"{SERVED_CONVERSION_DAYS} days, spend at {hold_days}):"
     )
     for factor in (1.0,) + tuple(factors):
-        priced = [(c, d, a * factor) for c, d, a in rows]
-        customers = sorted({c for c, d, _ in priced if d <= cal_end})
-        ids, cal = transactions.behaviours([r for r in priced if r[1] <= cal_end])
-        index = {c: i for i, c in enumerate(ids)}
-        cal = [cal[index[c]] for c in customers]
-        ids, full = transactions.behaviours([r for r in priced if r[1] <= hold_end])
-        index = {c: i for i, c in enumerate(ids)}
-        history = History.from_behaviours([full[index[c]] for c in customers])
+        _, cal, history = split([(c, d, a * factor) for c, d, a in rows], cal_end, hold_end)
         bought, _ = window_outcomes(history, start, start + SERVED_CONVERSION_DAYS)
         _, spend = window_outcomes(history, start, start + hold_days)
         for name, base in (("with the money scale", default), ("without", unscaled)):

@@ -3,7 +3,7 @@ reports/model-report.html (self-contained: the plots inlined) and the PNG plots 
 
 What it holds:
 - the default model's metadata: version, training data, library versions, its backtest;
-- the CDNOW holdout evaluation of bench/accuracy_cdnow.py (its functions, imported): the sample
+- the CDNOW holdout evaluation of bench/accuracy_cli_protocol.py (imported): the sample
   split at the end of the calibration period, only calibration rows imported through the CLI
   and trained on there ("ours": the model the product serves for that data, which the backtest
   promotes over the default), the `lifetimes` BG/NBD + Gamma-Gamma baseline fitted on the same
@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 # tests/test_model_report.py loads this file)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import accuracy_cdnow as bench  # noqa: E402
+from accuracy_cli_protocol import holdout_evaluation  # noqa: E402
 from model_report_metrics import (  # noqa: E402  (names the tests read from this module too)
     BASELINE,
     DEFAULT,
@@ -95,7 +95,7 @@ def collect(visitors: int = 5000) -> dict:
     model = artifact.default_model()
     md = model.metadata
     rows = transactions.read_cdnow(ROOT / "data" / "cdnow" / "CDNOW_sample.txt")
-    ev = bench.holdout_evaluation(rows, CAL_END, HOLD_END)
+    ev = holdout_evaluation(rows, CAL_END, HOLD_END)
     horizon = ev["horizon"]
     customers = ev["customers"]
 

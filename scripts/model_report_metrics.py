@@ -5,8 +5,8 @@ which puts the repository and bench/ on sys.path first."""
 
 from __future__ import annotations
 
-import accuracy_cdnow as bench
 import numpy as np
+from accuracy_cli_protocol import metrics_table
 
 NO_TYPE = "no type"
 CALIBRATION_BINS = 10  # as metrics.expected_calibration_error
@@ -15,8 +15,9 @@ OURS, DEFAULT, BASELINE = "ours (CLI-trained)", "default model", "BG/NBD + GG"
 
 
 def metrics_rows(data: dict) -> tuple[list[str], list[tuple[str, list[float]]]]:
-    """Column names and (metric, values per column) rows: bench.metrics_table for each of our
-    models against the baseline (whose column comes from the first call)."""
+    """Column names and (metric, values per column) rows: metrics_table
+    (bench/accuracy_cli_protocol.py) for each of our models against the baseline (whose column
+    comes from the first call)."""
     preds = data["predictions"]
     ours = [k for k in preds if k != BASELINE]
     base = {
@@ -25,7 +26,7 @@ def metrics_rows(data: dict) -> tuple[list[str], list[tuple[str, list[float]]]]:
         "expected": preds[BASELINE].get("expected", preds[BASELINE]["p"]),
     }
     tables = [
-        bench.metrics_table(data["bought"], data["spend"], preds[k]["p"], preds[k]["clv"], base)
+        metrics_table(data["bought"], data["spend"], preds[k]["p"], preds[k]["clv"], base)
         for k in ours
     ]
     rows = []
