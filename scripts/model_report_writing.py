@@ -75,7 +75,8 @@ def markdown(data: dict) -> str:
         f"- Calibration period: to **{w['calibration_end']}**; {w['customers']} customers.",
         f"- Holdout: **{w['holdout_days']} days** to {w['holdout_end']}; "
         f"{w['buyers']} of {w['customers']} customers bought, spend {w['spend']:,.2f}.",
-        f"- **{OURS}**: the protocol of `make bench-accuracy` (bench/accuracy_cdnow.py): "
+        f"- **{OURS}**: the CLI protocol of `bench/accuracy_cdnow.py --cli-protocol` "
+        "(bench/accuracy_cli_protocol.py): "
         "only calibration rows imported through the CLI into a fresh local store, "
         "`train` (the backtest decides between a new model and the default), `rescore`, "
         f"`export`, both horizons = the holdout length; the model that scored: "
