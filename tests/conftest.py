@@ -166,6 +166,7 @@ TIERS = {
     "test_source_clients.py": "e2e",  # Segment's and RudderStack's clients against the stack
     "test_ui_browser.py": "browser",
     "test_ui_browser_events.py": "browser",
+    "test_ui_files.py": "browser",  # test_ui_browser.py's tier, kept (no browser needed)
     "test_fuzz_api.py": "fuzz",
     "test_deploy_template.py": "package",
     "test_promotion.py": "training",  # trains candidates on three rolling windows (minutes)

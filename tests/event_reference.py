@@ -1,6 +1,7 @@
 """What the event-condition tests share: profiles with events aggregated by the product's own
-code (behaviour.apply_events), hypothesis strategies of event conditions, and a plain reference
-evaluator written straight from the README's contract."""
+code (behaviour.apply_events) and as rule documents, a sample event condition, hypothesis
+strategies of event conditions, and a plain reference evaluator written straight from the
+README's contract."""
 
 import json
 from datetime import date, datetime, timedelta
@@ -18,6 +19,11 @@ ZONES = ("UTC", "Pacific/Kiritimati", "America/Los_Angeles")
 TYPES = ("purchase", "page_view", "custom", "search")
 CATEGORIES = ("vinyl", "cd", "", 1, 2.5, True)
 NAMES = ("signup", "quiz")
+PURCHASES_2_IN_30 = {
+    "event": "purchase",
+    "count": {"operator": "gte", "value": 2},
+    "window": {"within_last_days": 30},
+}
 
 
 def catalogue(zone):
@@ -56,6 +62,18 @@ def raw_events(draw, profile_id="p"):
 def behaviour_of(events, zone):
     parsed = [parse_event(e, "/", now=NOW + timedelta(days=2)) for e in events]
     return apply_events(None, parsed, EventSettings(zone, PROPERTIES))
+
+
+def documents_of(populations, zone, attributes=None):
+    return [
+        {
+            "profile_id": f"p{i:02d}",
+            "attributes": (attributes or {}).get(i, {}),
+            "predictive": {},
+            "behaviour": behaviour_of(events, zone),
+        }
+        for i, events in enumerate(populations)
+    ]
 
 
 DAYS = st.integers(-3, 40).map(lambda d: (NOW.date() - timedelta(days=d)).isoformat())

@@ -6,9 +6,9 @@ neither the erased profile nor the attributes it had before (services/ad_audienc
 
 import json
 
+import ad_audience_support as shared
 import pytest
-import test_ad_audiences as shared
-from test_ad_audiences import GOOGLE, META, SEGMENT, add_people, document
+from ad_audience_support import GOOGLE, META, SEGMENT, add_people, document
 
 from chalicelib.services.ad_audiences import identifiers, identity
 from chalicelib.storage import audience_members, profile_table, work_queue

@@ -1,9 +1,9 @@
 """Event conditions in the segment builder, in a real browser against the local stack (the
-fixtures of tests/test_ui_browser.py): Add rule → Behaviour → did … / did not …, the live preview
-equal to the API's preview of the same rules, a saved segment with them opened and sent back
-unchanged, and an API error on an event rule shown beside it."""
+fixtures of tests/ui_browser_support.py): Add rule → Behaviour → did … / did not …, the live
+preview equal to the API's preview of the same rules, a saved segment with them opened and sent
+back unchanged, and an API error on an event rule shown beside it."""
 
-import test_ui_browser as ui
+import ui_browser_support as ui
 
 # the browser tests' fixtures, shared: a local stack with the demo data, Chromium, a page
 stack, browser, page = ui.stack, ui.browser, ui.page
