@@ -157,7 +157,7 @@ def test_a_weekly_shop_is_counted_in_its_own_cycle():
     default = artifact.default_model()
     model = for_population(default, history, CUT, "these customers")
     assert model.metadata["retention"]["cycle_days"] == 7.0
-    assert "project's cycle" in model.metadata["retention"]["fitted_on"]
+    assert "project's purchase cycle" in model.metadata["retention"]["fitted_on"]
     stopped, active = score(behaviours[1:3], model, AS_OF, with_explanations=False)
     assert stopped["lifecycle_stage"] == "Sleeping" and active["lifecycle_stage"] == "Loyal"
     as_cdnow = score(behaviours[1:2], default, AS_OF, with_explanations=False)[0]
@@ -204,3 +204,13 @@ def test_a_small_project_keeps_the_defaults_cycle_and_money_at_rescore():
     model = for_population(artifact.default_model(), History.from_behaviours(behaviours), CUT, "")
     assert model.money_scale == 1.0
     assert model.metadata["retention"]["cycle_days"] == 27.0
+
+
+def test_customer_types_read_the_shops_own_money(dollars_and_cents):
+    """GIVEN the same customers priced x10 WHEN scored on the served default THEN they get the
+    same customer types: the Believer's CLV bar (a quantile of the training's CLVs, in its
+    money) is read at the shop's scale. Before, x10 made 241 Believers of the 233 at x1, and
+    x0.1 made 8."""
+    (_, rows_1), (_, rows_10) = dollars_and_cents
+    assert [r.get("customer_type") for r in rows_10] == [r.get("customer_type") for r in rows_1]
+    assert sum(r.get("customer_type") == "Believer" for r in rows_1) > 0

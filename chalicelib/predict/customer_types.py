@@ -86,14 +86,19 @@ def thresholds_from(X: np.ndarray, clv: np.ndarray, page_views: np.ndarray) -> d
     return {k: round(v, 4) for k, v in out.items()}
 
 
-def thresholds(metadata: dict) -> dict:
-    """The thresholds a model's metadata records (its population's), else the fallback."""
+def thresholds(metadata: dict, money_scale: float = 1.0) -> dict:
+    """The thresholds a model's metadata records (its population's), else the fallback; the
+    amount of money among them read in the served population's money (`money_scale`: a model
+    served to a population it did not learn from, PredictiveModel.money_scale)."""
     recorded = metadata.get("customer_type_thresholds")
     if recorded:
-        return {**FALLBACK_THRESHOLDS, **recorded}
-    if "clv_reference" in metadata:
-        return {**FALLBACK_THRESHOLDS, "believer_clv": float(metadata["clv_reference"])}
-    return dict(FALLBACK_THRESHOLDS)
+        out = {**FALLBACK_THRESHOLDS, **recorded}
+    elif "clv_reference" in metadata:
+        out = {**FALLBACK_THRESHOLDS, "believer_clv": float(metadata["clv_reference"])}
+    else:
+        out = dict(FALLBACK_THRESHOLDS)
+    out["believer_clv"] *= money_scale
+    return out
 
 
 def classify(

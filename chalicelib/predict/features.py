@@ -49,6 +49,9 @@ MONEY_COLUMNS = [F[name] for name in MONEY_FEATURES]
 # fewer: a population's order value is not read (a median of a few orders would move, and
 # rewrite every profile, with each new order)
 MIN_PRICED_PURCHASE_DAYS = 50
+# a population level a rescore derives (money scale, purchase cycle) moves only when it moves by
+# more than this: it is in the model's version, and a new version rewrites every profile
+STEADY_TOLERANCE = 0.05
 
 
 @lru_cache(maxsize=200_000)
@@ -294,13 +297,23 @@ def median_order_value(*populations: tuple[History, int]) -> float | None:
     return float(np.median(values))
 
 
-def money_scale_of(learned: float | None, *populations: tuple[History, int]) -> float:
+def steady(value: float, previous: float | None) -> float:
+    """`previous` while `value` stays within STEADY_TOLERANCE of it, else `value`."""
+    if previous and abs(value / previous - 1) <= STEADY_TOLERANCE:
+        return previous
+    return value
+
+
+def money_scale_of(
+    learned: float | None, *populations: tuple[History, int], previous: float | None = None
+) -> float:
     """The populations' median order value over `learned` (the one a model learned from), to 4
-    significant digits (a stable version name, never rounded to 0); 1.0 when either is unknown."""
+    significant digits (never rounded to 0), kept at `previous` (the scale served until now)
+    while within STEADY_TOLERANCE of it; 1.0 when either value is unknown."""
     here = median_order_value(*populations)
     if not learned or here is None:
         return 1.0
-    return float(f"{here / learned:.4g}")
+    return steady(float(f"{here / learned:.4g}"), previous)
 
 
 def window_outcomes(history: History, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:

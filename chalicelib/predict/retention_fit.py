@@ -25,7 +25,14 @@ from sklearn.linear_model import LogisticRegression, QuantileRegressor
 from sklearn.preprocessing import StandardScaler
 
 from . import retention as rt
-from .features import History, matrix, median_order_value, money_scale_of, window_outcomes
+from .features import (
+    History,
+    matrix,
+    median_order_value,
+    money_scale_of,
+    steady,
+    window_outcomes,
+)
 from .model import MIN_HISTORY_DAYS, Dataset, fit_bgnbd
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "artifacts" / "retention_default.json"
@@ -228,20 +235,35 @@ def for_project(history: History, cut: int, churn_horizon: int = rt.DEFAULT_CHUR
         return {**served, "cycle_days": project_cycle(history, cut)}
 
 
-def for_population(params: dict, history: History, cut: int, why: str = "") -> dict:
+def for_population(
+    params: dict, history: History, cut: int, why: str = "", previous: dict | None = None
+) -> dict:
     """Parameters fitted on other data, served to a population: counted in its own purchase
     cycle (its stages and the churn model's cycles) once it has MIN_CYCLE_GAPS gaps between a
     customer's purchase days (fewer: the parameters' cycle; a median of a few gaps would move,
     and rewrite every profile, with each new order), reading its amounts at the scale the
-    parameters learned (`money_scale`: its median order value over their `order_value`)."""
+    parameters learned (`money_scale`: its median order value over their `order_value`).
+    `previous` (what this population was served until now) keeps each of the two while the
+    new one stays within features.STEADY_TOLERANCE of it."""
+    previous = previous or {}
     gaps = _gaps(history, cut)
+    cycle = params["cycle_days"]
+    if gaps.size >= MIN_CYCLE_GAPS:
+        cycle = steady(float(np.median(gaps)), previous.get("cycle_days"))
+    scale = money_scale_of(
+        params.get("order_value"), (history, cut), previous=previous.get("money_scale")
+    )
+    read = [
+        "the project's purchase cycle" if gaps.size >= MIN_CYCLE_GAPS else "",
+        "the project's money scale" if scale != 1.0 else "",
+    ]
+    read = " and ".join(r for r in read if r)
     return {
         **params,
-        "cycle_days": float(np.median(gaps))
-        if gaps.size >= MIN_CYCLE_GAPS
-        else params["cycle_days"],
-        "money_scale": money_scale_of(params.get("order_value"), (history, cut)),
-        "fitted_on": "the default parameters with the project's cycle and money scale"
+        "cycle_days": cycle,
+        "money_scale": scale,
+        "fitted_on": "the default parameters"
+        + (f" with {read}" if read else ", as they are")
         + (f" ({why})" if why else ""),
     }
 

@@ -83,7 +83,7 @@ def _score(
         customer_types.first_web_order_delay(history, cut),
         X[:, F["page_views"]],
         X[:, F["discount_interactions"]],
-        customer_types.thresholds(md),
+        customer_types.thresholds(md, model.money_scale),
         with_reasons=with_explanations,
     )
     shown, responded = persuasion.counts(behaviours)

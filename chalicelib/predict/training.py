@@ -14,6 +14,7 @@ figures).
 from __future__ import annotations
 
 import hashlib
+import json
 import zlib
 from dataclasses import dataclass, replace
 from datetime import date
@@ -207,7 +208,8 @@ def with_bgnbd(
     weight = (chosen or {}).get("weight", 1.0)
     retention = model.metadata.get("retention") or {}
     key = (sorted(params.items()), weight, model.money_scale)
-    key += (retention.get("cycle_days"), retention.get("money_scale"))
+    # the retention models served (coefficients, cycle, scale), not the words about them
+    key += (json.dumps({k: v for k, v in retention.items() if k != "fitted_on"}, sort_keys=True),)
     digest = hashlib.sha256(repr(key).encode()).hexdigest()[:8]
     metadata = {k: v for k, v in model.metadata.items() if k not in ("sha256", "version")}
     trained_what = dict(metadata.get("trained_what", {}))
@@ -247,15 +249,25 @@ def for_population(
     chosen, before = None, model
     if pipelines_trained_elsewhere:
         # the population's money level against the one the pipelines learned from, and the
-        # retention models (the default's, unless the model carries others) in its own cycle
+        # retention models in its own cycle: always derived afresh from the base's (a copy
+        # derived before would keep an old default's models, and its cycle, for ever), each
+        # level kept while it stays near the one served until now
+        derived = "derived_from" in model.metadata
         learned = (model.prior or {}).get("order_value")
-        retention = model.metadata.get("retention") or retention_fit.default_params()
+        retention = (None if derived else model.metadata.get("retention")) or (
+            retention_fit.default_params()
+        )
+        served = model.metadata.get("retention") if derived else None
         model = replace(
             model,
-            money_scale=money_scale_of(learned, (history, cut)),
+            money_scale=money_scale_of(
+                learned, (history, cut), previous=model.money_scale if derived else None
+            ),
             metadata={
                 **model.metadata,
-                "retention": retention_fit.for_population(retention, history, cut),
+                "retention": retention_fit.for_population(
+                    retention, history, cut, previous=served
+                ),
             },
         )
         chosen = blend.choose(replace(model, bg=bg or model.bg), [Dataset(history, cut)])
