@@ -183,7 +183,8 @@ def served_report(rows, cal_end: date, hold_end: date, n_boot: int = 1000, seed:
         "no model choice is made here: one recipe; the holdout is read once, for this report; "
         "the conversion blend's weights (pipeline share against BG/NBD, chosen on windows "
         f"before {cal_end}): served default {refit.blend_weight}, trained {trained.blend_weight}, "
-        f"tuned {tuned.blend_weight}"
+        f"tuned {tuned.blend_weight}; the served default's spend blend (pipeline share against "
+        f"the population's BG/NBD x Gamma-Gamma): {(refit.spend_blend or {}).get('weight', 1.0)}"
     )
     for d in days:
         bought, spend = labels[d]

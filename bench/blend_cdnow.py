@@ -200,11 +200,12 @@ def main(argv=None) -> None:
 
 def rescore_cost(copies: int) -> None:
     """What a rescore adds before scoring: BG/NBD on the project's customers, then the blend's
-    three windows (training.for_population), on CDNOW's calibration customers copied."""
+    three windows and the spend blend's (training.for_population), on CDNOW's calibration
+    customers copied."""
     import time
     from datetime import timedelta
 
-    from chalicelib.predict import artifact, bgnbd
+    from chalicelib.predict import artifact, bgnbd, blend
     from chalicelib.predict.training import for_population
 
     rows = transactions.read_cdnow(
@@ -230,8 +231,12 @@ def rescore_cost(copies: int) -> None:
     started = time.time()
     model = for_population(artifact.default_model(), history, CUT, "copies")
     print(
-        f"for_population (fit + blend): {time.time() - started:.1f} s, weight {model.blend_weight}"
+        f"for_population (fit + both blends): {time.time() - started:.1f} s, conversion weight "
+        f"{model.blend_weight}, spend weight {model.spend_blend['weight']}"
     )
+    started = time.time()
+    blend.choose_spend(model, Dataset(history, CUT))
+    print(f"of which the spend blend (three windows, Gamma-Gamma): {time.time() - started:.1f} s")
 
 
 if __name__ == "__main__":

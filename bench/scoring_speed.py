@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 from chalicelib import synthetic  # noqa: E402
 from chalicelib.behaviour import apply_events, parse_event  # noqa: E402
 from chalicelib.predict import artifact, bgnbd  # noqa: E402
+from chalicelib.predict.bg_values import bg_features  # noqa: E402
 from chalicelib.predict.features import History, matrix, transform  # noqa: E402
-from chalicelib.predict.model import bg_features  # noqa: E402
 from chalicelib.predict.scoring import cut_of, score  # noqa: E402
 
 END = datetime(2026, 11, 28, tzinfo=timezone.utc)

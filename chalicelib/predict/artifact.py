@@ -64,6 +64,7 @@ def to_bytes(model: PredictiveModel) -> tuple[bytes, dict]:
         "bgnbd": {"r": model.bg.r, "alpha": model.bg.alpha, "a": model.bg.a, "b": model.bg.b},
         **({"prior": model.prior} if model.prior else {}),
         **({"conversion_blend": model.conversion_blend} if model.conversion_blend else {}),
+        **({"spend_blend": model.spend_blend} if model.spend_blend else {}),
         "money_scale": model.money_scale,
         "features": list(MODEL_FEATURES),
         "libraries": library_versions(),
@@ -104,6 +105,7 @@ def from_bytes(blob: bytes, metadata: dict) -> PredictiveModel:
         metadata.get("prior"),
         metadata.get("conversion_blend"),
         float(metadata.get("money_scale", 1.0)),
+        metadata.get("spend_blend"),
     )
 
 

@@ -19,16 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import hyp2f1
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import bgnbd
+from .bg_values import BGValues, bg_features
 from .features import (
     FEATURES,
     MONEY_COLUMNS,
-    TRANSFORMED_NAN,
     F,
     History,
     matrix,
@@ -37,6 +36,7 @@ from .features import (
     transform,
     window_outcomes,
 )
+from .gamma_gamma import GammaGamma, classic_spend
 from .linear_arithmetic import standardise_and_predict
 
 MIN_HISTORY_DAYS = 28
@@ -70,94 +70,6 @@ class Dataset:
     # rows as customers and their purchases train nothing (no synthetic buyer shapes what a
     # real customer's history predicts, nor the BG/NBD served with the model)
     visitors_only: bool = False
-
-
-def bg_features(history: History, cut: int, days: int, bg: bgnbd.BGNBD) -> np.ndarray:
-    return _BGValues(bg, *bgnbd.summary(history, cut)).features(days)
-
-
-class _BGValues:
-    """BG/NBD quantities of a batch (bgnbd.BGNBD's formulas, operation for operation, so the
-    values are bit-identical to its methods; tests/test_predict_core.py checks that), computed:
-    - for customers only: everyone else's are NaN in the features, and the carries use their
-      own rule for them;
-    - with what the quantities share computed once: P(alive) and each horizon's
-      ((alpha + T) / (alpha + T + t)) ** (r + x), which BGNBD's methods each recompute;
-    - in big batches, once per distinct (x, t_x, T): the formulas are elementwise, so a
-      profile's values are those of its own row."""
-
-    DEDUPE_FROM = 2048  # below this, sorting costs more than the hypergeometric calls it saves
-
-    def __init__(self, bg: bgnbd.BGNBD, customer, x, t_x, T):
-        self.bg, self.customer, self.n = bg, customer, len(customer)
-        rows = np.flatnonzero(customer)
-        cx, ct, cT = x[rows], t_x[rows], T[rows]
-        self.inverse = None
-        if rows.size >= self.DEDUPE_FROM:
-            order = np.lexsort((cT, ct, cx))
-            sx, st, sT = cx[order], ct[order], cT[order]
-            new = np.r_[True, (sx[1:] != sx[:-1]) | (st[1:] != st[:-1]) | (sT[1:] != sT[:-1])]
-            self.inverse = np.empty(rows.size, dtype=np.int64)
-            self.inverse[order] = np.cumsum(new) - 1
-            cx, ct, cT = sx[new], st[new], sT[new]
-        self.x, self.T = cx, cT
-        r, alpha, a, b = bg.r, bg.alpha, bg.a, bg.b
-        with np.errstate(all="ignore"):
-            # BGNBD._inverse_alive_odds
-            term = (a / (b + cx - 1)) * ((alpha + cT) / (alpha + ct)) ** (r + cx)
-            self.inverse_alive_odds = 1 + np.where(cx > 0, term, 0.0)
-            self.alive = 1 / self.inverse_alive_odds  # BGNBD.p_alive
-        self._memo: dict = {}
-
-    def _no_event(self, t):
-        """((alpha + T) / (alpha + T + t)) ** (r + x): P(no Poisson purchase in t | alive)."""
-        key = ("no_event", t)
-        if key not in self._memo:
-            bg, T = self.bg, self.T
-            with np.errstate(all="ignore"):
-                self._memo[key] = ((bg.alpha + T) / (bg.alpha + T + t)) ** (bg.r + self.x)
-        return self._memo[key]
-
-    def expected(self, t):
-        """BGNBD.expected_purchases(t, x, t_x, T) of the distinct customers."""
-        key = ("expected", t)
-        if key not in self._memo:
-            r, alpha, a, b = self.bg.r, self.bg.alpha, self.bg.a, self.bg.b
-            x, T = self.x, self.T
-            with np.errstate(all="ignore"):
-                hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-                numerator = (a + b + x - 1) / (a - 1) * (1 - self._no_event(t) * hyp)
-                self._memo[key] = numerator / self.inverse_alive_odds
-        return self._memo[key]
-
-    def purchase(self, t):
-        """BGNBD.p_purchase(t, x, t_x, T) of the distinct customers."""
-        key = ("purchase", t)
-        if key not in self._memo:
-            with np.errstate(all="ignore"):
-                self._memo[key] = self.alive * (1 - self._no_event(t))
-        return self._memo[key]
-
-    def customers(self, values: np.ndarray) -> np.ndarray:
-        """Per-customer values (in row order) from per-distinct values."""
-        return values if self.inverse is None else values[self.inverse]
-
-    def features(self, days: int) -> np.ndarray:
-        """bg_features: expected purchases, P(alive), P(purchase) in `days`; NaN for visitors."""
-        return self.features_scaled(days)[0]
-
-    def features_scaled(self, days: int) -> tuple[np.ndarray, np.ndarray]:
-        """The features and their transform(): elementwise, so computed on customers' rows
-        only; everyone else's NaN scales to transform(NaN)."""
-        weeks = days / 7
-        values = self.customers(
-            np.column_stack([self.expected(weeks), self.alive, self.purchase(weeks)])
-        )
-        out = np.full((self.n, 3), np.nan)
-        out[self.customer] = values
-        scaled = np.full((self.n, 3), TRANSFORMED_NAN)
-        scaled[self.customer] = transform(values)
-        return out, scaled
 
 
 def model_matrix(history: History, cut: int, days: int, bg: bgnbd.BGNBD) -> np.ndarray:
@@ -245,6 +157,10 @@ class PredictiveModel:
     # (training.for_population): amounts go in at the training's scale and spend comes out at
     # the population's, so a shop with other prices or another currency reads as an equal one.
     money_scale: float = 1.0
+    # The spend pipeline's share of a customer's spend within the CLV label window against
+    # BG/NBD x Gamma-Gamma fitted on the served population, with that Gamma-Gamma (blend.py,
+    # chosen at rescore for pipelines trained elsewhere); None: the pipeline alone.
+    spend_blend: dict | None = None
 
     @property
     def blend_weight(self) -> float:
@@ -285,7 +201,7 @@ class PredictiveModel:
         quantity and log scaling is computed once."""
         base = matrix(history, cut)
         customer, x, t_x, T = bgnbd.summary(history, cut)
-        bgv = _BGValues(self.bg, customer, x, t_x, T)
+        bgv = BGValues(self.bg, customer, x, t_x, T)
         out = {"features": base, "customer": customer}
         if self.money_scale == 1.0:
             base_t = transform(base)
@@ -315,11 +231,23 @@ class PredictiveModel:
             bg_v, bg_vt = bgv.features_scaled(h)
             Xv, Xtv = np.hstack([base, bg_v]), np.hstack([base_t, bg_vt])
         Zv, spend_h = standardise_and_predict(self.clv, Xtv, probability=False, inplace=True)
-        out["clv_predicted"] = self._carry_spend(spend_h * self.money_scale, h, H, bgv)
+        spend_h = spend_h * self.money_scale
+        if self.spend_blend and self.spend_blend["weight"] < 1.0:
+            spend_h = self._blend_spend(spend_h, history, cut, h, bgv)
+        out["clv_predicted"] = self._carry_spend(spend_h, h, H, bgv)
         out["clv_X"], out["clv_Z"] = Xv, Zv
         return out
 
-    def _carry_probability(self, p_h, h, H, bgv: "_BGValues"):
+    def _blend_spend(self, spend_h, history: History, cut: int, h: int, bgv: BGValues):
+        """w x the pipeline's spend + (1 - w) x BG/NBD's expected purchase days in h x
+        Gamma-Gamma's value of a day, for customers (in the population's own money)."""
+        w, gg = self.spend_blend["weight"], GammaGamma(**self.spend_blend["gamma_gamma"])
+        out = spend_h.copy()
+        c = bgv.customer
+        out[c] = w * spend_h[c] + (1 - w) * classic_spend(gg, bgv, history, cut, h)
+        return out
+
+    def _carry_probability(self, p_h, h, H, bgv: BGValues):
         """From P(purchase within h days) to within H days (H longer or shorter than h)."""
         if H == h:
             return p_h
@@ -331,7 +259,7 @@ class PredictiveModel:
             tail[bgv.customer] = bgv.customers(no_H / np.maximum(no_h, 1e-12))
         return np.clip(1 - (1 - p_h) * tail, 0, 1)
 
-    def _carry_spend(self, spend_h, h, H, bgv: "_BGValues"):
+    def _carry_spend(self, spend_h, h, H, bgv: BGValues):
         """From spend within h days to within H days."""
         if H == h:
             return spend_h

@@ -195,19 +195,24 @@ def with_bgnbd(
     bg: bgnbd.BGNBD,
     trained_on: str | None,
     chosen: dict | None = None,
+    spend: dict | None = None,
 ) -> PredictiveModel:
     """The same fitted pipelines with another population's BG/NBD (`trained_on` says what it was
     fitted on; None: the model's own BG/NBD is kept): its features and horizon carries are then
     computed on that population, as the training rows' were on theirs (each training cut fits
     BG/NBD on its own dataset's history). `chosen`, if given, is the conversion blend chosen on
-    that population (predict/blend.py). The version names the base, the BG/NBD, the weight and
-    the money scale (`model.money_scale`, set by for_population)."""
+    that population (predict/blend.py), `spend` the spend blend likewise. The version names the
+    base, the BG/NBD, the weights, the Gamma-Gamma, the retention models and the money scale
+    (`model.money_scale`, set by for_population)."""
     params = {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}
     chosen = chosen or model.conversion_blend
     base = model.metadata.get("derived_from") or model.metadata.get("version", "unsaved")
     weight = (chosen or {}).get("weight", 1.0)
     retention = model.metadata.get("retention") or {}
+    spend = spend or model.spend_blend
+    served_spend = {k: (spend or {}).get(k) for k in ("weight", "gamma_gamma")}
     key = (sorted(params.items()), weight, model.money_scale)
+    key += (json.dumps(served_spend, sort_keys=True),)
     # the retention models served (coefficients, cycle, scale), not the words about them
     key += (json.dumps({k: v for k, v in retention.items() if k != "fitted_on"}, sort_keys=True),)
     digest = hashlib.sha256(repr(key).encode()).hexdigest()[:8]
@@ -217,6 +222,8 @@ def with_bgnbd(
         trained_what["BG/NBD"] = trained_on
     if chosen is not model.conversion_blend:
         trained_what["conversion blend weight"] = "this population's own windows"
+    if spend is not model.spend_blend:
+        trained_what["spend blend weight and Gamma-Gamma"] = "this population's own history"
     trained_what.pop("money scale", None)
     if model.money_scale != 1.0:
         trained_what["money scale"] = (
@@ -228,7 +235,7 @@ def with_bgnbd(
         bgnbd=params,
         trained_what=trained_what,
     )
-    return replace(model, bg=bg, metadata=metadata, conversion_blend=chosen)
+    return replace(model, bg=bg, metadata=metadata, conversion_blend=chosen, spend_blend=spend)
 
 
 def for_population(
@@ -241,12 +248,14 @@ def for_population(
     """What a rescore serves a population (its customers' `history` before `cut`): `model`'s
     pipelines with BG/NBD fitted on that population, and, when the pipelines were trained on
     other data (the packaged default), the population's money scale, the retention models in
-    its own purchase cycle and money, and the blend chosen on it (with that scale). A model the population trained itself keeps its scale and the weight
-    its training chose on later time folds: judged here, its pipeline would be judged on the
+    its own purchase cycle and money, the conversion blend chosen on it (with that scale) and,
+    with its own BG/NBD, the spend blend against its own BG/NBD x Gamma-Gamma. A model the
+    population trained itself keeps its scale and the weight its training chose on later time
+    folds (and serves its spend pipeline alone): judged here, its pipeline would be judged on the
     labels it learned from. With too few repeat customers for a BG/NBD of its own, the model's
     BG/NBD stays; None when nothing changes (the model serves as it is)."""
     bg = fit_population_bgnbd(history, cut)
-    chosen, before = None, model
+    chosen, spend, before = None, None, model
     if pipelines_trained_elsewhere:
         # the population's money level against the one the pipelines learned from, and the
         # retention models in its own cycle: always derived afresh from the base's (a copy
@@ -265,12 +274,13 @@ def for_population(
             ),
             metadata={
                 **model.metadata,
-                "retention": retention_fit.for_population(
-                    retention, history, cut, previous=served
-                ),
+                "retention": retention_fit.for_population(retention, history, cut, previous=served),
             },
         )
         chosen = blend.choose(replace(model, bg=bg or model.bg), [Dataset(history, cut)])
+        if bg is not None:
+            # its own BG/NBD, so its own classic spend model to weigh the spend pipeline with
+            spend = blend.choose_spend(replace(model, bg=bg), Dataset(history, cut))
     if bg is None:
         if chosen is None or chosen["weight"] == model.blend_weight:
             if (model.money_scale, model.metadata.get("retention")) == (
@@ -279,4 +289,4 @@ def for_population(
             ):
                 return None
         return with_bgnbd(model, model.bg, None, chosen)
-    return with_bgnbd(model, bg, trained_on, chosen)
+    return with_bgnbd(model, bg, trained_on, chosen, spend)

@@ -66,6 +66,7 @@ def refit(project_id: str, as_of: date | None = None) -> dict:
         "model_version": metadata["version"],
         "customers": customers,
         "conversion_blend": derived.blend_weight,
+        "spend_blend": (derived.spend_blend or {}).get("weight", 1.0),
         "seconds": round(time.time() - started, 3),
     }
 

@@ -172,6 +172,16 @@ def card(
                 if metadata.get("conversion_blend")
                 else {}
             ),
+            **(
+                {
+                    "spend_blend": {
+                        k: metadata["spend_blend"].get(k)
+                        for k in ("weight", "chosen_on", "predicted_over_actual")
+                    }
+                }
+                if metadata.get("spend_blend")
+                else {}
+            ),
             "money_scale": metadata.get("money_scale", 1.0),
             "horizons": {
                 "conversion_days": metadata.get("conversion_horizon_days"),
