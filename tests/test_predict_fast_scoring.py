@@ -75,8 +75,8 @@ def test_fast_scoring_equals_the_reference_code(scoring_population, horizons):
 
 
 def test_fast_model_parts_equal_their_reference(scoring_population):
+    from chalicelib.predict.bg_values import BGValues, bg_features
     from chalicelib.predict.features import transform
-    from chalicelib.predict.model import _BGValues, bg_features
 
     web, customers = scoring_population
     model = artifact.default_model()
@@ -99,7 +99,7 @@ def test_fast_model_parts_equal_their_reference(scoring_population):
                 )
         for size in (5, len(behaviours)):  # with and without deduplicated (x, t_x, T)
             summary = [a[:size] for a in bgnbd.summary(history, cut)]
-            values = _BGValues(model.bg, *summary)
+            values = BGValues(model.bg, *summary)
             with np.errstate(all="ignore"):
                 for t in (30 / 7, 365 / 7):
                     assert np.array_equal(
