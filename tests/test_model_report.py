@@ -5,27 +5,21 @@ skipped where matplotlib is not installed (`make test` installs requirements-dev
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.script_loader import load_script
+
 pytest.importorskip("matplotlib")
 
-ROOT = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
 def report():
-    spec = importlib.util.spec_from_file_location(
-        "model_report", ROOT / "scripts" / "model_report.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/model_report.py")
 
 
 def small_input(report, n=400, visitors=300, seed=3):

@@ -4,18 +4,11 @@ too (tests/test_model_report.py, which draws, is skipped there). It once called
 accuracy_cdnow.holdout_evaluation and .metrics_table after both had moved to
 accuracy_cli_protocol, and only `make model-report` found out."""
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.script_loader import load_script
 
 
 def test_the_model_report_loads_with_the_functions_it_calls():
-    spec = importlib.util.spec_from_file_location(
-        "model_report_wiring", ROOT / "scripts" / "model_report.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("scripts/model_report.py", "model_report_wiring")
     assert callable(module.holdout_evaluation) and callable(module.collect)
     # and the metrics table it prints (scripts/model_report_metrics.py)
     assert callable(module.metrics_rows)

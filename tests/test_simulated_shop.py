@@ -2,26 +2,17 @@
 its purchases must follow the BG/NBD and Gamma-Gamma story it states, or the bench would judge
 the default on a shop unlike the one it describes."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from chalicelib.predict import bgnbd, transactions
 from chalicelib.predict.features import History
 from chalicelib.predict.scoring import cut_of
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.script_loader import load_script
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location(
-        "simulated_shop", ROOT / "bench" / "simulated_shop.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/simulated_shop.py")
 
 
 def test_the_drawn_shop_recovers_the_parameters_it_was_drawn_with():

@@ -3,10 +3,8 @@ spend pipeline (learned on CDNOW) is weighed against the population's own BG/NBD
 on windows before its data ends. Before it, a shop whose customers buy every 10 days got 0.65
 of its actual spend (bench/simulated_shop.py)."""
 
-import importlib.util
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,16 +14,13 @@ from chalicelib.predict.features import History, window_outcomes
 from chalicelib.predict.model import Dataset
 from chalicelib.predict.training import for_population, with_bgnbd
 from chalicelib.services import model_card
+from tests.script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 CUT = date(1997, 10, 1).toordinal()
 
 
 def simulated_shop():
-    spec = importlib.util.spec_from_file_location("shop", ROOT / "bench" / "simulated_shop.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/simulated_shop.py")
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +109,20 @@ def test_a_big_population_is_fitted_on_a_sample_that_finds_the_same_parameters(c
     assert (copied.p, copied.q, copied.gamma) == pytest.approx(
         (once.p, once.q, once.gamma), rel=0.03
     )
+
+
+def test_too_little_to_judge_keeps_the_pipeline_and_says_why(frequent_shop):
+    """GIVEN 10 customers (too few for a Gamma-Gamma) or 300 (too few who spent in the
+    windows) WHEN the spend blend is chosen THEN the pipeline serves alone, and the reason
+    says which."""
+    history, cut, behaviours = frequent_shop
+    default = artifact.default_model()
+    few = blend.choose_spend(default, Dataset(History.from_behaviours(behaviours[:10]), cut))
+    assert few["weight"] == 1.0 and "priced purchase day" in few["chosen_on"]
+    early = date.fromordinal(cut - 200).isoformat()
+    young = [
+        {"purchases": {d: v for d, v in b["purchases"].items() if d < early}}
+        for b in behaviours[:300]
+    ]
+    some = blend.choose_spend(default, Dataset(History.from_behaviours(young), cut))
+    assert some["weight"] == 1.0 and "customers who spent" in some["chosen_on"]

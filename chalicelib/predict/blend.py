@@ -93,23 +93,18 @@ def _pick(found: list, model: PredictiveModel) -> dict:
     found = [f for f in found if f is not None]
     days = model.conversion_label_days
     if not found:
-        return {
-            "weight": 1.0,
-            "chosen_on": "not chosen: no validation window had customers before it and, in "
-            "training, labelled rows before it (the pipeline alone)",
-        }
+        return _not_chosen(
+            "no validation window had customers before it and, in training, labelled rows before it"
+        )
     y = np.concatenate([f[2] for f in found]).astype(float)
     buyers = int(y.sum())
     if buyers < MIN_BUYERS:
-        return {
-            "weight": 1.0,
-            "chosen_on": f"not chosen: {buyers} buying customers in the validation windows; "
-            f"need {MIN_BUYERS} (the pipeline alone)",
-        }
+        return _not_chosen(
+            f"{buyers} buying customers in the validation windows; need {MIN_BUYERS}"
+        )
     p = np.concatenate([f[0] for f in found])
     p_bg = np.nan_to_num(np.concatenate([f[1] for f in found]))
-    losses = {w: metrics.log_loss(y, w * p + (1 - w) * p_bg) for w in WEIGHTS}
-    weight = min(losses, key=lambda w: (round(losses[w], 6), -w))
+    weight, losses = _weigh(metrics.log_loss, y, p, p_bg)
     return {
         "weight": float(weight),
         "chosen_on": f"log loss over {len(y)} customer rows ({buyers} bought) in "
@@ -133,20 +128,21 @@ def choose_spend(model: PredictiveModel, d: Dataset) -> dict:
     bench/simulated_shop.py), where the classic model fitted on the shop itself does not."""
     days = model.clv_label_days
     served = gamma_gamma.fit(*gamma_gamma.day_values(d.history, d.cut))
-    found = [_spend_window(model, d, j) for j in range(WINDOWS)] if served else []
-    found = [f for f in found if f is not None]
+    if served is None:
+        return _not_chosen(
+            f"fewer than {gamma_gamma.MIN_CUSTOMERS} customers with a priced purchase day"
+        )
+    found = [f for f in (_spend_window(model, d, j) for j in range(WINDOWS)) if f is not None]
     y = np.concatenate([f[2] for f in found]) if found else np.zeros(0)
     buyers = int((y > 0).sum())
-    if served is None or buyers < MIN_BUYERS:
-        return {
-            "weight": 1.0,
-            "chosen_on": f"not chosen: {buyers} customers who spent in the {days}-day windows "
-            f"before the data's end; need {MIN_BUYERS} (the pipeline alone)",
-        }
+    if buyers < MIN_BUYERS:
+        return _not_chosen(
+            f"{buyers} customers who spent in the {days}-day windows before the data's end; "
+            f"need {MIN_BUYERS}"
+        )
     pipeline = np.concatenate([f[0] for f in found])
     classic = np.nan_to_num(np.concatenate([f[1] for f in found]))
-    deviance = {w: _poisson_deviance(y, w * pipeline + (1 - w) * classic) for w in WEIGHTS}
-    weight = min(deviance, key=lambda w: (round(deviance[w], 6), -w))
+    weight, deviance = _weigh(_poisson_deviance, y, pipeline, classic)
     total = float(y.sum()) or 1.0
     return {
         "weight": float(weight),
@@ -181,6 +177,17 @@ def _spend_window(model: PredictiveModel, d: Dataset, j: int):
     classic = gamma_gamma.classic_spend(gg, bgv, d.history, t0, days)
     spent = window_outcomes(d.history, t0, t0 + days)[1]
     return out["clv_predicted"][customer], classic, spent[customer]
+
+
+def _not_chosen(why: str) -> dict:
+    return {"weight": 1.0, "chosen_on": f"not chosen: {why} (the pipeline alone)"}
+
+
+def _weigh(loss, y, pipeline, classic) -> tuple[float, dict]:
+    """The weight of `pipeline` in w x pipeline + (1 - w) x classic with the lowest loss
+    (ties: the larger weight), and every weight's loss."""
+    losses = {w: loss(y, w * pipeline + (1 - w) * classic) for w in WEIGHTS}
+    return min(losses, key=lambda w: (round(losses[w], 6), -w)), losses
 
 
 def _poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
