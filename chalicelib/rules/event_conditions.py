@@ -352,9 +352,12 @@ def mask(cond: EventCondition, now: datetime, events) -> np.ndarray:
             weights=np.concatenate([values for _, values in slices]),
             minlength=events.n,
         )
-    # whole counts, or cents: a scaled integer column (x 10^0 or 10^2) that the number operators
-    # compare exactly as the per-profile evaluator compares count or cents / 100
-    column = Column(
-        NUMBER, np.ones(events.n, dtype=bool), total.astype(np.int64), scale=2 if summed else 0
-    )
+    # cents: a scaled integer column (x 10^2) that the number operators compare exactly as the
+    # per-profile evaluator compares cents / 100; whole counts: the sums as they are (exact
+    # doubles, compared as floats: a million-row conversion to integers cost a fifth of a rule)
+    present = np.ones(events.n, dtype=bool)
+    if summed:
+        column = Column(NUMBER, present, total.astype(np.int64), scale=2)
+    else:
+        column = Column(NUMBER, present, np.asarray(total, dtype=np.float64))
     return cond.operator.mask(column, NUMBER, cond.value, now)

@@ -66,10 +66,21 @@ def _exact_codes(col: Column, values) -> np.ndarray:
     return codes[(codes > info.min) & (codes <= info.max)].astype(np.int64)
 
 
+# float columns: one comparison, made only for the operator asked (a dict of the five results
+# computed all five, a fifth of an event rule's time at a million profiles)
+_FLOAT_COMPARE = {
+    "gt": np.greater,
+    "gte": np.greater_equal,
+    "lt": np.less,
+    "lte": np.less_equal,
+    "eq": np.equal,
+}
+
+
 def _number_compare(col: Column, op: str, c: float) -> np.ndarray:
     x = col.values
     if col.scale < 0:
-        return {"gt": x > c, "gte": x >= c, "lt": x < c, "lte": x <= c, "eq": x == c}[op]
+        return _FLOAT_COMPARE[op](x, c)
     if op == "eq":
         codes = _exact_codes(col, [c])
         return x == codes[0] if len(codes) else np.zeros(len(x), bool)
