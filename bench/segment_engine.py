@@ -25,8 +25,13 @@ sys.path.insert(0, str(ROOT))
 from chalicelib.predict.fields import CUSTOMER_TYPES, PERSUASION_TYPES  # noqa: E402
 from chalicelib.rules import Catalogue, parse_segment  # noqa: E402
 from chalicelib.rules.columnar import Snapshot, build_column, compile_mask  # noqa: E402
+from chalicelib.rules.day_window import DayWindow  # noqa: E402
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+# "within the last 90 days" is 90 whole UTC days, today included (rules/day_window.py): the
+# peers' queries start at that midnight (they started at NOW - 90 days before the day operators
+# counted whole days, and disagreed on 52 of the nested segment's members)
+NINETY_DAYS_OPEN = DayWindow(90).opening(NOW)
 COUNTRIES = [
     "NL",
     "BE",
@@ -159,7 +164,7 @@ def hand_written(s: Snapshot) -> dict:
     benelux = [country.dictionary.index(x) for x in ("NL", "BE", "DE")]
     k = lambda col, v: round(v * 10**col.scale)  # noqa: E731
     d = lambda v: round(v - seen.offset)  # noqa: E731  (int32 seconds since 2000)
-    start = d((NOW - timedelta(days=90)).timestamp())
+    start = d(NINETY_DAYS_OPEN.timestamp())
     cv = country.values
     return {
         "conversion >= 50": lambda: conv.values >= k(conv, 50),
@@ -227,7 +232,7 @@ def main() -> None:
     con.execute("SET threads TO 2")
     con.execute("CREATE TABLE profiles AS SELECT * FROM frame")
     del frame
-    start = (NOW - timedelta(days=90)).isoformat()
+    start = NINETY_DAYS_OPEN.isoformat()
     manual = hand_written(snapshot)
 
     print(
