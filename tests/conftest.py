@@ -65,6 +65,16 @@ def drain_work_queue(limit: int = 1000) -> int:
     raise AssertionError(f"the work queue still has messages after {limit}")
 
 
+def dead_lettered() -> list[dict]:
+    """The bodies of the messages in the work queue's dead-letter queue (up to 10)."""
+    from chalicelib.storage import work_queue
+
+    sqs = work_queue.sqs_client()
+    dead = sqs.get_queue_url(QueueName=work_queue.bind().work_queue + "-dead")["QueueUrl"]
+    received = sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+
+
 CDNOW_CAL_END = date(1997, 10, 1)  # the CDNOW sample's calibration period ends here
 
 

@@ -9,6 +9,7 @@ import json
 import ad_audience_support as support
 import pytest
 from ad_audience_support import GOOGLE, META, SEGMENT, Platform, add_people, document
+from conftest import dead_lettered
 
 from chalicelib.services import destinations, scoring_jobs
 from chalicelib.services.ad_audiences import identifiers, transport, worker
@@ -107,12 +108,7 @@ def test_a_failing_platform_is_retried_then_dead_lettered(
     add_people(api, ["a"])
     drain()
     assert len(failing.requests) == work_queue.MAX_RECEIVES
-    sqs = work_queue.sqs_client()
-    dead = sqs.get_queue_url(QueueName=work_queue.bind().work_queue + "-dead")["QueueUrl"]
-    bodies = [
-        json.loads(m["Body"])
-        for m in sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10).get("Messages", [])
-    ]
+    bodies = dead_lettered()
     assert [(b["kind"], b["mode"]) for b in bodies] == [("sync_audience", "changes")]
 
 

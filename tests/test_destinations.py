@@ -6,6 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from conftest import dead_lettered
 
 from chalicelib.infra.errors import ValidationError
 from chalicelib.services import scoring_jobs, webhooks
@@ -120,12 +121,7 @@ def test_a_receiver_that_keeps_failing_is_dead_lettered(api, project, drain, rec
     api.post("/events", {"events": [purchase("a", 0, 60)]})
     drain()
     assert len(hook.deliveries) == work_queue.MAX_RECEIVES
-    sqs = work_queue.sqs_client()
-    dead = sqs.get_queue_url(QueueName=work_queue.bind().work_queue + "-dead")["QueueUrl"]
-    bodies = [
-        json.loads(m["Body"])
-        for m in sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10).get("Messages", [])
-    ]
+    bodies = dead_lettered()
     assert [b["kind"] for b in bodies] == ["deliver"]
 
 
