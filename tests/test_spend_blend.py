@@ -126,3 +126,21 @@ def test_too_little_to_judge_keeps_the_pipeline_and_says_why(frequent_shop):
     ]
     some = blend.choose_spend(default, Dataset(History.from_behaviours(young), cut))
     assert some["weight"] == 1.0 and "customers who spent" in some["chosen_on"]
+
+
+def test_prices_spread_over_magnitudes_fit_no_gamma_gamma():
+    """GIVEN customers whose price levels spread x4.5 (lognormal sigma 1.5) WHEN Gamma-Gamma is
+    fitted THEN there is no fit (q - 1 went to 2.5e-14: stored as q = 1, a customer with only free
+    orders got an infinite classic spend, scored as 0)."""
+    rng = np.random.default_rng(0)
+    n = rng.geometric(0.4, 5000).astype(float)
+    m = rng.gamma(3 * n, 1 / n) * 50 * rng.lognormal(0, 1.5, 5000)
+    assert gamma_gamma.fit(n, m) is None
+
+
+def test_the_sample_of_a_big_population_does_not_depend_on_its_order(cdnow):
+    _, _, history = cdnow
+    n, m = gamma_gamma.day_values(history, CUT)
+    n, m = np.tile(n, 25), np.tile(m, 25)
+    shuffled = np.random.default_rng(1).permutation(n.size)
+    assert gamma_gamma.fit(n, m) == gamma_gamma.fit(n[shuffled], m[shuffled])

@@ -22,6 +22,9 @@ MIN_CUSTOMERS = 20
 # Its three parameters are the population's: a fixed sample of this many customers estimates
 # them as well (and a rescore of a million customers fits four times)
 MAX_FIT_CUSTOMERS = 50_000
+# q - 1 below this: the population's mean day value p gamma / (q - 1) is unbounded in effect
+# (prices spread over orders of magnitude); no fit, so the spend pipeline serves alone
+MIN_Q_MINUS_1 = 0.05
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ def fit(n: np.ndarray, m: np.ndarray) -> GammaGamma | None:
         return None
     n, m = n[keep], m[keep]
     if n.size > MAX_FIT_CUSTOMERS:
+        order = np.lexsort((m, n))  # the same customers in any order draw the same sample
+        n, m = n[order], m[order]
         sample = np.random.default_rng(0).choice(n.size, MAX_FIT_CUSTOMERS, replace=False)
         n, m = n[sample], m[sample]
     unit = float(np.median(m))
@@ -86,6 +91,8 @@ def fit(n: np.ndarray, m: np.ndarray) -> GammaGamma | None:
     )
     p, q_minus_1, gamma = np.exp(result.x)
     if not (np.isfinite(result.fun) and np.all(np.isfinite([p, q_minus_1, gamma]))):
+        return None
+    if q_minus_1 < MIN_Q_MINUS_1:
         return None
     return GammaGamma(float(p), float(q_minus_1 + 1), float(gamma * unit))
 
