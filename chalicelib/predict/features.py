@@ -304,6 +304,16 @@ def steady(value: float, previous: float | None) -> float:
     return value
 
 
+def day_values(history: History, cut: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n, m) per profile: purchase days with an amount before `cut` and their mean amount (0
+    without one): what Gamma-Gamma reads (gamma_gamma.py)."""
+    mask = (history.p_day < cut) & (history.p_amount > 0)
+    n = _count(history.p_idx[mask], history.n)
+    total = _sum(history.p_idx[mask], history.p_amount[mask], history.n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return n, np.where(n > 0, total / n, 0.0)
+
+
 def money_scale_of(
     learned: float | None, *populations: tuple[History, int], previous: float | None = None
 ) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import gammaln
 
-from .features import History
+from .features import History, day_values
 
 MIN_CUSTOMERS = 20
 # Its three parameters are the population's: a fixed sample of this many customers estimates
@@ -42,16 +42,6 @@ class GammaGamma:
         return {"p": self.p, "q": self.q, "gamma": self.gamma}
 
 
-def day_values(history: History, cut: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n, m) per profile: purchase days with an amount before `cut` and their mean amount."""
-    mask = (history.p_day < cut) & (history.p_amount > 0)
-    n = np.bincount(history.p_idx[mask], minlength=history.n)[: history.n].astype(float)
-    total = np.bincount(history.p_idx[mask], history.p_amount[mask], minlength=history.n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = np.where(n > 0, total[: history.n] / n, 0.0)
-    return n, m
-
-
 def _negative_log_likelihood(log_params, n, m):
     p, q_minus_1, gamma = np.exp(log_params)
     q = q_minus_1 + 1
@@ -70,8 +60,9 @@ def _negative_log_likelihood(log_params, n, m):
 
 def fit(n: np.ndarray, m: np.ndarray) -> GammaGamma | None:
     """Maximum likelihood over customers with a priced day (at most MAX_FIT_CUSTOMERS of them,
-    drawn with a fixed seed); None with fewer than MIN_CUSTOMERS or without a finite optimum. Amounts are read relative to their median (the fit is
-    then the same in any currency), then put back."""
+    drawn with a fixed seed); None with fewer than MIN_CUSTOMERS, without a finite optimum, or
+    with q - 1 below MIN_Q_MINUS_1. Amounts are read relative to their median (the fit is then
+    the same in any currency), then put back."""
     keep = (n > 0) & (m > 0) & np.isfinite(m)
     if keep.sum() < MIN_CUSTOMERS:
         return None
