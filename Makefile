@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test check lint format install clean-local model bench-accuracy bench-elsewhere bench-engine bench-scoring bench-retention bench-uplift package fuzz model-report deploy load-test bench-source bench-ingest bench-scale
+.PHONY: run test check lint format install clean-local model bench-accuracy bench-elsewhere bench-ceiling bench-engine bench-scoring bench-retention bench-uplift package fuzz model-report deploy load-test bench-source bench-ingest bench-scale
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench-accuracy: $(BENCH_STAMP)
 # the same report on a drawn shop that is not CDNOW (other cycle, money, acquisition)
 bench-elsewhere: $(BENCH_STAMP)
 	$(PY) bench/simulated_shop.py $(ELSEWHERE_ARGS)
+
+# what the product's features can reach on CDNOW at all: learners fitted on the holdout's own
+# labels, out of fold (a ceiling for any model trained before the holdout; it chooses nothing)
+bench-ceiling: $(STAMP)
+	$(PY) bench/ceiling_cdnow.py
 
 # reports/model-report.{md,html} and its PNG plots: the default model's metadata, the CDNOW
 # holdout evaluation of bench-accuracy against BG/NBD + GG, calibration, gains, feature

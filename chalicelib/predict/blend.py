@@ -59,6 +59,12 @@ def choose_for_training(
     model.training_rows: in window j the pipeline judged is the same recipe on the rows whose
     labels end at least `days + 28 j` days before their dataset's cut (`lag`), so none reaches
     the window it is judged on."""
+    return _pick(training_windows(model, datasets, X, bought, lag), model)
+
+
+def training_windows(model: PredictiveModel, datasets: list[Dataset], X, bought, lag) -> list:
+    """The windows `choose_for_training` judges: (pipeline's P, BG/NBD's P, bought) of each
+    dataset's customers per window (None where a window judges nothing)."""
     days = model.conversion_label_days
     found = []
     for j in range(WINDOWS):
@@ -69,7 +75,7 @@ def choose_for_training(
             continue  # too few labelled rows before this window: it judges nothing
         judged = replace(model, conversion=pipeline)
         found += [_window(judged, d, j) for d in datasets]
-    return _pick(found, model)
+    return found
 
 
 def _window(model: PredictiveModel, d: Dataset, j: int):
