@@ -255,3 +255,27 @@ def test_every_cli_command_stays_on_loopback(tmp_path):
     finally:
         stack.stop()
     assert not attempts.exists(), attempts.read_text()
+
+
+@pytest.mark.parametrize(
+    "row, column",
+    [
+        (("c1", "2026-01-05", "-12.50", "o1"), "amount"),  # a refund: not a purchase
+        (("c1", "2026-01-05", "1e300", "o1"), "amount"),
+        (("", "2026-01-05", "10", "o1"), "customer_id"),
+        (("c1", "yesterday", "10", "o1"), "timestamp"),
+    ],
+)
+def test_a_refused_row_names_its_csv_column(tmp_path, row, column):
+    # GIVEN a log whose second row is wrong in one column
+    from chalicelib.infra.errors import ValidationError
+    from chalicelib.services import imports
+
+    log = tmp_path / "bad.csv"
+    write_log(log, [("c0", "2026-01-04", "10", "o0"), row])
+    # WHEN it is read for import
+    with pytest.raises(ValidationError) as refused:
+        imports.read_transactions(log)
+    # THEN the error names the line and the column as the CSV spells it, not the event's field
+    assert refused.value.path == f"/line/3/{column}"
+    assert refused.value.message.startswith(f"line 3: {column}")

@@ -16,6 +16,8 @@ from ..storage import bulk_import
 from .project_settings import event_settings
 
 REQUIRED = {"customer_id", "timestamp", "amount"}
+# the event field each CSV column becomes: an error on the event names the column the user wrote
+COLUMN_OF_FIELD = {"event_id": "order_id", "profile_id": "customer_id", "value": "amount"}
 
 
 def read_transactions(path: Path) -> dict[str, list]:
@@ -51,7 +53,14 @@ def read_transactions(path: Path) -> dict[str, list]:
             try:
                 by_customer[row["customer_id"]].append(parse_event(raw, f"/line/{line}"))
             except ValidationError as exc:
-                raise ValidationError(f"line {line}: {exc.message}", exc.path, exc.code) from None
+                field = exc.path.rsplit("/", 1)[-1]
+                column = COLUMN_OF_FIELD.get(field, field)
+                message = exc.message.replace(field, column)
+                if not message.startswith(column):
+                    message = f"{column}: {message}"
+                raise ValidationError(
+                    f"line {line}: {message}", f"/line/{line}/{column}", exc.code
+                ) from None
     return by_customer
 
 
