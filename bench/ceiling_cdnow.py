@@ -151,6 +151,11 @@ def main(argv=None) -> None:
     for days in (args.conversion_days, args.holdout_days):
         X = model_matrix(history, cut, days, bg)[seen]
         bought, spend = (a[seen] for a in window_outcomes(history, cut, cut + days))
+        if min(bought.sum(), (~bought).sum()) < FOLDS:
+            raise SystemExit(
+                f"{int(bought.sum())} of {len(bought)} bought within {days} days: "
+                f"{FOLDS}-fold needs {FOLDS} buyers and {FOLDS} who did not"
+            )
         features = np.nan_to_num(transform(X))
         p_bg = np.nan_to_num(X[:, P_BG])
         show(
