@@ -13,7 +13,7 @@ This reads the holdout's labels to fit, so it chooses nothing: no recipe, weight
 the product is taken from it (the product's choices are made on validation windows inside the
 calibration period: bench/blend_cdnow.py, bench/learners_cdnow.py).
 
-    .venv/bin/python bench/ceiling_cdnow.py [--repeats 3]
+    .venv/bin/python bench/ceiling_cdnow.py [--repeats 3] [--more-features]
     .venv/bin/python bench/ceiling_cdnow.py --transactions log.csv \\
         --calibration-end 2011-06-30 --holdout-days 160
 """
@@ -49,6 +49,24 @@ from chalicelib.predict.model import (  # noqa: E402
 
 FOLDS = 10
 P_BG = MODEL_FEATURES.index("bg_p_purchase")
+
+
+def more_features(history: History, cut: int) -> np.ndarray:
+    """Five more columns per profile from its purchase days before `cut`, beyond what the
+    product reads (issue 12's "a spend model that uses the first purchase"): the first day's
+    amount, the largest day's, their spread, the mean log amount, and the days from the first
+    purchase day to the second (0 for one)."""
+    out = np.zeros((history.n, 5))
+    before = history.p_day < cut
+    idx, day, amount = history.p_idx[before], history.p_day[before], history.p_amount[before]
+    order = np.lexsort((day, idx))
+    idx, day, amount = idx[order], day[order], amount[order]
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    for begin, end in zip(starts, np.r_[starts[1:], idx.size]):
+        values = amount[begin:end]
+        gap = day[begin + 1] - day[begin] if end - begin > 1 else 0
+        out[idx[begin]] = (values[0], values.max(), values.std(), np.log1p(values).mean(), gap)
+    return np.log1p(np.abs(out))
 
 
 def classifiers() -> dict:
@@ -134,6 +152,9 @@ def main(argv=None) -> None:
     parser.add_argument("--holdout-days", type=int, default=273)
     parser.add_argument("--conversion-days", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--more-features", action="store_true", help="add more_features() to the product's"
+    )
     args = parser.parse_args(argv)
     rows = (
         transactions.read_csv(args.transactions)
@@ -157,6 +178,8 @@ def main(argv=None) -> None:
                 f"{FOLDS}-fold needs {FOLDS} buyers and {FOLDS} who did not"
             )
         features = np.nan_to_num(transform(X))
+        if args.more_features:
+            features = np.column_stack([features, more_features(history, cut)[seen]])
         p_bg = np.nan_to_num(X[:, P_BG])
         show(
             f"conversion within {days} days ({int(bought.sum())} bought)",

@@ -2,6 +2,7 @@
 trained before it: it is only a ceiling if every row is scored by a model that never saw it."""
 
 import numpy as np
+import pytest
 
 from tests.script_loader import load_script
 
@@ -39,3 +40,30 @@ def test_the_ceiling_finds_signal_where_there_is_some():
     poisson = spent["Poisson (the product's recipe)"]
     assert min(poisson["Gini"]) > 0.5
     assert all(abs(r - 1) < 0.1 for r in poisson["predicted / actual"])
+
+
+def test_more_features_read_each_profiles_own_days_before_the_cut():
+    # GIVEN one profile with three purchase days (the last after the cut) and one with none
+    from chalicelib.predict.features import History, day_number
+
+    history = History.from_behaviours(
+        [
+            {
+                "purchases": {
+                    "2026-01-10": [1, 30.0],
+                    "2026-01-03": [1, 10.0],
+                    "2026-03-01": [1, 99.0],
+                }
+            },
+            {},
+        ]
+    )
+    # WHEN the extra columns are read as of 2026-02-01
+    extra = np.expm1(ceiling.more_features(history, day_number("2026-02-01")))
+    # THEN the first day is the earliest (not the first listed), nothing after the cut counts
+    first, largest, spread, mean_log, gap = extra[0]
+    assert (first, largest, gap) == pytest.approx((10.0, 30.0, 7.0))
+    assert spread == pytest.approx(10.0) and mean_log == pytest.approx(
+        np.log1p([10.0, 30.0]).mean()
+    )
+    assert extra[1] == pytest.approx(np.zeros(5))
