@@ -144,3 +144,51 @@ def test_the_sample_of_a_big_population_does_not_depend_on_its_order(cdnow):
     n, m = np.tile(n, 25), np.tile(m, 25)
     shuffled = np.random.default_rng(1).permutation(n.size)
     assert gamma_gamma.fit(n, m) == gamma_gamma.fit(n[shuffled], m[shuffled])
+
+
+def test_reasons_say_when_the_shops_own_model_makes_most_of_the_score(frequent_shop):
+    """GIVEN the served default on a shop where both blends give the shop's own classic model
+    most of the weight (conversion 0: BG/NBD alone), and a visitor who never bought WHEN
+    customers are scored THEN their conversion reasons name BG/NBD's share alone (the
+    pipeline's reasons would describe a part that moves nothing), their CLV reasons name the
+    classic model's share after what they spent; the visitor's reasons are the pipeline's."""
+    from chalicelib.predict import scoring
+
+    history, cut, behaviours = frequent_shop
+    model = for_population(artifact.default_model(), history, cut, "the shop")
+    assert model.blend_weight == 0.0 and model.spend_blend_weight < 0.5
+    visitor = {"activity": {"2021-09-20": [2, 9, 4, 1, 0]}}
+    rows = scoring.score(behaviours[:50] + [visitor], model, date.fromordinal(cut - 1))
+    share = round(100 * (1 - model.spend_blend_weight))
+    for row, b in zip(rows[:50], behaviours[:50]):
+        why = row["explanations"]
+        days = sum(d < date.fromordinal(cut).isoformat() for d in b["purchases"])
+        (conversion,) = why["conversion_potential"]
+        assert conversion.startswith(
+            f"100 % from this shop's own purchase pattern (BG/NBD): bought on {days} day"
+        )
+        assert why["clv"][0].startswith("spent ")
+        assert why["clv"][1].startswith(
+            f"{share} % from this shop's own purchase pattern (BG/NBD x Gamma-Gamma): {days} "
+        )
+        assert len(why["clv"]) <= 3
+    assert not any(
+        "purchase pattern" in r for r in rows[-1]["explanations"]["conversion_potential"]
+    )
+
+
+def test_a_pipeline_weighed_at_half_or_more_keeps_its_own_reasons(frequent_shop):
+    """GIVEN the same shop served with both pipelines weighed at 0.5 WHEN scored THEN no reason
+    claims the shop's own model made most of the score."""
+    from chalicelib.predict import scoring
+
+    history, cut, behaviours = frequent_shop
+    model = for_population(artifact.default_model(), history, cut, "the shop")
+    half = replace(
+        model,
+        conversion_blend=dict(model.conversion_blend, weight=0.5),
+        spend_blend=dict(model.spend_blend, weight=0.5),
+    )
+    rows = scoring.score(behaviours[:50], half, date.fromordinal(cut - 1))
+    said = [r for row in rows for v in row["explanations"].values() for r in v]
+    assert said and not any("purchase pattern" in r for r in said)

@@ -166,6 +166,10 @@ class PredictiveModel:
     def blend_weight(self) -> float:
         return float((self.conversion_blend or {}).get("weight", 1.0))
 
+    @property
+    def spend_blend_weight(self) -> float:
+        return float((self.spend_blend or {}).get("weight", 1.0))
+
     def prior_scores(self, conversion_horizon: int, clv_horizon: int) -> tuple[float, float]:
         """(P(purchase within conversion_horizon), spend within clv_horizon) of a profile with
         no evidence: the prior's rates carried from its windows at a constant hazard."""
@@ -232,7 +236,7 @@ class PredictiveModel:
             Xv, Xtv = np.hstack([base, bg_v]), np.hstack([base_t, bg_vt])
         Zv, spend_h = standardise_and_predict(self.clv, Xtv, probability=False, inplace=True)
         spend_h = spend_h * self.money_scale
-        if self.spend_blend and self.spend_blend["weight"] < 1.0:
+        if self.spend_blend_weight < 1.0:
             spend_h = self._blend_spend(spend_h, history, cut, h, bgv)
         out["clv_predicted"] = self._carry_spend(spend_h, h, H, bgv)
         out["clv_X"], out["clv_Z"] = Xv, Zv

@@ -196,6 +196,64 @@ _EXPLANATIONS = _displays(EXPLAINED)
 NO_EVIDENCE = "no behaviour recorded yet: the average of the profiles the model learned from"
 
 
+def classic_share(weight: float) -> str | None:
+    """How a customer's reason names the shop's own classic model when it makes most of the
+    score (a blend weight below 0.5, blend.py): the reasons after it describe the trained
+    pipeline, which then moves the score less than they would suggest (not at all at 0)."""
+    if weight >= 0.5:
+        return None
+    return f"{round(100 * (1 - weight))} % from this shop's own purchase pattern"
+
+
+def _days(n: float, what: str = "day") -> str:
+    return f"{n:.0f} {what}{'s' * (n != 1)}"
+
+
+def _bgnbd_phrase(days: float, last: float) -> str:
+    return f"(BG/NBD): bought on {_days(days)}, the last {_days(last)} ago"
+
+
+def _gamma_gamma_phrase(days: float, per_day: float) -> str:
+    return f"(BG/NBD x Gamma-Gamma): {_days(days, 'purchase day')}, {per_day:.0f} a day"
+
+
+def _classic_conversion(features: np.ndarray):
+    """What BG/NBD reads of each customer (purchase days, days since the last), and its phrase."""
+    days, last = features[:, F["purchase_days"]], features[:, F["days_since_last_order"]]
+    return np.column_stack([days, last]), _bgnbd_phrase
+
+
+def _classic_spend(features: np.ndarray):
+    """Each customer's purchase days and spend per day (what Gamma-Gamma shrinks), and its
+    phrase."""
+    days = features[:, F["purchase_days"]]
+    per_day = np.round(features[:, F["spend"]] / np.maximum(days, 1))
+    return np.column_stack([days, per_day]), _gamma_gamma_phrase
+
+
+def _lead_customers(reasons, features, customer, weight: float, numbers, after: int) -> None:
+    """Put the classic model's reason after the first `after` reasons of each customer's list
+    (at most 3; at weight 0 nothing after it, since the pipeline then moves nothing). Each
+    distinct pair of numbers is formatted once."""
+    prefix = classic_share(weight)
+    if prefix is None:
+        return
+    rows = np.flatnonzero(customer)
+    values, phrase = numbers(features[rows])
+    # both numbers are whole and below 2**31: one int64 key per pair makes np.unique 1-D (fast)
+    pairs = np.clip(np.nan_to_num(values), 0, 2**31 - 1).astype(np.int64)
+    distinct, which = np.unique(pairs[:, 0] << 32 | pairs[:, 1], return_inverse=True)
+    phrases = [f"{prefix} " + phrase(k >> 32, k & 0xFFFFFFFF) for k in distinct.tolist()]
+    phrases = [phrases[k] for k in which.tolist()]
+    if weight == 0:
+        for i, p in zip(rows.tolist(), phrases):
+            reasons[i] = reasons[i][:after] + [p]
+        return
+    for i, p in zip(rows.tolist(), phrases):
+        r = reasons[i]
+        reasons[i] = (r[:after] + [p] + r[after:])[:3]
+
+
 def _explanations(
     model: PredictiveModel,
     out: dict,
@@ -224,6 +282,11 @@ def _explanations(
         first = f"spent {v:.0f} so far"
         # the reasons never repeat one another, so only `first` can be a duplicate
         clv_lists.append(([first] + r)[:3] if first not in r else _dedupe([first] + r)[:3])
+    for reasons, weight, phrase, after in (
+        (conversion_reasons, model.blend_weight, _classic_conversion, 0),
+        (clv_lists, model.spend_blend_weight, _classic_spend, 1),  # after "spent N so far"
+    ):
+        _lead_customers(reasons, out["features"], out["customer"], weight, phrase, after)
     for i in np.flatnonzero(no_evidence).tolist():
         conversion_reasons[i] = [NO_EVIDENCE]
         clv_lists[i] = [clv_lists[i][0], NO_EVIDENCE]
