@@ -192,3 +192,21 @@ def test_a_pipeline_weighed_at_half_or_more_keeps_its_own_reasons(frequent_shop)
     rows = scoring.score(behaviours[:50], half, date.fromordinal(cut - 1))
     said = [r for row in rows for v in row["explanations"].values() for r in v]
     assert said and not any("purchase pattern" in r for r in said)
+
+
+def test_the_classic_reason_quotes_big_amounts_as_they_are():
+    """GIVEN a customer who spent 6 billion over 2 purchase days (orders up to 1e9 each) WHEN
+    the classic model's reason is written THEN it quotes 3 billion a day, not a clipped number."""
+    from chalicelib.predict import scoring
+    from chalicelib.predict.features import F
+
+    features = np.zeros((2, len(F)))
+    features[:, F["purchase_days"]] = 2
+    features[:, F["days_since_last_order"]] = [3, 400]
+    features[:, F["spend"]] = [6e9, 20.0]
+    reasons = [["spent 6000000000 so far"], ["spent 20 so far"]]
+    scoring._lead_customers(
+        reasons, features, np.ones(2, bool), 0.0, scoring._classic_spend, after=1
+    )
+    assert reasons[0][1].endswith("2 purchase days, 3000000000 a day")
+    assert reasons[1][1].endswith("2 purchase days, 10 a day")

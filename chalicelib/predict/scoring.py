@@ -240,10 +240,10 @@ def _lead_customers(reasons, features, customer, weight: float, numbers, after: 
         return
     rows = np.flatnonzero(customer)
     values, phrase = numbers(features[rows])
-    # both numbers are whole and below 2**31: one int64 key per pair makes np.unique 1-D (fast)
-    pairs = np.clip(np.nan_to_num(values), 0, 2**31 - 1).astype(np.int64)
-    distinct, which = np.unique(pairs[:, 0] << 32 | pairs[:, 1], return_inverse=True)
-    phrases = [f"{prefix} " + phrase(k >> 32, k & 0xFFFFFFFF) for k in distinct.tolist()]
+    # a pair as one complex number makes np.unique 1-D (fast) and keeps any magnitude
+    pairs = np.nan_to_num(values[:, 0]) + 1j * np.nan_to_num(values[:, 1])
+    distinct, which = np.unique(pairs, return_inverse=True)
+    phrases = [f"{prefix} " + phrase(z.real, z.imag) for z in distinct.tolist()]
     phrases = [phrases[k] for k in which.tolist()]
     if weight == 0:
         for i, p in zip(rows.tolist(), phrases):
