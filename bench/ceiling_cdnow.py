@@ -169,7 +169,9 @@ def main(argv=None) -> None:
         f"{int(seen.sum())} customers before {date.fromordinal(cut)}; 10-fold out of fold, "
         f"{args.repeats} fold draws: mean [min, max]"
     )
-    for days in (args.conversion_days, args.holdout_days):
+
+    def read(days: int):
+        """(BG/NBD's P(purchase), the learners' inputs, bought, spent) within `days`."""
         X = model_matrix(history, cut, days, bg)[seen]
         bought, spend = (a[seen] for a in window_outcomes(history, cut, cut + days))
         if min(bought.sum(), (~bought).sum()) < FOLDS:
@@ -180,13 +182,17 @@ def main(argv=None) -> None:
         features = np.nan_to_num(transform(X))
         if args.more_features:
             features = np.column_stack([features, more_features(history, cut)[seen]])
-        p_bg = np.nan_to_num(X[:, P_BG])
+        return np.nan_to_num(X[:, P_BG]), features, bought, spend
+
+    at = {days: read(days) for days in (args.conversion_days, args.holdout_days)}
+    for days, (p_bg, features, bought, _) in at.items():
         show(
             f"conversion within {days} days ({int(bought.sum())} bought)",
             conversion_figures(bought, p_bg),
             ceiling(features, bought, classifiers(), conversion_figures, args.repeats),
         )
-    gg = gamma_gamma.fit(*gamma_gamma.day_values(history, cut))
+    _, features, _, spend = at[args.holdout_days]
+    gg = gamma_gamma.fit_history(history, cut)
     bgv = BGValues(bg, *bgnbd.summary(history, cut))
     classic = np.zeros(len(seen))  # a profile that never bought: no classic spend
     classic[bgv.customer] = gamma_gamma.classic_spend(gg, bgv, history, cut, args.holdout_days)

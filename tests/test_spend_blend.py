@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from chalicelib.predict import artifact, blend, gamma_gamma, transactions
-from chalicelib.predict.features import History, window_outcomes
+from chalicelib.predict.features import History, day_values, window_outcomes
 from chalicelib.predict.model import Dataset
 from chalicelib.predict.training import for_population, with_bgnbd
 from chalicelib.services import model_card
@@ -38,7 +38,7 @@ def test_gamma_gamma_is_fitted_as_the_paper_defines_it(cdnow):
     maximum of the paper's likelihood (lifetimes' GammaGammaFitter, on the same n and m, finds
     p 9.881, q 3.399, gamma 7.929), the same in cents as in dollars."""
     _, _, history = cdnow
-    n, m = gamma_gamma.day_values(history, CUT)
+    n, m = day_values(history, CUT)
     gg = gamma_gamma.fit(n, m)
     assert (gg.p, gg.q, gg.gamma) == pytest.approx((9.881, 3.399, 7.929), rel=2e-3)
     cents = gamma_gamma.fit(n, 100 * m)
@@ -103,7 +103,7 @@ def test_a_big_population_is_fitted_on_a_sample_that_finds_the_same_parameters(c
     """GIVEN CDNOW's customers copied 25 times (over MAX_FIT_CUSTOMERS, so a sample is fitted)
     THEN the parameters are those of the sample itself (the copies' maximum) within 3 %."""
     _, _, history = cdnow
-    n, m = gamma_gamma.day_values(history, CUT)
+    n, m = day_values(history, CUT)
     assert 25 * (n > 0).sum() > gamma_gamma.MAX_FIT_CUSTOMERS
     once, copied = gamma_gamma.fit(n, m), gamma_gamma.fit(np.tile(n, 25), np.tile(m, 25))
     assert (copied.p, copied.q, copied.gamma) == pytest.approx(
@@ -140,7 +140,7 @@ def test_prices_spread_over_magnitudes_fit_no_gamma_gamma():
 
 def test_the_sample_of_a_big_population_does_not_depend_on_its_order(cdnow):
     _, _, history = cdnow
-    n, m = gamma_gamma.day_values(history, CUT)
+    n, m = day_values(history, CUT)
     n, m = np.tile(n, 25), np.tile(m, 25)
     shuffled = np.random.default_rng(1).permutation(n.size)
     assert gamma_gamma.fit(n, m) == gamma_gamma.fit(n[shuffled], m[shuffled])

@@ -133,7 +133,7 @@ def choose_spend(model: PredictiveModel, d: Dataset) -> dict:
     another's (customers who buy every 10 days, not every 90: 0.65 of the actual spend,
     bench/simulated_shop.py), where the classic model fitted on the shop itself does not."""
     days = model.clv_label_days
-    served = gamma_gamma.fit(*gamma_gamma.day_values(d.history, d.cut))
+    served = gamma_gamma.fit_history(d.history, d.cut)
     if served is None:
         return _not_chosen(
             f"fewer than {gamma_gamma.MIN_CUSTOMERS} customers with a priced purchase day"
@@ -170,7 +170,7 @@ def _spend_window(model: PredictiveModel, d: Dataset, j: int):
     first = d.history.first_day()
     if first is None or t0 <= first:
         return None
-    gg = gamma_gamma.fit(*gamma_gamma.day_values(d.history, t0))
+    gg = gamma_gamma.fit_history(d.history, t0)
     if gg is None:
         return None
     bg = fit_bgnbd([Dataset(d.history, t0)])

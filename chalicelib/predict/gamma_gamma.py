@@ -88,6 +88,11 @@ def fit(n: np.ndarray, m: np.ndarray) -> GammaGamma | None:
     return GammaGamma(float(p), float(q_minus_1 + 1), float(gamma * unit))
 
 
+def fit_history(history: History, cut: int) -> GammaGamma | None:
+    """`fit` on the profiles' priced purchase days before `cut` (features.day_values)."""
+    return fit(*day_values(history, cut))
+
+
 def classic_spend(gg: GammaGamma, bgv, history: History, cut: int, days: int) -> np.ndarray:
     """BG/NBD's expected purchase days within `days` x Gamma-Gamma's value of a day, for the
     customers of `bgv` (bg_values.BGValues of the profiles at `cut`), in their row order."""

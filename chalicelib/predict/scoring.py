@@ -244,14 +244,10 @@ def _lead_customers(reasons, features, customer, weight: float, numbers, after: 
     pairs = np.nan_to_num(values[:, 0]) + 1j * np.nan_to_num(values[:, 1])
     distinct, which = np.unique(pairs, return_inverse=True)
     phrases = [f"{prefix} " + phrase(z.real, z.imag) for z in distinct.tolist()]
-    phrases = [phrases[k] for k in which.tolist()]
-    if weight == 0:
-        for i, p in zip(rows.tolist(), phrases):
-            reasons[i] = reasons[i][:after] + [p]
-        return
-    for i, p in zip(rows.tolist(), phrases):
+    kept = 0 if weight == 0 else 3  # the pipeline's own reasons after it
+    for i, k in zip(rows.tolist(), which.ravel().tolist()):
         r = reasons[i]
-        reasons[i] = (r[:after] + [p] + r[after:])[:3]
+        reasons[i] = (r[:after] + [phrases[k]] + r[after:][:kept])[:3]
 
 
 def _explanations(

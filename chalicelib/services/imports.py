@@ -55,8 +55,11 @@ def read_transactions(path: Path) -> dict[str, list]:
             except ValidationError as exc:
                 field = exc.path.rsplit("/", 1)[-1]
                 column = COLUMN_OF_FIELD.get(field, field)
-                message = exc.message.replace(field, column)
-                if not message.startswith(column):
+                # "profile_id must be ..." reads "customer_id must be ..."; others get the column first
+                message = exc.message
+                if message.startswith(field):
+                    message = column + message[len(field) :]
+                else:
                     message = f"{column}: {message}"
                 raise ValidationError(
                     f"line {line}: {message}", f"/line/{line}/{column}", exc.code
